@@ -1,0 +1,267 @@
+/**
+ * The trust module: evguard's certificate authorities (CSMS, ISO 15118 V2G,
+ * OEM and MO hierarchies, firmware code signing), station certificate
+ * issuance and checking, revocation (CRL and OCSP) and Plug & Charge
+ * contract certificates. See docs/trust.md.
+ */
+import { createPublicKey } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { JsonName } from './x509.js';
+import type { Bus } from '../bus/index.js';
+import type { Database } from '../store/index.js';
+import { createAuthority } from './authority.js';
+import { createContracts } from './contracts.js';
+import { trustErrors } from './errors.js';
+import { createKeyVault, resolvePassphrase } from './keys.js';
+import { CA_PROFILES, isValidPcid, LEAF_PROFILES, normalizeEmaid, normalizeSerial, type CurveName } from './profiles.js';
+import { createRevocation, REVOCATION_REASONS, type RevocationReason } from './revocation.js';
+import { apiRoutes, publicRoutes } from './routes.js';
+import { ensureServiceCredential, readOperatorServerCredential, serverSan, type ServiceCredential } from './service.js';
+import { checkStationClientCertificate, signStationCsr, type ClientCertificateCheck, type StationCertificateType } from './station.js';
+import { createTrustStore, type CertificateRecord, type InstalledCertificate } from './store.js';
+
+export { trustErrors } from './errors.js';
+export { trustMigrations } from './store.js';
+export { canonicalJson, encryptContractKey } from './contracts.js';
+export { CA_PROFILES, LEAF_PROFILES, REVOCATION_REASONS };
+export type { CertificateRecord, InstalledCertificate, ClientCertificateCheck, StationCertificateType, RevocationReason };
+export type { AuthorizeCertificateStatus, ContractAuthorization, Get15118EVCertificateResult, GetCertificateStatusResult, OcspRequestData } from './contracts.js';
+
+export interface TrustConfig {
+  dataDir: string;
+  /** O= that station certificates must carry. */
+  organization: string;
+  /** Extra server certificate SANs beside localhost, 127.0.0.1 and ::1. */
+  hostnames: string[];
+  /** From EVGUARD_KEY_PASSPHRASE; without it a master key is generated into <dataDir>/keys/master.key. */
+  keyPassphrase?: string;
+  serverCertFile?: string;
+  serverKeyFile?: string;
+  /** Base URL relying parties reach this node at; when set, issued certificates carry CRL and OCSP locations. */
+  publicUrl?: string;
+  /** Curve of the ISO 15118 hierarchies: P-256 (ISO 15118-2, default) or P-521 (ISO 15118-20). */
+  iso15118Curve?: CurveName;
+  /** Assign an EMAID to an unknown PCID on Get15118EVCertificate instead of refusing it (demo and test networks). */
+  autoProvisionContracts?: boolean;
+  /** First five characters of generated EMAIDs: country and provider id. */
+  emaidPrefix?: string;
+  now?: () => Date;
+}
+
+export interface CaSummary { name: string; purpose: string; pem: string; subject: string; notAfter: string; offline: boolean }
+
+export interface Trust {
+  ensureHierarchies(): Promise<void>;
+  serverCredentials(): { key: string[]; cert: string[] };
+  stationTrustAnchors(): string[];
+  checkStationClientCertificate(chainDer: Buffer[], stationId: string): ClientCertificateCheck;
+  signStationCsr(input: { csrPem: string; stationId: string; certificateType?: StationCertificateType }): Promise<{ certificateChainPem: string; serialHex: string; notAfter: string }>;
+  revoke(serialHex: string, reason?: string): Promise<{ stationId?: string }>;
+  isRevoked(serialHex: string): boolean;
+  listCas(): CaSummary[];
+  /** The root a station installs with InstallCertificate, by OCPP certificateType. */
+  rootCertificatePem(type: 'CSMSRootCertificate' | 'V2GRootCertificate' | 'MORootCertificate' | 'ManufacturerRootCertificate'): string;
+  listCertificates(filter?: { stationId?: string }): CertificateRecord[];
+  expiringStationCertificates(days: number): CertificateRecord[];
+  /** Publishes `certificate.expiring` for each station certificate expiring within `days`; returns them. */
+  publishExpiryAlerts(days: number): CertificateRecord[];
+  /** Stores what a station reported in GetInstalledCertificateIds (replaces its previous report). */
+  recordInstalledCertificates(stationId: string, entries: { certificateType: string; hashAlgorithm: string; issuerNameHash: string; issuerKeyHash: string; serialNumber: string }[]): Promise<void>;
+  installedCertificates(stationId: string): Promise<InstalledCertificate[]>;
+  crlDer(caName: string): Promise<Buffer>;
+  ocspRespond(requestDer: Buffer): Promise<Buffer>;
+  get15118EVCertificate(input: { iso15118SchemaVersion?: string; action: 'Install' | 'Update'; exiRequest: string }): Promise<import('./contracts.js').Get15118EVCertificateResult>;
+  getCertificateStatus(ocspRequestData: import('./contracts.js').OcspRequestData): Promise<import('./contracts.js').GetCertificateStatusResult>;
+  authorizeContract(input: { emaid?: string; certificatePem?: string; iso15118CertificateHashData?: import('./contracts.js').OcspRequestData[] }): Promise<import('./contracts.js').ContractAuthorization>;
+  registerContract(input: { pcid: string; emaid: string }): Promise<void>;
+  issueOemProvisioningCertificate(input: { pcid: string; csrPem: string }): Promise<{ certificateChainPem: string; serialHex: string }>;
+  issueContractCertificate(input: { emaid: string; csrPem: string }): Promise<{ certificateChainPem: string; serialHex: string }>;
+  /** A firmware signing certificate (CN = signer name) from the firmware CA. */
+  issueCodeSigningCertificate(input: { name: string; publicKeyPem: string }): Promise<{ certificateChainPem: string; serialHex: string }>;
+  exportCaCsr(caName: string): Promise<string>;
+  importCa(caName: string, input: { certPem: string; keyPem?: string; keyPassphrase?: string }): Promise<CaSummary>;
+  publicRoutes: (app: FastifyInstance) => Promise<void>;
+  /** Authenticated /api/v1 routes; register them inside the API's auth scope. */
+  apiRoutes: (app: FastifyInstance) => Promise<void>;
+}
+
+export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(...a: any[]): void; warn(...a: any[]): void } }, config: TrustConfig): Promise<Trust> {
+  const now = config.now ?? (() => new Date());
+  const warn = (msg: string) => deps.log?.warn({ module: 'trust' }, msg);
+  const passphrase = resolvePassphrase(config.dataDir, config.keyPassphrase, warn);
+  const vault = createKeyVault(config.dataDir, passphrase);
+  const store = createTrustStore(deps.db);
+  const iso15118Curve = config.iso15118Curve ?? 'P-256';
+  const authority = createAuthority({ store, vault, organization: config.organization, iso15118Curve, publicUrl: config.publicUrl, now, warn });
+  const revocation = createRevocation({ authority, store, now });
+  let server: ServiceCredential[] = [];
+  let cps: ServiceCredential | undefined;
+  const contracts = createContracts({
+    authority, revocation, store, organization: config.organization, now, autoProvision: config.autoProvisionContracts ?? false,
+    emaidPrefix: (config.emaidPrefix ?? 'ZZEVG').toUpperCase(),
+    cps: () => cps ?? (() => { throw trustErrors.CA_NOT_READY('the CPS signing certificate is not issued yet'); })(),
+  });
+  await authority.load();
+
+  // Another node revoked or issued: keep this node's view current (the bus is NATS in cluster mode).
+  deps.bus.subscribe('certificate.revoked', (event) => {
+    const data = event.data as { serialHex?: string; revokedAt?: string; reason?: string };
+    const rec = data.serialHex ? authority.records.get(data.serialHex) : undefined;
+    if (rec && !rec.revokedAt) {
+      rec.revokedAt = data.revokedAt ?? now().toISOString();
+      rec.revocationReason = data.reason;
+      revocation.invalidate();
+    }
+  });
+
+  const summary = (name: string): CaSummary => {
+    const s = authority.ca(name);
+    return { name, purpose: s.profile.purpose, pem: s.pem ?? '', subject: s.cert?.subject ?? '', notAfter: s.cert?.notAfter.toISOString() ?? '', offline: !s.key };
+  };
+  const chainResult = (issued: { chainPem: string; record: CertificateRecord }) => ({ certificateChainPem: issued.chainPem, serialHex: issued.record.serialHex });
+  const stationKinds = new Set(['station', 'secc']);
+
+  function expiring(days: number): CertificateRecord[] {
+    const limit = now().getTime() + Math.max(0, days) * 86_400_000;
+    const latest = new Map<string, CertificateRecord>();
+    for (const r of authority.records.values()) {
+      if (!stationKinds.has(r.kind) || !r.stationId || r.revokedAt) continue;
+      const key = `${r.stationId}\u0000${r.kind}`;
+      const seen = latest.get(key);
+      if (!seen || seen.notAfter < r.notAfter) latest.set(key, r);
+    }
+    // Only a station's newest certificate of each kind counts: an older one is already superseded.
+    return [...latest.values()].filter((r) => Date.parse(r.notAfter) <= limit).sort((a, b) => a.notAfter.localeCompare(b.notAfter));
+  }
+
+  const trust: Trust = {
+    async ensureHierarchies() {
+      await authority.ensure();
+      const svc = { authority, store, vault, now };
+      if (config.serverCertFile || config.serverKeyFile) {
+        if (!config.serverCertFile || !config.serverKeyFile) throw trustErrors.SERVER_CERTIFICATE_INVALID('set both the server certificate and the server key file');
+        server = [readOperatorServerCredential(config.serverCertFile, config.serverKeyFile, passphrase)];
+      } else if (authority.ca('server-ca').key) {
+        const san = serverSan(config.hostnames);
+        const subject: JsonName = [{ CN: [config.hostnames[0] ?? 'localhost'] }, { O: [config.organization] }];
+        server = [
+          await ensureServiceCredential(svc, { name: 'server-ecdsa', kind: 'server', keySpec: 'P-256', subject, san }),
+          await ensureServiceCredential(svc, { name: 'server-rsa', kind: 'server', keySpec: 'RSA-2048', subject, san }),
+        ];
+      }
+      if (authority.ca('cps-sub-ca-2').key) {
+        cps = await ensureServiceCredential(svc, { name: 'cps', kind: 'cps', keySpec: iso15118Curve, subject: [{ CN: [`${config.organization} CPS`] }, { O: [config.organization] }, { DC: ['CPS'] }] });
+      }
+    },
+    serverCredentials() {
+      if (!server.length) throw trustErrors.CA_NOT_READY('no server certificate yet: call ensureHierarchies() first, or bring server-ca online');
+      return { key: server.map((s) => s.keyPem), cert: server.map((s) => s.chainPem) };
+    },
+    stationTrustAnchors: () => authority.chain('station-ca', true),
+    checkStationClientCertificate: (chainDer, stationId) => checkStationClientCertificate(authority, config.organization, now(), chainDer, stationId),
+    async signStationCsr(input) {
+      const result = await signStationCsr(authority, { organization: config.organization, iso15118Curve }, input);
+      deps.bus.publish('certificate.issued', { serialHex: result.serialHex, stationId: input.stationId, notAfter: result.notAfter, certificateType: input.certificateType ?? 'ChargingStationCertificate' }, input.stationId);
+      return result;
+    },
+    async revoke(serialHex, reason = 'unspecified') {
+      const serial = normalizeSerial(serialHex);
+      if (!serial) throw trustErrors.SERIAL_INVALID();
+      if (!REVOCATION_REASONS.includes(reason as RevocationReason)) throw trustErrors.REVOCATION_REASON_INVALID(`reason must be one of ${REVOCATION_REASONS.join(', ')}`);
+      const rec = authority.records.get(serial) ?? (await store.getCertificate(serial));
+      if (!rec) throw trustErrors.CERTIFICATE_UNKNOWN();
+      if (!rec.revokedAt) {
+        const at = now().toISOString();
+        await store.markRevoked(serial, at, reason);
+        rec.revokedAt = at;
+        rec.revocationReason = reason;
+        authority.records.set(serial, rec);
+        revocation.invalidate();
+        deps.bus.publish('certificate.revoked', { serialHex: serial, stationId: rec.stationId, kind: rec.kind, reason, revokedAt: at }, rec.stationId);
+      }
+      return { stationId: rec.stationId };
+    },
+    isRevoked: (serialHex) => {
+      const serial = normalizeSerial(serialHex);
+      return !!serial && !!authority.records.get(serial)?.revokedAt;
+    },
+    listCas: () => CA_PROFILES.map((p) => summary(p.name)),
+    rootCertificatePem(type) {
+      const name = ({ CSMSRootCertificate: 'csms-root', V2GRootCertificate: 'v2g-root', MORootCertificate: 'mo-root', ManufacturerRootCertificate: 'firmware-ca' } as const)[type];
+      if (!name) throw trustErrors.CA_UNKNOWN(`no root for certificate type ${String(type)}`);
+      const pem = authority.ca(name).pem;
+      if (!pem) throw trustErrors.CA_NOT_READY(`${name} has no certificate yet`);
+      return pem;
+    },
+    listCertificates: (filter) => [...authority.records.values()]
+      .filter((r) => !filter?.stationId || r.stationId === filter.stationId)
+      .map((r) => ({ ...r }))
+      .sort((a, b) => a.notBefore.localeCompare(b.notBefore)),
+    expiringStationCertificates: expiring,
+    publishExpiryAlerts(days) {
+      const list = expiring(days);
+      for (const r of list) deps.bus.publish('certificate.expiring', { serialHex: r.serialHex, stationId: r.stationId, kind: r.kind, notAfter: r.notAfter }, r.stationId);
+      return list;
+    },
+    async recordInstalledCertificates(stationId, entries) {
+      const at = now().toISOString();
+      const rows: InstalledCertificate[] = [];
+      for (const e of Array.isArray(entries) ? entries.slice(0, 100) : []) {
+        const serial = normalizeSerial(e?.serialNumber);
+        if (!serial || typeof e.certificateType !== 'string' || typeof e.hashAlgorithm !== 'string') continue;
+        rows.push({ stationId, certificateType: e.certificateType, hashAlgorithm: e.hashAlgorithm, issuerNameHash: String(e.issuerNameHash).toLowerCase(), issuerKeyHash: String(e.issuerKeyHash).toLowerCase(), serialHex: serial, reportedAt: at });
+      }
+      await store.replaceInstalled(stationId, rows);
+    },
+    installedCertificates: (stationId) => store.listInstalled(stationId),
+    crlDer: (name) => revocation.crlDer(name),
+    ocspRespond: (der) => revocation.ocspRespond(der),
+    get15118EVCertificate: (input) => contracts.get15118EVCertificate(input),
+    getCertificateStatus: (data) => contracts.getCertificateStatus(data),
+    authorizeContract: (input) => contracts.authorizeContract(input),
+    async registerContract({ pcid, emaid }) {
+      const normalized = normalizeEmaid(emaid);
+      if (!isValidPcid(pcid) || !normalized) throw trustErrors.CONTRACT_IDENTITY_INVALID('pcid must be 17–18 alphanumerics and emaid an ISO 15118 EMAID');
+      await store.saveContract(pcid, normalized, now().toISOString());
+    },
+    async issueOemProvisioningCertificate({ pcid, csrPem }) {
+      if (!isValidPcid(pcid)) throw trustErrors.CONTRACT_IDENTITY_INVALID('pcid must be 17–18 alphanumerics');
+      return chainResult(await contracts.issueFromCsr('oem-provisioning', csrPem, pcid));
+    },
+    async issueContractCertificate({ emaid, csrPem }) {
+      const normalized = normalizeEmaid(emaid);
+      if (!normalized) throw trustErrors.CONTRACT_IDENTITY_INVALID('emaid must be an ISO 15118 EMAID');
+      return chainResult(await contracts.issueFromCsr('contract', csrPem, normalized));
+    },
+    async issueCodeSigningCertificate({ name, publicKeyPem }) {
+      if (typeof name !== 'string' || !/^[\p{L}\p{N} ._-]{1,64}$/u.test(name)) throw trustErrors.CSR_WRONG_SUBJECT('the signer name must be 1–64 letters, digits, spaces or ._-');
+      let spki: Buffer;
+      try {
+        spki = publicKeySpki(publicKeyPem);
+      } catch (err) {
+        throw trustErrors.CSR_MALFORMED('publicKeyPem is not a PEM public key', { cause: err });
+      }
+      const p = LEAF_PROFILES['code-signing'];
+      return chainResult(await authority.issue({ kind: 'code-signing', issuerCa: p.issuer, subject: [{ CN: [name] }, { O: [config.organization] }], publicKey: spki, validityDays: p.validityDays, keyUsages: p.keyUsages, extendedKeyUsages: p.extendedKeyUsages }));
+    },
+    exportCaCsr: (name) => authority.exportCsr(name),
+    async importCa(name, input) {
+      const key = input.keyPem ? vault.parseOperatorKey(input.keyPem, input.keyPassphrase) : undefined;
+      await authority.importCa(name, input.certPem, key);
+      revocation.invalidate();
+      return summary(name);
+    },
+    publicRoutes: async (app) => publicRoutes(app, trust),
+    apiRoutes: async (app) => apiRoutes(app, trust),
+  };
+  return trust;
+}
+
+/** A code-signing public key: EC, or RSA of at least 2048 bits. */
+function publicKeySpki(pem: unknown): Buffer {
+  if (typeof pem !== 'string' || pem.length > 4000) throw new Error('not a PEM string');
+  const key = createPublicKey(pem);
+  if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new Error('RSA key too short');
+  if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ec') throw new Error('unsupported key type');
+  return key.export({ type: 'spki', format: 'der' });
+}
