@@ -14,7 +14,7 @@ export const meterPlausibilityDefaults = { defaultMaxPowerW: 350_000, toleranceP
 /** The connector's rated maximum power, when the station registry knows it. */
 export type ConnectorPowerLookup = (stationId: string, evseId?: number, connectorId?: number) => number | undefined;
 
-interface Reading { energyWh: number; at: number }
+interface Reading { energyWh: number; at: number; seqNo?: number }
 
 export function createMeterPlausibilityDetector(overrides?: Thresholds, maxPowerW?: ConnectorPowerLookup): Detector {
   const t = withThresholds(meterPlausibilityDefaults, overrides);
@@ -49,8 +49,11 @@ export function createMeterPlausibilityDetector(overrides?: Thresholds, maxPower
       }
       const energyWh = num(d, 'energyWh');
       const at = timeMs(d, 'timestamp');
-      if (energyWh !== undefined && at !== undefined) {
-        const prev = last.get(key);
+      const seqNo = num(d, 'seqNo');
+      const prev = last.get(key);
+      // Out-of-order or repeated messages are the replay detector's business, not a meter reading.
+      const inOrder = !prev || seqNo === undefined || prev.seqNo === undefined || seqNo > prev.seqNo;
+      if (energyWh !== undefined && at !== undefined && inOrder) {
         if (prev) {
           const delta = energyWh - prev.energyWh;
           const hours = Math.max(0, at - prev.at) / 3_600_000;
@@ -62,7 +65,7 @@ export function createMeterPlausibilityDetector(overrides?: Thresholds, maxPower
           }
         }
         // Keep the highest register seen so a single forged low reading is not the new baseline.
-        if (!prev || energyWh >= prev.energyWh) last.set(key, { energyWh, at });
+        last.set(key, !prev || energyWh >= prev.energyWh ? { energyWh, at, seqNo } : { ...prev, seqNo });
       }
       if (d.eventType === 'Ended') last.delete(key);
       return out;

@@ -23,7 +23,7 @@ export type MeterKeyLookup = (stationId: string, meterSerial: string) => string 
 // OCMF meter status (ST): G is good; M means the meter detected manipulation.
 const STATUS_NAMES: Record<string, string> = { N: 'not present', T: 'timeout', D: 'disconnected', R: 'not found', M: 'manipulated', X: 'exchanged', I: 'incompatible', O: 'out of range', S: 'substitute value', E: 'other error', F: 'read error' };
 
-interface MeterState { pages: Map<string, number>; key?: string; recent: string[] }
+interface MeterState { pages: Map<string, number>; key?: string; recent: { digest: string; tx: string }[] }
 
 export function createSignedMeterDetector(_overrides?: Thresholds, registeredKey?: MeterKeyLookup): Detector {
   const meters = new BoundedMap<MeterState>();
@@ -61,11 +61,13 @@ export function createSignedMeterDetector(_overrides?: Thresholds, registeredKey
         const { payload } = parsed;
         const serial = payload.MS;
         const meter = meters.get(serial) ?? { pages: new Map<string, number>(), recent: [] };
-        const digest = createHash('sha256').update(raw).digest('base64');
-        if (meter.recent.includes(digest)) continue; // the same dataset forwarded again, e.g. in Updated and Ended
-        meter.recent = [...meter.recent.slice(-15), digest];
-
         const txKey = `${stationId}\u0000${transactionId}`;
+        const digest = createHash('sha256').update(raw).digest('base64');
+        // The same dataset forwarded again in the same transaction (e.g. in Updated and Ended) is not news;
+        // the same dataset in another transaction is a replay, which the pagination check below catches.
+        if (meter.recent.some((r) => r.digest === digest && r.tx === txKey)) continue;
+        meter.recent = [...meter.recent.slice(-15), { digest, tx: txKey }];
+
         const first = transactionSerial.get(txKey);
         if (first === undefined) transactionSerial.set(txKey, serial);
         else if (first !== serial) make('serial', 'high', 'Meter serial changed within a transaction', `Transaction ${transactionId} was signed by meters ${first} and ${serial}`, { firstSerial: first, meterSerial: serial });

@@ -8,7 +8,7 @@ import { securityEvent } from './fields.js';
 import type { Detector, Thresholds } from './types.js';
 
 export const tamperDefaults = {};
-const VENDOR_TAMPER = /tamper|intrusion|(enclosure|door|cover|cabinet|lid|housing)[ _-]?open/i;
+const VENDOR_TAMPER = /tamper|intrusion|(enclosure|door|cover|cabinet|lid|housing)[\w -]{0,12}open/i;
 
 export function createTamperDetector(_overrides?: Thresholds): Detector {
   return {
