@@ -149,7 +149,7 @@ export function buildBundle(alerts: ShareableAlert[], incidents: ShareableIncide
     const indicators = terms.map((term) =>
       set.add<Indicator>({
         type: 'indicator', ...common, id: sdoId('indicator', { pattern: patternFor(term), by: identity.id }), ...stamp(at),
-        name: TERM_NAMES[term.kind], description: `First reported by evguard detector "${alert.detector.slice(0, 128)}": ${alert.title.slice(0, 512)}`,
+        name: TERM_NAMES[term.kind], description: `First reported by evguard detector "${alert.detector.slice(0, 128)}": ${scrub(alert.title.slice(0, 512), [alert], ctx)}`,
         indicator_types: term.kind.startsWith('certificate') || term.kind === 'station' ? ['compromised'] : ['malicious-activity'],
         pattern: patternFor(term), pattern_type: 'stix', pattern_version: '2.1', valid_from: at,
       }),
@@ -206,23 +206,28 @@ export function buildBundle(alerts: ShareableAlert[], incidents: ShareableIncide
     relatedByAlert.set(alert.id, related);
   }
 
-  // Every alert is an incident of its own unless an operator grouped it.
+  // Every alert is an incident of its own unless an operator grouped it. An
+  // incident travels as a `report`: STIX 2.1's `incident` is a stub that the
+  // OASIS bundle schema does not list, so receivers validating bundles would
+  // reject it.
   const grouped = new Set(incidents.flatMap((i) => i.alertIds));
   const allIncidents: ShareableIncident[] = [
     ...incidents.filter((i) => i.alertIds.some((id) => relatedByAlert.has(id))),
     ...sorted.filter((a) => !grouped.has(a.id)).map((a) => ({ id: `alert:${a.id}`, title: a.title, description: a.description, createdAt: a.createdAt, alertIds: [a.id] })),
   ];
-  const severityOf = new Map(sorted.map((a) => [a.id, a] as const));
+  const alertById = new Map(sorted.map((a) => [a.id, a] as const));
   for (const incident of allIncidents) {
     const at = stixTime(incident.createdAt);
-    const members = incident.alertIds.map((id) => severityOf.get(id)).filter((a): a is ShareableAlert => !!a);
-    const labels = [...new Set(members.flatMap((a) => [`severity:${a.severity}`, `detector:${a.detector}`]))].sort();
-    const object = set.add({
-      type: 'incident', ...common, id: sdoId('incident', { incident: incident.id, by: identity.id }), ...stamp(at),
-      name: incident.title.slice(0, 512), ...(incident.description ? { description: scrub(incident.description, members, ctx) } : {}),
-      ...(labels.length ? { labels } : {}),
+    const members = incident.alertIds.map((id) => alertById.get(id)).filter((a): a is ShareableAlert => !!a);
+    const labels = [...new Set(members.flatMap((a) => [`severity:${a.severity}`, `detector:${a.detector.slice(0, 128)}`]))].sort();
+    const refs = [...new Set(incident.alertIds.flatMap((a) => relatedByAlert.get(a) ?? []))];
+    set.add({
+      type: 'report', ...common, id: sdoId('report', { incident: incident.id, by: identity.id }), ...stamp(at),
+      name: scrub(incident.title.slice(0, 512), members, ctx), ...(incident.description ? { description: scrub(incident.description, members, ctx) } : {}),
+      report_types: ['threat-report'], published: at, labels: ['incident', ...labels],
+      // A report must refer to something; an alert with no shareable evidence refers to its reporter.
+      object_refs: refs.length ? refs : [identity.id],
     });
-    for (const id of new Set(incident.alertIds.flatMap((a) => relatedByAlert.get(a) ?? []))) relate('related-to', object.id, id, at);
   }
 
   const objects = set.values().sort(objectOrder);
@@ -230,7 +235,7 @@ export function buildBundle(alerts: ShareableAlert[], incidents: ShareableIncide
   return { type: 'bundle', id: `bundle--${uuidv5(EVGUARD_NAMESPACE, bundleName)}`, objects };
 }
 
-/** Free text may quote a station or token id; those are pseudonymised like the structured fields. */
+/** Titles and descriptions may quote a station or token id; those are pseudonymised like the structured fields. */
 function scrub(text: string, alerts: ShareableAlert[], ctx: MappingContext): string {
   let out = text.slice(0, 4096);
   for (const a of alerts) {
@@ -263,7 +268,7 @@ export function observablesFor(e: ObservableEvidence, pseudonym: Pseudonymiser):
   return out;
 }
 
-const TYPE_ORDER = ['marking-definition', 'identity', 'incident', 'indicator', 'malware', 'vulnerability', 'infrastructure', 'observed-data', 'sighting', 'relationship'];
+const TYPE_ORDER = ['marking-definition', 'identity', 'report', 'indicator', 'malware', 'vulnerability', 'infrastructure', 'observed-data', 'sighting', 'relationship'];
 
 function objectOrder(a: StixCommon, b: StixCommon): number {
   const ta = TYPE_ORDER.indexOf(a.type);
