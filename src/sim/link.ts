@@ -1,0 +1,127 @@
+/**
+ * The station's WebSocket link: one ocpp-rpc RPCClient per connection, in
+ * strict mode with our validators, with automatic reconnects off because the
+ * simulator decides itself when a station goes offline and comes back.
+ */
+import { randomUUID } from 'node:crypto';
+import { RPCClient, TimeoutError, type IHandlersOption } from 'ocpp-rpc';
+import type { EvguardError } from '../errors.js';
+import { simErrors } from './errors.js';
+import type { SimValidator } from './schemas.js';
+
+export interface LinkOptions {
+  url: string;
+  id: string;
+  subprotocol: string;
+  password?: string;
+  wsOptions: Record<string, unknown>;
+  callTimeoutMs: number;
+  pingIntervalMs: number;
+  validators: readonly SimValidator[];
+  /** Answers a CSMS→station CALL; a thrown RPC error becomes the CALLERROR. */
+  onCall: (action: string, params: unknown) => Promise<unknown>;
+}
+
+/** Opens a connection; rejects with SIM_CONNECT_FAILED saying why (HTTP status, TLS failure…). */
+export async function openLink(opts: LinkOptions): Promise<RPCClient> {
+  const client = new RPCClient({
+    identity: opts.id,
+    endpoint: opts.url,
+    protocols: [opts.subprotocol],
+    password: opts.password ?? null,
+    strictMode: true,
+    strictModeValidators: [...opts.validators],
+    reconnect: false,
+    callTimeoutMs: opts.callTimeoutMs,
+    pingIntervalMs: opts.pingIntervalMs,
+    wsOpts: { ...opts.wsOptions, headers: {} },
+    // A CSMS that keeps sending garbage gets the socket closed, as a real station would.
+    maxBadMessages: 50,
+  } as unknown as ConstructorParameters<typeof RPCClient>[0]);
+  client.handle(((call: IHandlersOption) => opts.onCall(call.method ?? '', call.params)) as never);
+  try {
+    await client.connect();
+  } catch (err) {
+    const e = err as { code?: unknown; message?: string };
+    const httpStatus = typeof e.code === 'number' ? e.code : undefined;
+    const why = httpStatus ? `HTTP ${httpStatus} ${e.message ?? ''}`.trim() : (e.message ?? String(err));
+    throw simErrors.SIM_CONNECT_FAILED(`station ${opts.id} could not connect: ${why}`, {
+      cause: err,
+      details: { httpStatus, tlsCode: typeof e.code === 'string' ? e.code : undefined },
+    });
+  }
+  if (client.protocol !== opts.subprotocol) {
+    await client.close({ force: true });
+    throw simErrors.SIM_CONNECT_FAILED(`station ${opts.id}: the CSMS did not accept subprotocol ${opts.subprotocol}`);
+  }
+  return client;
+}
+
+/** True for a failure caused by the socket going away rather than by an answer. */
+export function isLinkLoss(err: unknown): boolean {
+  return !(err instanceof TimeoutError) && typeof (err as { rpcErrorCode?: unknown })?.rpcErrorCode !== 'string';
+}
+
+/** A CALLERROR, a timeout or a lost link, as one coded error. */
+export function callFailure(action: string, err: unknown, timeoutMs: number): EvguardError {
+  const rpc = err as { rpcErrorCode?: string; message?: string; details?: unknown };
+  if (err instanceof TimeoutError) {
+    return simErrors.SIM_CALL_FAILED(`${action}: no answer within ${timeoutMs} ms`, { cause: err, details: { rpcErrorCode: 'Timeout' } });
+  }
+  if (typeof rpc?.rpcErrorCode === 'string') {
+    return simErrors.SIM_CALL_FAILED(`${action}: ${rpc.rpcErrorCode} ${rpc.message ?? ''}`.trim(), {
+      cause: err,
+      details: { rpcErrorCode: rpc.rpcErrorCode, errorDetails: rpc.details },
+    });
+  }
+  return simErrors.SIM_OFFLINE(`${action}: the connection was lost`, { cause: err });
+}
+
+/**
+ * Sends a CALL without schema checks and waits for its answer, for probes
+ * that must put invalid OCPP on the wire. ocpp-rpc does not know the message
+ * id, so the answer is matched here from the raw inbound frames.
+ */
+export function callUnchecked(client: RPCClient, action: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+  const messageId = randomUUID();
+  return new Promise((resolve, reject) => {
+    const onMessage = ({ message, outbound }: { message: string; outbound: boolean }) => {
+      if (outbound) return;
+      let frame: unknown;
+      try {
+        frame = JSON.parse(message);
+      } catch {
+        return;
+      }
+      if (!Array.isArray(frame) || frame[1] !== messageId) return;
+      finish();
+      if (frame[0] === 3) resolve(frame[2]);
+      else if (frame[0] === 4) {
+        reject(simErrors.SIM_CALL_FAILED(`${action}: ${String(frame[2])} ${String(frame[3] ?? '')}`.trim(), {
+          details: { rpcErrorCode: String(frame[2]), errorDetails: frame[4] },
+        }));
+      }
+    };
+    const onClose = () => {
+      finish();
+      reject(simErrors.SIM_OFFLINE(`${action}: the connection was lost`));
+    };
+    const timer = setTimeout(() => {
+      finish();
+      reject(simErrors.SIM_CALL_FAILED(`${action}: no answer within ${timeoutMs} ms`, { details: { rpcErrorCode: 'Timeout' } }));
+    }, timeoutMs);
+    const finish = () => {
+      clearTimeout(timer);
+      client.off('message', onMessage);
+      client.off('close', onClose);
+    };
+    client.on('message', onMessage);
+    client.once('close', onClose);
+    try {
+      client.sendRaw(JSON.stringify([2, messageId, action, payload]));
+    } catch (err) {
+      finish();
+      reject(simErrors.SIM_OFFLINE(`${action}: the connection is not open`, { cause: err }));
+    }
+  });
+}
