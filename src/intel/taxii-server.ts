@@ -230,7 +230,9 @@ function addedHeaders(reply: FastifyReply, rows: ObjectRow[]) {
 }
 
 function send(reply: FastifyReply, status: number, body: unknown) {
-  reply.code(status).type(TAXII_MEDIA_TYPE).send(JSON.stringify(body));
+  // A Buffer keeps the header as written: for a string or object fastify rewrites a
+  // +json type to `version="2.1"; charset=utf-8`, which strict TAXII clients refuse.
+  reply.code(status).header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify(body)));
 }
 
 /** TAXII's error message resource (§3.6.1), carrying evguard's `{ error: { code, message } }` beside it. */
