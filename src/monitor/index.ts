@@ -28,7 +28,7 @@ export interface DetectorSettings {
   enabled?: boolean;
   /** Overrides the severity the detector assigns. */
   severity?: Severity;
-  /** What to do automatically when the detector fires; default `['notify']` (bruteForce: `['lockOut', 'notify']`). */
+  /** What to do automatically when the detector fires; default none (bruteForce: `['lockOut']`). */
   responses?: ResponseKind[];
   /** How long a lock-out lasts; default 900 s. */
   lockoutSeconds?: number;
@@ -39,7 +39,7 @@ export interface MonitorConfig {
   detectors?: Partial<Record<DetectorName, DetectorSettings>>;
   syslog?: SyslogConfig;
   webhooks?: WebhookConfig[];
-  /** Alerts below this severity go to syslog and webhooks only when their detector's responses include `notify`… */
+  /** Alerts at or above this severity (default medium) go to syslog and webhooks; below it only when their detector's responses include `notify`. */
   notifyMinSeverity?: Severity;
   now?: () => Date;
 }
@@ -74,7 +74,7 @@ export interface Monitor {
   close(): Promise<void>;
 }
 
-const DEFAULT_RESPONSES: Partial<Record<DetectorName, ResponseKind[]>> = { bruteForce: ['lockOut', 'notify'] };
+const DEFAULT_RESPONSES: Partial<Record<DetectorName, ResponseKind[]>> = { bruteForce: ['lockOut'] };
 const DEFAULT_LOCKOUT_SECONDS = 900;
 const MAX_LIMIT = 1000;
 
@@ -161,7 +161,7 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
     const s = settings(raw.detector);
     const f: Finding = s.severity ? { ...raw, severity: s.severity } : raw;
     const { alert, created } = await alerts.raise(f);
-    const kinds = s.responses ?? DEFAULT_RESPONSES[f.detector] ?? ['notify'];
+    const kinds = s.responses ?? DEFAULT_RESPONSES[f.detector] ?? [];
     await responder.respond(alert, f, kinds, s.lockoutSeconds ?? DEFAULT_LOCKOUT_SECONDS);
     const fresh = (await alerts.get(alert.id))!;
     emit(created ? Topics.alertRaised : Topics.alertChanged, fresh, kinds.includes('notify'));
