@@ -4,10 +4,14 @@
  * simulator decides itself when a station goes offline and comes back.
  */
 import { randomUUID } from 'node:crypto';
-import { RPCClient, TimeoutError, type IHandlersOption } from 'ocpp-rpc';
+import ocppRpc, { RPCClient, type IHandlersOption } from 'ocpp-rpc';
 import type { EvguardError } from '../errors.js';
 import { simErrors } from './errors.js';
 import type { SimValidator } from './schemas.js';
+
+// ocpp-rpc spreads its error classes into module.exports, which Node's CommonJS
+// export detection cannot see, so they are taken from the default export.
+const { TimeoutError } = ocppRpc;
 
 export interface LinkOptions {
   url: string;

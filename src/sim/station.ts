@@ -458,7 +458,8 @@ class Station extends EventEmitter implements SimStation, StationControl {
     };
     const ctx = this.#txContext(connector, tx);
     connector.tx = tx;
-    await this.#setStatus(connector, 'Occupied');
+    // 1.6 reports the steps of plugging in (Preparing, then Charging); 2.x only Occupied.
+    await this.#setStatus(connector, this.ocppVersion === '1.6' ? 'Preparing' : 'Occupied');
     let res: unknown;
     try {
       res = await this.#transmit({
@@ -483,7 +484,7 @@ class Station extends EventEmitter implements SimStation, StationControl {
     const status = res === QUEUED ? 'Queued' : this.#dialect.startResult(res).status;
     const transactionId = this.ocppVersion === '1.6' && tx.csmsId !== undefined ? String(tx.csmsId) : tx.localId;
     this.emit('transaction', { event: 'started', connectorId: connector.id, transactionId });
-    if (this.ocppVersion === '1.6') await this.#setStatus(connector, 'Occupied');
+    if (this.ocppVersion === '1.6') await this.#setStatus(connector, 'Charging');
     if (status !== 'Accepted' && status !== 'Queued') await this.stopCharging(connector.id, 'DeAuthorized');
     return { transactionId, idTokenStatus: status };
   }
