@@ -261,7 +261,7 @@ export function createAuthority(opts: AuthorityOptions) {
       throw trustErrors.CA_IMPORT_INVALID(`the certificate file is not a PEM X.509 certificate: ${(err as Error).message}`, { cause: err });
     }
     if (!nodeCert.ca) throw trustErrors.CA_IMPORT_INVALID('the certificate is not a CA certificate (basicConstraints cA is not true)');
-    if (nodeCert.validToDate.getTime() < opts.now().getTime()) throw trustErrors.CA_IMPORT_INVALID('the certificate has expired');
+    if (Date.parse(nodeCert.validTo) < opts.now().getTime()) throw trustErrors.CA_IMPORT_INVALID('the certificate has expired');
     if (s.profile.parent) {
       const parent = ca(s.profile.parent);
       if (!parent.nodeCert || !chainsTo(nodeCert, parent.nodeCert)) {

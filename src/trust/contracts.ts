@@ -107,7 +107,7 @@ export function createContracts(deps: {
     const now = deps.now().getTime();
     let current = certs[0]!;
     for (let depth = 0; ; depth++) {
-      if (now < current.validFromDate.getTime() || now > current.validToDate.getTime()) return { code: 'FAILED_CertificateExpired', info: 'a certificate in the chain is outside its validity period' };
+      if (now < Date.parse(current.validFrom) || now > Date.parse(current.validTo)) return { code: 'FAILED_CertificateExpired', info: 'a certificate in the chain is outside its validity period' };
       if (authority.records.get(normalizeSerial(current.serialNumber)!)?.revokedAt) return { code: 'FAILED_CertificateRevoked', info: 'a certificate in the chain is revoked' };
       if (authority.chainsTo(current, root)) break;
       const next = certs.find((c) => c !== current && c.ca && authority.chainsTo(current, c));

@@ -61,7 +61,7 @@ function stillGood(chainPem: string, key: KeyObject, issuer: NodeX509, now: Date
   try {
     const leaf = new NodeX509(chainPem);
     if (!authority.chainsTo(leaf, issuer)) return false;
-    if (leaf.validToDate.getTime() - now.getTime() < RENEW_BEFORE_MS) return false;
+    if (Date.parse(leaf.validTo) - now.getTime() < RENEW_BEFORE_MS) return false;
     if (!spkiOf(key).equals(leaf.publicKey.export({ type: 'spki', format: 'der' }))) return false;
     if (san) {
       if (san.dns.some((d) => leaf.checkHost(d, { wildcards: false }) === undefined)) return false;

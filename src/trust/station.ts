@@ -115,7 +115,7 @@ export function checkStationClientCertificate(authority: Authority, organization
     const ca = authority.ca('station-ca');
     if (!ca.nodeCert || !authority.chainsTo(leaf, ca.nodeCert) || leaf.ca) return { ok: false, reason: 'untrusted' };
     const t = now.getTime();
-    if (t < leaf.validFromDate.getTime() || t > leaf.validToDate.getTime() || t > ca.nodeCert.validToDate.getTime()) return { ok: false, reason: 'expired' };
+    if (t < Date.parse(leaf.validFrom) || t > Date.parse(leaf.validTo) || t > Date.parse(ca.nodeCert.validTo)) return { ok: false, reason: 'expired' };
     const serialHex = normalizeSerial(parsed.serialNumber)!;
     if (authority.records.get(serialHex)?.revokedAt) return { ok: false, reason: 'revoked' };
     if (authority.records.get(normalizeSerial(ca.cert!.serialNumber)!)?.revokedAt) return { ok: false, reason: 'revoked' };
