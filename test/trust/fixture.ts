@@ -67,6 +67,7 @@ export function opensslAsync(args: string[], input = ''): Promise<{ code: number
     const child = execFile('openssl', args, { timeout: 30_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as any).code ?? 1) : 0, out: `${stdout}${stderr}` });
     });
+    child.stdin!.on('error', () => {});
     child.stdin!.end(input);
   });
 }
