@@ -28,12 +28,16 @@ export interface StixValidator {
 
 /**
  * The schemas sit next to this file when run from source; the TypeScript build
- * copies only .ts output into dist/, so from dist/src/intel we look back into
- * the package's src/intel/schemas.
+ * copies only .ts output into dist/, so from dist/src/intel we walk up to the
+ * package root and use its src/intel/schemas.
  */
 export function schemaDirectory(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'schemas'), path.resolve(here, '../../../src/intel/schemas')];
+  const candidates = [path.join(here, 'schemas')];
+  for (let dir = path.dirname(here); candidates.length < 8; dir = path.dirname(dir)) {
+    candidates.push(path.join(dir, 'src', 'intel', 'schemas'));
+    if (path.dirname(dir) === dir) break;
+  }
   const found = candidates.find((dir) => existsSync(path.join(dir, 'common', 'bundle.json')));
   if (!found) throw intelErrors.INTEL_SCHEMAS_MISSING(`STIX 2.1 schemas not found (looked in ${candidates.join(', ')})`);
   return found;
