@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createSimStation } from '../../src/sim/index.js';
+import { startCsms, type TestCsms } from './csms.js';
+import { createCa, issueClient, issueServer, type TestCa } from './pki.js';
+
+const PASSWORD = 'profile-two-password-0001';
+
+describe('security profiles 2 and 3 over real TLS', () => {
+  let ca: TestCa;
+  let csms: TestCsms;
+  before(async () => {
+    ca = await createCa();
+    const server = await issueServer(ca);
+    csms = await startCsms({ tls: { ...server, ca: ca.certPem }, passwords: { 'TLS-P2': PASSWORD } });
+  });
+  after(() => csms.close());
+
+  it('profile 2: Basic auth over TLS, server verified against the given CA', { timeout: 20_000 }, async () => {
+    const station = createSimStation({ url: csms.url, id: 'TLS-P2', ocppVersion: '2.0.1', securityProfile: 2, password: PASSWORD, tls: { ca: ca.certPem } });
+    try {
+      assert.equal((await station.connect()).status, 'Accepted');
+      const client = csms.clients.get('TLS-P2');
+      assert.equal(client.handshake.request.socket.encrypted, true);
+      assert.equal(client.handshake.password.toString(), PASSWORD);
+    } finally {
+      await station.close();
+    }
+  });
+
+  it('profile 2: a server certificate from an unknown CA is refused', { timeout: 20_000 }, async () => {
+    const other = await createCa('some other CA');
+    const station = createSimStation({ url: csms.url, id: 'TLS-P2', ocppVersion: '1.6', securityProfile: 2, password: PASSWORD, tls: { ca: other.certPem } });
+    await assert.rejects(station.connect(), (err: any) => err.code === 'SIM_CONNECT_FAILED' && typeof err.details.tlsCode === 'string');
+    assert.ok(!csms.received.some((r) => r.identity === 'TLS-P2' && r.protocol === 'ocpp1.6'));
+    await station.close();
+  });
+
+  it('profile 3: mutual TLS with a client certificate, no password sent', { timeout: 20_000 }, async () => {
+    const client = await issueClient(ca, 'TLS-P3');
+    const station = createSimStation({ url: csms.url, id: 'TLS-P3', ocppVersion: '2.1', securityProfile: 3, password: 'not-sent-in-profile-3', tls: { ca: ca.certPem, ...client } });
+    try {
+      assert.equal((await station.connect()).status, 'Accepted');
+      const server = csms.clients.get('TLS-P3');
+      assert.equal(server.handshake.request.socket.authorized, true);
+      assert.equal(server.handshake.password, undefined);
+    } finally {
+      await station.close();
+    }
+  });
+
+  it('profile 3: a certificate for another station id is refused by the CSMS', { timeout: 20_000 }, async () => {
+    const client = await issueClient(ca, 'SOMEONE-ELSE');
+    const station = createSimStation({ url: csms.url, id: 'TLS-P3', ocppVersion: '2.0.1', securityProfile: 3, tls: { ca: ca.certPem, ...client } });
+    await assert.rejects(station.connect(), (err: any) => err.code === 'SIM_CONNECT_FAILED' && err.details.httpStatus === 401);
+    await station.close();
+  });
+
+  it('profile 3 without a client certificate fails before dialling', async () => {
+    const station = createSimStation({ url: csms.url, id: 'TLS-P3', ocppVersion: '2.0.1', securityProfile: 3, tls: { ca: ca.certPem } });
+    await assert.rejects(station.connect(), { code: 'SIM_NO_CLIENT_CERTIFICATE' });
+    assert.equal(station.state, 'idle');
+    await station.close();
+  });
+});
