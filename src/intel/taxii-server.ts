@@ -169,8 +169,14 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       if (!granted(c.read, who(req))) throw intelErrors.TAXII_FORBIDDEN('deleting needs read and write rights');
       const id = objectId(req);
       const filters = parseFilters(req.query as Query, deps.maxPageSize, { id: false });
-      const exact = filters.versions?.filter((v) => v !== 'first' && v !== 'last' && v !== 'all');
-      const deleted = await deps.store.deleteObject(c.id, id, filters.versions?.includes('all') ? undefined : exact);
+      // Without match[version] a DELETE removes every version (TAXII 2.1 §5.7); first/last are resolved to the exact versions first.
+      let versions: string[] | undefined;
+      if (filters.versions && !filters.versions.includes('all')) {
+        const { rows } = await deps.store.queryObjects({ collectionId: c.id, ids: [id], versions: filters.versions, limit: 1000 });
+        versions = rows.map((r) => r.version);
+        if (versions.length === 0) throw intelErrors.TAXII_NOT_FOUND('no such version of this object');
+      }
+      const deleted = await deps.store.deleteObject(c.id, id, versions);
       if (deleted === 0) throw intelErrors.TAXII_NOT_FOUND('no such object in this collection');
       send(reply, 200, {});
     });

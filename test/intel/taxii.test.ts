@@ -146,6 +146,15 @@ describe('TAXII 2.1 server and client', () => {
     assert.equal(first.body.objects[0].modified, indicator.modified);
     const both = await call(`/taxii2/evguard/collections/${shared}/objects/${indicator.id}/?match[version]=all`);
     assert.equal(both.body.objects.length, 2);
+
+    // Deleting the last version leaves the first; deleting without a version removes the object.
+    const asOperator = await call(`/taxii2/evguard/collections/${shared}/objects/${indicator.id}/?match[version]=last`, { method: 'DELETE', token: 'operator-token' });
+    assert.equal(asOperator.status, 403);
+    assert.equal((await call(`/taxii2/evguard/collections/${shared}/objects/${indicator.id}/?match[version]=last`, { method: 'DELETE' })).status, 200);
+    assert.deepEqual((await call(`/taxii2/evguard/collections/${shared}/objects/${indicator.id}/versions/`)).body.versions, [indicator.modified]);
+    assert.equal((await call(`/taxii2/evguard/collections/${shared}/objects/${indicator.id}/`, { method: 'DELETE' })).status, 200);
+    assert.equal((await call(`/taxii2/evguard/collections/${shared}/objects/${indicator.id}/`)).status, 404);
+    await server.intel.share({ alerts: sampleAlerts() }); // restores it for the tests that follow
   });
 
   it('takes POSTed envelopes by collection rights, with 415 and 413 and a status resource', async () => {
