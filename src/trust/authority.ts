@@ -264,7 +264,8 @@ export function createAuthority(opts: AuthorityOptions) {
     if (Date.parse(nodeCert.validTo) < opts.now().getTime()) throw trustErrors.CA_IMPORT_INVALID('the certificate has expired');
     if (s.profile.parent) {
       const parent = ca(s.profile.parent);
-      if (!parent.nodeCert || !chainsTo(nodeCert, parent.nodeCert)) {
+      // A self-signed certificate "chains" to itself; a sub-CA must be a different certificate issued by its parent.
+      if (!parent.nodeCert || chainsTo(nodeCert, nodeCert) || !chainsTo(nodeCert, parent.nodeCert)) {
         throw trustErrors.CA_IMPORT_INVALID(`the certificate is not issued by the current ${s.profile.parent} certificate`);
       }
     } else if (!chainsTo(nodeCert, nodeCert)) {
