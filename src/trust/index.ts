@@ -128,7 +128,7 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
       if (!stationKinds.has(r.kind) || !r.stationId || r.revokedAt) continue;
       const key = `${r.stationId}\u0000${r.kind}`;
       const seen = latest.get(key);
-      if (!seen || seen.notAfter < r.notAfter) latest.set(key, r);
+      if (!seen || seen.notAfter <= r.notAfter) latest.set(key, r);
     }
     // Only a station's newest certificate of each kind counts: an older one is already superseded.
     return [...latest.values()].filter((r) => Date.parse(r.notAfter) <= limit).sort((a, b) => a.notAfter.localeCompare(b.notAfter));

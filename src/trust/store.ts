@@ -127,6 +127,8 @@ export function createTrustStore(database: Database) {
     async listCertificates(): Promise<CertificateRecord[]> {
       const rows = await db.selectFrom('trust_certificate')
         .select(['serial_hex', 'kind', 'issuer_ca', 'station_id', 'subject', 'common_name', 'not_before', 'not_after', 'sha256', 'revoked_at', 'revocation_reason'])
+        // Issue order, so "the newest certificate" survives a restart.
+        .orderBy('created_at').orderBy('serial_hex')
         .execute();
       return rows.map(toRecord);
     },
