@@ -8,6 +8,7 @@ import ocppRpc, { RPCClient, type IHandlersOption } from 'ocpp-rpc';
 import type { EvguardError } from '../errors.js';
 import { simErrors } from './errors.js';
 import type { SimValidator } from './schemas.js';
+import type { CertificateAndKey, SimTlsOptions } from './types.js';
 
 // ocpp-rpc spreads its error classes into module.exports, which Node's CommonJS
 // export detection cannot see, so they are taken from the default export.
@@ -24,6 +25,40 @@ export interface LinkOptions {
   validators: readonly SimValidator[];
   /** Answers a CSMS→station CALL; a thrown RPC error becomes the CALLERROR. */
   onCall: (action: string, params: unknown) => Promise<unknown>;
+}
+
+export interface TransportInput {
+  id: string;
+  url: string;
+  profile: 1 | 2 | 3;
+  tls?: SimTlsOptions;
+  localAddress?: string;
+  /** CSMS roots installed with InstallCertificate; trusted next to tls.ca. */
+  roots: string[];
+  /** The certificate received in CertificateSigned; preferred over tls.cert for profile 3. */
+  certificate?: CertificateAndKey;
+}
+
+/** Socket and TLS options for ws (passed through to net/tls connect). */
+export function transportOptions(input: TransportInput): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  if (input.localAddress) o.localAddress = input.localAddress;
+  if (!input.url.startsWith('wss:')) {
+    if (input.profile > 1) throw simErrors.SIM_BAD_OPTIONS(`security profile ${input.profile} needs a wss:// url`);
+    return o;
+  }
+  const tls = input.tls ?? {};
+  const ca = [...(tls.ca === undefined ? [] : [tls.ca].flat()), ...input.roots];
+  if (ca.length > 0) o.ca = ca;
+  if (tls.rejectUnauthorized !== undefined) o.rejectUnauthorized = tls.rejectUnauthorized;
+  if (tls.servername) o.servername = tls.servername;
+  if (input.profile === 3) {
+    const pair = input.certificate ?? (tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : undefined);
+    if (!pair) throw simErrors.SIM_NO_CLIENT_CERTIFICATE(`station ${input.id} has no client certificate for security profile 3`);
+    o.cert = pair.cert;
+    o.key = pair.key;
+  }
+  return o;
 }
 
 /** Opens a connection; rejects with SIM_CONNECT_FAILED saying why (HTTP status, TLS failure…). */

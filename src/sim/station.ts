@@ -6,50 +6,22 @@
  * certificate lifecycle. Version differences live in dialect.ts, answers to
  * CSMS calls in handlers.ts.
  */
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createRPCError, type RPCClient } from 'ocpp-rpc';
-import { EvguardError } from '../errors.js';
 import { createStationCsr, refuseSignedChain } from './certificates.js';
-import { dialectFor, type Dialect, type Outgoing, type TxEventContext, type TxRecord } from './dialect.js';
+import { Connectors } from './connectors.js';
+import { dialectFor, type Dialect, type Outgoing } from './dialect.js';
 import { simErrors } from './errors.js';
 import { installDefaultHandlers, type InstalledCertificate, type StationControl } from './handlers.js';
-import { callFailure, callUnchecked, isLinkLoss, openLink } from './link.js';
-import { EnergyMeter } from './meter.js';
+import { callUnchecked, openLink, transportOptions } from './link.js';
+import { Outbox } from './outbox.js';
 import { createSimValidator, SUBPROTOCOL, type SimValidator } from './schemas.js';
 import { checkStationOptions } from './options.js';
 import type {
-  BootResult, CallRecord, CertificateAndKey, ConnectorStatus, IncomingHandler, OcppVersion, SimStation,
+  BootResult, CertificateAndKey, ConnectorStatus, IncomingHandler, OcppVersion, SimStation,
   SimStationOptions, SimStationState, StartChargingOptions, StartChargingResult,
 } from './types.js';
 import { createDeviceModel, type DeviceModel } from './variables.js';
-
-interface ActiveTx extends TxRecord {
-  seqNo: number;
-  requestedPowerW: number;
-  meterTimer?: NodeJS.Timeout;
-}
-
-interface Connector {
-  id: number;
-  status: ConnectorStatus;
-  /** Last status the CSMS heard; a difference after reconnect is reported. */
-  reported?: ConnectorStatus;
-  operative: boolean;
-  meter: EnergyMeter;
-  limitW?: number;
-  tx?: ActiveTx;
-}
-
-/** A transaction-related message; built at send time so a 1.6 id learnt on replay is used. */
-interface Pending {
-  order: number;
-  action: string;
-  build: () => Record<string, unknown>;
-  onResult?: (res: any) => void;
-}
-
-const QUEUED = Symbol('queued');
 
 export function createSimStation(opts: SimStationOptions): SimStation {
   return new Station(opts);
@@ -62,17 +34,14 @@ class Station extends EventEmitter implements SimStation, StationControl {
   readonly variables: DeviceModel;
   readonly #opts: SimStationOptions;
   readonly #dialect: Dialect;
-  readonly #validator: SimValidator;
   readonly #validators: readonly SimValidator[];
-  readonly #connectors: Connector[];
+  readonly #connectors: Connectors;
   readonly #handlers = new Map<string, IncomingHandler>();
-  readonly #queue: Pending[] = [];
+  readonly #outbox: Outbox;
   readonly #now: () => Date;
   #state: SimStationState = 'idle';
   #client?: RPCClient;
   #closingClient?: Promise<unknown>;
-  #order = 0;
-  #replaying = false;
   #bootAccepted = false;
   #everOpen = false;
   #heartbeatMs?: number;
@@ -97,19 +66,28 @@ class Station extends EventEmitter implements SimStation, StationControl {
     this.#validators = opts.validators ?? [createSimValidator(opts.ocppVersion)];
     const validator = this.#validators.find((v) => v.subprotocol === SUBPROTOCOL[opts.ocppVersion]);
     if (!validator) throw simErrors.SIM_BAD_OPTIONS(`no validator for ${SUBPROTOCOL[opts.ocppVersion]} in options.validators`);
-    this.#validator = validator;
+    this.#outbox = new Outbox({
+      id: opts.id,
+      state: () => this.#state,
+      client: () => (this.#state === 'open' ? this.#client : undefined),
+      emit: (event, ...args) => this.emit(event, ...args),
+    }, validator, opts.callTimeoutMs ?? 30_000);
     this.#now = opts.now ?? (() => new Date());
     this.#password = opts.password;
     this.#profile = opts.securityProfile;
     this.#meterIntervalMs = opts.meterIntervalMs;
     this.#heartbeatMs = opts.heartbeatIntervalMs;
-    const startMs = this.#now().getTime();
-    this.#connectors = Array.from({ length: this.connectorCount }, (_, i) => ({
-      id: i + 1,
-      status: 'Available' as ConnectorStatus,
-      operative: true,
-      meter: new EnergyMeter(0, startMs),
-    }));
+    this.#connectors = new Connectors({
+      id: opts.id,
+      ocppVersion: opts.ocppVersion,
+      dialect: this.#dialect,
+      outbox: this.#outbox,
+      maxPowerW: opts.maxPowerW ?? 22_000,
+      now: this.#now,
+      online: () => this.#state === 'open',
+      meterIntervalMs: () => this.#meterIntervalMs,
+      emit: (event, ...args) => this.emit(event, ...args),
+    }, this.connectorCount);
     this.variables = createDeviceModel({
       version: opts.ocppVersion,
       connectors: this.connectorCount,
@@ -127,7 +105,7 @@ class Station extends EventEmitter implements SimStation, StationControl {
   }
 
   get queuedMessages(): number {
-    return this.#queue.length;
+    return this.#outbox.size;
   }
 
   // ── connection ────────────────────────────────────────────────────────
@@ -135,7 +113,7 @@ class Station extends EventEmitter implements SimStation, StationControl {
   async connect(): Promise<BootResult> {
     await this.#open();
     const result = await this.boot('PowerUp');
-    if (result.status === 'Accepted') await this.#reportStatuses(true);
+    if (result.status === 'Accepted') await this.#connectors.reportStatuses(true);
     return result;
   }
 
@@ -148,8 +126,8 @@ class Station extends EventEmitter implements SimStation, StationControl {
     } else {
       this.#startHeartbeat();
     }
-    await this.#replay();
-    await this.#reportStatuses(false);
+    await this.#outbox.replay();
+    await this.#connectors.reportStatuses(false);
   }
 
   goOffline(): void {
@@ -163,7 +141,7 @@ class Station extends EventEmitter implements SimStation, StationControl {
     this.#setState('closed');
     clearInterval(this.#heartbeatTimer);
     clearTimeout(this.#bootRetryTimer);
-    for (const c of this.#connectors) clearInterval(c.tx?.meterTimer);
+    this.#connectors.stopTimers();
     this.#dropClient(false);
     // A CSMS that never answers the close frame must not hold the caller up.
     await Promise.race([this.#closingClient, new Promise((r) => setTimeout(r, 2000).unref())]);
@@ -211,25 +189,15 @@ class Station extends EventEmitter implements SimStation, StationControl {
   }
 
   #wsOptions(): Record<string, unknown> {
-    const o: Record<string, unknown> = {};
-    if (this.#opts.localAddress) o.localAddress = this.#opts.localAddress;
-    if (!this.#opts.url.startsWith('wss:')) {
-      if (this.#profile > 1) throw simErrors.SIM_BAD_OPTIONS(`security profile ${this.#profile} needs a wss:// url`);
-      return o;
-    }
-    const tls = this.#opts.tls ?? {};
-    const roots = this.#installed.filter((c) => /^(CSMSRootCertificate|CentralSystemRootCertificate)$/.test(c.certificateType));
-    const ca = [...(tls.ca === undefined ? [] : [tls.ca].flat()), ...roots.map((c) => c.pem)];
-    if (ca.length > 0) o.ca = ca;
-    if (tls.rejectUnauthorized !== undefined) o.rejectUnauthorized = tls.rejectUnauthorized;
-    if (tls.servername) o.servername = tls.servername;
-    if (this.#profile === 3) {
-      const pair = this.#certificate ?? (tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : undefined);
-      if (!pair) throw simErrors.SIM_NO_CLIENT_CERTIFICATE(`station ${this.id} has no client certificate for security profile 3`);
-      o.cert = pair.cert;
-      o.key = pair.key;
-    }
-    return o;
+    return transportOptions({
+      id: this.id,
+      url: this.#opts.url,
+      profile: this.#profile,
+      tls: this.#opts.tls,
+      localAddress: this.#opts.localAddress,
+      roots: this.#installed.filter((c) => /^(CSMSRootCertificate|CentralSystemRootCertificate)$/.test(c.certificateType)).map((c) => c.pem),
+      certificate: this.#certificate,
+    });
   }
 
   #dropClient(abrupt: boolean): void {
@@ -256,96 +224,8 @@ class Station extends EventEmitter implements SimStation, StationControl {
 
   // ── sending ───────────────────────────────────────────────────────────
 
-  /** Sends now, or queues a transaction message while offline (OCPP 2.0.1 E04, 1.6 §4.7). */
-  async #transmit(entry: Omit<Pending, 'order'>, queueable: boolean): Promise<unknown> {
-    if (this.#state === 'closed') throw simErrors.SIM_CLOSED(`station ${this.id} is closed`);
-    const pending: Pending = { ...entry, order: this.#order++ };
-    if (this.#state !== 'open' || this.#replaying || this.#queue.length > 0) {
-      if (!queueable) throw simErrors.SIM_OFFLINE(`${entry.action}: station ${this.id} is ${this.#state}`);
-      this.#checkEarly(pending);
-      this.#queue.push(pending);
-      return QUEUED;
-    }
-    const client = this.#client!;
-    try {
-      return await this.#send(client, pending, false);
-    } catch (err) {
-      if (queueable && isLinkLoss(err) && (this.#client !== client || this.#state !== 'open')) {
-        this.#requeue(pending);
-        return QUEUED;
-      }
-      throw err instanceof EvguardError ? err : callFailure(entry.action, err, this.#opts.callTimeoutMs ?? 30_000);
-    }
-  }
-
-  async #send(client: RPCClient, pending: Pending, replayed: boolean): Promise<unknown> {
-    const payload = pending.build();
-    this.#checkPayload(pending.action, payload);
-    const started = performance.now();
-    let ok = false;
-    try {
-      const res = await client.call(pending.action, payload);
-      ok = true;
-      pending.onResult?.(res);
-      return res;
-    } finally {
-      const record: CallRecord = { action: pending.action, ms: performance.now() - started, ok, replayed };
-      this.emit('call', record);
-    }
-  }
-
-  #checkPayload(action: string, payload: unknown): void {
-    try {
-      this.#validator.validate(`urn:${action}.req`, payload);
-    } catch (err) {
-      throw simErrors.SIM_INVALID_MESSAGE(`${action}: ${(err as Error).message}`, { cause: err });
-    }
-  }
-
-  /** Rejects a message that could never be valid now, not at replay time; a 1.6 id not yet known is checked later. */
-  #checkEarly(pending: Pending): void {
-    let payload: Record<string, unknown>;
-    try {
-      payload = pending.build();
-    } catch {
-      return;
-    }
-    this.#checkPayload(pending.action, payload);
-  }
-
-  #requeue(pending: Pending): void {
-    const at = this.#queue.findIndex((p) => p.order > pending.order);
-    if (at < 0) this.#queue.push(pending);
-    else this.#queue.splice(at, 0, pending);
-  }
-
-  async #replay(): Promise<void> {
-    this.#replaying = true;
-    let sent = 0;
-    try {
-      while (this.#queue.length > 0 && this.#state === 'open' && this.#client) {
-        const client = this.#client;
-        const pending = this.#queue.shift()!;
-        try {
-          await this.#send(client, pending, true);
-          sent++;
-        } catch (err) {
-          if (isLinkLoss(err) && this.#client !== client) {
-            this.#requeue(pending);
-            break;
-          }
-          // OCPP lets a station give up on a message the CSMS keeps refusing; keep going with the rest.
-          this.emit('failure', { action: pending.action, error: err, replayed: true });
-        }
-      }
-    } finally {
-      this.#replaying = false;
-    }
-    this.emit('replayed', { sent, left: this.#queue.length });
-  }
-
   async #callNow(out: Outgoing): Promise<any> {
-    return this.#transmit({ action: out.action, build: () => out.payload }, false);
+    return this.#outbox.transmit({ action: out.action, build: () => out.payload }, false);
   }
 
   async call(action: string, payload: unknown, opts: { validate?: boolean } = {}): Promise<unknown> {
@@ -407,156 +287,50 @@ class Station extends EventEmitter implements SimStation, StationControl {
     await this.#callNow({ action: 'Heartbeat', payload: {} });
   }
 
-  async statusNotification(connectorId: number, status: ConnectorStatus): Promise<void> {
-    const connector = this.#connector(connectorId);
-    connector.status = status;
-    await this.#sendStatus(connector);
-  }
-
-  async #sendStatus(connector: Connector): Promise<void> {
-    const status = connector.status;
-    await this.#callNow(this.#dialect.statusNotification(connector.id, status, connector.tx !== undefined, this.#now()));
-    connector.reported = status;
-  }
-
-  /** Status reports are not queued: the CSMS gets the current state on reconnect instead. */
-  async reportStatus(connectorId: number): Promise<void> {
-    const connector = this.#connector(connectorId);
-    if (this.#state !== 'open') return;
-    await this.#sendStatus(connector);
-  }
-
-  async #setStatus(connector: Connector, status: ConnectorStatus): Promise<void> {
-    connector.status = status;
-    await this.reportStatus(connector.id).catch((error) => this.emit('failure', { action: 'StatusNotification', error }));
-  }
-
-  async #reportStatuses(all: boolean): Promise<void> {
-    for (const c of this.#connectors) {
-      if (all || c.reported !== c.status) await this.reportStatus(c.id);
-    }
-  }
-
   async authorize(idToken: string): Promise<string> {
     const res = await this.#callNow(this.#dialect.authorize(idToken, 'ISO14443'));
     return this.#dialect.authorizeStatus(res);
   }
 
-  async startCharging(opts: StartChargingOptions): Promise<StartChargingResult> {
-    const connector = this.#connector(opts.connectorId);
-    if (connector.tx) throw simErrors.SIM_CONNECTOR_BUSY(`connector ${connector.id} already has transaction ${connector.tx.localId}`);
-    if (!connector.operative) throw simErrors.SIM_CONNECTOR_BUSY(`connector ${connector.id} is Unavailable`);
-    if (typeof opts.idToken !== 'string' || opts.idToken.length === 0) throw simErrors.SIM_BAD_OPTIONS('idToken must be a non-empty string');
-    const tx: ActiveTx = {
-      localId: randomUUID(),
-      connectorId: connector.id,
-      idToken: opts.idToken,
-      idTokenType: opts.idTokenType ?? 'ISO14443',
-      remoteStartId: opts.remoteStartId,
-      seqNo: 0,
-      requestedPowerW: opts.powerW ?? this.#opts.maxPowerW ?? 22_000,
-    };
-    const ctx = this.#txContext(connector, tx);
-    connector.tx = tx;
-    // 1.6 reports the steps of plugging in (Preparing, then Charging); 2.x only Occupied.
-    await this.#setStatus(connector, this.ocppVersion === '1.6' ? 'Preparing' : 'Occupied');
-    let res: unknown;
-    try {
-      res = await this.#transmit({
-        action: this.ocppVersion === '1.6' ? 'StartTransaction' : 'TransactionEvent',
-        build: () => this.#dialect.transactionStarted(tx, ctx, opts.remoteStartId !== undefined).payload,
-        onResult: (r) => {
-          const { csmsId } = this.#dialect.startResult(r);
-          if (csmsId !== undefined) tx.csmsId = csmsId;
-        },
-      }, true);
-    } catch (err) {
-      connector.tx = undefined;
-      await this.#setStatus(connector, 'Available');
-      throw err;
-    }
-    connector.meter.setPower(ctx.at.getTime(), this.#powerFor(connector));
-    if (this.#meterIntervalMs && this.#meterIntervalMs > 0) {
-      tx.meterTimer = setInterval(() => {
-        this.sendMeterValues(connector.id).catch((error) => this.emit('failure', { action: 'MeterValues', error }));
-      }, this.#meterIntervalMs).unref();
-    }
-    const status = res === QUEUED ? 'Queued' : this.#dialect.startResult(res).status;
-    const transactionId = this.ocppVersion === '1.6' && tx.csmsId !== undefined ? String(tx.csmsId) : tx.localId;
-    this.emit('transaction', { event: 'started', connectorId: connector.id, transactionId });
-    if (this.ocppVersion === '1.6') await this.#setStatus(connector, 'Charging');
-    if (status !== 'Accepted' && status !== 'Queued') await this.stopCharging(connector.id, 'DeAuthorized');
-    return { transactionId, idTokenStatus: status };
+  statusNotification(connectorId: number, status: ConnectorStatus): Promise<void> {
+    return this.#connectors.statusNotification(connectorId, status);
   }
 
-  #txContext(connector: Connector, tx: ActiveTx): TxEventContext {
-    const at = this.#now();
-    return { at, reading: connector.meter.read(at.getTime()), seqNo: tx.seqNo++, offline: this.#state !== 'open' };
+  reportStatus(connectorId: number): Promise<void> {
+    return this.#connectors.reportStatus(connectorId);
   }
 
-  async sendMeterValues(connectorId: number, trigger?: 'Trigger'): Promise<void> {
-    const connector = this.#connector(connectorId);
-    const tx = connector.tx;
-    if (!tx) {
-      const at = this.#now();
-      await this.#callNow(this.#dialect.meterValues(connector.id, connector.meter.read(at.getTime()), at));
-      return;
-    }
-    const ctx = this.#txContext(connector, tx);
-    await this.#transmit({
-      action: this.ocppVersion === '1.6' ? 'MeterValues' : 'TransactionEvent',
-      build: () => this.#dialect.transactionUpdated(tx, ctx, trigger ?? 'MeterValuePeriodic').payload,
-    }, true);
+  startCharging(opts: StartChargingOptions): Promise<StartChargingResult> {
+    return this.#connectors.start(opts);
+  }
+
+  sendMeterValues(connectorId: number, trigger?: 'Trigger'): Promise<void> {
+    return this.#connectors.sendMeterValues(connectorId, trigger);
   }
 
   async stopCharging(connectorId: number, reason = 'Local'): Promise<void> {
-    const connector = this.#connector(connectorId);
-    const tx = connector.tx;
-    if (!tx) throw simErrors.SIM_NO_TRANSACTION(`connector ${connector.id} has no transaction`);
-    clearInterval(tx.meterTimer);
-    const ctx = this.#txContext(connector, tx);
-    connector.meter.setPower(ctx.at.getTime(), 0);
-    connector.tx = undefined;
-    let failure: unknown;
-    await this.#transmit({
-      action: this.ocppVersion === '1.6' ? 'StopTransaction' : 'TransactionEvent',
-      build: () => this.#dialect.transactionEnded(tx, ctx, reason).payload,
-    }, true).catch((err) => { failure = err; });
-    this.emit('transaction', { event: 'ended', connectorId: connector.id, transactionId: tx.csmsId !== undefined ? String(tx.csmsId) : tx.localId });
-    if (this.ocppVersion === '1.6') await this.#setStatus(connector, 'Finishing');
-    await this.#setStatus(connector, connector.operative ? 'Available' : 'Unavailable');
-    if (this.#resetWhenIdle && this.#connectors.every((c) => !c.tx)) {
-      this.#resetWhenIdle = false;
-      this.afterReply(() => this.reset(false));
+    try {
+      await this.#connectors.stop(connectorId, reason);
+    } finally {
+      if (this.#resetWhenIdle && !this.#connectors.busy()) {
+        this.#resetWhenIdle = false;
+        this.afterReply(() => this.reset(false));
+      }
     }
-    if (failure) throw failure;
   }
 
   async securityEvent(type: string, techInfo?: string): Promise<void> {
     const at = this.#now();
     // 2.0.1 A04.FR.02: security events are queued while offline like transaction messages.
-    await this.#transmit({ action: 'SecurityEventNotification', build: () => this.#dialect.securityEvent(type, techInfo, at).payload }, true);
+    await this.#outbox.transmit({ action: 'SecurityEventNotification', build: () => this.#dialect.securityEvent(type, techInfo, at).payload }, true);
   }
 
   meterReading(connectorId: number): number {
-    return this.#connector(connectorId).meter.read(this.#now().getTime()).energyWh;
+    return this.#connectors.meterReading(connectorId);
   }
 
   transactionId(connectorId: number): string | undefined {
-    const tx = this.#connector(connectorId).tx;
-    if (!tx) return undefined;
-    return this.ocppVersion === '1.6' && tx.csmsId !== undefined ? String(tx.csmsId) : tx.localId;
-  }
-
-  #connector(connectorId: number): Connector {
-    const connector = Number.isInteger(connectorId) ? this.#connectors[connectorId - 1] : undefined;
-    if (!connector) throw simErrors.SIM_UNKNOWN_CONNECTOR(`station ${this.id} has connectors 1..${this.connectorCount}, not ${String(connectorId)}`);
-    return connector;
-  }
-
-  #powerFor(connector: Connector): number {
-    const requested = connector.tx?.requestedPowerW ?? 0;
-    return Math.min(requested, this.#opts.maxPowerW ?? 22_000, connector.limitW ?? Infinity);
+    return this.#connectors.transactionId(connectorId);
   }
 
   // ── certificates ──────────────────────────────────────────────────────
@@ -616,47 +390,37 @@ class Station extends EventEmitter implements SimStation, StationControl {
   }
 
   hasTransaction(connectorId: number): boolean {
-    return this.#connectors[connectorId - 1]?.tx !== undefined;
+    return this.#connectors.hasTransaction(connectorId);
   }
 
   isOperative(connectorId: number): boolean {
-    return this.#connectors[connectorId - 1]?.operative ?? false;
+    return this.#connectors.isOperative(connectorId);
   }
 
   connectorOfTransaction(transactionId: string): number | undefined {
-    return this.#connectors.find((c) => c.tx && (c.tx.localId === transactionId || String(c.tx.csmsId) === transactionId))?.id;
+    return this.#connectors.ofTransaction(transactionId);
   }
 
   freeConnector(): number | undefined {
-    return this.#connectors.find((c) => !c.tx && c.operative)?.id;
+    return this.#connectors.free();
   }
 
-  async setOperative(connectorId: number, operative: boolean): Promise<void> {
-    const targets = connectorId === 0 ? this.#connectors : [this.#connector(connectorId)];
-    for (const c of targets) {
-      c.operative = operative;
-      if (!c.tx) await this.#setStatus(c, operative ? 'Available' : 'Unavailable');
-    }
+  setOperative(connectorId: number, operative: boolean): Promise<void> {
+    return this.#connectors.setOperative(connectorId, operative);
   }
 
   setChargingLimit(connectorId: number, limitW: number | undefined): void {
-    const targets = connectorId === 0 ? this.#connectors : [this.#connector(connectorId)];
-    const nowMs = this.#now().getTime();
-    for (const c of targets) {
-      c.limitW = limitW;
-      if (c.tx) c.meter.setPower(nowMs, this.#powerFor(c));
-    }
-    this.emit('chargingLimit', { connectorId, limitW });
+    this.#connectors.setChargingLimit(connectorId, limitW);
   }
 
   /** Reboot: end transactions, drop the link, come back with BootNotification (reason RemoteReset). */
   async reset(hard: boolean, whenIdle = false): Promise<void> {
-    if (whenIdle && this.#connectors.some((c) => c.tx)) {
+    if (whenIdle && this.#connectors.busy()) {
       this.#resetWhenIdle = true;
       return;
     }
     const reason = this.ocppVersion === '1.6' ? (hard ? 'HardReset' : 'SoftReset') : hard ? 'ImmediateReset' : 'Reboot';
-    for (const c of this.#connectors) if (c.tx) await this.stopCharging(c.id, reason).catch(() => undefined);
+    for (const c of this.#connectors.withTransaction()) await this.stopCharging(c, reason).catch(() => undefined);
     this.emit('reset', { hard });
     this.#setState('offline');
     this.#dropClient(false);
@@ -664,8 +428,8 @@ class Station extends EventEmitter implements SimStation, StationControl {
     await this.#open();
     const result = await this.boot('RemoteReset');
     if (result.status === 'Accepted') {
-      await this.#replay();
-      await this.#reportStatuses(true);
+      await this.#outbox.replay();
+      await this.#connectors.reportStatuses(true);
     }
   }
 
