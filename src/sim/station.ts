@@ -254,6 +254,9 @@ class Station extends EventEmitter implements SimStation, StationControl {
     if (result.status === 'Accepted') {
       this.#bootAccepted = true;
       if (this.#opts.heartbeatIntervalMs === undefined) this.#heartbeatMs = result.interval * 1000;
+      // The configured interval is what the CSMS set at boot (2.0.1 B01.FR.04).
+      const variable = this.variables.byKey16('HeartbeatInterval') ?? this.variables.byName('OCPPCommCtrlr', 'HeartbeatInterval');
+      if (variable) variable.value = String(Math.round((this.#heartbeatMs ?? 0) / 1000));
       this.#startHeartbeat();
     } else {
       // Pending/Rejected: retry after the interval the CSMS asked for (2.0.1 B02/B03).
