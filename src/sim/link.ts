@@ -73,7 +73,7 @@ export async function openLink(opts: LinkOptions): Promise<RPCClient> {
     reconnect: false,
     callTimeoutMs: opts.callTimeoutMs,
     pingIntervalMs: opts.pingIntervalMs,
-    wsOpts: { ...opts.wsOptions, headers: {} },
+    wsOpts: { ...opts.wsOptions },
     // A CSMS that keeps sending garbage gets the socket closed, as a real station would.
     maxBadMessages: 50,
   } as unknown as ConstructorParameters<typeof RPCClient>[0]);
