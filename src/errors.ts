@@ -63,6 +63,8 @@ export const commonErrors = defineErrors({
   NOT_FOUND: { status: 404, message: 'No such resource' },
   CONFLICT: { status: 409, message: 'The resource already exists or is in a conflicting state' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body has an unsupported content type' },
+  NOT_ACCEPTABLE: { status: 406, message: 'No acceptable representation for the Accept header' },
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
   INTERNAL: { status: 500, message: 'Internal error' },
 });

@@ -30,7 +30,7 @@ export function monitorRoutes(app: FastifyInstance, guard: MonitorGuard, monitor
     schema: { querystring: { type: 'object', properties: { stationId: { type: 'string', maxLength: 128 }, since: { type: 'string', maxLength: 64 }, limit: { type: 'integer', minimum: 1, maximum: 1000 } } } },
   }, async (req) => {
     const q = req.query as { stationId?: string; since?: string; limit?: number };
-    return { events: await monitor.listSecurityEvents(q) };
+    return monitor.listSecurityEvents(q);
   });
 
   app.get('/api/v1/alerts', {
@@ -38,7 +38,7 @@ export function monitorRoutes(app: FastifyInstance, guard: MonitorGuard, monitor
     schema: { querystring: { type: 'object', properties: { stationId: { type: 'string', maxLength: 128 }, state: { type: 'string', enum: ['open', 'acknowledged', 'resolved'] }, limit: { type: 'integer', minimum: 1, maximum: 1000 } } } },
   }, async (req) => {
     const q = req.query as { stationId?: string; state?: 'open' | 'acknowledged' | 'resolved'; limit?: number };
-    return { alerts: await monitor.listAlerts(q) };
+    return monitor.listAlerts(q);
   });
 
   app.get('/api/v1/lockouts', { preHandler: guard.require('auditor') }, async () => ({ lockouts: await monitor.listLockouts() }));

@@ -1,0 +1,118 @@
+/**
+ * The HTTP edge: REST under /api/v1 with bearer-token roles, JSON errors
+ * `{ error: { code, message } }` from one table, an audit entry for every
+ * mutating call, OpenAPI, /healthz and /metrics. Modules contribute routes as
+ * plugins; this file only knows how to authenticate, audit and render errors.
+ */
+import type { Server } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type preHandlerHookHandler } from 'fastify';
+import swagger from '@fastify/swagger';
+import { EvguardError, commonErrors } from '../errors.js';
+import type { AuditLog } from './audit.js';
+import { roleAllows, type Principal, type Role, type TokenStore } from './auth.js';
+
+export { apiMigrations } from './store.js';
+export { createTokenStore, ROLES, roleAllows, type Role, type Principal, type TokenStore } from './auth.js';
+export { createAuditLog, type AuditLog, type AuditEntry } from './audit.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+    /** Extra facts a handler wants in this call's audit entry (never secrets). */
+    auditDetails?: Record<string, unknown>;
+    auditTarget?: string;
+  }
+}
+
+export interface Guard {
+  /** preHandler that admits a principal with at least `role`. */
+  require(role: Role): preHandlerHookHandler;
+}
+
+export interface ApiDeps {
+  tokens: TokenStore;
+  audit: AuditLog;
+  log: any;
+  version: string;
+}
+
+export type RoutePlugin = (app: FastifyInstance, guard: Guard) => Promise<void> | void;
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function sendError(reply: FastifyReply, status: number, code: string, message: string) {
+  return reply.status(status).type('application/json').send({ error: { code, message } });
+}
+
+export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlugin[]): Promise<FastifyInstance> {
+  const app = Fastify({
+    serverFactory: (handler) => {
+      server.on('request', handler);
+      return server;
+    },
+    loggerInstance: deps.log,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  });
+
+  const guard: Guard = {
+    require(role) {
+      return async function requireRole(req: FastifyRequest, reply: FastifyReply) {
+        const principal = await deps.tokens.authenticate(req.headers.authorization);
+        if (!principal) {
+          reply.header('WWW-Authenticate', 'Bearer realm="evguard"');
+          return sendError(reply, 401, 'UNAUTHENTICATED', 'Send Authorization: Bearer <token>; the admin token is printed on first start and kept in <data-dir>/admin-token');
+        }
+        req.principal = principal;
+        if (!roleAllows(principal.role, role)) return sendError(reply, 403, 'FORBIDDEN', `This needs the ${role} role; your token has ${principal.role}`);
+      };
+    },
+  };
+
+  app.setErrorHandler((err: any, req, reply) => {
+    if (err instanceof EvguardError) {
+      if (err.status >= 500) req.log.error({ err }, 'request failed');
+      return sendError(reply, err.status, err.code, err.message);
+    }
+    if (err.validation) return sendError(reply, 400, 'VALIDATION_FAILED', err.message);
+    const status = Number(err.statusCode);
+    if (status >= 400 && status < 500) {
+      const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status === 406 ? 'NOT_ACCEPTABLE' : status === 404 ? 'NOT_FOUND' : status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST';
+      return sendError(reply, status, code, err.message);
+    }
+    req.log.error({ err }, 'unhandled error');
+    return sendError(reply, 500, 'INTERNAL', 'Internal error; see the node log');
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
+
+  // Every mutating API call is audited, whatever its outcome.
+  app.addHook('onResponse', async (req, reply) => {
+    if (!MUTATING.has(req.method) || !(req.url.startsWith('/api/') || req.url.startsWith('/taxii2/'))) return;
+    const status = reply.statusCode;
+    await deps.audit
+      .append({
+        actor: req.principal?.name ?? 'anonymous',
+        role: req.principal?.role ?? 'none',
+        action: `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`,
+        target: req.auditTarget ?? (req.params as Record<string, string> | undefined)?.id,
+        outcome: status < 400 ? 'ok' : status === 401 || status === 403 ? 'refused' : 'failed',
+        details: { status, ...(req.auditDetails ?? {}) },
+        sourceAddress: req.ip,
+      })
+      .catch((err) => req.log.error({ err }, 'audit append failed'));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'evguard API', version: deps.version, description: 'Security-first CSMS for EV charging networks' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  for (const plugin of plugins) await plugin(app, guard);
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+export { commonErrors };

@@ -1,0 +1,50 @@
+/** API tokens, the audit log, health and metrics. */
+import type { FastifyInstance } from 'fastify';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import type { Guard } from '../index.js';
+import type { AuditLog } from '../audit.js';
+import type { Role, TokenStore } from '../auth.js';
+
+export function adminRoutes(deps: { tokens: TokenStore; audit: AuditLog; metrics: MetricsRegistry; health: () => Record<string, unknown> }) {
+  return async function (app: FastifyInstance, guard: Guard) {
+    app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', ...deps.health() }));
+    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
+
+    app.get('/api/v1/tokens', { preHandler: guard.require('admin'), schema: { tags: ['admin'] } }, async () => deps.tokens.list());
+    app.post(
+      '/api/v1/tokens',
+      {
+        preHandler: guard.require('admin'),
+        schema: {
+          tags: ['admin'],
+          body: {
+            type: 'object',
+            required: ['name', 'role'],
+            additionalProperties: false,
+            properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, role: { type: 'string', enum: ['auditor', 'operator', 'admin'] } },
+          },
+        },
+      },
+      async (req, reply) => {
+        const { name, role } = req.body as { name: string; role: Role };
+        req.auditDetails = { name, role };
+        return reply.status(201).send(await deps.tokens.create(name, role));
+      },
+    );
+    app.delete('/api/v1/tokens/:id', { preHandler: guard.require('admin'), schema: { tags: ['admin'] } }, async (req, reply) => {
+      await deps.tokens.revoke((req.params as { id: string }).id);
+      return reply.status(204).send();
+    });
+    app.get(
+      '/api/v1/audit',
+      {
+        preHandler: guard.require('auditor'),
+        schema: {
+          tags: ['admin'],
+          querystring: { type: 'object', properties: { since: { type: 'string' }, actor: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000 } } },
+        },
+      },
+      async (req) => deps.audit.list(req.query as any),
+    );
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * /api/v1/stations: registration, credentials, profile changes, live status,
+ * and generic CSMS→station calls validated against the station's schemas.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Guard } from '../index.js';
+import type { Gateway } from '../../ocpp/index.js';
+import type { Stations, StationRecord } from '../../stations/index.js';
+import { stationErrors } from '../../stations/index.js';
+
+export interface StationRoutesDeps {
+  stations: Stations;
+  gateway: Gateway;
+  /** A station may move to profile 3 only once it holds a valid station certificate (OCPP A05). */
+  hasValidCertificate?(stationId: string): boolean;
+}
+
+const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 48 } } } as const;
+const stationSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    securityProfile: { type: 'integer' },
+    registration: { type: 'string' },
+    connected: { type: 'boolean' },
+    ocppVersion: { type: 'string', nullable: true },
+    firmwareVersion: { type: 'string', nullable: true },
+    vendor: { type: 'string', nullable: true },
+    model: { type: 'string', nullable: true },
+    serialNumber: { type: 'string', nullable: true },
+    tags: { type: 'array', items: { type: 'string' } },
+    quarantined: { type: 'boolean' },
+    lastBootAt: { type: 'string', nullable: true },
+    lastSeenAt: { type: 'string', nullable: true },
+    connectedSince: { type: 'string', nullable: true },
+    remoteAddress: { type: 'string', nullable: true },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+  },
+} as const;
+
+export function stationRoutes(deps: StationRoutesDeps) {
+  const { stations, gateway } = deps;
+  const view = (s: StationRecord) => {
+    const session = gateway.session(s.id);
+    return {
+      ...s,
+      connected: Boolean(session),
+      ocppVersion: session?.version ?? s.ocppVersion,
+      connectedSince: session?.connectedAt,
+      remoteAddress: session?.remoteAddress,
+    };
+  };
+
+  return async function (app: FastifyInstance, guard: Guard) {
+    app.post(
+      '/api/v1/stations',
+      {
+        preHandler: guard.require('operator'),
+        schema: {
+          tags: ['stations'],
+          body: {
+            type: 'object',
+            required: ['id', 'securityProfile'],
+            additionalProperties: false,
+            properties: {
+              id: { type: 'string', minLength: 1, maxLength: 48 },
+              securityProfile: { type: 'integer', enum: [1, 2, 3] },
+              password: { type: 'string', minLength: 16, maxLength: 40 },
+              tags: { type: 'array', maxItems: 32, items: { type: 'string', maxLength: 64 } },
+            },
+          },
+        },
+      },
+      async (req, reply) => {
+        const body = req.body as { id: string; securityProfile: 1 | 2 | 3; password?: string; tags?: string[] };
+        req.auditTarget = body.id;
+        req.auditDetails = { securityProfile: body.securityProfile };
+        const { station, password } = await stations.registry.create(body);
+        return reply.status(201).send({ ...view(station), ...(password ? { password } : {}) });
+      },
+    );
+
+    app.get(
+      '/api/v1/stations',
+      {
+        preHandler: guard.require('auditor'),
+        schema: {
+          tags: ['stations'],
+          querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 100000 }, offset: { type: 'integer', minimum: 0 } } },
+        },
+      },
+      async (req) => {
+        const q = req.query as { limit?: number; offset?: number };
+        return (await stations.registry.list({ limit: q.limit ?? 10_000, offset: q.offset })).map(view);
+      },
+    );
+
+    app.get('/api/v1/stations/:id', { preHandler: guard.require('auditor'), schema: { tags: ['stations'], params: idParam } }, async (req) => {
+      const { id } = req.params as { id: string };
+      const station = await stations.registry.get(id);
+      return { ...view(station), connectors: await stations.connectors(id) };
+    });
+
+    app.patch(
+      '/api/v1/stations/:id',
+      {
+        preHandler: guard.require('operator'),
+        schema: {
+          tags: ['stations'],
+          params: idParam,
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            properties: {
+              securityProfile: { type: 'integer', enum: [1, 2, 3] },
+              registration: { type: 'string', enum: ['Accepted', 'Pending', 'Rejected'] },
+              quarantined: { type: 'boolean' },
+              tags: { type: 'array', maxItems: 32, items: { type: 'string', maxLength: 64 } },
+            },
+          },
+        },
+      },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        const body = req.body as { securityProfile?: 1 | 2 | 3; registration?: string; quarantined?: boolean; tags?: string[] };
+        req.auditDetails = { ...body };
+        const current = await stations.registry.get(id);
+        if (body.securityProfile === 3 && current.securityProfile !== 3 && !deps.hasValidCertificate?.(id)) {
+          throw stationErrors.SECURITY_PROFILE_PRECONDITION('The station needs a valid station certificate (SignCertificate → CertificateSigned) before moving to security profile 3');
+        }
+        const fields: Record<string, unknown> = {};
+        if (body.securityProfile !== undefined) fields.security_profile = body.securityProfile;
+        if (body.registration !== undefined) fields.registration = body.registration;
+        if (body.quarantined !== undefined) fields.quarantined = body.quarantined ? 1 : 0;
+        if (body.tags !== undefined) fields.tags = JSON.stringify(body.tags);
+        const updated = await stations.registry.update(id, fields);
+        // A stronger profile takes effect now: the current session was admitted under the old one.
+        if (body.securityProfile !== undefined && body.securityProfile > current.securityProfile) {
+          await gateway.disconnect(id, 1000, 'Security profile changed; reconnect');
+        }
+        return view(updated);
+      },
+    );
+
+    app.delete('/api/v1/stations/:id', { preHandler: guard.require('admin'), schema: { tags: ['stations'], params: idParam } }, async (req, reply) => {
+      const { id } = req.params as { id: string };
+      await stations.registry.remove(id);
+      await gateway.disconnect(id, 1000, 'Station deleted');
+      return reply.status(204).send();
+    });
+
+    app.post(
+      '/api/v1/stations/:id/password',
+      {
+        preHandler: guard.require('operator'),
+        schema: {
+          tags: ['stations'],
+          params: idParam,
+          body: { type: 'object', nullable: true, additionalProperties: false, properties: { password: { type: 'string', minLength: 16, maxLength: 40 } } },
+        },
+      },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        const password = await stations.registry.rotatePassword(id, (req.body as { password?: string } | null)?.password);
+        return { id, password };
+      },
+    );
+
+    app.post(
+      '/api/v1/stations/:id/calls',
+      {
+        preHandler: guard.require('operator'),
+        schema: {
+          tags: ['stations'],
+          params: idParam,
+          body: {
+            type: 'object',
+            required: ['action', 'payload'],
+            additionalProperties: false,
+            properties: { action: { type: 'string', pattern: '^[A-Za-z0-9]{1,64}$' }, payload: { type: 'object' }, timeoutMs: { type: 'integer', minimum: 100, maximum: 120000 } },
+          },
+        },
+      },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        const { action, payload, timeoutMs } = req.body as { action: string; payload: object; timeoutMs?: number };
+        req.auditDetails = { action };
+        await stations.registry.get(id);
+        return gateway.call(id, action, payload, { timeoutMs });
+      },
+    );
+
+    app.get(
+      '/api/v1/stations/:id/reports',
+      { preHandler: guard.require('auditor'), schema: { tags: ['stations'], params: idParam, querystring: { type: 'object', properties: { kind: { type: 'string', maxLength: 64 } } } } },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        await stations.registry.get(id);
+        return stations.reports(id, (req.query as { kind?: string }).kind);
+      },
+    );
+  };
+}

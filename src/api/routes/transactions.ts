@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import type { Guard } from '../index.js';
+import type { Transactions } from '../../transactions/index.js';
+import type { IdTokens } from '../../stations/index.js';
+
+export function transactionRoutes(deps: { transactions: Transactions; idTokens: IdTokens }) {
+  return async function (app: FastifyInstance, guard: Guard) {
+    app.get(
+      '/api/v1/transactions',
+      {
+        preHandler: guard.require('auditor'),
+        schema: {
+          tags: ['transactions'],
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              stationId: { type: 'string', maxLength: 48 },
+              state: { type: 'string', enum: ['Started', 'Updated', 'Ended'] },
+              limit: { type: 'integer', minimum: 1, maximum: 1000 },
+              offset: { type: 'integer', minimum: 0 },
+            },
+          },
+        },
+      },
+      async (req) => deps.transactions.list(req.query as any),
+    );
+    app.get('/api/v1/transactions/:id', { preHandler: guard.require('auditor'), schema: { tags: ['transactions'] } }, async (req) =>
+      deps.transactions.get((req.params as { id: string }).id),
+    );
+
+    app.get('/api/v1/id-tokens', { preHandler: guard.require('auditor'), schema: { tags: ['authorization'] } }, async () => deps.idTokens.list());
+    app.put(
+      '/api/v1/id-tokens/:idToken',
+      {
+        preHandler: guard.require('operator'),
+        schema: {
+          tags: ['authorization'],
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              type: { type: 'string', maxLength: 20 },
+              status: { type: 'string', enum: ['Accepted', 'Blocked', 'Expired', 'Invalid'] },
+              expiresAt: { type: 'string', format: 'date-time' },
+            },
+          },
+        },
+      },
+      async (req) => {
+        const { idToken } = req.params as { idToken: string };
+        req.auditTarget = idToken;
+        return deps.idTokens.put({ idToken, ...((req.body as object) ?? {}) });
+      },
+    );
+    app.delete('/api/v1/id-tokens/:idToken', { preHandler: guard.require('operator'), schema: { tags: ['authorization'] } }, async (req, reply) => {
+      const { idToken } = req.params as { idToken: string };
+      req.auditTarget = idToken;
+      await deps.idTokens.remove(idToken);
+      return reply.status(204).send();
+    });
+  };
+}

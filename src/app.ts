@@ -1,0 +1,284 @@
+/**
+ * The composition root: builds every module from the config and wires them
+ * together. Nothing else in the code base knows how the pieces connect.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { Registry as MetricsRegistry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
+import type { Config } from './config.js';
+import { migrate, openDatabase, type Database } from './store/index.js';
+import { createLocalBus, type Bus } from './bus/index.js';
+import { Topics, type SecurityEvent } from './bus/events.js';
+import { createGateway, v16Handlers, v2Handlers, type Gateway, type HandlerTable, type StationContext, type StationDomain } from './ocpp/index.js';
+import { createStations, stationsMigrations, type Stations } from './stations/index.js';
+import { createTransactions, transactionsMigrations, type Transactions } from './transactions/index.js';
+import { apiMigrations, createApi, createAuditLog, createTokenStore } from './api/index.js';
+import { stationRoutes } from './api/routes/stations.js';
+import { transactionRoutes } from './api/routes/transactions.js';
+import { adminRoutes } from './api/routes/admin.js';
+import { createTrust, trustMigrations, type Trust } from './trust/index.js';
+import { createMonitor, monitorMigrations, monitorRoutes, type Monitor } from './monitor/index.js';
+import { tlsOptions } from './tls.js';
+
+export const VERSION = '0.1.0';
+
+export interface App {
+  readonly config: Config;
+  readonly database: Database;
+  readonly bus: Bus;
+  readonly gateway: Gateway;
+  readonly stations: Stations;
+  readonly transactions: Transactions;
+  readonly trust: Trust;
+  readonly monitor: Monitor;
+  readonly log: Logger;
+  /** Ports actually bound (useful with port 0). */
+  readonly ports: { http: number; https?: number };
+  /** Set only when this start generated the admin token. */
+  readonly generatedAdminToken?: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  /** Bind both listeners to ephemeral ports (tests); `config.tlsPort: 0` still disables TLS. */
+  ephemeralPorts?: boolean;
+}
+
+export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
+  const log = opts.log ?? pino({ level: config.logLevel });
+  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  await migrate(database, { ...stationsMigrations, ...transactionsMigrations, ...apiMigrations, ...trustMigrations, ...monitorMigrations });
+  const bus = createLocalBus((err, event) => log.error({ err, topic: event.topic }, 'bus subscriber failed'));
+
+  const metrics = new MetricsRegistry();
+  collectDefaultMetrics({ register: metrics });
+  const connectedGauge = new Gauge({ name: 'evguard_stations_connected', help: 'Stations with a live OCPP session', registers: [metrics] });
+  const callsCounter = new Counter({ name: 'evguard_ocpp_calls_total', help: 'CALLs received from stations', labelNames: ['action'], registers: [metrics] });
+  const securityCounter = new Counter({ name: 'evguard_security_events_total', help: 'Security events recorded', labelNames: ['type'], registers: [metrics] });
+
+  const trust = await createTrust({ db: database, bus, log }, {
+    dataDir: config.dataDir,
+    organization: config.organization,
+    hostnames: [...config.hostnames],
+    keyPassphrase: config.keyPassphrase,
+    serverCertFile: config.tlsCertFile,
+    serverKeyFile: config.tlsKeyFile,
+  });
+  await trust.ensureHierarchies();
+
+  // Wired below, once the gateway exists: detectors act through the same command path operators use.
+  let gateway!: Gateway;
+  let stations!: Stations;
+  const audit = createAuditLog(database);
+  const automatic = (action: string, target: string, details: Record<string, unknown>) =>
+    audit.append({ actor: 'monitor', role: 'system', action, target, outcome: 'ok', details });
+  const monitor = await createMonitor(
+    {
+      db: database,
+      bus,
+      log,
+      actions: {
+        async lockOut(target, until, reason) {
+          await automatic('lock-out', target.stationId ?? target.remoteAddress ?? '', { until, reason });
+        },
+        async quarantine(stationId, reason) {
+          await stations.registry.setQuarantined(stationId, true);
+          await automatic('quarantine', stationId, { reason });
+        },
+        async setUnavailable(stationId, reason) {
+          const s = gateway.session(stationId);
+          if (s) {
+            const payload = s.version === '1.6' ? { connectorId: 0, type: 'Inoperative' } : { operationalStatus: 'Inoperative' };
+            await gateway.call(stationId, 'ChangeAvailability', payload).catch(() => undefined);
+          }
+          await automatic('set-unavailable', stationId, { reason });
+        },
+        async revokeCertificate(stationId, reason) {
+          for (const c of trust.listCertificates({ stationId })) if (!c.revokedAt) await trust.revoke(c.serialHex, reason);
+          await automatic('revoke-certificate', stationId, { reason });
+        },
+        async disconnect(stationId, reason) {
+          await gateway.disconnect(stationId, 1008, reason);
+          await automatic('disconnect', stationId, { reason });
+        },
+      },
+    },
+    {},
+  );
+
+  const securityEvent = (e: Omit<SecurityEvent, 'timestamp' | 'source' | 'critical'>) => {
+    securityCounter.inc({ type: e.type });
+    monitor
+      .recordSecurityEvent({ ...e, source: 'csms', critical: false, timestamp: new Date().toISOString() })
+      .catch((err) => log.error({ err }, 'security event not recorded'));
+  };
+
+  stations = createStations(
+    {
+      database,
+      bus,
+      securityEvent,
+      checkClientCertificate: (chain, stationId) => trust.checkStationClientCertificate(chain, stationId),
+      lockedOut: (t) => monitor.isLockedOut(t),
+    },
+    { heartbeatIntervalS: config.ocpp.heartbeatIntervalS, bootRetryIntervalS: config.ocpp.bootRetryIntervalS, allowUnknown: config.ocpp.allowUnknown },
+  );
+  const transactions = createTransactions({ database, bus, securityEvent, authorize: (t) => stations.idTokens.authorize(t) });
+
+  const domain: StationDomain = {
+    ...stations.domain,
+    authorize: (_ctx, req) => stations.idTokens.authorize(req.idToken),
+    transactionEvent: (ctx, e) => transactions.event(ctx, e),
+    async securityEvent(ctx, r) {
+      securityCounter.inc({ type: r.type });
+      await monitor.recordSecurityEvent({
+        stationId: ctx.stationId,
+        type: r.type,
+        source: 'station',
+        critical: monitor.isCritical(r.type, ctx.version),
+        techInfo: r.techInfo,
+        remoteAddress: ctx.remoteAddress,
+        timestamp: r.timestamp,
+      });
+    },
+    async signCertificate(ctx, req) {
+      // Answer at once (OCPP A02: Accepted means "will be processed"); sign and send CertificateSigned after.
+      setImmediate(() => void deliverCertificate(ctx, req.csr, req.certificateType));
+      return 'Accepted';
+    },
+  };
+
+  async function deliverCertificate(ctx: StationContext, csr: string, certificateType?: string) {
+    try {
+      const signed = await trust.signStationCsr({ csrPem: csr, stationId: ctx.stationId, certificateType: certificateType === 'V2GCertificate' ? 'V2GCertificate' : 'ChargingStationCertificate' });
+      const payload: Record<string, unknown> = { certificateChain: signed.certificateChainPem };
+      if (ctx.version !== '1.6' && certificateType) payload.certificateType = certificateType;
+      await gateway.call(ctx.stationId, 'CertificateSigned', payload);
+    } catch (err) {
+      securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'CsrRejected', techInfo: (err as Error).message.slice(0, 200) });
+    }
+  }
+
+  const tables: Record<string, HandlerTable> = { '1.6': v16Handlers(domain), '2.0.1': v2Handlers(domain), '2.1': v2Handlers(domain) };
+
+  gateway = createGateway(
+    {
+      authenticate: stations.authenticate,
+      duplicateRefused: (f) => securityEvent({ stationId: f.stationId, remoteAddress: f.remoteAddress, type: 'DuplicateIdentity', techInfo: 'second authenticated connection refused while the first is alive' }),
+      async dispatch(ctx, action, params) {
+        callsCounter.inc({ action });
+        const handler = tables[ctx.version]![action];
+        if (!handler) throw Object.assign(new Error(`${action} is recognised but not supported by this CSMS`), { rpcErrorCode: 'NotSupported' });
+        await stations.admit(ctx, action);
+        return handler(ctx, params);
+      },
+      connected(ctx) {
+        connectedGauge.inc();
+        void stations.registry.touch(ctx.stationId, ctx.version).catch(() => undefined);
+        bus.publish(Topics.stationConnected, { stationId: ctx.stationId, ocppVersion: ctx.version, securityProfile: ctx.securityProfile, remoteAddress: ctx.remoteAddress, nodeId: config.nodeId }, ctx.stationId);
+      },
+      disconnected(ctx, code, reason) {
+        connectedGauge.dec();
+        bus.publish(Topics.stationDisconnected, { stationId: ctx.stationId, code, reason }, ctx.stationId);
+      },
+      misbehaved(ctx, kind, detail) {
+        securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: kind === 'InvalidMessage' ? 'InvalidMessage' : kind, techInfo: detail });
+      },
+    },
+    { ...config.ocpp, nodeId: config.nodeId },
+  );
+  bus.subscribe('certificate.revoked', (e) => {
+    const { stationId } = e.data as { stationId?: string };
+    if (stationId && gateway.session(stationId)?.securityProfile === 3) void gateway.disconnect(stationId, 1008, 'Certificate revoked');
+  });
+
+  const tokens = createTokenStore(database, config.adminToken);
+  const generatedAdminToken = await bootstrapAdminToken(config, tokens);
+
+  const httpServer = createHttpServer({ noDelay: true });
+  const api = await createApi({ tokens, audit, log, version: VERSION }, httpServer, [
+    adminRoutes({ tokens, audit, metrics, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...gateway.sessions()].length }) }),
+    stationRoutes({ stations, gateway, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
+    transactionRoutes({ transactions, idTokens: stations.idTokens }),
+    (app, guard) => monitorRoutes(app, guard, monitor),
+    (app) => trust.publicRoutes(app),
+    (app, guard) =>
+      app.register(async (scope) => {
+        // Reading the PKI needs the auditor role; changing it (revocation, imports) the operator role.
+        const read = guard.require('auditor');
+        const write = guard.require('operator');
+        scope.addHook('preHandler', async (req, reply) => (req.method === 'GET' ? read : write).call(scope, req, reply, () => undefined));
+        await trust.apiRoutes(scope);
+      }),
+  ]);
+  const upgrade = (req: any, socket: any, head: Buffer) => gateway.handleUpgrade(req, socket, head);
+  httpServer.on('upgrade', upgrade);
+  await api.ready();
+  await listen(httpServer, opts.ephemeralPorts ? 0 : config.port, config.host);
+
+  let httpsServer: HttpsServer | undefined;
+  if (config.tlsPort !== 0) {
+    httpsServer = createHttpsServer(tlsOptions(trust.serverCredentials(), trust.stationTrustAnchors()));
+    httpsServer.on('request', (req, res) => api.routing(req, res));
+    httpsServer.on('upgrade', upgrade);
+    httpsServer.on('tlsClientError', () => undefined);
+    await listen(httpsServer, opts.ephemeralPorts ? 0 : config.tlsPort, config.host);
+  }
+
+  const ports = { http: (httpServer.address() as AddressInfo).port, https: httpsServer ? (httpsServer.address() as AddressInfo).port : undefined };
+  log.info({ ports, dataDir: path.resolve(config.dataDir), database: database.dialect }, 'evguard node started');
+
+  return {
+    config,
+    database,
+    bus,
+    gateway,
+    stations,
+    transactions,
+    trust,
+    monitor,
+    log,
+    ports,
+    generatedAdminToken,
+    async close() {
+      await gateway.close();
+      await api.close().catch(() => undefined);
+      httpsServer?.closeAllConnections();
+      await new Promise<void>((r) => (httpsServer ? httpsServer.close(() => r()) : r()));
+      await monitor.close();
+      await bus.close();
+      await database.close();
+    },
+  };
+}
+
+function listen(server: Server | HttpsServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Without EVGUARD_ADMIN_TOKEN, the first start generates an admin token, keeps
+ * it in <data-dir>/admin-token (mode 0600) and returns it so the CLI prints it once.
+ */
+async function bootstrapAdminToken(config: Config, tokens: ReturnType<typeof createTokenStore>): Promise<string | undefined> {
+  if (config.adminToken) return undefined;
+  const file = path.join(config.dataDir, 'admin-token');
+  if (existsSync(file)) {
+    const token = readFileSync(file, 'utf8').trim();
+    if (await tokens.authenticate(`Bearer ${token}`)) return undefined;
+  }
+  const { token } = await tokens.create('admin (generated on first start)', 'admin');
+  writeFileSync(file, token + '\n', { mode: 0o600 });
+  return token;
+}

@@ -1,0 +1,17 @@
+/** Every `evguard` subcommand, mounted in one place. */
+import { Command } from 'commander';
+import { strictExits } from './exit.js';
+import { serveCommand } from './serve.js';
+import { simCommand } from './sim.js';
+import { demoCommand } from './demo.js';
+import { VERSION } from '../app.js';
+
+export function buildCli(): Command {
+  const program = new Command('evguard')
+    .description('Security-first charging station management system (CSMS) for EV charging networks')
+    .version(VERSION)
+    .addCommand(serveCommand())
+    .addCommand(simCommand())
+    .addCommand(demoCommand());
+  return strictExits(program);
+}

@@ -1,0 +1,34 @@
+/**
+ * Exit codes for every command: 0 ok, 1 runtime failure, 2 bad usage or bad
+ * input — always with a message that says what was wrong and how to fix it.
+ */
+import { CommanderError, InvalidArgumentError, type Command } from 'commander';
+import { EvguardError } from '../errors.js';
+
+export class UsageError extends Error {}
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT.usage;
+  if (err instanceof UsageError) return EXIT.usage;
+  if (err instanceof EvguardError && err.status >= 400 && err.status < 500) return EXIT.usage;
+  return EXIT.failure;
+}
+
+/** Make commander report usage errors with exit code 2 instead of 1, on every subcommand. */
+export function strictExits(cmd: Command): Command {
+  cmd.exitOverride();
+  cmd.showHelpAfterError('(run with --help for usage)');
+  for (const sub of cmd.commands) strictExits(sub);
+  return cmd;
+}
+
+export function parseIntOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number.`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}.`);
+    return n;
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * Registers simulated stations and an id token with a running node over its
+ * REST API, so `evguard sim` and `evguard demo` need no manual set-up.
+ */
+export interface ApiClient {
+  request<T = any>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export function apiClient(baseUrl: string, token: string): ApiClient {
+  return {
+    async request(method, path, body) {
+      const res = await fetch(new URL(path, baseUrl), {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      const json = text ? JSON.parse(text) : undefined;
+      if (!res.ok) throw Object.assign(new Error(`${method} ${path} → ${res.status}: ${json?.error?.message ?? text}`), { status: res.status, body: json });
+      return json;
+    },
+  };
+}
+
+/** Creates (or re-keys) each station and returns its password. */
+export async function registerStations(api: ApiClient, ids: string[], securityProfile: 1 | 2 | 3): Promise<Map<string, string>> {
+  const passwords = new Map<string, string>();
+  for (const id of ids) {
+    try {
+      const created = await api.request<{ password?: string }>('POST', '/api/v1/stations', { id, securityProfile });
+      if (created.password) passwords.set(id, created.password);
+    } catch (err) {
+      if ((err as { status?: number }).status !== 409) throw err;
+      if (securityProfile !== 3) passwords.set(id, (await api.request<{ password: string }>('POST', `/api/v1/stations/${encodeURIComponent(id)}/password`, {})).password);
+    }
+  }
+  return passwords;
+}
+
+/** Every CA certificate the node publishes, to trust its server certificate. */
+export async function fetchCaBundle(api: ApiClient): Promise<string[]> {
+  const cas = await api.request<{ pem: string }[]>('GET', '/api/v1/pki/cas');
+  return cas.map((c) => c.pem);
+}

@@ -1,0 +1,177 @@
+/**
+ * One typed, frozen configuration, read once: flags > environment
+ * (EVGUARD_*) > config file (JSON) > defaults. Every module gets its slice.
+ */
+import { readFileSync } from 'node:fs';
+import { defineErrors } from './errors.js';
+
+export const configErrors = defineErrors({
+  CONFIG_INVALID: { status: 400, message: 'The configuration is invalid' },
+});
+
+export interface OcppConfig {
+  /** Largest WebSocket frame a station may send, in bytes. */
+  readonly maxFrameBytes: number;
+  /** Sustained CALLs per second per station, and the burst above it. */
+  readonly ratePerSecond: number;
+  readonly rateBurst: number;
+  readonly callTimeoutMs: number;
+  readonly pingIntervalMs: number;
+  /** Heartbeat interval handed out in BootNotification responses. */
+  readonly heartbeatIntervalS: number;
+  /** Retry interval handed to Pending and Rejected stations. */
+  readonly bootRetryIntervalS: number;
+  /** Consecutive malformed frames before the connection is closed. */
+  readonly maxBadMessages: number;
+  /** Register unknown station ids as Pending instead of refusing them. */
+  readonly allowUnknown: boolean;
+  /** How long a second connection waits for the first one's pong before it may replace it. */
+  readonly duplicateProbeMs: number;
+}
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** 0 disables the TLS listener. */
+  readonly tlsPort: number;
+  readonly dataDir: string;
+  readonly databaseUrl?: string;
+  readonly natsUrl?: string;
+  readonly adminToken?: string;
+  readonly organization: string;
+  readonly hostnames: readonly string[];
+  readonly tlsCertFile?: string;
+  readonly tlsKeyFile?: string;
+  readonly keyPassphrase?: string;
+  readonly logLevel: string;
+  readonly nodeId: string;
+  readonly ocpp: OcppConfig;
+}
+
+export const defaults: Config = {
+  host: '0.0.0.0',
+  port: 8080,
+  tlsPort: 8443,
+  dataDir: './.evguard',
+  organization: 'evguard',
+  hostnames: [],
+  logLevel: 'info',
+  nodeId: 'node-1',
+  ocpp: {
+    maxFrameBytes: 256 * 1024,
+    ratePerSecond: 20,
+    rateBurst: 100,
+    callTimeoutMs: 30_000,
+    pingIntervalMs: 30_000,
+    heartbeatIntervalS: 300,
+    bootRetryIntervalS: 60,
+    maxBadMessages: 10,
+    allowUnknown: false,
+    duplicateProbeMs: 2_000,
+  },
+};
+
+type DeepPartial<T> = { -readonly [K in keyof T]?: T[K] extends object ? (T[K] extends readonly unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+export type ConfigInput = DeepPartial<Config>;
+
+/** Environment variables understood, and the config key each sets. */
+const ENV: Record<string, (v: string) => ConfigInput> = {
+  EVGUARD_HOST: (v) => ({ host: v }),
+  EVGUARD_PORT: (v) => ({ port: int('EVGUARD_PORT', v) }),
+  EVGUARD_TLS_PORT: (v) => ({ tlsPort: int('EVGUARD_TLS_PORT', v) }),
+  EVGUARD_DATA_DIR: (v) => ({ dataDir: v }),
+  EVGUARD_DATABASE_URL: (v) => ({ databaseUrl: v }),
+  EVGUARD_NATS_URL: (v) => ({ natsUrl: v }),
+  EVGUARD_ADMIN_TOKEN: (v) => ({ adminToken: v }),
+  EVGUARD_ORGANIZATION: (v) => ({ organization: v }),
+  EVGUARD_HOSTNAMES: (v) => ({ hostnames: v.split(',').map((s) => s.trim()).filter(Boolean) }),
+  EVGUARD_TLS_CERT: (v) => ({ tlsCertFile: v }),
+  EVGUARD_TLS_KEY: (v) => ({ tlsKeyFile: v }),
+  EVGUARD_KEY_PASSPHRASE: (v) => ({ keyPassphrase: v }),
+  EVGUARD_LOG_LEVEL: (v) => ({ logLevel: v }),
+  EVGUARD_NODE_ID: (v) => ({ nodeId: v }),
+  EVGUARD_ALLOW_UNKNOWN: (v) => ({ ocpp: { allowUnknown: v === '1' || v === 'true' } }),
+};
+
+/**
+ * Builds the config. `flags` are what the CLI parsed, `env` is normally
+ * process.env, `file` a JSON config file path (flag --config or EVGUARD_CONFIG).
+ */
+export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env, file?: string): Config {
+  const layers: ConfigInput[] = [];
+  const configFile = file ?? env.EVGUARD_CONFIG;
+  if (configFile) layers.push(readConfigFile(configFile));
+  for (const [name, apply] of Object.entries(ENV)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') layers.push(apply(value));
+  }
+  layers.push(flags);
+  const merged = layers.reduce<Config>((acc, layer) => merge(acc, layer) as Config, defaults);
+  validate(merged);
+  return deepFreeze(structuredClone(merged));
+}
+
+function readConfigFile(file: string): ConfigInput {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw configErrors.CONFIG_INVALID(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed = JSON.parse(text);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected a JSON object');
+    return parsed as ConfigInput;
+  } catch (err) {
+    throw configErrors.CONFIG_INVALID(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function validate(c: Config): void {
+  const port = (name: string, v: number, allowZero: boolean) => {
+    if (!Number.isInteger(v) || v < (allowZero ? 0 : 0) || v > 65535) {
+      throw configErrors.CONFIG_INVALID(`${name} must be an integer port between ${allowZero ? 0 : 1} and 65535 (got ${v})`);
+    }
+  };
+  port('port', c.port, true);
+  port('tlsPort', c.tlsPort, true);
+  if (typeof c.dataDir !== 'string' || !c.dataDir) throw configErrors.CONFIG_INVALID('dataDir must be a non-empty path');
+  if (!/^[\p{L}\p{N} .,&'()_-]{1,64}$/u.test(c.organization)) {
+    throw configErrors.CONFIG_INVALID('organization must be 1–64 letters, digits, spaces or .,&\'()_-');
+  }
+  if (c.adminToken !== undefined && c.adminToken.length < 24) {
+    throw configErrors.CONFIG_INVALID('EVGUARD_ADMIN_TOKEN must be at least 24 characters; generate one with: openssl rand -hex 24');
+  }
+  for (const [k, v] of Object.entries(c.ocpp)) {
+    if (typeof v === 'number' && (!Number.isFinite(v) || v < 0)) throw configErrors.CONFIG_INVALID(`ocpp.${k} must be a non-negative number`);
+  }
+  if (c.ocpp.maxFrameBytes < 1024) throw configErrors.CONFIG_INVALID('ocpp.maxFrameBytes must be at least 1024');
+}
+
+function int(name: string, v: string): number {
+  if (!/^\d+$/.test(v)) throw configErrors.CONFIG_INVALID(`${name} must be an integer (got "${v}")`);
+  return Number(v);
+}
+
+function merge(base: unknown, over: unknown): unknown {
+  if (over === undefined) return base;
+  if (!isPlainObject(base) || !isPlainObject(over)) return over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (k === '__proto__' || k === 'constructor' || k === 'prototype') continue;
+    out[k] = merge(out[k], v);
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,302 @@
+/**
+ * The OCPP-J gateway: WebSocket upgrade, subprotocol negotiation, station
+ * authentication (delegated to a HandshakePolicy), one live session per
+ * station, and per-session limits (frame size, message rate, unique message
+ * ids, one outstanding CSMS→station CALL, keep-alive). Framing and schema
+ * validation are ocpp-rpc's, with our validators and error spellings.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { RPCServer } from 'ocpp-rpc';
+import { defineErrors } from '../errors.js';
+import type { OcppConfig } from '../config.js';
+import { ocppError, toRpcError, wireErrorCode, type OcppVersion } from './errors.js';
+import type { StationContext } from './model.js';
+import { createValidator, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, type OcppValidator } from './validator.js';
+import { parseStationPath, refuseUpgrade } from './handshake.js';
+
+export const gatewayErrors = defineErrors({
+  STATION_OFFLINE: { status: 409, message: 'The station is not connected' },
+  STATION_CALL_REJECTED: { status: 502, message: 'The station answered with a CALLERROR' },
+  STATION_CALL_TIMEOUT: { status: 504, message: 'The station did not answer in time' },
+  OCPP_PAYLOAD_INVALID: { status: 400, message: 'The payload does not match the OCPP schema for this action' },
+  OCPP_ACTION_UNKNOWN: { status: 400, message: 'The action does not exist in the station\'s OCPP version' },
+  MESSAGE_RATE_EXCEEDED: { status: 429, message: 'Message rate limit exceeded' },
+  MESSAGE_ID_REUSED: { status: 400, message: 'The message id was already used on this connection' },
+});
+
+/** What the transport knows about a connection attempt; the policy decides. */
+export interface HandshakeFacts {
+  stationId: string;
+  remoteAddress: string;
+  /** The connection arrived over TLS (security profile 2 or 3 possible). */
+  secure: boolean;
+  /** Basic-auth password, present only when the username equals the station id. */
+  password?: Buffer;
+  /** Basic-auth username as sent, when it differs from the station id. */
+  mismatchedUser?: string;
+  /** DER chain of the client certificate, leaf first, when one was presented. */
+  peerCertificateChain?: Buffer[];
+  version: OcppVersion;
+}
+
+export type HandshakeDecision =
+  | { accept: true; securityProfile: 1 | 2 | 3 }
+  | { accept: false; status: 400 | 401 | 403 | 404 | 409 | 429 | 503; message: string };
+
+export interface GatewayHooks {
+  authenticate(facts: HandshakeFacts): Promise<HandshakeDecision>;
+  /** A second authenticated connection claimed a station whose session is alive. */
+  duplicateRefused(facts: HandshakeFacts): void;
+  /** Dispatches one validated CALL from a station; must throw an RPC or Evguard error to refuse. */
+  dispatch(ctx: StationContext, action: string, params: unknown): Promise<unknown>;
+  connected(ctx: StationContext): void;
+  disconnected(ctx: StationContext, code: number, reason: string): void;
+  /** A frame or CALL was malformed, replayed or over the rate; `kind` is a CSMS security-event type. */
+  misbehaved(ctx: StationContext, kind: 'InvalidMessage' | 'ReplayedMessageId' | 'RateLimited', detail: string): void;
+}
+
+export interface Session extends StationContext {
+  readonly connectedAt: string;
+  readonly client: any;
+}
+
+export interface Gateway {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  session(stationId: string): Session | undefined;
+  sessions(): IterableIterator<Session>;
+  /** Sends a CALL in the station's own vocabulary; validates payload and response against its schemas. */
+  call(stationId: string, action: string, payload: unknown, opts?: { timeoutMs?: number }): Promise<unknown>;
+  disconnect(stationId: string, code?: number, reason?: string): Promise<void>;
+  validator(version: OcppVersion): OcppValidator;
+  close(): Promise<void>;
+}
+
+const SEEN_IDS_KEPT = 1024;
+const BAD_FRAME_ID = Symbol('badFrameId');
+
+/** The message id of a frame that failed to parse fully, if one can be read. */
+function readableId(buffer: Buffer): string | undefined {
+  try {
+    const frame = JSON.parse(String(buffer));
+    return Array.isArray(frame) && typeof frame[1] === 'string' && frame[1].length <= 36 ? frame[1] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId?: string }): Gateway {
+  const validators = (Object.keys(SUBPROTOCOLS) as OcppVersion[]).map(createValidator);
+  const byVersion = new Map(validators.map((v) => [v.version, v]));
+  const rpc = new RPCServer({
+    protocols: validators.map((v) => v.subprotocol),
+    strictMode: true,
+    strictModeValidators: validators as any,
+    callTimeoutMs: config.callTimeoutMs,
+    pingIntervalMs: config.pingIntervalMs,
+    callConcurrency: 1,
+    maxBadMessages: config.maxBadMessages,
+    respondWithDetailedErrors: false,
+    wssOptions: { maxPayload: config.maxFrameBytes, perMessageDeflate: false },
+  });
+  const live = new Map<string, Session>();
+  /** Station ids between handshake and session start, so two racing upgrades cannot both win. */
+  const upgrading = new Set<string>();
+
+  rpc.auth(async (accept: Function, reject: Function, handshake: any) => {
+    const stationId: string = handshake.identity;
+    const offered: Set<string> = handshake.protocols;
+    const subprotocol = validators.map((v) => v.subprotocol).find((p) => offered.has(p));
+    if (!subprotocol) return reject(400, 'Offer one of the subprotocols ocpp2.1, ocpp2.0.1, ocpp1.6');
+    const socket = handshake.request.socket as TLSSocket;
+    const secure = Boolean(socket.encrypted);
+    const facts: HandshakeFacts = {
+      stationId,
+      remoteAddress: handshake.remoteAddress ?? '',
+      secure,
+      password: handshake.password,
+      mismatchedUser: basicUserIfMismatched(handshake.headers.authorization, stationId),
+      peerCertificateChain: secure ? peerChain(socket) : undefined,
+      version: VERSION_OF_SUBPROTOCOL[subprotocol]!,
+    };
+    if (upgrading.has(stationId)) return reject(409, 'Another connection for this station is being established');
+    upgrading.add(stationId);
+    try {
+      const decision = await hooks.authenticate(facts);
+      if (!decision.accept) return reject(decision.status, decision.message);
+      const existing = live.get(stationId);
+      if (existing) {
+        // Never silently replace an authenticated session: the newcomer wins
+        // only if the old socket no longer answers a ping.
+        if (await isAlive(existing.client, config.duplicateProbeMs)) {
+          hooks.duplicateRefused(facts);
+          return reject(409, 'This station is already connected');
+        }
+        existing.client.close({ code: 1001, reason: 'Replaced by a new connection', force: true });
+        live.delete(stationId);
+      }
+      accept({ securityProfile: decision.securityProfile, version: facts.version }, subprotocol);
+    } catch {
+      reject(503, 'Authentication is unavailable; try again');
+    } finally {
+      upgrading.delete(stationId);
+    }
+  });
+
+  rpc.on('client', (client: any) => {
+    const { securityProfile, version } = client.session as { securityProfile: 1 | 2 | 3; version: OcppVersion };
+    const session: Session = {
+      stationId: client.identity,
+      version,
+      securityProfile,
+      remoteAddress: client.handshake.remoteAddress ?? '',
+      connectedAt: new Date().toISOString(),
+      client,
+    };
+    live.set(session.stationId, session);
+    rewriteErrorSpelling(client, version);
+    const seen = new Set<string>();
+    const bucket = { tokens: config.rateBurst, at: Date.now() };
+    let chain: Promise<unknown> = Promise.resolve();
+
+    client.on('badMessage', ({ error, buffer }: { error: Error; buffer: Buffer }) => {
+      // ocpp-rpc sends its CALLERROR right after this event, before it has read the id; keep it for the reply.
+      client[BAD_FRAME_ID] = readableId(buffer);
+      hooks.misbehaved(session, 'InvalidMessage', error.message.slice(0, 200));
+    });
+    client.on('strictValidationFailure', ({ outbound, method, error }: any) => {
+      if (!outbound) hooks.misbehaved(session, 'InvalidMessage', `${method}: ${String(error?.message).slice(0, 200)}`);
+    });
+    client.handle(async ({ method, params, messageId }: { method: string; params: unknown; messageId: string }) => {
+      if (seen.has(messageId)) {
+        hooks.misbehaved(session, 'ReplayedMessageId', `${method} reused message id ${messageId.slice(0, 64)}`);
+        throw ocppError('RpcFrameworkError', 'Message id already used on this connection');
+      }
+      seen.add(messageId);
+      if (seen.size > SEEN_IDS_KEPT) seen.delete(seen.values().next().value!);
+      if (!takeToken(bucket, config)) {
+        hooks.misbehaved(session, 'RateLimited', `${method} over ${config.ratePerSecond}/s`);
+        if (bucket.tokens < -config.rateBurst) client.close({ code: 1008, reason: 'Message rate limit exceeded', force: true });
+        throw ocppError('SecurityError', 'Message rate limit exceeded');
+      }
+      // One CALL at a time per station, so its messages are stored in the order sent.
+      const run = chain.then(() => hooks.dispatch(session, method, params));
+      chain = run.catch(() => undefined);
+      try {
+        return await run;
+      } catch (err) {
+        throw toRpcError(err);
+      }
+    });
+    client.once('close', ({ code, reason }: { code: number; reason: Buffer | string }) => {
+      if (live.get(session.stationId) === session) live.delete(session.stationId);
+      hooks.disconnected(session, code, String(reason ?? ''));
+    });
+    hooks.connected(session);
+  });
+
+  return {
+    handleUpgrade(req, socket, head) {
+      const parsed = parseStationPath(req.url ?? '/');
+      if (!parsed.ok) return refuseUpgrade(socket, parsed.status, parsed.message);
+      rpc.handleUpgrade(req, socket as any, head);
+    },
+    session: (id) => live.get(id),
+    sessions: () => live.values(),
+    async call(stationId, action, payload, opts = {}) {
+      const session = live.get(stationId);
+      if (!session) throw gatewayErrors.STATION_OFFLINE(`Station ${stationId} is not connected`);
+      const v = byVersion.get(session.version)!;
+      if (!v.actions.has(action)) throw gatewayErrors.OCPP_ACTION_UNKNOWN(`${action} is not an OCPP ${session.version} action`);
+      try {
+        v.validate(`urn:${action}.req`, payload);
+      } catch (err) {
+        throw gatewayErrors.OCPP_PAYLOAD_INVALID(`${action}: ${(err as Error).message} (${(err as any).rpcErrorCode})`);
+      }
+      try {
+        return await session.client.call(action, payload, { callTimeoutMs: opts.timeoutMs ?? config.callTimeoutMs });
+      } catch (err: any) {
+        if (err?.name === 'TimeoutError') throw gatewayErrors.STATION_CALL_TIMEOUT(`Station ${stationId} did not answer ${action} in time`);
+        if (err?.rpcErrorCode) throw gatewayErrors.STATION_CALL_REJECTED(`Station answered ${action} with ${err.rpcErrorCode}: ${String(err.message).slice(0, 200)}`, { details: { rpcErrorCode: err.rpcErrorCode } });
+        throw gatewayErrors.STATION_OFFLINE(`Station ${stationId} went away during ${action}`, { cause: err });
+      }
+    },
+    async disconnect(stationId, code = 1000, reason = 'Closed by the CSMS') {
+      await live.get(stationId)?.client.close({ code, reason, force: true });
+    },
+    validator: (version) => byVersion.get(version)!,
+    async close() {
+      await rpc.close({ code: 1001, reason: 'CSMS shutting down', force: true });
+    },
+  };
+}
+
+function takeToken(bucket: { tokens: number; at: number }, config: OcppConfig): boolean {
+  const now = Date.now();
+  bucket.tokens = Math.min(config.rateBurst, bucket.tokens + ((now - bucket.at) / 1000) * config.ratePerSecond);
+  bucket.at = now;
+  bucket.tokens -= 1;
+  return bucket.tokens >= 0;
+}
+
+function peerChain(socket: TLSSocket): Buffer[] | undefined {
+  const leaf = socket.getPeerCertificate?.(true) as any;
+  if (!leaf || !leaf.raw) return undefined;
+  const chain: Buffer[] = [];
+  for (let c = leaf; c && c.raw && chain.length < 8; c = c.issuerCertificate === c ? undefined : c.issuerCertificate) chain.push(c.raw);
+  return chain;
+}
+
+function basicUserIfMismatched(header: string | undefined, stationId: string): string | undefined {
+  const m = header && /^\s*basic\s+([A-Za-z0-9+/=._~-]+)\s*$/i.exec(header);
+  if (!m) return undefined;
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const user = text.slice(0, Math.max(0, text.indexOf(':')));
+  return user && user !== stationId ? user.slice(0, 64) : undefined;
+}
+
+/** Resolves true if the old socket answers a WebSocket ping within `ms`. */
+function isAlive(client: any, ms: number): Promise<boolean> {
+  const ws = client._ws; // ocpp-rpc exposes no ping API; the ws instance is stable across 2.x.
+  if (!ws || ws.readyState !== 1) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(false), ms);
+    const onPong = () => done(true);
+    function done(v: boolean) {
+      clearTimeout(timer);
+      ws.off('pong', onPong);
+      resolve(v);
+    }
+    ws.on('pong', onPong);
+    try {
+      ws.ping();
+    } catch {
+      done(false);
+    }
+  });
+}
+
+/**
+ * ocpp-rpc answers frame-level faults (bad JSON, unknown message type) with
+ * 2.x codes; 1.6 has neither RpcFrameworkError nor MessageTypeNotSupported.
+ * A frame whose id could not be read gets "-1" (OCPP-J 2.0.1 §4.2.3).
+ */
+function rewriteErrorSpelling(client: any, version: OcppVersion): void {
+  const send = client.sendRaw.bind(client);
+  client.sendRaw = (text: string) => {
+    if (text.startsWith('[4,')) {
+      try {
+        const frame = JSON.parse(text);
+        // ocpp-rpc uses "-1" until it has read the id; a frame rejected for its type still has a readable id.
+        if (typeof frame[1] !== 'string' || frame[1] === '-1') frame[1] = client[BAD_FRAME_ID] ?? '-1';
+        client[BAD_FRAME_ID] = undefined;
+        frame[2] = wireErrorCode(version, frame[2]);
+        text = JSON.stringify(frame);
+      } catch {
+        // leave it as ocpp-rpc built it
+      }
+    }
+    send(text);
+  };
+}

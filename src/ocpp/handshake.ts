@@ -1,0 +1,45 @@
+/**
+ * Pre-upgrade checks that need no state: the path must be
+ * `/ocpp/<stationId>` with a valid OCPP identity.
+ */
+import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+
+/**
+ * OCPP 2.0.1 Part 2 §A00: the identity is an identifierString of at most 48
+ * characters; a colon is not allowed because it separates the Basic-auth
+ * username from the password.
+ */
+const IDENTITY = /^[A-Za-z0-9*\-_=+|@.]{1,48}$/;
+
+export function isValidStationId(id: string): boolean {
+  return IDENTITY.test(id);
+}
+
+export type PathCheck = { ok: true; stationId: string } | { ok: false; status: 400 | 404; message: string };
+
+export function parseStationPath(url: string): PathCheck {
+  const path = url.split('?')[0]!;
+  const m = /^\/ocpp\/([^/]+)$/.exec(path);
+  if (!m) return { ok: false, status: 404, message: 'OCPP endpoint is /ocpp/<stationId>' };
+  let id: string;
+  try {
+    id = decodeURIComponent(m[1]!);
+  } catch {
+    return { ok: false, status: 400, message: 'Station id is not valid percent-encoding' };
+  }
+  if (!isValidStationId(id)) {
+    return { ok: false, status: 400, message: 'Station id must be 1–48 characters of A–Z a–z 0–9 * - _ = + | @ .' };
+  }
+  return { ok: true, stationId: id };
+}
+
+export function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ error: { code: 'UPGRADE_REFUSED', message } });
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}

@@ -1,0 +1,7 @@
+export { createGateway, gatewayErrors, type Gateway, type GatewayHooks, type HandshakeFacts, type HandshakeDecision, type Session } from './gateway.js';
+export { isValidStationId } from './handshake.js';
+export { createValidator, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, type OcppValidator } from './validator.js';
+export { ocppError, toRpcError, wireErrorCode, type OcppVersion, type RpcErrorCode } from './errors.js';
+export { v16Handlers } from './adapters/v16.js';
+export { v2Handlers } from './adapters/v2.js';
+export type * from './model.js';

@@ -1,0 +1,184 @@
+/**
+ * Registered stations: create, read, update, delete, rotate password. Keeps a
+ * small in-memory copy of what the handshake needs so a reconnect storm does
+ * not become a database storm.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../store/index.js';
+import { fromJson, toJson } from '../store/index.js';
+import { isValidStationId } from '../ocpp/index.js';
+import { stationErrors } from './errors.js';
+import { generatePassword, hashPassword, passwordProblem } from './credentials.js';
+
+export type SecurityProfile = 1 | 2 | 3;
+export type Registration = 'Accepted' | 'Pending' | 'Rejected';
+
+export interface StationRecord {
+  id: string;
+  securityProfile: SecurityProfile;
+  registration: Registration;
+  ocppVersion?: string;
+  vendor?: string;
+  model?: string;
+  serialNumber?: string;
+  firmwareVersion?: string;
+  tags: string[];
+  quarantined: boolean;
+  lastBootAt?: string;
+  lastSeenAt?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What the handshake needs; never leaves the process. */
+export interface StationSecret {
+  record: StationRecord;
+  passwordHash?: string;
+}
+
+export interface NewStation {
+  id: string;
+  securityProfile: SecurityProfile;
+  password?: string;
+  registration?: Registration;
+  tags?: string[];
+}
+
+function toRecord(row: any): StationRecord {
+  return {
+    id: row.id,
+    securityProfile: Number(row.security_profile) as SecurityProfile,
+    registration: row.registration,
+    ocppVersion: row.ocpp_version ?? undefined,
+    vendor: row.vendor ?? undefined,
+    model: row.model ?? undefined,
+    serialNumber: row.serial_number ?? undefined,
+    firmwareVersion: row.firmware_version ?? undefined,
+    tags: fromJson<string[]>(row.tags) ?? [],
+    quarantined: Number(row.quarantined) === 1,
+    lastBootAt: row.last_boot_at ?? undefined,
+    lastSeenAt: row.last_seen_at ?? undefined,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function createRegistry(database: Database) {
+  const { db } = database;
+  const cache = new Map<string, StationSecret | null>();
+
+  async function secret(id: string): Promise<StationSecret | undefined> {
+    const hit = cache.get(id);
+    if (hit !== undefined) return hit ?? undefined;
+    const row = await db.selectFrom('stations').selectAll().where('id', '=', id).executeTakeFirst();
+    const value = row ? { record: toRecord(row), passwordHash: row.password_hash ?? undefined } : null;
+    // Bounded so that probing random ids cannot grow memory without limit.
+    if (cache.size > 200_000) cache.clear();
+    cache.set(id, value);
+    return value ?? undefined;
+  }
+
+  async function get(id: string): Promise<StationRecord> {
+    const s = await secret(id);
+    if (!s) throw stationErrors.STATION_UNKNOWN(`No station with id ${id}`);
+    return s.record;
+  }
+
+  async function update(id: string, fields: Record<string, unknown>): Promise<StationRecord> {
+    const res = await db.updateTable('stations').set({ ...fields, updated_at: new Date().toISOString() }).where('id', '=', id).executeTakeFirst();
+    cache.delete(id);
+    if (Number(res.numUpdatedRows) === 0) throw stationErrors.STATION_UNKNOWN(`No station with id ${id}`);
+    return get(id);
+  }
+
+  return {
+    secret,
+    get,
+    update,
+    async create(input: NewStation): Promise<{ station: StationRecord; password?: string }> {
+      if (typeof input.id !== 'string' || !isValidStationId(input.id)) {
+        throw stationErrors.STATION_ID_INVALID('id must be 1–48 characters of A–Z a–z 0–9 * - _ = + | @ . (no colon)');
+      }
+      if (![1, 2, 3].includes(input.securityProfile)) throw stationErrors.SECURITY_PROFILE_INVALID('securityProfile must be 1, 2 or 3');
+      let password = input.password;
+      if (input.securityProfile === 3) {
+        if (password !== undefined) throw stationErrors.PASSWORD_INVALID('security profile 3 uses a client certificate; send no password');
+      } else if (password === undefined) {
+        password = generatePassword();
+      } else {
+        const problem = passwordProblem(password);
+        if (problem) throw stationErrors.PASSWORD_INVALID(problem);
+      }
+      const now = new Date().toISOString();
+      try {
+        await db
+          .insertInto('stations')
+          .values({
+            id: input.id,
+            security_profile: input.securityProfile,
+            password_hash: password ? await hashPassword(password) : null,
+            registration: input.registration ?? 'Accepted',
+            tags: toJson(input.tags ?? []),
+            created_at: now,
+            updated_at: now,
+          })
+          .execute();
+      } catch (err) {
+        if (/unique|duplicate|primary key/i.test(String((err as Error).message))) throw stationErrors.STATION_EXISTS(`Station ${input.id} already exists`);
+        throw err;
+      }
+      cache.delete(input.id);
+      // The generated password is returned once and never stored in clear.
+      return { station: await get(input.id), password: input.password === undefined ? password : undefined };
+    },
+    async list(q: { limit?: number; offset?: number } = {}): Promise<StationRecord[]> {
+      const rows = await db.selectFrom('stations').selectAll().orderBy('id').limit(q.limit ?? 1000).offset(q.offset ?? 0).execute();
+      return rows.map(toRecord);
+    },
+    async remove(id: string): Promise<void> {
+      const res = await db.deleteFrom('stations').where('id', '=', id).executeTakeFirst();
+      cache.delete(id);
+      if (Number(res.numDeletedRows) === 0) throw stationErrors.STATION_UNKNOWN(`No station with id ${id}`);
+    },
+    async rotatePassword(id: string, password?: string): Promise<string> {
+      const station = await get(id);
+      if (station.securityProfile === 3) throw stationErrors.PASSWORD_INVALID('security profile 3 stations have no password');
+      const next = password ?? generatePassword();
+      const problem = passwordProblem(next);
+      if (problem) throw stationErrors.PASSWORD_INVALID(problem);
+      await update(id, { password_hash: await hashPassword(next) });
+      return next;
+    },
+    async setProfile(id: string, securityProfile: SecurityProfile): Promise<StationRecord> {
+      if (![1, 2, 3].includes(securityProfile)) throw stationErrors.SECURITY_PROFILE_INVALID('securityProfile must be 1, 2 or 3');
+      return update(id, { security_profile: securityProfile });
+    },
+    async setQuarantined(id: string, quarantined: boolean): Promise<StationRecord> {
+      return update(id, { quarantined: quarantined ? 1 : 0 });
+    },
+    async recordBoot(id: string, fields: { vendor: string; model: string; serialNumber?: string; firmwareVersion?: string; ocppVersion: string }) {
+      const now = new Date().toISOString();
+      return update(id, {
+        vendor: fields.vendor,
+        model: fields.model,
+        serial_number: fields.serialNumber ?? null,
+        firmware_version: fields.firmwareVersion ?? null,
+        ocpp_version: fields.ocppVersion,
+        last_boot_at: now,
+        last_seen_at: now,
+      });
+    },
+    async touch(id: string, ocppVersion?: string) {
+      await db
+        .updateTable('stations')
+        .set(ocppVersion ? { last_seen_at: new Date().toISOString(), ocpp_version: ocppVersion } : { last_seen_at: new Date().toISOString() })
+        .where('id', '=', id)
+        .execute();
+      const hit = cache.get(id);
+      if (hit) hit.record.lastSeenAt = new Date().toISOString();
+    },
+    newReportId: () => randomUUID(),
+  };
+}
+
+export type Registry = ReturnType<typeof createRegistry>;

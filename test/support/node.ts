@@ -1,0 +1,101 @@
+/**
+ * Starts a real evguard node for a test: ephemeral ports, a fresh data dir,
+ * and SQLite or a fresh PostgreSQL database.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { pino } from 'pino';
+import { loadConfig, type ConfigInput } from '../../src/config.js';
+import { startApp, type App } from '../../src/app.js';
+
+export const PG_URL = process.env.EVGUARD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export type TestDb = 'sqlite' | 'postgres';
+
+/** Databases the integration suites run against: both, unless EVGUARD_TEST_DBS narrows it. */
+export function testDatabases(): TestDb[] {
+  const only = process.env.EVGUARD_TEST_DBS;
+  return only ? (only.split(',') as TestDb[]) : ['sqlite', 'postgres'];
+}
+
+export interface TestNode {
+  app: App;
+  dataDir: string;
+  http: string;
+  ws: string;
+  wss: string;
+  adminToken: string;
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+  api<T = any>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
+}
+
+export async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `evg_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function startTestNode(opts: { db?: TestDb; config?: ConfigInput; dataDir?: string; databaseUrl?: string } = {}): Promise<TestNode> {
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'evguard-test-'));
+  let pgdb: { url: string; drop(): Promise<void> } | undefined;
+  let databaseUrl = opts.databaseUrl;
+  if (!databaseUrl && opts.db === 'postgres') {
+    pgdb = await createPgDatabase();
+    databaseUrl = pgdb.url;
+  }
+  const adminToken = 'test-admin-token-0123456789abcdef';
+  const config = loadConfig(
+    {
+      host: '127.0.0.1',
+      dataDir,
+      databaseUrl,
+      adminToken,
+      logLevel: 'silent',
+      ...opts.config,
+      ocpp: { duplicateProbeMs: 500, ...(opts.config?.ocpp ?? {}) },
+    },
+    {},
+  );
+  const app = await startApp(config, { ephemeralPorts: true, log: pino({ level: process.env.EVGUARD_TEST_LOG ?? 'silent' }) });
+  const http = `http://127.0.0.1:${app.ports.http}`;
+  const node: TestNode = {
+    app,
+    dataDir,
+    http,
+    ws: `ws://127.0.0.1:${app.ports.http}/ocpp`,
+    wss: `wss://localhost:${app.ports.https}/ocpp`,
+    adminToken,
+    async stop(o = {}) {
+      await app.close();
+      if (!o.keepData) {
+        await pgdb?.drop();
+        if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+    async api(method, p, body, token = adminToken) {
+      const res = await fetch(http + p, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
+  };
+  return node;
+}
