@@ -11,7 +11,8 @@ import { pino, type Logger } from 'pino';
 import { Registry as MetricsRegistry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config.js';
 import { migrate, openDatabase, type Database } from './store/index.js';
-import { createLocalBus, type Bus } from './bus/index.js';
+import { createLocalBus, type Bus, type BusEvent } from './bus/index.js';
+import { localCalls, startCluster, type Calls } from './cluster/index.js';
 import { Topics, type SecurityEvent } from './bus/events.js';
 import { createGateway, v16Handlers, v2Handlers, type Gateway, type HandlerTable, type StationContext, type StationDomain } from './ocpp/index.js';
 import { createStations, stationsMigrations, type Stations } from './stations/index.js';
@@ -20,9 +21,12 @@ import { apiMigrations, createApi, createAuditLog, createTokenStore } from './ap
 import { stationRoutes } from './api/routes/stations.js';
 import { transactionRoutes } from './api/routes/transactions.js';
 import { adminRoutes } from './api/routes/admin.js';
+import { consoleRoutes } from './api/console.js';
 import { createTrust, trustMigrations, type Trust } from './trust/index.js';
 import { createMonitor, monitorMigrations, monitorRoutes, type Monitor } from './monitor/index.js';
 import { tlsOptions } from './tls.js';
+import { createIntel, intelMigrations, type Intel } from './intel/index.js';
+import { createEnforcement, intelConfigFor, startIndicatorRefresh, startSharing, taxiiAuth } from './intel/node.js';
 
 export const VERSION = '0.1.0';
 
@@ -35,6 +39,7 @@ export interface App {
   readonly transactions: Transactions;
   readonly trust: Trust;
   readonly monitor: Monitor;
+  readonly intel: Intel;
   readonly log: Logger;
   /** Ports actually bound (useful with port 0). */
   readonly ports: { http: number; https?: number };
@@ -52,8 +57,13 @@ export interface StartOptions {
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
   const log = opts.log ?? pino({ level: config.logLevel });
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  await migrate(database, { ...stationsMigrations, ...transactionsMigrations, ...apiMigrations, ...trustMigrations, ...monitorMigrations });
-  const bus = createLocalBus((err, event) => log.error({ err, topic: event.topic }, 'bus subscriber failed'));
+  await migrate(database, { ...stationsMigrations, ...transactionsMigrations, ...apiMigrations, ...trustMigrations, ...monitorMigrations, ...intelMigrations });
+  const onBusError = (err: unknown, event: BusEvent) => log.error({ err, topic: event.topic }, 'bus subscriber failed');
+  // Cluster mode: NATS carries the bus to every node and routes calls to the node holding each station (docs/cluster.md).
+  const cluster = config.natsUrl
+    ? await startCluster({ natsUrl: config.natsUrl, databaseUrl: config.databaseUrl, name: config.clusterName, nodeId: config.nodeId, callTimeoutMs: config.ocpp.callTimeoutMs }, { log, onBusError })
+    : undefined;
+  const bus = cluster?.bus ?? createLocalBus(onBusError);
 
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics });
@@ -74,13 +84,16 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   // Wired below, once the gateway exists: detectors act through the same command path operators use.
   let gateway!: Gateway;
   let stations!: Stations;
+  /** The call path that reaches a station on any node of the cluster. */
+  let calls!: Calls;
   const audit = createAuditLog(database);
   const automatic = (action: string, target: string, details: Record<string, unknown>) =>
     audit.append({ actor: 'monitor', role: 'system', action, target, outcome: 'ok', details });
   const monitor = await createMonitor(
     {
       db: database,
-      bus,
+      // In a cluster the fleet-wide detectors run on the one node holding the lead, over every node's events.
+      bus: cluster?.leaderBus() ?? bus,
       log,
       actions: {
         async lockOut(target, until, reason) {
@@ -91,10 +104,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           await automatic('quarantine', stationId, { reason });
         },
         async setUnavailable(stationId, reason) {
-          const s = gateway.session(stationId);
+          const s = gateway.session(stationId) ?? (cluster ? await stations.registry.get(stationId).then((r) => (r.ocppVersion ? { version: r.ocppVersion } : undefined), () => undefined) : undefined);
           if (s) {
             const payload = s.version === '1.6' ? { connectorId: 0, type: 'Inoperative' } : { operationalStatus: 'Inoperative' };
-            await gateway.call(stationId, 'ChangeAvailability', payload).catch(() => undefined);
+            await calls.call(stationId, 'ChangeAvailability', payload).catch(() => undefined);
           }
           await automatic('set-unavailable', stationId, { reason });
         },
@@ -103,7 +116,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           await automatic('revoke-certificate', stationId, { reason });
         },
         async disconnect(stationId, reason) {
-          await gateway.disconnect(stationId, 1008, reason);
+          await calls.disconnect(stationId, 1008, reason);
           await automatic('disconnect', stationId, { reason });
         },
       },
@@ -118,13 +131,20 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       .catch((err) => log.error({ err }, 'security event not recorded'));
   };
 
+  // Threat sharing: alerts out as STIX into the `shared` TAXII collection; received indicators enforced at the edge.
+  const intel = await createIntel({ db: database, bus, log }, intelConfigFor(config));
+  const sharing = startSharing({ intel, bus, settings: config.intel, log });
+  const enforcement = createEnforcement({ intel, securityEvent, log });
+  const stopIndicatorRefresh = startIndicatorRefresh(intel, 15_000, log);
+
   stations = createStations(
     {
       database,
       bus,
       securityEvent,
-      checkClientCertificate: (chain, stationId) => trust.checkStationClientCertificate(chain, stationId),
+      checkClientCertificate: (chain, stationId) => enforcement.certificate(chain, stationId) ?? trust.checkStationClientCertificate(chain, stationId),
       lockedOut: (t) => monitor.isLockedOut(t),
+      blockedAddress: (address) => enforcement.blockedAddress(address),
     },
     { heartbeatIntervalS: config.ocpp.heartbeatIntervalS, bootRetryIntervalS: config.ocpp.bootRetryIntervalS, allowUnknown: config.ocpp.allowUnknown },
   );
@@ -169,6 +189,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   gateway = createGateway(
     {
       authenticate: stations.authenticate,
+      heldElsewhere: cluster ? (id, ms) => router!.heldElsewhere(id, ms) : undefined,
       duplicateRefused: (f) => securityEvent({ stationId: f.stationId, remoteAddress: f.remoteAddress, type: 'DuplicateIdentity', techInfo: 'second authenticated connection refused while the first is alive' }),
       async dispatch(ctx, action, params) {
         callsCounter.inc({ action });
@@ -179,11 +200,14 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       },
       connected(ctx) {
         connectedGauge.inc();
+        router?.held(ctx.stationId);
         void stations.registry.touch(ctx.stationId, ctx.version).catch(() => undefined);
+        enforcement.stationConnected(ctx.stationId, ctx.remoteAddress);
         bus.publish(Topics.stationConnected, { stationId: ctx.stationId, ocppVersion: ctx.version, securityProfile: ctx.securityProfile, remoteAddress: ctx.remoteAddress, nodeId: config.nodeId }, ctx.stationId);
       },
       disconnected(ctx, code, reason) {
         connectedGauge.dec();
+        router?.released(ctx.stationId);
         bus.publish(Topics.stationDisconnected, { stationId: ctx.stationId, code, reason }, ctx.stationId);
       },
       misbehaved(ctx, kind, detail) {
@@ -192,6 +216,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     },
     { ...config.ocpp, nodeId: config.nodeId },
   );
+  const router = cluster?.attach(gateway);
+  calls = router ?? localCalls(gateway);
   bus.subscribe('certificate.revoked', (e) => {
     const { stationId } = e.data as { stationId?: string };
     if (stationId && gateway.session(stationId)?.securityProfile === 3) void gateway.disconnect(stationId, 1008, 'Certificate revoked');
@@ -203,7 +229,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const httpServer = createHttpServer({ noDelay: true });
   const api = await createApi({ tokens, audit, log, version: VERSION }, httpServer, [
     adminRoutes({ tokens, audit, metrics, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...gateway.sessions()].length }) }),
-    stationRoutes({ stations, gateway, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
+    stationRoutes({ stations, gateway: router ? { ...gateway, call: router.call, disconnect: router.disconnect } : gateway, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
     transactionRoutes({ transactions, idTokens: stations.idTokens }),
     (app, guard) => monitorRoutes(app, guard, monitor),
     (app) => trust.publicRoutes(app),
@@ -215,6 +241,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         scope.addHook('preHandler', async (req, reply) => (req.method === 'GET' ? read : write).call(scope, req, reply, () => undefined));
         await trust.apiRoutes(scope);
       }),
+    consoleRoutes(),
+    (app) => intel.taxiiRoutes(app, taxiiAuth(tokens)),
   ]);
   const upgrade = (req: any, socket: any, head: Buffer) => gateway.handleUpgrade(req, socket, head);
   httpServer.on('upgrade', upgrade);
@@ -242,6 +270,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     transactions,
     trust,
     monitor,
+    intel,
     log,
     ports,
     generatedAdminToken,
@@ -251,7 +280,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       httpsServer?.closeAllConnections();
       await new Promise<void>((r) => (httpsServer ? httpsServer.close(() => r()) : r()));
       await monitor.close();
+      stopIndicatorRefresh();
+      await sharing.close();
+      await enforcement.close();
       await bus.close();
+      await cluster?.close();
       await database.close();
     },
   };

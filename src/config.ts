@@ -29,6 +29,20 @@ export interface OcppConfig {
   readonly duplicateProbeMs: number;
 }
 
+/** Threat sharing (docs/intel.md): what this node shares, how, and under which marking. */
+export interface IntelSettings {
+  /** Alerts the monitor raises go into the outgoing TAXII collection (`shared`) as they are raised. */
+  readonly share: boolean;
+  /** Only alerts at or above this severity are shared automatically. */
+  readonly shareMinSeverity: 'low' | 'medium' | 'high' | 'critical';
+  /** TLP 2.0 marking of what this node shares. */
+  readonly tlp: 'clear' | 'green' | 'amber' | 'amber+strict' | 'red';
+  /** Station and customer ids leave the node as keyed pseudonyms; keep it on unless every partner may know them. */
+  readonly pseudonymise: boolean;
+  /** HMAC key for pseudonyms (16+ characters); else one is generated in <data-dir>/intel-pseudonym-key. Nodes sharing a database need the same key. */
+  readonly pseudonymKey?: string;
+}
+
 export interface Config {
   readonly host: string;
   readonly port: number;
@@ -37,6 +51,8 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseUrl?: string;
   readonly natsUrl?: string;
+  /** Cluster mode: the NATS subject namespace and lead-lock name the nodes of one cluster share (docs/cluster.md). */
+  readonly clusterName: string;
   readonly adminToken?: string;
   readonly organization: string;
   readonly hostnames: readonly string[];
@@ -46,6 +62,7 @@ export interface Config {
   readonly logLevel: string;
   readonly nodeId: string;
   readonly ocpp: OcppConfig;
+  readonly intel: IntelSettings;
 }
 
 export const defaults: Config = {
@@ -57,6 +74,7 @@ export const defaults: Config = {
   hostnames: [],
   logLevel: 'info',
   nodeId: 'node-1',
+  clusterName: 'evguard',
   ocpp: {
     maxFrameBytes: 256 * 1024,
     ratePerSecond: 20,
@@ -69,6 +87,7 @@ export const defaults: Config = {
     allowUnknown: false,
     duplicateProbeMs: 2_000,
   },
+  intel: { share: true, shareMinSeverity: 'medium', tlp: 'amber', pseudonymise: true },
 };
 
 type DeepPartial<T> = { -readonly [K in keyof T]?: T[K] extends object ? (T[K] extends readonly unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
@@ -82,6 +101,7 @@ const ENV: Record<string, (v: string) => ConfigInput> = {
   EVGUARD_DATA_DIR: (v) => ({ dataDir: v }),
   EVGUARD_DATABASE_URL: (v) => ({ databaseUrl: v }),
   EVGUARD_NATS_URL: (v) => ({ natsUrl: v }),
+  EVGUARD_CLUSTER: (v) => ({ clusterName: v }),
   EVGUARD_ADMIN_TOKEN: (v) => ({ adminToken: v }),
   EVGUARD_ORGANIZATION: (v) => ({ organization: v }),
   EVGUARD_HOSTNAMES: (v) => ({ hostnames: v.split(',').map((s) => s.trim()).filter(Boolean) }),
@@ -91,6 +111,7 @@ const ENV: Record<string, (v: string) => ConfigInput> = {
   EVGUARD_LOG_LEVEL: (v) => ({ logLevel: v }),
   EVGUARD_NODE_ID: (v) => ({ nodeId: v }),
   EVGUARD_ALLOW_UNKNOWN: (v) => ({ ocpp: { allowUnknown: v === '1' || v === 'true' } }),
+  EVGUARD_INTEL_PSEUDONYM_KEY: (v) => ({ intel: { pseudonymKey: v } }),
 };
 
 /**
@@ -145,6 +166,7 @@ function validate(c: Config): void {
   for (const [k, v] of Object.entries(c.ocpp)) {
     if (typeof v === 'number' && (!Number.isFinite(v) || v < 0)) throw configErrors.CONFIG_INVALID(`ocpp.${k} must be a non-negative number`);
   }
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(c.clusterName)) throw configErrors.CONFIG_INVALID('cluster name (EVGUARD_CLUSTER) must be 1–32 letters, digits, _ or -');
   if (c.ocpp.maxFrameBytes < 1024) throw configErrors.CONFIG_INVALID('ocpp.maxFrameBytes must be at least 1024');
 }
 

@@ -5,6 +5,8 @@ import { serveCommand } from './serve.js';
 import { simCommand } from './sim.js';
 import { demoCommand } from './demo.js';
 import { VERSION } from '../app.js';
+import { createIntelCommand } from '../intel/cli.js';
+import { openIntelNode } from '../intel/open-node.js';
 
 export function buildCli(): Command {
   const program = new Command('evguard')
@@ -12,6 +14,7 @@ export function buildCli(): Command {
     .version(VERSION)
     .addCommand(serveCommand())
     .addCommand(simCommand())
-    .addCommand(demoCommand());
+    .addCommand(demoCommand())
+    .addCommand(createIntelCommand({ open: openIntelNode }));
   return strictExits(program);
 }

@@ -92,6 +92,18 @@ export interface Intel {
   indicators(): EnforcedIndicator[];
   /** Synchronous and I/O-free: call it at the TLS handshake, at connection and before a campaign. */
   match(input: MatchInput): Match | undefined;
+  /**
+   * Whether a received indicator names this firmware image (SHA-256, hex in any
+   * case); a firmware campaign must not ship an image for which this is defined.
+   * Synchronous and I/O-free, like `match`.
+   */
+  isFirmwareBlocked(sha256: string): Match | undefined;
+  /**
+   * Re-reads the enforced indicators from the store, so that indicators another
+   * process imported into the same database (`evguard intel pull`) take effect.
+   * Returns how many are enforced.
+   */
+  reload(): Promise<number>;
   recordSighting(indicatorId: string, observed: ObservedTraffic): Promise<Sighting>;
   /** Pulls a remote collection from where the last pull stopped, then imports it. */
   pullFrom(client: TaxiiClient, collectionId: string, opts?: { addedAfter?: string; remote?: string }): Promise<ImportResult & { lastAdded?: string }>;
@@ -138,12 +150,19 @@ export async function createIntel(deps: IntelDeps, config: IntelConfig): Promise
     return `${new Date(ms).toISOString().slice(0, -1)}${String(lastMicros % 1000).padStart(3, '0')}Z`;
   };
 
-  for (const row of await store.indicators()) {
-    index.put({
-      indicatorId: row.indicator_id, version: row.version, name: row.name ?? undefined, terms: JSON.parse(row.terms) as PatternTerm[],
-      validFrom: row.valid_from ?? undefined, validUntil: row.valid_until ?? undefined,
-    });
-  }
+  const load = async () => {
+    const rows = await store.indicators();
+    const present = new Set(rows.map((r) => r.indicator_id));
+    for (const known of index.list()) if (!present.has(known.indicatorId)) index.remove(known.indicatorId);
+    for (const row of rows) {
+      index.put({
+        indicatorId: row.indicator_id, version: row.version, name: row.name ?? undefined, terms: JSON.parse(row.terms) as PatternTerm[],
+        validFrom: row.valid_from ?? undefined, validUntil: row.valid_until ?? undefined,
+      });
+    }
+    return rows.length;
+  };
+  await load();
 
   const enforce = async (objects: StixObject[], source: string): Promise<Omit<ImportResult, 'accepted' | 'rejected'>> => {
     let enforced = 0;
@@ -241,6 +260,8 @@ export async function createIntel(deps: IntelDeps, config: IntelConfig): Promise
     },
     indicators: () => index.list(),
     match: (input) => index.match(input ?? {}),
+    isFirmwareBlocked: (sha256) => (typeof sha256 === 'string' ? index.match({ firmwareSha256: sha256 }) : undefined),
+    reload: load,
     recordSighting: (indicatorId, observed) => sightings.record(indicatorId, observed),
     async pullFrom(client, collectionId, opts = {}) {
       const remote = opts.remote ?? `${(await client.apiRoot()).url}#${collectionId}`;

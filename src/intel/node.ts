@@ -1,0 +1,225 @@
+/**
+ * The node's side of threat sharing: the intel config built from the node's
+ * config, automatic sharing of the monitor's alerts, enforcement at the OCPP
+ * edge, the TAXII bearer-token check over the node's token store, and the
+ * data-dir opener `evguard intel …` uses. The composition root (src/app.ts)
+ * calls these; modules are reached only through their public index files.
+ */
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Bus } from '../bus/index.js';
+import { Topics, type SecurityEvent } from '../bus/events.js';
+import type { Config, IntelSettings } from '../config.js';
+import { intelErrors } from './errors.js';
+import type { Intel, IntelConfig, ShareableAlert, AlertSeverity } from './index.js';
+import type { Match } from './matcher.js';
+import type { ObservedTraffic } from './sightings.js';
+import type { TaxiiAuth } from './taxii-server.js';
+
+const SEVERITY_RANK: Record<AlertSeverity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+const KEY_FILE = 'intel-pseudonym-key';
+
+type Log = { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+
+/**
+ * The intel module's config from the node's. Without `intel.pseudonymKey`
+ * the key is generated once into <data-dir>/intel-pseudonym-key (mode 0600):
+ * it must outlive restarts, or partners could no longer correlate our reports.
+ */
+export function intelConfigFor(config: Pick<Config, 'dataDir' | 'organization' | 'intel'>): IntelConfig {
+  const settings = config.intel;
+  if (!(settings.shareMinSeverity in SEVERITY_RANK)) throw intelErrors.INTEL_INVALID_INPUT('intel.shareMinSeverity must be low, medium, high or critical');
+  return {
+    organizationName: config.organization,
+    pseudonymKey: settings.pseudonymKey ?? pseudonymKeyFile(config.dataDir),
+    pseudonymise: settings.pseudonymise !== false,
+    defaultTlp: settings.tlp,
+  };
+}
+
+function pseudonymKeyFile(dataDir: string): string {
+  const file = path.join(dataDir, KEY_FILE);
+  try {
+    // 'wx' fails if another process created it first; then that one's key wins.
+    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** What the TAXII routes need from the node's token store (src/api/auth.ts). */
+export interface TokenCheck {
+  authenticate(header: string | undefined): Promise<{ name: string; role: 'admin' | 'operator' | 'auditor' } | undefined>;
+}
+
+/**
+ * TAXII authentication with the node's bearer tokens. The principal is also
+ * put on the request, so the API's audit log names who made a mutating call.
+ */
+export function taxiiAuth(tokens: TokenCheck): TaxiiAuth {
+  return {
+    async authenticate(req) {
+      const principal = await tokens.authenticate(req.headers.authorization);
+      if (!principal) return undefined;
+      (req as { principal?: unknown }).principal = principal;
+      return { principal: principal.name, role: principal.role };
+    },
+  };
+}
+
+/** The fields of a monitor alert that can be shared; detectors name the source address `remoteAddress` or `lastAddress`. */
+export function shareableAlert(alert: {
+  id: string; detector: string; severity: string; title: string; description?: string; stationId?: string; createdAt: string; evidence?: Record<string, unknown>;
+}): ShareableAlert {
+  const e = alert.evidence ?? {};
+  const text = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : undefined);
+  const evidence: ShareableAlert['evidence'] = {};
+  const put = (key: keyof ShareableAlert['evidence'], value: string | undefined) => {
+    if (value !== undefined) evidence[key] = value;
+  };
+  // Only evidence the mapping knows leaves the node; counters and free text stay home.
+  put('remoteAddress', text(e.remoteAddress) ?? text(e.lastAddress));
+  put('firmwareSha256', text(e.firmwareSha256));
+  put('certificateSerialHex', text(e.certificateSerialHex) ?? text(e.serialHex));
+  put('certificateSha256Fingerprint', text(e.certificateSha256Fingerprint));
+  put('idToken', text(e.idToken));
+  put('malware', text(e.malware));
+  put('cve', text(e.cve));
+  return {
+    id: alert.id, detector: alert.detector, severity: alert.severity as AlertSeverity, title: alert.title,
+    description: alert.description, stationId: alert.stationId, createdAt: alert.createdAt, evidence,
+  };
+}
+
+export interface Sharing {
+  /** Resolves once every alert raised so far has been written to the outgoing collection. */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Automatic sharing: every alert the monitor raises at or above
+ * `shareMinSeverity` goes into the outgoing collection, one at a time and in
+ * order. Deterministic ids make a re-share of the same alert a no-op.
+ */
+export function startSharing(deps: { intel: Intel; bus: Bus; settings: IntelSettings; log?: Log }): Sharing {
+  let chain: Promise<void> = Promise.resolve();
+  const min = SEVERITY_RANK[deps.settings.shareMinSeverity] ?? SEVERITY_RANK.medium;
+  const unsubscribe = deps.settings.share
+    ? deps.bus.subscribe(Topics.alertRaised, (event) => {
+        const alert = event.data as Parameters<typeof shareableAlert>[0];
+        if (!alert || typeof alert !== 'object' || !((SEVERITY_RANK[alert.severity as AlertSeverity] ?? -1) >= min)) return;
+        chain = chain
+          .then(async () => {
+            await deps.intel.share({ alerts: [shareableAlert(alert)] });
+          })
+          .catch((err) => deps.log?.error({ err, alertId: alert.id }, 'alert not shared'));
+      })
+    : () => undefined;
+  return {
+    settled: () => chain,
+    async close() {
+      unsubscribe();
+      await chain;
+    },
+  };
+}
+
+export interface Enforcement {
+  /** For the stations policy's `blockedAddress`: the indicator's label when a received indicator names the address. */
+  blockedAddress(remoteAddress: string): string | undefined;
+  /** A refusal when any certificate of the chain (DER) is named by a received indicator, by serial or SHA-256 fingerprint. */
+  certificate(chainDer: Buffer[], stationId: string): { ok: false; reason: string } | undefined;
+  /** After a station connected: a received indicator naming its id becomes a sighting and a security event (not a refusal). */
+  stationConnected(stationId: string, remoteAddress?: string): Match | undefined;
+  /** Before a firmware campaign ships an image: the matching indicator, if any, also recorded as a sighting. */
+  firmwareBlocked(sha256: string, stationId?: string): Match | undefined;
+  /** Resolves once the sightings started so far are stored. */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Enforcement of received indicators on live traffic. Matching is synchronous
+ * (the handshake waits for it); the sighting is written in the background and
+ * tracked, so closing the node waits for it instead of losing it.
+ */
+export function createEnforcement(deps: {
+  intel: Intel;
+  securityEvent(e: Omit<SecurityEvent, 'timestamp' | 'source' | 'critical'>): void;
+  log?: Log;
+}): Enforcement {
+  const pending = new Set<Promise<unknown>>();
+  const label = (m: Match) => (m.name ? `${m.indicatorId} (${m.name.slice(0, 100)})` : m.indicatorId);
+  const sight = (m: Match, observed: ObservedTraffic) => {
+    const p = deps.intel
+      .recordSighting(m.indicatorId, { ...observed, kind: m.kind })
+      .catch((err) => deps.log?.error({ err, indicatorId: m.indicatorId }, 'sighting not recorded'));
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+
+  return {
+    blockedAddress(remoteAddress) {
+      const m = deps.intel.match({ remoteAddress });
+      if (!m) return undefined;
+      sight(m, { remoteAddress });
+      return label(m);
+    },
+    certificate(chainDer, stationId) {
+      for (const der of chainDer ?? []) {
+        let cert: X509Certificate;
+        try {
+          cert = new X509Certificate(der);
+        } catch {
+          continue; // unreadable: the trust check that follows refuses it with its own reason
+        }
+        const observed = { certificateSerialHex: cert.serialNumber, certificateSha256Fingerprint: cert.fingerprint256 };
+        const m = deps.intel.match(observed);
+        if (m) {
+          sight(m, { ...observed, stationId });
+          return { ok: false, reason: `certificate matches shared indicator ${label(m)}` };
+        }
+      }
+      return undefined;
+    },
+    stationConnected(stationId, remoteAddress) {
+      const m = deps.intel.match({ stationId });
+      if (!m) return undefined;
+      sight(m, { stationId, remoteAddress });
+      deps.securityEvent({ stationId, remoteAddress, type: 'IndicatorSighted', techInfo: `station id matches shared indicator ${label(m)}` });
+      return m;
+    },
+    firmwareBlocked(sha256, stationId) {
+      const m = deps.intel.isFirmwareBlocked(sha256);
+      if (m) sight(m, { firmwareSha256: sha256, stationId });
+      return m;
+    },
+    async settled() {
+      while (pending.size) await Promise.all([...pending]);
+    },
+    async close() {
+      await this.settled();
+    },
+  };
+}
+
+/**
+ * Keeps the running node's indicator index in step with the database, where
+ * `evguard intel pull` (another process) or another cluster node may import.
+ */
+export function startIndicatorRefresh(intel: Intel, everyMs: number, log?: Log): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    intel
+      .reload()
+      .catch((err) => log?.warn({ err }, 'indicator refresh failed'))
+      .finally(() => (running = false));
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,55 @@
+/**
+ * Opens a node's data directory for `evguard intel …` without starting the
+ * node: its database (SQLite in the data dir, or EVGUARD_DATABASE_URL), its
+ * alerts through the monitor's API, and intel with the node's own config and
+ * pseudonym key, so an export from the CLI is the bundle the node would share.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { loadConfig } from '../config.js';
+import { createLocalBus } from '../bus/index.js';
+import { migrate, openDatabase } from '../store/index.js';
+import { createMonitor, monitorMigrations } from '../monitor/index.js';
+import { intelErrors } from './errors.js';
+import { createIntel, intelMigrations } from './index.js';
+import type { OpenIntelNode } from './cli.js';
+import { intelConfigFor, shareableAlert } from './node.js';
+
+/** The monitor lists at most this many alerts, newest first. */
+const MAX_ALERTS = 1000;
+
+export const openIntelNode: OpenIntelNode = async ({ dataDir }) => {
+  const config = loadConfig(dataDir ? { dataDir } : {}, process.env);
+  if (!existsSync(config.dataDir) || !statSync(config.dataDir).isDirectory()) {
+    throw intelErrors.INTEL_INVALID_INPUT(`no evguard data directory at ${config.dataDir}; pass --data-dir <dir> of a node (or set EVGUARD_DATA_DIR)`);
+  }
+  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  try {
+    // Idempotent: a node that already ran has these tables; a fresh directory gets empty ones.
+    await migrate(database, { ...monitorMigrations, ...intelMigrations });
+    const bus = createLocalBus();
+    const refuse = async () => {
+      throw new Error('automatic responses are not run from the command line');
+    };
+    const monitor = await createMonitor(
+      { db: database, bus, actions: { lockOut: refuse, quarantine: refuse, setUnavailable: refuse, revokeCertificate: refuse, disconnect: refuse } },
+      {},
+    );
+    const intel = await createIntel({ db: database, bus }, intelConfigFor(config));
+    return {
+      intel,
+      async alerts(since) {
+        const sinceMs = since === undefined ? undefined : Date.parse(since);
+        const alerts = await monitor.listAlerts({ limit: MAX_ALERTS });
+        return alerts.filter((a) => sinceMs === undefined || Date.parse(a.createdAt) >= sinceMs).reverse().map(shareableAlert);
+      },
+      async close() {
+        await monitor.close();
+        await bus.close();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+};
