@@ -10,6 +10,8 @@ export function adminRoutes(deps: { tokens: TokenStore; audit: AuditLog; metrics
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', ...deps.health() }));
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
+    // Who the presented token is: the console signs in with it and shows or hides actions by role.
+    app.get('/api/v1/me', { preHandler: guard.require('auditor'), schema: { tags: ['admin'] } }, async (req) => ({ name: req.principal!.name, role: req.principal!.role }));
     app.get('/api/v1/tokens', { preHandler: guard.require('admin'), schema: { tags: ['admin'] } }, async () => deps.tokens.list());
     app.post(
       '/api/v1/tokens',
