@@ -49,6 +49,8 @@ export interface GatewayHooks {
   authenticate(facts: HandshakeFacts): Promise<HandshakeDecision>;
   /** A second authenticated connection claimed a station whose session is alive. */
   duplicateRefused(facts: HandshakeFacts): void;
+  /** Cluster mode: does another node hold a live session for this station? (It pings it; a dead one there is closed.) */
+  heldElsewhere?(stationId: string, probeMs: number): Promise<boolean>;
   /** Dispatches one validated CALL from a station; must throw an RPC or Evguard error to refuse. */
   dispatch(ctx: StationContext, action: string, params: unknown): Promise<unknown>;
   connected(ctx: StationContext): void;
@@ -69,6 +71,8 @@ export interface Gateway {
   /** Sends a CALL in the station's own vocabulary; validates payload and response against its schemas. */
   call(stationId: string, action: string, payload: unknown, opts?: { timeoutMs?: number }): Promise<unknown>;
   disconnect(stationId: string, code?: number, reason?: string): Promise<void>;
+  /** True if the station's session here answers a ping; a dead one is closed so a new connection may take its place. */
+  probe(stationId: string, ms?: number): Promise<boolean>;
   validator(version: OcppVersion): OcppValidator;
   close(): Promise<void>;
 }
@@ -135,6 +139,9 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
         }
         existing.client.close({ code: 1001, reason: 'Replaced by a new connection', force: true });
         live.delete(stationId);
+      } else if (hooks.heldElsewhere && (await hooks.heldElsewhere(stationId, config.duplicateProbeMs))) {
+        hooks.duplicateRefused(facts);
+        return reject(409, 'This station is already connected');
       }
       accept({ securityProfile: decision.securityProfile, version: facts.version }, subprotocol);
     } catch {
@@ -224,6 +231,14 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     },
     async disconnect(stationId, code = 1000, reason = 'Closed by the CSMS') {
       await live.get(stationId)?.client.close({ code, reason, force: true });
+    },
+    async probe(stationId, ms = config.duplicateProbeMs) {
+      const s = live.get(stationId);
+      if (!s) return false;
+      if (await isAlive(s.client, ms)) return true;
+      s.client.close({ code: 1001, reason: 'Replaced by a new connection', force: true });
+      if (live.get(stationId) === s) live.delete(stationId);
+      return false;
     },
     validator: (version) => byVersion.get(version)!,
     async close() {
