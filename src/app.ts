@@ -26,6 +26,7 @@ import { createTrust, trustMigrations, type Trust } from './trust/index.js';
 import { createMonitor, monitorMigrations, monitorRoutes, type Monitor } from './monitor/index.js';
 import { tlsOptions } from './tls.js';
 import { createIntel, intelMigrations, type Intel } from './intel/index.js';
+import { createFirmware, firmwareMigrations, type Firmware } from './firmware/index.js';
 import { createEnforcement, intelConfigFor, startIndicatorRefresh, startSharing, taxiiAuth } from './intel/node.js';
 
 export const VERSION = '0.1.0';
@@ -40,6 +41,7 @@ export interface App {
   readonly trust: Trust;
   readonly monitor: Monitor;
   readonly intel: Intel;
+  readonly firmware: Firmware;
   readonly log: Logger;
   /** Ports actually bound (useful with port 0). */
   readonly ports: { http: number; https?: number };
@@ -57,7 +59,7 @@ export interface StartOptions {
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
   const log = opts.log ?? pino({ level: config.logLevel });
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  await migrate(database, { ...stationsMigrations, ...transactionsMigrations, ...apiMigrations, ...trustMigrations, ...monitorMigrations, ...intelMigrations });
+  await migrate(database, { ...stationsMigrations, ...transactionsMigrations, ...apiMigrations, ...trustMigrations, ...monitorMigrations, ...intelMigrations, ...firmwareMigrations });
   const onBusError = (err: unknown, event: BusEvent) => log.error({ err, topic: event.topic }, 'bus subscriber failed');
   // Cluster mode: NATS carries the bus to every node and routes calls to the node holding each station (docs/cluster.md).
   const cluster = config.natsUrl
@@ -223,6 +225,27 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     if (stationId && gateway.session(stationId)?.securityProfile === 3) void gateway.disconnect(stationId, 1008, 'Certificate revoked');
   });
 
+  // Firmware: signed images, TUF release metadata, staged campaigns; downloads only over the HTTPS listener.
+  let firmwareBase: string | undefined;
+  const stationInfo = (r: { id: string; vendor?: string; model?: string; firmwareVersion?: string; tags: string[] }) => ({ id: r.id, vendor: r.vendor, model: r.model, firmwareVersion: r.firmwareVersion, tags: r.tags });
+  const firmware: Firmware = createFirmware({
+    database,
+    bus,
+    log,
+    call: (id, action, payload) => calls.call(id, action, payload),
+    online: (id) => gateway.session(id)?.version,
+    station: async (id) => {
+      const r = await stations.registry.get(id).catch(() => undefined);
+      return r && stationInfo(r);
+    },
+    allStations: async () => (await stations.registry.list({ limit: 100_000 })).map(stationInfo),
+    downloadBase: () => firmwareBase,
+    issueCodeSigningCertificate: (input) => trust.issueCodeSigningCertificate(input),
+    manufacturerRoots: () => [trust.rootCertificatePem('ManufacturerRootCertificate')],
+    isRevoked: (serial) => trust.isRevoked(serial),
+    isBlocked: (sha256) => !!enforcement.firmwareBlocked(sha256),
+  }, { dataDir: config.dataDir, keyPassphrase: config.keyPassphrase });
+
   const tokens = createTokenStore(database, config.adminToken);
   const generatedAdminToken = await bootstrapAdminToken(config, tokens);
 
@@ -243,6 +266,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       }),
     consoleRoutes(),
     (app) => intel.taxiiRoutes(app, taxiiAuth(tokens)),
+    firmware.routes,
   ]);
   const upgrade = (req: any, socket: any, head: Buffer) => gateway.handleUpgrade(req, socket, head);
   httpServer.on('upgrade', upgrade);
@@ -259,6 +283,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   }
 
   const ports = { http: (httpServer.address() as AddressInfo).port, https: httpsServer ? (httpsServer.address() as AddressInfo).port : undefined };
+  if (ports.https) firmwareBase = `https://${config.hostnames[0] ?? (config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host)}:${ports.https}`;
   log.info({ ports, dataDir: path.resolve(config.dataDir), database: database.dialect }, 'evguard node started');
 
   return {
@@ -271,10 +296,12 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     trust,
     monitor,
     intel,
+    firmware,
     log,
     ports,
     generatedAdminToken,
     async close() {
+      firmware.close();
       await gateway.close();
       await api.close().catch(() => undefined);
       httpsServer?.closeAllConnections();

@@ -8,6 +8,7 @@
 import { certificateHashData, isCertificate, type CertificateHashData } from './certificates.js';
 import type { BootResult, IncomingHandler, OcppVersion, StartChargingOptions } from './types.js';
 import type { DeviceModel, SimVariable } from './variables.js';
+import { installFirmwareHandlers, type FirmwareHost } from './firmware.js';
 
 export interface InstalledCertificate {
   certificateType: string;
@@ -16,7 +17,7 @@ export interface InstalledCertificate {
 }
 
 /** What the handlers may do to the station. */
-export interface StationControl {
+export interface StationControl extends FirmwareHost {
   readonly id: string;
   readonly ocppVersion: OcppVersion;
   readonly connectorCount: number;
@@ -47,6 +48,7 @@ export function installDefaultHandlers(station: StationControl, table: Table): v
   common(station, table);
   if (station.ocppVersion === '1.6') ocpp16(station, table);
   else ocpp2x(station, table);
+  installFirmwareHandlers(station, table);
 }
 
 function connectorIds(station: StationControl, connectorId: number | undefined): number[] {

@@ -54,11 +54,13 @@ class Station extends EventEmitter implements SimStation, StationControl {
   #pendingKey?: string;
   #installed: InstalledCertificate[] = [];
   #resetWhenIdle = false;
+  #firmwareVersion: string;
 
   constructor(opts: SimStationOptions) {
     super();
     checkStationOptions(opts);
     this.#opts = opts;
+    this.#firmwareVersion = opts.firmwareVersion ?? '1.0.0';
     this.id = opts.id;
     this.ocppVersion = opts.ocppVersion;
     this.connectorCount = opts.connectors ?? 1;
@@ -272,7 +274,7 @@ class Station extends EventEmitter implements SimStation, StationControl {
     return {
       vendor: this.#opts.vendor ?? 'evguard',
       model: this.#opts.model ?? 'SimStation',
-      firmwareVersion: this.#opts.firmwareVersion ?? '1.0.0',
+      firmwareVersion: this.#firmwareVersion,
       serialNumber: this.#opts.serialNumber ?? `SIM-${this.id}`.slice(0, 25),
     };
   }
@@ -416,8 +418,26 @@ class Station extends EventEmitter implements SimStation, StationControl {
     this.#connectors.setChargingLimit(connectorId, limitW);
   }
 
+  get model(): string {
+    return this.#opts.model ?? 'SimStation';
+  }
+
+  get firmwareVersion(): string {
+    return this.#firmwareVersion;
+  }
+
+  get firmwareOptions() {
+    return this.#opts.firmware;
+  }
+
+  /** After a firmware installation: reboot and report the new version (BootNotification reason FirmwareUpdate). */
+  async rebootInto(version: string): Promise<void> {
+    this.#firmwareVersion = version;
+    await this.reset(true, false, 'FirmwareUpdate');
+  }
+
   /** Reboot: end transactions, drop the link, come back with BootNotification (reason RemoteReset). */
-  async reset(hard: boolean, whenIdle = false): Promise<void> {
+  async reset(hard: boolean, whenIdle = false, bootReason = 'RemoteReset'): Promise<void> {
     if (whenIdle && this.#connectors.busy()) {
       this.#resetWhenIdle = true;
       return;
@@ -429,7 +449,7 @@ class Station extends EventEmitter implements SimStation, StationControl {
     this.#dropClient(false);
     this.#bootAccepted = false;
     await this.#open();
-    const result = await this.boot('RemoteReset');
+    const result = await this.boot(bootReason);
     if (result.status === 'Accepted') {
       await this.#outbox.replay();
       await this.#connectors.reportStatuses(true);

@@ -1,6 +1,7 @@
 /** Public types of the simulators; the factories live in station.ts and fleet.ts. */
 import type { EventEmitter } from 'node:events';
 import type { SimValidator } from './schemas.js';
+import type { SimFirmwareOptions } from './firmware.js';
 
 export type OcppVersion = '1.6' | '2.0.1' | '2.1';
 export type SecurityProfile = 1 | 2 | 3;
@@ -50,6 +51,8 @@ export interface SimStationOptions {
   localAddress?: string;
   /** Shared compiled schemas; a fleet passes one set to all its stations. */
   validators?: readonly SimValidator[];
+  /** Firmware updater settings (trust anchors, TUF roots, CRL); see firmware.ts. */
+  firmware?: SimFirmwareOptions;
 }
 
 export interface BootResult {

@@ -1,0 +1,147 @@
+/**
+ * HTTP: the authenticated /api/v1 firmware and campaign routes, and the
+ * public per-station download routes (HTTPS only, unguessable expiring
+ * token in the path) that serve the image and its TUF metadata.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Guard } from '../api/index.js';
+import type { Campaigns } from './campaigns.js';
+import { firmwareErrors } from './errors.js';
+import { imageRepo, type Images } from './images.js';
+import type { TufRepositories } from './tuf.js';
+
+export interface RouteDeps {
+  db: Kysely<any>;
+  images: Images;
+  campaigns: Campaigns;
+  tuf: TufRepositories;
+  maxImageBytes: number;
+}
+
+const idParam = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } };
+
+export function firmwareRoutes(deps: RouteDeps) {
+  return async function (app: FastifyInstance, guard: Guard) {
+    await app.register(async (scope) => {
+      scope.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: deps.maxImageBytes }, (_req, body, done) => done(null, body));
+
+      scope.post('/api/v1/firmware', {
+        preHandler: guard.require('operator'),
+        bodyLimit: deps.maxImageBytes,
+        schema: {
+          tags: ['firmware'],
+          querystring: {
+            type: 'object', additionalProperties: false, required: ['vendor', 'model', 'version'],
+            properties: { vendor: { type: 'string', maxLength: 50 }, model: { type: 'string', maxLength: 1000 }, version: { type: 'string', maxLength: 50 }, sign: { type: 'boolean' } },
+          },
+        },
+      }, async (req, reply) => {
+        const q = req.query as { vendor: string; model: string; version: string; sign?: boolean };
+        if (!Buffer.isBuffer(req.body)) throw firmwareErrors.FIRMWARE_INVALID('send the image as the raw body with Content-Type: application/octet-stream');
+        const sig = header(req, 'x-firmware-signature');
+        const certB64 = header(req, 'x-firmware-signing-certificate');
+        const img = await deps.images.upload({
+          vendor: q.vendor, version: q.version, models: q.model.split(',').map((m) => m.trim()).filter(Boolean), image: req.body, sign: q.sign,
+          signature: sig, signingCertificate: certB64 === undefined ? undefined : Buffer.from(certB64, 'base64').toString('utf8'),
+        });
+        req.auditTarget = img.id;
+        req.auditDetails = { vendor: img.vendor, version: img.version, sha256: img.sha256, signer: img.signer };
+        return reply.status(201).send(img);
+      });
+    });
+
+    app.get('/api/v1/firmware', { preHandler: guard.require('auditor'), schema: { tags: ['firmware'], querystring: { type: 'object', additionalProperties: false, properties: { vendor: { type: 'string', maxLength: 50 } } } } },
+      async (req) => deps.images.list(req.query as { vendor?: string }));
+    app.get('/api/v1/firmware/tuf-roots', { preHandler: guard.require('auditor'), schema: { tags: ['firmware'] } }, async () => {
+      const vendors = [...new Set((await deps.images.list()).map((i) => i.vendor))];
+      const images: Record<string, unknown> = {};
+      for (const v of vendors) {
+        const root = await deps.tuf.root(imageRepo(v), 1);
+        if (root) images[v] = JSON.parse(root);
+      }
+      await deps.tuf.ensureRoot('director');
+      const director = await deps.tuf.root('director', 1);
+      return { director: director ? JSON.parse(director) : null, images };
+    });
+    app.get('/api/v1/firmware/:id', { preHandler: guard.require('auditor'), schema: { tags: ['firmware'], params: idParam } }, async (req) => deps.images.get((req.params as { id: string }).id));
+    app.post('/api/v1/firmware/:id/sign', { preHandler: guard.require('operator'), schema: { tags: ['firmware'], params: idParam } }, async (req) => deps.images.sign((req.params as { id: string }).id));
+    app.put('/api/v1/firmware/:id/signature', {
+      preHandler: guard.require('operator'),
+      schema: { tags: ['firmware'], params: idParam, body: { type: 'object', additionalProperties: false, required: ['signature', 'signingCertificate'], properties: { signature: { type: 'string', maxLength: 2000 }, signingCertificate: { type: 'string', maxLength: 10000 } } } },
+    }, async (req) => {
+      const b = req.body as { signature: string; signingCertificate: string };
+      return deps.images.importSignature((req.params as { id: string }).id, b.signature, b.signingCertificate);
+    });
+
+    app.post('/api/v1/campaigns', {
+      preHandler: guard.require('operator'),
+      schema: {
+        tags: ['firmware'],
+        body: {
+          type: 'object', additionalProperties: false, required: ['firmwareId'],
+          properties: {
+            firmwareId: { type: 'string', maxLength: 64 },
+            stationIds: { type: 'array', maxItems: 100000, items: { type: 'string', maxLength: 48 } },
+            filter: { type: 'object', additionalProperties: false, properties: { vendor: { type: 'string', maxLength: 50 }, model: { type: 'string', maxLength: 50 }, version: { type: 'string', maxLength: 50 }, tag: { type: 'string', maxLength: 50 } } },
+            canaryPercent: { type: 'number' }, waveSize: { type: 'integer' }, failureThresholdPercent: { type: 'number' },
+            window: { type: 'object', additionalProperties: false, required: ['start', 'end'], properties: { start: { type: 'string', maxLength: 40 }, end: { type: 'string', maxLength: 40 } } },
+            allowInsecure: { type: 'boolean' }, paused: { type: 'boolean' },
+            force: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', maxLength: 500 } } },
+          },
+        },
+      },
+    }, async (req, reply) => {
+      const body = req.body as any;
+      const c = await deps.campaigns.create(body, { name: req.principal!.name, role: req.principal!.role });
+      req.auditTarget = c.id;
+      // A forced downgrade is recorded with its reason (anti-rollback override).
+      req.auditDetails = { firmwareId: c.firmwareId, stations: c.stations.length, ...(c.spec.forced ? { forcedDowngrade: c.spec.forced.reason } : {}) };
+      return reply.status(201).send(c);
+    });
+    app.get('/api/v1/campaigns', { preHandler: guard.require('auditor'), schema: { tags: ['firmware'] } }, async () => deps.campaigns.list());
+    app.get('/api/v1/campaigns/:id', { preHandler: guard.require('auditor'), schema: { tags: ['firmware'], params: idParam } }, async (req) => deps.campaigns.get((req.params as { id: string }).id));
+    for (const action of ['pause', 'resume', 'abort'] as const) {
+      app.post(`/api/v1/campaigns/:id/${action}`, { preHandler: guard.require('operator'), schema: { tags: ['firmware'], params: idParam } }, async (req) => deps.campaigns[action]((req.params as { id: string }).id));
+    }
+
+    // Public download routes: the token is the credential.
+    app.get('/firmware/d/:token/:kind/:file', { schema: { hide: true } as any }, async (req, reply) => {
+      const { token, kind, file } = req.params as { token: string; kind: string; file: string };
+      if (!(req.raw.socket as any).encrypted) return notFound(reply, 'firmware is served over HTTPS only');
+      const grant = await lookup(deps.db, token);
+      if (!grant) return notFound(reply);
+      const img = await deps.images.get(grant.firmware_id);
+      if (kind === 'image') {
+        if (file !== img.targetPath) return notFound(reply);
+        return reply.type('application/octet-stream').header('Content-Length', img.length).send(createReadStream(deps.images.blobPath(img.sha256)));
+      }
+      const repoRoot = kind === 'repo' ? imageRepo(img.vendor) : kind === 'director' ? 'director' : undefined;
+      if (!repoRoot) return notFound(reply);
+      const repo = kind === 'repo' ? repoRoot : `director/${grant.station_id}`;
+      const root = /^(\d{1,6})\.root\.json$/.exec(file);
+      const role = /^(timestamp|snapshot|targets)\.json$/.exec(file)?.[1] as 'timestamp' | 'snapshot' | 'targets' | undefined;
+      const json = root ? await deps.tuf.root(repoRoot, Number(root[1])) : role ? await deps.tuf.current(repo, role) : undefined;
+      if (!json) return notFound(reply);
+      return reply.type('application/json').header('Cache-Control', 'no-store').send(json);
+    });
+  };
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function notFound(reply: FastifyReply, message = 'No such download, or it has expired') {
+  return reply.status(404).type('application/json').send({ error: { code: 'DOWNLOAD_NOT_FOUND', message } });
+}
+
+async function lookup(db: Kysely<any>, token: string): Promise<{ station_id: string; firmware_id: string } | undefined> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+  const row: any = await db.selectFrom('firmware_downloads').selectAll().where('token_hash', '=', createHash('sha256').update(token).digest('hex')).executeTakeFirst();
+  if (!row || Date.parse(row.expires_at) <= Date.now()) return undefined;
+  return row;
+}
