@@ -1,0 +1,151 @@
+/** Who may connect: credentials, identities, plain transport and subprotocols. */
+import { payloads, describe } from '../wire.js';
+import { dialed, fail, pass, randomId, skip, type Check } from './check.js';
+
+const PROFILES = 'OCPP 2.0.1 Part 2 §A00 (security profiles 1–3: HTTP Basic authentication with the station identity as username, TLS, client certificates); OCPP 1.6 Security Whitepaper §2';
+
+export const connectChecks: Check[] = [
+  {
+    spec: {
+      id: 'AUTH-001',
+      title: 'Connection accepted without credentials',
+      severity: 'critical',
+      basis: PROFILES,
+      description: 'Opens an OCPP WebSocket for the probe station without a Basic-auth header and without a client certificate.',
+      remedy: 'Require HTTP Basic authentication (profiles 1 and 2) or a valid client certificate (profile 3) for every station; refuse the upgrade with 401 otherwise.',
+    },
+    async run(ctx) {
+      const r = await ctx.dial({ user: undefined, password: undefined, cert: undefined, key: undefined });
+      if (r.ok) {
+        await r.conn.close();
+        return fail(`station ${ctx.opts.stationId} without any credentials: ${dialed(r)}`);
+      }
+      return pass(`station ${ctx.opts.stationId} without any credentials: ${dialed(r)}`);
+    },
+  },
+  {
+    spec: {
+      id: 'AUTH-002',
+      title: 'Connection accepted with a wrong password',
+      severity: 'critical',
+      basis: PROFILES,
+      description: 'Opens an OCPP WebSocket for the probe station with the right username and a random wrong password, and no client certificate.',
+      remedy: 'Verify the Basic-auth password against a stored salted hash (scrypt/argon2) and refuse a mismatch with 401.',
+    },
+    async run(ctx) {
+      const wrong = `wrong-${Math.random().toString(36).slice(2)}-password`;
+      const r = await ctx.dial({ user: ctx.opts.user ?? ctx.opts.stationId, password: wrong, cert: undefined, key: undefined });
+      if (r.ok) {
+        await r.conn.close();
+        return fail(`station ${ctx.opts.stationId} with a wrong password: ${dialed(r)}`);
+      }
+      return pass(`station ${ctx.opts.stationId} with a wrong password: ${dialed(r)}`);
+    },
+  },
+  {
+    spec: {
+      id: 'AUTH-003',
+      title: 'Connection accepted for an unknown station id',
+      severity: 'medium',
+      basis: `${PROFILES}; ENCS EV charging security requirements (only registered stations connect)`,
+      description: 'Opens an OCPP WebSocket for a random, unregistered station id with the probe station\'s password, then tries a Heartbeat before any BootNotification.',
+      remedy: 'Refuse unknown identities with the same answer as a wrong password (401), so ids cannot be enumerated; register stations before they connect.',
+    },
+    async run(ctx) {
+      const id = randomId();
+      const r = await ctx.dial({ stationId: id, user: id });
+      if (!r.ok) return pass(`unknown station ${id}: ${dialed(r)}`);
+      const hb = await r.conn.call('Heartbeat', {});
+      const version = r.conn.version ?? '2.0.1';
+      const [action, payload] = payloads.boot(version);
+      const boot = await r.conn.call(action, payload);
+      await r.conn.close();
+      return fail(`unknown station ${id}: ${dialed(r)}`, `Heartbeat before BootNotification: ${describe(hb)}`, `BootNotification: ${describe(boot)}`);
+    },
+  },
+  {
+    spec: {
+      id: 'AUTH-004',
+      title: 'Basic-auth username other than the station id accepted',
+      severity: 'medium',
+      basis: 'OCPP 2.0.1 Part 2 §A00 / OCPP 1.6 Security Whitepaper §2.1: the Basic-auth username is the Charging Station identity',
+      description: 'Opens an OCPP WebSocket for the probe station with the right password but another username.',
+      remedy: 'Accept Basic credentials only when the username equals the identity in the URL, so one station\'s password cannot open another station\'s session.',
+    },
+    async run(ctx) {
+      if (ctx.opts.password === undefined) return skip('needs --password');
+      const user = randomId('OTHER');
+      const r = await ctx.dial({ user });
+      if (r.ok) {
+        await r.conn.close();
+        return fail(`station ${ctx.opts.stationId} with username ${user}: ${dialed(r)}`);
+      }
+      return pass(`station ${ctx.opts.stationId} with username ${user}: ${dialed(r)}`);
+    },
+  },
+  {
+    spec: {
+      id: 'TLS-001',
+      title: 'Plain ws:// accepted where TLS is expected',
+      severity: 'high',
+      basis: 'OCPP 2.0.1 Part 2 §A00 (profile 1 only on trusted networks; profiles 2 and 3 require TLS); NISTIR 8473 (protect data in transit); UK Smart Charge Points Regulations 2021 Sch. 1 §3 (secure communication)',
+      description: 'Connects the probe station over plain ws:// with its credentials: the target itself when it is ws://, or the endpoint given with --plain-url.',
+      remedy: 'Serve OCPP over wss:// only (security profile 2 or 3) and refuse a station registered for TLS when it arrives over plain ws://.',
+    },
+    async run(ctx) {
+      if (!ctx.secure) {
+        const r = await ctx.dial();
+        if (r.ok) {
+          await r.conn.close();
+          return fail(`the target itself is plain ws:// (${ctx.opts.url}); station ${ctx.opts.stationId}: ${dialed(r)}; passwords and messages cross the network in clear`);
+        }
+        return pass(`the target is plain ws:// but refused station ${ctx.opts.stationId}: ${dialed(r)}`);
+      }
+      if (!ctx.opts.plainUrl) return skip('the target is wss://; give --plain-url ws://… to test whether the same station is accepted without TLS');
+      const r = await ctx.dial({ url: `${ctx.opts.plainUrl.replace(/\/+$/, '')}/${encodeURIComponent(ctx.opts.stationId)}` });
+      if (r.ok) {
+        await r.conn.close();
+        return fail(`station ${ctx.opts.stationId} over ${ctx.opts.plainUrl}: ${dialed(r)}`);
+      }
+      return pass(`station ${ctx.opts.stationId} over ${ctx.opts.plainUrl}: ${dialed(r)}`);
+    },
+  },
+  {
+    spec: {
+      id: 'WS-001',
+      title: 'Upgrade accepted without an OCPP subprotocol',
+      severity: 'low',
+      basis: 'OCPP-J (OCPP 2.0.1 Part 4 §3.1, OCPP 1.6J §3.1): the station offers ocpp<version> in Sec-WebSocket-Protocol and the CSMS must agree on one of them; RFC 6455 §4.2.2',
+      description: 'Opens the probe station\'s WebSocket with its credentials but no Sec-WebSocket-Protocol header.',
+      remedy: 'Refuse the upgrade (400) when no supported OCPP subprotocol is offered, instead of guessing a version.',
+    },
+    async run(ctx) {
+      const r = await ctx.dial({ protocols: [] });
+      if (r.ok) {
+        await r.conn.close();
+        return fail(`no subprotocol offered: ${dialed(r)}`);
+      }
+      return pass(`no subprotocol offered: ${dialed(r)}`);
+    },
+  },
+  {
+    spec: {
+      id: 'WS-002',
+      title: 'Unknown subprotocol accepted or answered with one not offered',
+      severity: 'low',
+      basis: 'RFC 6455 §4.2.2 (the server selects one of the offered subprotocols or none); OCPP 2.0.1 Part 4 §3.1',
+      description: 'Offers only an unknown subprotocol (ocpp0.9) with the probe station\'s credentials.',
+      remedy: 'Refuse the upgrade when none of the offered subprotocols is supported; never answer with a subprotocol the client did not offer.',
+    },
+    async run(ctx) {
+      const r = await ctx.dial({ protocols: ['ocpp0.9'] });
+      if (r.ok) {
+        await r.conn.close();
+        return fail(`only ocpp0.9 offered: ${dialed(r)}`);
+      }
+      if (/invalid subprotocol/i.test(r.error)) return fail(`only ocpp0.9 offered: the server answered with a subprotocol that was not offered (${r.error})`);
+      return pass(`only ocpp0.9 offered: ${dialed(r)}`);
+    },
+  },
+];
+
