@@ -5,6 +5,7 @@ import { serveCommand } from './serve.js';
 import { simCommand } from './sim.js';
 import { demoCommand } from './demo.js';
 import { VERSION } from '../app.js';
+import { firmwareCommand } from '../firmware/cli.js';
 import { createIntelCommand } from '../intel/cli.js';
 import { openIntelNode } from '../intel/open-node.js';
 
@@ -15,6 +16,7 @@ export function buildCli(): Command {
     .addCommand(serveCommand())
     .addCommand(simCommand())
     .addCommand(demoCommand())
-    .addCommand(createIntelCommand({ open: openIntelNode }));
+    .addCommand(createIntelCommand({ open: openIntelNode }))
+    .addCommand(firmwareCommand());
   return strictExits(program);
 }
