@@ -23,13 +23,16 @@ import { transactionRoutes } from './api/routes/transactions.js';
 import { adminRoutes } from './api/routes/admin.js';
 import { consoleRoutes } from './api/console.js';
 import { createTrust, trustMigrations, type Trust } from './trust/index.js';
-import { createMonitor, monitorMigrations, monitorRoutes, type Monitor } from './monitor/index.js';
+import { createMonitor, monitorMigrations, monitorRoutes, type Monitor, type RecordedAction } from './monitor/index.js';
+import { createGrid, createOpenAdrVen, gridMigrations, gridRoutes, type Grid } from './grid/index.js';
 import { tlsOptions } from './tls.js';
 import { createIntel, intelMigrations, type Intel } from './intel/index.js';
 import { createFirmware, firmwareMigrations, type Firmware } from './firmware/index.js';
 import { createEnforcement, intelConfigFor, startIndicatorRefresh, startSharing, taxiiAuth } from './intel/node.js';
 
 export const VERSION = '0.1.0';
+/** A live (not offline-queued) transaction message older than this is reported as StaleTimestamp. */
+const STALE_AFTER_S = 600;
 
 export interface App {
   readonly config: Config;
@@ -40,6 +43,7 @@ export interface App {
   readonly transactions: Transactions;
   readonly trust: Trust;
   readonly monitor: Monitor;
+  readonly grid: Grid;
   readonly intel: Intel;
   readonly firmware: Firmware;
   readonly log: Logger;
@@ -59,7 +63,7 @@ export interface StartOptions {
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
   const log = opts.log ?? pino({ level: config.logLevel });
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  await migrate(database, { ...stationsMigrations, ...transactionsMigrations, ...apiMigrations, ...trustMigrations, ...monitorMigrations, ...intelMigrations, ...firmwareMigrations });
+  await migrate(database, { ...stationsMigrations, ...transactionsMigrations, ...apiMigrations, ...trustMigrations, ...monitorMigrations, ...intelMigrations, ...gridMigrations, ...firmwareMigrations });
   const onBusError = (err: unknown, event: BusEvent) => log.error({ err, topic: event.topic }, 'bus subscriber failed');
   // Cluster mode: NATS carries the bus to every node and routes calls to the node holding each station (docs/cluster.md).
   const cluster = config.natsUrl
@@ -91,6 +95,26 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const audit = createAuditLog(database);
   const automatic = (action: string, target: string, details: Record<string, unknown>) =>
     audit.append({ actor: 'monitor', role: 'system', action, target, outcome: 'ok', details });
+  let grid!: Grid;
+  /** An operator reverses an automatic action; the monitor has already lifted a lock-out itself. */
+  async function undoAutomatic(a: RecordedAction, by: string) {
+    const stationId = a.stationId ?? '';
+    const details: Record<string, unknown> = { actionId: a.id, alertId: a.alertId, reason: a.reason };
+    if (a.kind === 'quarantine') await stations.registry.setQuarantined(stationId, false);
+    else if (a.kind === 'setUnavailable') {
+      const s = gateway.session(stationId);
+      if (s) details.stationAnswer = await calls.call(stationId, 'ChangeAvailability', s.version === '1.6' ? { connectorId: 0, type: 'Operative' } : { operationalStatus: 'Operative' });
+      else details.pending = 'station offline; set it Operative when it is back';
+    } else if (a.kind === 'revokeCertificate') {
+      // A revocation is final (RFC 5280); reinstating means a fresh certificate, so ask the station for a new CSR.
+      const s = gateway.session(stationId);
+      if (s) {
+        const trigger = s.version === '1.6' ? { action: 'ExtendedTriggerMessage', payload: { requestedMessage: 'SignChargePointCertificate' } } : { action: 'TriggerMessage', payload: { requestedMessage: 'SignChargingStationCertificate' } };
+        details.stationAnswer = await calls.call(stationId, trigger.action, trigger.payload);
+      } else details.pending = 'station offline; it needs a new certificate';
+    }
+    await audit.append({ actor: by, role: 'operator', action: `undo-${a.kind}`, target: stationId || a.remoteAddress || '', outcome: 'ok', details });
+  }
   const monitor = await createMonitor(
     {
       db: database,
@@ -121,9 +145,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           await calls.disconnect(stationId, 1008, reason);
           await automatic('disconnect', stationId, { reason });
         },
+        undo: undoAutomatic,
       },
+      lookups: { connectorMaxPowerW: (stationId) => grid?.connectorMaxPowerW(stationId) },
     },
-    {},
+    config.monitor ?? {},
   );
 
   const securityEvent = (e: Omit<SecurityEvent, 'timestamp' | 'source' | 'critical'>) => {
@@ -132,6 +158,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       .recordSecurityEvent({ ...e, source: 'csms', critical: false, timestamp: new Date().toISOString() })
       .catch((err) => log.error({ err }, 'security event not recorded'));
   };
+
+  // Grid guard: every power-affecting command passes it in the gateway (beforeCall below).
+  grid = await createGrid({ db: database, bus, log, securityEvent, fleetSize: () => [...gateway.sessions()].length }, config.grid ?? {});
+  const ven = config.grid?.openadr ? createOpenAdrVen({ siteIds: () => grid.sites().map((s) => s.id), setDsoLimit: grid.setDsoLimit, log }, config.grid.openadr) : undefined;
 
   // Threat sharing: alerts out as STIX into the `shared` TAXII collection; received indicators enforced at the edge.
   const intel = await createIntel({ db: database, bus, log }, intelConfigFor(config));
@@ -155,7 +185,14 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const domain: StationDomain = {
     ...stations.domain,
     authorize: (_ctx, req) => stations.idTokens.authorize(req.idToken),
-    transactionEvent: (ctx, e) => transactions.event(ctx, e),
+    transactionEvent(ctx, e) {
+      // A message the station sends live (2.x offline=false) with a timestamp far in the past is a replay signal.
+      const ageS = (Date.now() - Date.parse(e.timestamp)) / 1000;
+      if (e.offline === false && ctx.version !== '1.6' && ageS > STALE_AFTER_S) {
+        securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'StaleTimestamp', techInfo: `TransactionEvent ${e.kind} seqNo ${e.seqNo ?? '-'} is ${Math.round(ageS)} s old but not marked offline` });
+      }
+      return transactions.event(ctx, e);
+    },
     async securityEvent(ctx, r) {
       securityCounter.inc({ type: r.type });
       await monitor.recordSecurityEvent({
@@ -215,6 +252,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       misbehaved(ctx, kind, detail) {
         securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: kind === 'InvalidMessage' ? 'InvalidMessage' : kind, techInfo: detail });
       },
+      beforeCall: (ctx, action, payload) => grid.beforeCall(ctx, action, payload),
     },
     { ...config.ocpp, nodeId: config.nodeId },
   );
@@ -255,6 +293,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     stationRoutes({ stations, gateway: router ? { ...gateway, call: router.call, disconnect: router.disconnect } : gateway, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
     transactionRoutes({ transactions, idTokens: stations.idTokens }),
     (app, guard) => monitorRoutes(app, guard, monitor),
+    (app, guard) => gridRoutes(app, guard, grid),
     (app) => trust.publicRoutes(app),
     (app, guard) =>
       app.register(async (scope) => {
@@ -295,6 +334,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     transactions,
     trust,
     monitor,
+    grid,
     intel,
     firmware,
     log,
@@ -306,6 +346,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       await api.close().catch(() => undefined);
       httpsServer?.closeAllConnections();
       await new Promise<void>((r) => (httpsServer ? httpsServer.close(() => r()) : r()));
+      ven?.close();
+      await grid.close();
       await monitor.close();
       stopIndicatorRefresh();
       await sharing.close();

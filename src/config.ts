@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { defineErrors } from './errors.js';
+import type { GridConfig } from './grid/index.js';
+import type { MonitorConfig } from './monitor/index.js';
 
 export const configErrors = defineErrors({
   CONFIG_INVALID: { status: 400, message: 'The configuration is invalid' },
@@ -63,6 +65,10 @@ export interface Config {
   readonly nodeId: string;
   readonly ocpp: OcppConfig;
   readonly intel: IntelSettings;
+  /** Detectors, responses and SIEM outputs (src/monitor checks it at start). */
+  readonly monitor?: Omit<MonitorConfig, 'now'>;
+  /** Power limits, ramp rates, mass-action approval and OpenADR (src/grid checks it at start). */
+  readonly grid?: GridConfig;
 }
 
 export const defaults: Config = {

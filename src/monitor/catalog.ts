@@ -86,6 +86,7 @@ export const CSMS_EVENT_TYPES = Object.freeze([
   'ClientCertificateRejected',
   'RateLimited',
   'StaleTimestamp',
+  'GridCommandRefused',
 ] as const);
 
 /** Critical CSMS-observed events, by our own policy (the specification covers only station events). */

@@ -57,6 +57,12 @@ export interface GatewayHooks {
   disconnected(ctx: StationContext, code: number, reason: string): void;
   /** A frame or CALL was malformed, replayed or over the rate; `kind` is a CSMS security-event type. */
   misbehaved(ctx: StationContext, kind: 'InvalidMessage' | 'ReplayedMessageId' | 'RateLimited', detail: string): void;
+  /**
+   * Runs before every CSMS→station CALL, after its payload passed the schema: a
+   * guard (e.g. the grid's power limits) may hold the call back a while or throw
+   * an Evguard error to refuse it, so nothing reaches the station.
+   */
+  beforeCall?(ctx: StationContext, action: string, payload: unknown): Promise<void>;
 }
 
 export interface Session extends StationContext {
@@ -221,6 +227,9 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       } catch (err) {
         throw gatewayErrors.OCPP_PAYLOAD_INVALID(`${action}: ${(err as Error).message} (${(err as any).rpcErrorCode})`);
       }
+      await hooks.beforeCall?.(session, action, payload);
+      // The guard may have waited; the station may have gone meanwhile.
+      if (live.get(stationId) !== session) throw gatewayErrors.STATION_OFFLINE(`Station ${stationId} went away before ${action} was sent`);
       try {
         return await session.client.call(action, payload, { callTimeoutMs: opts.timeoutMs ?? config.callTimeoutMs });
       } catch (err: any) {

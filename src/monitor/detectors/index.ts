@@ -7,6 +7,7 @@ import { createDuplicateIdentityDetector, duplicateIdentityDefaults } from './du
 import { createFirmwareCertificateDetector, firmwareCertificateDefaults } from './firmware-certificate.js';
 import { createFlappingDetector, flappingDefaults } from './flapping.js';
 import { createInvalidFloodDetector, invalidFloodDefaults } from './invalid-flood.js';
+import { createLoadSwingDetector, loadSwingDefaults } from './load-swing.js';
 import { createMeterPlausibilityDetector, meterPlausibilityDefaults, type ConnectorPowerLookup } from './meter-plausibility.js';
 import { createRebootStormDetector, rebootStormDefaults } from './reboot-storm.js';
 import { createReplayDetector, replayDefaults } from './replay.js';
@@ -30,6 +31,7 @@ export const DETECTORS: Record<DetectorName, { defaults: Thresholds; create(t: T
   flapping: { defaults: flappingDefaults, create: (t) => createFlappingDetector(t) },
   firmwareCertificate: { defaults: firmwareCertificateDefaults, create: (t) => createFirmwareCertificateDetector(t) },
   criticalEvent: { defaults: criticalEventDefaults, create: (t) => createCriticalEventDetector(t) },
+  loadSwing: { defaults: loadSwingDefaults, create: (t) => createLoadSwingDetector(t) },
 };
 
 export { DETECTOR_NAMES, type Detector, type DetectorName, type Finding, type Severity, type Thresholds } from './types.js';

@@ -21,6 +21,7 @@ export const DETECTOR_NAMES = [
   'flapping',
   'firmwareCertificate',
   'criticalEvent',
+  'loadSwing',
 ] as const;
 
 export type DetectorName = (typeof DETECTOR_NAMES)[number];

@@ -1,0 +1,379 @@
+/**
+ * The grid guard: site, feeder and fleet power limits, live load aggregated
+ * from what stations report, and a check on every power-affecting command the
+ * node sends (from operators, the API, campaigns or automatic responses). A
+ * command that would push a level over its limit is refused; one that would
+ * change load faster than a level's ramp rate is held back and spread over a
+ * randomised window, or refused when that would take too long; a mass action
+ * on a large share of the fleet needs a second operator's approval.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '../bus/index.js';
+import { Topics, type SecurityEvent, type TransactionChanged } from '../bus/events.js';
+import type { StationContext } from '../ocpp/index.js';
+import type { Database } from '../store/index.js';
+import { commandEffect, GUARDED_ACTIONS } from './commands.js';
+import { gridErrors } from './errors.js';
+import { LiveLoad, LoadSeries, type LoadPoint } from './load.js';
+import { RampScheduler, type RampLevel } from './ramp.js';
+import { createGridStore, type Feeder, type Site, type StationAssignment } from './store.js';
+import type { OpenAdrConfig } from './openadr.js';
+
+export { gridErrors } from './errors.js';
+export { gridMigrations, type Feeder, type Site, type StationAssignment } from './store.js';
+export { gridRoutes } from './routes.js';
+export { commandEffect, scheduleLimitW, GUARDED_ACTIONS } from './commands.js';
+export { createOpenAdrVen, type OpenAdrConfig, type OpenAdrVen } from './openadr.js';
+export type { LoadPoint } from './load.js';
+
+export interface GridConfig {
+  /** Fleet-wide limit in kW; none when absent. */
+  fleetLimitKw?: number;
+  /** Fleet-wide ramp rate in kW/s; none when absent. */
+  fleetRampKwPerS?: number;
+  /** Ramp rate for sites and feeders that set none. */
+  defaultRampKwPerS?: number;
+  /** Maximum power of a station not assigned to a site, in W (default 22000). */
+  defaultStationPowerW?: number;
+  /** Burst tolerance of the ramp guard, in seconds (default 2). */
+  rampToleranceS?: number;
+  /** Longest a command may be held to respect a ramp rate before it is refused (default 15000 ms). */
+  maxHoldMs?: number;
+  /** Held commands get up to this much random extra delay, so a mass action is spread out (default 1000 ms). */
+  jitterMs?: number;
+  /** Mass actions: distinct stations commanded within this window (default 60 s)… */
+  massWindowS?: number;
+  /** …above this share of the connected fleet (default 0.2)… */
+  massShare?: number;
+  /** …and above this many stations (default 10) need a second operator's approval. */
+  massMinStations?: number;
+  /** How long expected load from a command counts before the station reports it (default 120 s). */
+  reservationTtlS?: number;
+  /** Load samples for the time series (default every 1000 ms, 3600 kept per level). */
+  sampleIntervalMs?: number;
+  seriesPoints?: number;
+  openadr?: OpenAdrConfig;
+}
+
+export interface GridDeps {
+  db: Database;
+  bus: Bus;
+  log?: { warn(o: unknown, m: string): void; error(o: unknown, m: string): void };
+  /** Records a CSMS security event (refusals are security signals). */
+  securityEvent(e: Omit<SecurityEvent, 'timestamp' | 'source' | 'critical'>): void;
+  /** Stations connected now, for the mass-action share. */
+  fleetSize(): number;
+  now?: () => number;
+  random?: () => number;
+}
+
+export interface LevelView { id: string; name?: string; feederId?: string; loadKw: number; reservedKw: number; limitKw?: number; configuredLimitKw?: number; dsoLimitKw?: number; rampKwPerS?: number; stations: number }
+export interface GridSnapshot { at: string; fleet: LevelView; feeders: LevelView[]; sites: LevelView[] }
+
+export interface Approval {
+  id: string;
+  state: 'pending' | 'approved' | 'expired' | 'used';
+  requestedBy: string;
+  approvedBy?: string;
+  reason: string;
+  /** Stations the approved mass action may still command. */
+  stations: number;
+  remaining: number;
+  createdAt: string;
+  expiresAt: string;
+}
+
+interface Reservation { stationId: string; w: number; untilMs: number; kind: string }
+interface DsoLimit { kw: number; untilMs: number; source: string }
+
+const ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function validate(c: GridConfig): void {
+  for (const [k, v] of Object.entries(c)) {
+    if (k === 'openadr') continue;
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw gridErrors.GRID_CONFIG_INVALID(`grid.${k} must be a non-negative number`);
+  }
+  if (c.massShare !== undefined && c.massShare > 1) throw gridErrors.GRID_CONFIG_INVALID('grid.massShare must be between 0 and 1');
+}
+
+export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
+  validate(config);
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const store = createGridStore(deps.db);
+  await store.load();
+  const live = new LiveLoad();
+  const ramp = new RampScheduler((config.rampToleranceS ?? 2) * 1000);
+  const series = new LoadSeries(config.seriesPoints ?? 3600);
+  const reservations: Reservation[] = [];
+  const dso = new Map<string, DsoLimit>();
+  const massLog: { stationId: string; atMs: number }[] = [];
+  const approvals = new Map<string, Approval>();
+  const sampleListeners = new Set<(s: GridSnapshot) => void>();
+  const holds = new Set<{ timer: NodeJS.Timeout; resolve(): void }>();
+  const defaultPowerW = config.defaultStationPowerW ?? 22_000;
+  const maxHoldMs = config.maxHoldMs ?? 15_000;
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  const unsubscribe = deps.bus.subscribe(Topics.transactionChanged, (e) => {
+    const t = e.data as Partial<TransactionChanged>;
+    const stationId = live.apply(t ?? {});
+    // The station now reports what a start or a new limit did; its reservation has served.
+    if (stationId && (t.eventType === 'Started' || t.powerW !== undefined)) {
+      const at = reservations.findIndex((r) => r.stationId === stationId && (t.eventType === 'Started' ? r.kind === 'start' : r.kind !== 'start'));
+      if (at >= 0) reservations.splice(at, 1);
+    }
+  });
+
+  const stationMaxW = (stationId: string) => store.stations.get(stationId)?.maxPowerW ?? defaultPowerW;
+  const siteOf = (stationId: string): Site | undefined => {
+    const a = store.stations.get(stationId);
+    return a ? store.sites.get(a.siteId) : undefined;
+  };
+
+  function dsoLimit(siteId: string): number | undefined {
+    const d = dso.get(siteId);
+    if (!d) return undefined;
+    if (d.untilMs <= now()) {
+      dso.delete(siteId);
+      return undefined;
+    }
+    return d.kw;
+  }
+
+  function expireReservations(nowMs: number) {
+    for (let i = reservations.length - 1; i >= 0; i--) if (reservations[i]!.untilMs <= nowMs) reservations.splice(i, 1);
+  }
+
+  /** Load and reservations of a set of stations, in W. */
+  function sumW(match: (stationId: string) => boolean): { loadW: number; reservedW: number } {
+    let loadW = 0;
+    let reservedW = 0;
+    for (const s of live.stations()) if (match(s)) loadW += live.stationW(s);
+    for (const r of reservations) if (match(r.stationId)) reservedW += r.w;
+    return { loadW, reservedW };
+  }
+
+  interface Level { key: string; label: string; limitKw?: number; rampKwPerS?: number; match(stationId: string): boolean }
+
+  function levelsOf(stationId: string): Level[] {
+    const out: Level[] = [];
+    const site = siteOf(stationId);
+    if (site) {
+      const d = dsoLimit(site.id);
+      out.push({ key: `site:${site.id}`, label: `site ${site.id}`, limitKw: d === undefined ? site.limitKw : Math.min(site.limitKw, d), rampKwPerS: site.rampKwPerS ?? config.defaultRampKwPerS, match: (s) => store.stations.get(s)?.siteId === site.id });
+      const feeder = site.feederId ? store.feeders.get(site.feederId) : undefined;
+      if (feeder) {
+        out.push({ key: `feeder:${feeder.id}`, label: `feeder ${feeder.id}`, limitKw: feeder.limitKw, rampKwPerS: feeder.rampKwPerS ?? config.defaultRampKwPerS, match: (s) => siteOf(s)?.feederId === feeder.id });
+      }
+    }
+    out.push({ key: 'fleet', label: 'the fleet', limitKw: config.fleetLimitKw, rampKwPerS: config.fleetRampKwPerS, match: () => true });
+    return out;
+  }
+
+  function refuse(ctx: StationContext, action: string, err: Error & { code?: string }): never {
+    deps.securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'GridCommandRefused', techInfo: `${action}: ${err.code}: ${err.message}`.slice(0, 255) });
+    throw err;
+  }
+
+  function massAllowed(stationId: string, nowMs: number): boolean {
+    const windowMs = (config.massWindowS ?? 60) * 1000;
+    while (massLog.length && massLog[0]!.atMs <= nowMs - windowMs) massLog.shift();
+    const distinct = new Set(massLog.map((m) => m.stationId));
+    if (distinct.has(stationId)) return true;
+    const threshold = Math.max(config.massMinStations ?? 10, (config.massShare ?? 0.2) * deps.fleetSize());
+    if (distinct.size + 1 <= threshold) return true;
+    for (const a of approvals.values()) {
+      if (a.state === 'approved' && Date.parse(a.expiresAt) <= nowMs) a.state = 'expired';
+      if (a.state === 'approved' && a.remaining > 0) {
+        a.remaining--;
+        if (a.remaining === 0) a.state = 'used';
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Decides synchronously (so concurrent commands see each other), then holds the command if the ramp asks for it. */
+  async function beforeCall(ctx: StationContext, action: string, payload: unknown): Promise<void> {
+    if (!GUARDED_ACTIONS.has(action)) return;
+    const nowMs = now();
+    expireReservations(nowMs);
+    const stationId = ctx.stationId;
+    const effect = commandEffect(action, payload, { maxPowerW: stationMaxW(stationId), loadW: live.stationW(stationId), charging: live.charging(stationId) })!;
+    const levels = levelsOf(stationId);
+    if (effect.deltaW > 0) {
+      for (const l of levels) {
+        if (l.limitKw === undefined) continue;
+        const { loadW, reservedW } = sumW(l.match);
+        const projectedKw = (loadW + reservedW + effect.deltaW) / 1000;
+        if (projectedKw > l.limitKw + 1e-9) {
+          refuse(ctx, action, gridErrors.GRID_LIMIT_EXCEEDED(`${action} on ${stationId} would take ${l.label} to ${projectedKw.toFixed(1)} kW, over its limit of ${l.limitKw} kW`, { details: { level: l.key, projectedKw, limitKw: l.limitKw } }));
+        }
+      }
+    }
+    const rampLevels: RampLevel[] = levels.filter((l) => (l.rampKwPerS ?? 0) > 0).map((l) => ({ key: l.key, rateWPerS: l.rampKwPerS! * 1000 }));
+    const start = ramp.earliest(rampLevels, effect.deltaW, nowMs);
+    if (start - nowMs > maxHoldMs) {
+      refuse(ctx, action, gridErrors.GRID_RAMP_EXCEEDED(`${action} on ${stationId} would change load faster than the ramp rate allows; retry in ${Math.ceil((start - nowMs) / 1000)} s`, { details: { retryAfterS: Math.ceil((start - nowMs) / 1000) } }));
+    }
+    if (!massAllowed(stationId, nowMs)) {
+      refuse(ctx, action, gridErrors.GRID_APPROVAL_REQUIRED(`${action} would reach more than ${Math.max(config.massMinStations ?? 10, Math.floor((config.massShare ?? 0.2) * deps.fleetSize()))} stations within ${config.massWindowS ?? 60} s; ask a second operator to approve the mass action (POST /api/v1/grid/approvals)`));
+    }
+    massLog.push({ stationId, atMs: nowMs });
+    if (massLog.length > 100_000) massLog.shift();
+    ramp.commit(rampLevels, effect.deltaW, start);
+    ramp.prune(nowMs);
+    const holdMs = start > nowMs ? start - nowMs + random() * (config.jitterMs ?? 1000) : 0;
+    if (effect.deltaW > 0) reservations.push({ stationId, w: effect.deltaW, untilMs: nowMs + holdMs + (config.reservationTtlS ?? 120) * 1000, kind: effect.kind === 'start' ? 'start' : 'limit' });
+    if (holdMs > 0) await hold(holdMs);
+  }
+
+  function hold(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const h = { timer: setTimeout(() => { holds.delete(h); resolve(); }, ms), resolve };
+      h.timer.unref();
+      holds.add(h);
+    });
+  }
+
+  function view(id: string, match: (s: string) => boolean, extra: Omit<LevelView, 'id' | 'loadKw' | 'reservedKw' | 'stations'>): LevelView {
+    const { loadW, reservedW } = sumW(match);
+    let stations = 0;
+    for (const s of store.stations.keys()) if (match(s)) stations++;
+    return { id, ...extra, loadKw: loadW / 1000, reservedKw: reservedW / 1000, stations };
+  }
+
+  function snapshot(): GridSnapshot {
+    expireReservations(now());
+    const sites = [...store.sites.values()].map((s) => {
+      const d = dsoLimit(s.id);
+      return view(s.id, (x) => store.stations.get(x)?.siteId === s.id, { name: s.name, feederId: s.feederId, configuredLimitKw: s.limitKw, dsoLimitKw: d, limitKw: d === undefined ? s.limitKw : Math.min(s.limitKw, d), rampKwPerS: s.rampKwPerS ?? config.defaultRampKwPerS });
+    });
+    const feeders = [...store.feeders.values()].map((f) => view(f.id, (x) => siteOf(x)?.feederId === f.id, { name: f.name, limitKw: f.limitKw, configuredLimitKw: f.limitKw, rampKwPerS: f.rampKwPerS ?? config.defaultRampKwPerS }));
+    const fleet = view('fleet', () => true, { limitKw: config.fleetLimitKw, configuredLimitKw: config.fleetLimitKw, rampKwPerS: config.fleetRampKwPerS });
+    fleet.stations = Math.max(fleet.stations, deps.fleetSize());
+    return { at: iso(now()), fleet, feeders, sites };
+  }
+
+  const sampler = setInterval(() => {
+    try {
+      const s = snapshot();
+      series.add('fleet', { t: s.at, kw: s.fleet.loadKw });
+      for (const f of s.feeders) series.add(`feeder:${f.id}`, { t: s.at, kw: f.loadKw });
+      for (const x of s.sites) series.add(`site:${x.id}`, { t: s.at, kw: x.loadKw });
+      for (const l of sampleListeners) l(s);
+    } catch (err) {
+      deps.log?.error({ err }, 'grid load sample failed');
+    }
+  }, config.sampleIntervalMs ?? 1000);
+  sampler.unref();
+
+  const checkId = (what: string, id: unknown) => {
+    if (typeof id !== 'string' || !ID.test(id)) throw gridErrors.GRID_INPUT_INVALID(`${what} must be 1–64 letters, digits or . _ : -`);
+  };
+  const checkKw = (what: string, v: unknown, optional: boolean) => {
+    if (optional && v === undefined) return;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1e7) throw gridErrors.GRID_INPUT_INVALID(`${what} must be a number from 0 to 10000000`);
+  };
+
+  return {
+    beforeCall,
+    /** For the monitor's meter plausibility check: the station's maximum power, where assigned. */
+    connectorMaxPowerW: (stationId: string): number | undefined => store.stations.get(stationId)?.maxPowerW,
+    snapshot,
+    series(level: 'fleet' | 'feeder' | 'site', id: string | undefined, since?: string): LoadPoint[] {
+      if (level !== 'fleet') {
+        checkId(`${level} id`, id);
+        if (!(level === 'site' ? store.sites : store.feeders).has(id!)) throw gridErrors.GRID_NOT_FOUND(`No ${level} ${id}`);
+      }
+      return series.get(level === 'fleet' ? 'fleet' : `${level}:${id}`, since);
+    },
+    onSample(fn: (s: GridSnapshot) => void): () => void {
+      sampleListeners.add(fn);
+      return () => sampleListeners.delete(fn);
+    },
+    feeders: () => [...store.feeders.values()],
+    sites: () => [...store.sites.values()],
+    stationsOf: (siteId: string) => [...store.stations.values()].filter((a) => a.siteId === siteId),
+    async putFeeder(f: { id: string; name?: string; limitKw: number; rampKwPerS?: number }): Promise<Feeder> {
+      checkId('feeder id', f.id);
+      checkKw('limitKw', f.limitKw, false);
+      checkKw('rampKwPerS', f.rampKwPerS, true);
+      const feeder: Feeder = { id: f.id, name: f.name ?? f.id, limitKw: f.limitKw, rampKwPerS: f.rampKwPerS, updatedAt: iso(now()) };
+      await store.putFeeder(feeder);
+      return feeder;
+    },
+    async deleteFeeder(id: string) {
+      if (!store.feeders.has(id)) throw gridErrors.GRID_NOT_FOUND(`No feeder ${id}`);
+      const used = [...store.sites.values()].filter((s) => s.feederId === id).map((s) => s.id);
+      if (used.length) throw gridErrors.GRID_CONFLICT(`Feeder ${id} still supplies sites ${used.slice(0, 5).join(', ')}`);
+      await store.deleteFeeder(id);
+      series.drop(`feeder:${id}`);
+    },
+    async putSite(s: { id: string; name?: string; feederId?: string; limitKw: number; rampKwPerS?: number }): Promise<Site> {
+      checkId('site id', s.id);
+      checkKw('limitKw', s.limitKw, false);
+      checkKw('rampKwPerS', s.rampKwPerS, true);
+      if (s.feederId !== undefined && !store.feeders.has(s.feederId)) throw gridErrors.GRID_NOT_FOUND(`No feeder ${String(s.feederId).slice(0, 64)}`);
+      const site: Site = { id: s.id, name: s.name ?? s.id, feederId: s.feederId, limitKw: s.limitKw, rampKwPerS: s.rampKwPerS, updatedAt: iso(now()) };
+      await store.putSite(site);
+      return site;
+    },
+    async deleteSite(id: string) {
+      if (!store.sites.has(id)) throw gridErrors.GRID_NOT_FOUND(`No site ${id}`);
+      const used = [...store.stations.values()].filter((a) => a.siteId === id).length;
+      if (used) throw gridErrors.GRID_CONFLICT(`Site ${id} still has ${used} stations; unassign them first`);
+      await store.deleteSite(id);
+      series.drop(`site:${id}`);
+    },
+    async assignStation(siteId: string, stationId: string, maxPowerW?: number): Promise<StationAssignment> {
+      if (!store.sites.has(siteId)) throw gridErrors.GRID_NOT_FOUND(`No site ${String(siteId).slice(0, 64)}`);
+      if (maxPowerW !== undefined && !(Number.isFinite(maxPowerW) && maxPowerW > 0 && maxPowerW <= 1e7)) throw gridErrors.GRID_INPUT_INVALID('maxPowerW must be a number from 1 to 10000000');
+      const a: StationAssignment = { stationId, siteId, maxPowerW: maxPowerW ?? defaultPowerW, updatedAt: iso(now()) };
+      await store.putStation(a);
+      return a;
+    },
+    async unassignStation(siteId: string, stationId: string) {
+      if (store.stations.get(stationId)?.siteId !== siteId) throw gridErrors.GRID_NOT_FOUND(`Station ${stationId} is not on site ${siteId}`);
+      await store.deleteStation(stationId);
+    },
+    /** A utility limit for a site (OpenADR IMPORT_CAPACITY_LIMIT); undefined lifts it. */
+    setDsoLimit(siteId: string, limit: { kw: number; until: string; source: string } | undefined) {
+      if (!limit) dso.delete(siteId);
+      else dso.set(siteId, { kw: limit.kw, untilMs: Date.parse(limit.until), source: limit.source });
+    },
+    dsoLimits: () => [...dso.entries()].filter(([, d]) => d.untilMs > now()).map(([siteId, d]) => ({ siteId, limitKw: d.kw, until: iso(d.untilMs), source: d.source })),
+    requestApproval(by: string, stations: number, reason: string, minutes = 15): Approval {
+      if (!Number.isInteger(stations) || stations < 1 || stations > 1_000_000) throw gridErrors.GRID_INPUT_INVALID('stations must be an integer from 1 to 1000000');
+      if (!(Number.isFinite(minutes) && minutes > 0 && minutes <= 240)) throw gridErrors.GRID_INPUT_INVALID('minutes must be from 1 to 240');
+      if (approvals.size > 1000) for (const [k, a] of approvals) if (a.state !== 'pending' && a.state !== 'approved') approvals.delete(k);
+      const a: Approval = { id: randomUUID(), state: 'pending', requestedBy: by, reason: String(reason).slice(0, 500), stations, remaining: stations, createdAt: iso(now()), expiresAt: iso(now() + minutes * 60_000) };
+      approvals.set(a.id, a);
+      return { ...a };
+    },
+    approve(id: string, by: string): Approval {
+      const a = approvals.get(id);
+      if (!a) throw gridErrors.GRID_NOT_FOUND(`No approval ${String(id).slice(0, 64)}`);
+      if (Date.parse(a.expiresAt) <= now() && (a.state === 'pending' || a.state === 'approved')) a.state = 'expired';
+      if (a.state !== 'pending') throw gridErrors.GRID_APPROVAL_INVALID(`Approval ${id} is ${a.state}`);
+      if (a.requestedBy === by) throw gridErrors.GRID_APPROVAL_INVALID('The operator who asked for a mass action cannot approve it; a second operator must');
+      a.state = 'approved';
+      a.approvedBy = by;
+      return { ...a };
+    },
+    approvals: () => [...approvals.values()].map((a) => ({ ...a })),
+    async close() {
+      unsubscribe();
+      clearInterval(sampler);
+      sampleListeners.clear();
+      for (const h of holds) {
+        clearTimeout(h.timer);
+        h.resolve();
+      }
+      holds.clear();
+    },
+  };
+}
+
+export type Grid = Awaited<ReturnType<typeof createGrid>>;

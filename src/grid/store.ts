@@ -1,0 +1,99 @@
+/**
+ * The grid's tables: feeders, sites (each optionally on a feeder) and the
+ * assignment of stations to sites with their maximum power. Small tables,
+ * read whole into memory at start and written through on every change, so the
+ * guard decides without touching the database.
+ */
+import type { Kysely, Migration } from 'kysely';
+import type { Database } from '../store/index.js';
+
+export const gridMigrations: Record<string, Migration> = {
+  'grid/001_init': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('grid_feeders')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('limit_kw', 'double precision', (c) => c.notNull())
+        .addColumn('ramp_kw_per_s', 'double precision')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('grid_sites')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('feeder_id', 'text')
+        .addColumn('limit_kw', 'double precision', (c) => c.notNull())
+        .addColumn('ramp_kw_per_s', 'double precision')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('grid_stations')
+        .addColumn('station_id', 'text', (c) => c.primaryKey())
+        .addColumn('site_id', 'text', (c) => c.notNull())
+        .addColumn('max_power_w', 'double precision', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('grid_stations_site').on('grid_stations').column('site_id').execute();
+    },
+  },
+};
+
+export interface Feeder { id: string; name: string; limitKw: number; rampKwPerS?: number; updatedAt: string }
+export interface Site { id: string; name: string; feederId?: string; limitKw: number; rampKwPerS?: number; updatedAt: string }
+export interface StationAssignment { stationId: string; siteId: string; maxPowerW: number; updatedAt: string }
+
+const opt = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
+
+export function createGridStore(database: Database) {
+  const { db } = database;
+  const feeders = new Map<string, Feeder>();
+  const sites = new Map<string, Site>();
+  const stations = new Map<string, StationAssignment>();
+
+  return {
+    feeders,
+    sites,
+    stations,
+    async load() {
+      for (const r of await db.selectFrom('grid_feeders').selectAll().execute()) {
+        feeders.set(r.id, { id: r.id, name: r.name, limitKw: Number(r.limit_kw), rampKwPerS: opt(r.ramp_kw_per_s), updatedAt: r.updated_at });
+      }
+      for (const r of await db.selectFrom('grid_sites').selectAll().execute()) {
+        sites.set(r.id, { id: r.id, name: r.name, feederId: r.feeder_id ?? undefined, limitKw: Number(r.limit_kw), rampKwPerS: opt(r.ramp_kw_per_s), updatedAt: r.updated_at });
+      }
+      for (const r of await db.selectFrom('grid_stations').selectAll().execute()) {
+        stations.set(r.station_id, { stationId: r.station_id, siteId: r.site_id, maxPowerW: Number(r.max_power_w), updatedAt: r.updated_at });
+      }
+    },
+    async putFeeder(f: Feeder) {
+      const row = { id: f.id, name: f.name, limit_kw: f.limitKw, ramp_kw_per_s: f.rampKwPerS ?? null, updated_at: f.updatedAt };
+      await db.insertInto('grid_feeders').values(row).onConflict((oc) => oc.column('id').doUpdateSet({ name: row.name, limit_kw: row.limit_kw, ramp_kw_per_s: row.ramp_kw_per_s, updated_at: row.updated_at })).execute();
+      feeders.set(f.id, f);
+    },
+    async deleteFeeder(id: string) {
+      await db.deleteFrom('grid_feeders').where('id', '=', id).execute();
+      feeders.delete(id);
+    },
+    async putSite(s: Site) {
+      const row = { id: s.id, name: s.name, feeder_id: s.feederId ?? null, limit_kw: s.limitKw, ramp_kw_per_s: s.rampKwPerS ?? null, updated_at: s.updatedAt };
+      await db.insertInto('grid_sites').values(row).onConflict((oc) => oc.column('id').doUpdateSet({ name: row.name, feeder_id: row.feeder_id, limit_kw: row.limit_kw, ramp_kw_per_s: row.ramp_kw_per_s, updated_at: row.updated_at })).execute();
+      sites.set(s.id, s);
+    },
+    async deleteSite(id: string) {
+      await db.deleteFrom('grid_sites').where('id', '=', id).execute();
+      sites.delete(id);
+    },
+    async putStation(a: StationAssignment) {
+      const row = { station_id: a.stationId, site_id: a.siteId, max_power_w: a.maxPowerW, updated_at: a.updatedAt };
+      await db.insertInto('grid_stations').values(row).onConflict((oc) => oc.column('station_id').doUpdateSet({ site_id: row.site_id, max_power_w: row.max_power_w, updated_at: row.updated_at })).execute();
+      stations.set(a.stationId, a);
+    },
+    async deleteStation(stationId: string) {
+      await db.deleteFrom('grid_stations').where('station_id', '=', stationId).execute();
+      stations.delete(stationId);
+    },
+  };
+}
+
+export type GridStore = ReturnType<typeof createGridStore>;
