@@ -22,7 +22,7 @@ import { stationRoutes } from './api/routes/stations.js';
 import { transactionRoutes } from './api/routes/transactions.js';
 import { adminRoutes } from './api/routes/admin.js';
 import { consoleRoutes } from './api/console.js';
-import { createTrust, trustMigrations, type Trust } from './trust/index.js';
+import { createTrust, lifecycleRoutes, plugAndChargeHooks, trustMigrations, type Trust } from './trust/index.js';
 import { createMonitor, monitorMigrations, monitorRoutes, type Monitor, type RecordedAction } from './monitor/index.js';
 import { createGrid, createOpenAdrVen, gridMigrations, gridRoutes, type Grid } from './grid/index.js';
 import { tlsOptions } from './tls.js';
@@ -182,9 +182,25 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   );
   const transactions = createTransactions({ database, bus, securityEvent, authorize: (t) => stations.idTokens.authorize(t) });
 
+  // Certificate lifecycle over OCPP (CSR policy, renewal, trust store, inventory); sends through `calls`, which cluster mode routes.
+  const certificates = trust.certificateLifecycle({
+    session: (id) => gateway.session(id),
+    connectedStations: () => [...gateway.sessions()].map((s) => s.stationId),
+    call: (id, action, payload) => calls.call(id, action, payload),
+    registeredProfile: async (id) => (await stations.registry.get(id)).securityProfile,
+    securityEvent,
+  }, {
+    renewBeforeDays: config.certificates.renewBeforeDays,
+    alertBeforeDays: config.certificates.alertBeforeDays,
+    checkIntervalMs: config.certificates.checkIntervalS * 1000,
+    retryAfterMs: config.certificates.retryAfterS * 1000,
+  });
+  // Plug & Charge: contract installation, OCSP status, and Authorize with contract data decided by trust.
+  const plugAndCharge = plugAndChargeHooks(trust, (_ctx, req) => stations.idTokens.authorize(req.idToken));
+
   const domain: StationDomain = {
     ...stations.domain,
-    authorize: (_ctx, req) => stations.idTokens.authorize(req.idToken),
+    ...plugAndCharge,
     transactionEvent(ctx, e) {
       // A message the station sends live (2.x offline=false) with a timestamp far in the past is a replay signal.
       const ageS = (Date.now() - Date.parse(e.timestamp)) / 1000;
@@ -205,23 +221,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         timestamp: r.timestamp,
       });
     },
-    async signCertificate(ctx, req) {
-      // Answer at once (OCPP A02: Accepted means "will be processed"); sign and send CertificateSigned after.
-      setImmediate(() => void deliverCertificate(ctx, req.csr, req.certificateType));
-      return 'Accepted';
-    },
+    // Profile policy, then Accepted at once; the signed chain follows in CertificateSigned (OCPP A02).
+    signCertificate: (ctx, req) => certificates.signCertificate(ctx, req),
   };
-
-  async function deliverCertificate(ctx: StationContext, csr: string, certificateType?: string) {
-    try {
-      const signed = await trust.signStationCsr({ csrPem: csr, stationId: ctx.stationId, certificateType: certificateType === 'V2GCertificate' ? 'V2GCertificate' : 'ChargingStationCertificate' });
-      const payload: Record<string, unknown> = { certificateChain: signed.certificateChainPem };
-      if (ctx.version !== '1.6' && certificateType) payload.certificateType = certificateType;
-      await gateway.call(ctx.stationId, 'CertificateSigned', payload);
-    } catch (err) {
-      securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'CsrRejected', techInfo: (err as Error).message.slice(0, 200) });
-    }
-  }
 
   const tables: Record<string, HandlerTable> = { '1.6': v16Handlers(domain), '2.0.1': v2Handlers(domain), '2.1': v2Handlers(domain) };
 
@@ -302,6 +304,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         const write = guard.require('operator');
         scope.addHook('preHandler', async (req, reply) => (req.method === 'GET' ? read : write).call(scope, req, reply, () => undefined));
         await trust.apiRoutes(scope);
+        await lifecycleRoutes(scope, certificates);
       }),
     consoleRoutes(),
     (app) => intel.taxiiRoutes(app, taxiiAuth(tokens)),
@@ -344,8 +347,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       firmware.close();
       await gateway.close();
       await api.close().catch(() => undefined);
-      httpsServer?.closeAllConnections();
-      await new Promise<void>((r) => (httpsServer ? httpsServer.close(() => r()) : r()));
+      // Fastify only closes servers it listened on itself; these two are ours.
+      for (const server of [httpServer, httpsServer]) {
+        if (!server) continue;
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+      await certificates.close();
       ven?.close();
       await grid.close();
       await monitor.close();

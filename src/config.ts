@@ -45,6 +45,16 @@ export interface IntelSettings {
   readonly pseudonymKey?: string;
 }
 
+/** Station certificate lifecycle (src/trust): renewal before expiry and expiry alerts. */
+export interface CertificatesConfig {
+  readonly renewBeforeDays: number;
+  readonly alertBeforeDays: number;
+  /** How often renewal and expiry are checked; 0 disables the schedule. */
+  readonly checkIntervalS: number;
+  /** Minimum time between two scheduled renewal requests to the same station. */
+  readonly retryAfterS: number;
+}
+
 export interface Config {
   readonly host: string;
   readonly port: number;
@@ -65,6 +75,7 @@ export interface Config {
   readonly nodeId: string;
   readonly ocpp: OcppConfig;
   readonly intel: IntelSettings;
+  readonly certificates: CertificatesConfig;
   /** Detectors, responses and SIEM outputs (src/monitor checks it at start). */
   readonly monitor?: Omit<MonitorConfig, 'now'>;
   /** Power limits, ramp rates, mass-action approval and OpenADR (src/grid checks it at start). */
@@ -94,6 +105,7 @@ export const defaults: Config = {
     duplicateProbeMs: 2_000,
   },
   intel: { share: true, shareMinSeverity: 'medium', tlp: 'amber', pseudonymise: true },
+  certificates: { renewBeforeDays: 30, alertBeforeDays: 14, checkIntervalS: 3600, retryAfterS: 21_600 },
 };
 
 type DeepPartial<T> = { -readonly [K in keyof T]?: T[K] extends object ? (T[K] extends readonly unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
@@ -173,6 +185,9 @@ function validate(c: Config): void {
     if (typeof v === 'number' && (!Number.isFinite(v) || v < 0)) throw configErrors.CONFIG_INVALID(`ocpp.${k} must be a non-negative number`);
   }
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(c.clusterName)) throw configErrors.CONFIG_INVALID('cluster name (EVGUARD_CLUSTER) must be 1–32 letters, digits, _ or -');
+  for (const [k, v] of Object.entries(c.certificates)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw configErrors.CONFIG_INVALID(`certificates.${k} must be a non-negative number`);
+  }
   if (c.ocpp.maxFrameBytes < 1024) throw configErrors.CONFIG_INVALID('ocpp.maxFrameBytes must be at least 1024');
 }
 

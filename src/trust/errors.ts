@@ -17,6 +17,10 @@ export const trustErrors = defineErrors({
   SERVER_CERTIFICATE_INVALID: { status: 400, message: 'The operator-supplied server certificate or key is unusable' },
   CONTRACT_REQUEST_INVALID: { status: 400, message: 'The ISO 15118 contract request is malformed' },
   CONTRACT_IDENTITY_INVALID: { status: 400, message: 'The PCID or EMAID is malformed' },
+  STATION_NOT_CONNECTED: { status: 409, message: 'The station has no live OCPP session' },
+  CERTIFICATE_TYPE_UNSUPPORTED: { status: 400, message: 'The certificate type is not supported for this station or OCPP version' },
+  CERTIFICATE_INPUT_INVALID: { status: 400, message: 'The certificate is not an acceptable PEM root certificate' },
+  CERTIFICATE_LAST_ROOT: { status: 409, message: 'Deleting this certificate would leave the station without a CSMS root' },
 });
 
 export type TrustErrorCode = keyof typeof trustErrors;

@@ -16,6 +16,7 @@ import { createKeyVault, resolvePassphrase } from './keys.js';
 import { CA_PROFILES, isValidPcid, LEAF_PROFILES, normalizeEmaid, normalizeSerial, type CurveName } from './profiles.js';
 import { createRevocation, REVOCATION_REASONS, type RevocationReason } from './revocation.js';
 import { apiRoutes, publicRoutes } from './routes.js';
+import { createCertificateLifecycle, DEFAULT_LIFECYCLE, type CertificateLifecycle, type LifecycleConfig, type StationLink } from './lifecycle.js';
 import { ensureServiceCredential, readOperatorServerCredential, serverSan, type ServiceCredential } from './service.js';
 import { checkStationClientCertificate, signStationCsr, type ClientCertificateCheck, type StationCertificateType } from './station.js';
 import { createTrustStore, type CertificateRecord, type InstalledCertificate } from './store.js';
@@ -23,6 +24,11 @@ import { createTrustStore, type CertificateRecord, type InstalledCertificate } f
 export { trustErrors } from './errors.js';
 export { trustMigrations } from './store.js';
 export { canonicalJson, encryptContractKey } from './contracts.js';
+export { csrRefusal, renewalTrigger, DEFAULT_LIFECYCLE, INSTALLABLE_TYPES } from './lifecycle.js';
+export type { CertificateLifecycle, LifecycleConfig, StationLink, StationInventory, InventoryEntry } from './lifecycle.js';
+export type { Renewal } from './store.js';
+export { plugAndChargeHooks } from './ocpp.js';
+export { lifecycleRoutes } from './lifecycle-routes.js';
 export { CA_PROFILES, LEAF_PROFILES, REVOCATION_REASONS };
 export type { CertificateRecord, InstalledCertificate, ClientCertificateCheck, StationCertificateType, RevocationReason };
 export type { AuthorizeCertificateStatus, ContractAuthorization, Get15118EVCertificateResult, GetCertificateStatusResult, OcspRequestData } from './contracts.js';
@@ -80,6 +86,8 @@ export interface Trust {
   issueCodeSigningCertificate(input: { name: string; publicKeyPem: string }): Promise<{ certificateChainPem: string; serialHex: string }>;
   exportCaCsr(caName: string): Promise<string>;
   importCa(caName: string, input: { certPem: string; keyPem?: string; keyPassphrase?: string }): Promise<CaSummary>;
+  /** The OCPP certificate lifecycle (CSR policy, renewal, trust store, inventory, expiry alerts) over the core's station link. */
+  certificateLifecycle(link: StationLink, config?: Partial<LifecycleConfig>): CertificateLifecycle;
   publicRoutes: (app: FastifyInstance) => Promise<void>;
   /** Authenticated /api/v1 routes; register them inside the API's auth scope. */
   apiRoutes: (app: FastifyInstance) => Promise<void>;
@@ -251,6 +259,10 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
       revocation.invalidate();
       return summary(name);
     },
+    certificateLifecycle: (link, lifecycleConfig) => createCertificateLifecycle(
+      { trust, store, bus: deps.bus, link, now, log: deps.log },
+      { ...DEFAULT_LIFECYCLE, ...Object.fromEntries(Object.entries(lifecycleConfig ?? {}).filter(([, v]) => v !== undefined)) },
+    ),
     publicRoutes: async (app) => publicRoutes(app, trust),
     apiRoutes: async (app) => apiRoutes(app, trust),
   };

@@ -59,7 +59,44 @@ export const trustMigrations: Record<string, Migration> = {
       }
     },
   },
+  // Certificate renewals the CSMS asked stations for (TriggerMessage / ExtendedTriggerMessage), scheduled or by an operator.
+  'trust/002_renewals': {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('trust_renewal')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('station_id', 'text', (c) => c.notNull())
+        .addColumn('certificate_type', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('expiring_serial', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('station_status', 'text')
+        .addColumn('new_serial', 'text')
+        .addColumn('requested_at', 'text', (c) => c.notNull())
+        .addColumn('completed_at', 'text')
+        .execute();
+      await db.schema.createIndex('trust_renewal_station').on('trust_renewal').columns(['station_id', 'requested_at']).execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('trust_renewal').ifExists().execute();
+    },
+  },
 };
+
+/** requested: the station accepted the trigger; refused: it did not; completed: a new certificate was issued; failed: the call failed. */
+export type RenewalState = 'requested' | 'refused' | 'completed' | 'failed';
+
+export interface Renewal {
+  id: string;
+  stationId: string;
+  certificateType: 'ChargingStationCertificate' | 'V2GCertificate';
+  reason: 'scheduled' | 'operator';
+  expiringSerial?: string;
+  state: RenewalState;
+  stationStatus?: string;
+  newSerial?: string;
+  requestedAt: string;
+  completedAt?: string;
+}
 
 export type CertificateKind = 'ca' | 'station' | 'secc' | 'server' | 'cps' | 'oem-provisioning' | 'contract' | 'code-signing';
 
@@ -179,6 +216,24 @@ export function createTrustStore(database: Database) {
           }).onConflict((oc) => oc.columns(['station_id', 'certificate_type', 'serial_hex']).doNothing()).execute();
         }
       });
+    },
+    async removeInstalled(stationId: string, serialHex: string): Promise<void> {
+      await db.deleteFrom('trust_installed_certificate').where('station_id', '=', stationId).where('serial_hex', '=', serialHex).execute();
+    },
+    async saveRenewal(r: Renewal): Promise<void> {
+      const values = {
+        station_id: r.stationId, certificate_type: r.certificateType, reason: r.reason, expiring_serial: r.expiringSerial ?? null, state: r.state,
+        station_status: r.stationStatus ?? null, new_serial: r.newSerial ?? null, requested_at: r.requestedAt, completed_at: r.completedAt ?? null,
+      };
+      await db.insertInto('trust_renewal').values({ id: r.id, ...values }).onConflict((oc) => oc.column('id').doUpdateSet(values)).execute();
+    },
+    async listRenewals(stationId: string, limit = 50): Promise<Renewal[]> {
+      const rows = await db.selectFrom('trust_renewal').selectAll().where('station_id', '=', stationId)
+        .orderBy('requested_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+      return rows.map((r: any) => ({
+        id: r.id, stationId: r.station_id, certificateType: r.certificate_type, reason: r.reason, expiringSerial: opt(r.expiring_serial), state: r.state,
+        stationStatus: opt(r.station_status), newSerial: opt(r.new_serial), requestedAt: r.requested_at, completedAt: opt(r.completed_at),
+      }));
     },
     async listInstalled(stationId: string): Promise<InstalledCertificate[]> {
       const rows = await db.selectFrom('trust_installed_certificate').selectAll().where('station_id', '=', stationId).execute();
