@@ -1,6 +1,6 @@
 /** `evguard probe <ws(s)://host/path>`: the probe as a CI gate. */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { parseIntOption, UsageError } from '../cli/exit.js';
 import { DEFAULT_OPTIONS, runProbe } from './run.js';
 import { findingsAtOrAbove, renderHtml, renderJson, renderSarif, renderTerminal } from './report.js';
@@ -45,7 +45,7 @@ export function probeCommand(): Command {
     .option('--quiet', 'no progress lines', false)
     .addHelpText('after', '\nExit codes: 0 nothing at or above --fail-on, 1 findings (or the target could not be probed), 2 bad usage.\nSee docs/probe.md for every check, its basis and its remedy.')
     .action(async (url: string, o) => {
-      if (!/^wss?:\/\//i.test(url)) throw new InvalidArgumentError('the target must be a ws:// or wss:// URL');
+      if (!/^wss?:\/\//i.test(url)) throw new UsageError('the target must be a ws:// or wss:// URL, e.g. wss://csms.example/ocpp');
       const options: ProbeOptions = {
         url,
         stationId: o.station,

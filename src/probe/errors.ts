@@ -3,5 +3,4 @@ import { defineErrors } from '../errors.js';
 /** Error codes of the security probe and the station assessment. */
 export const probeErrors = defineErrors({
   PROBE_BAD_OPTIONS: { status: 400, message: 'The probe options are invalid' },
-  PROBE_TARGET_UNREACHABLE: { status: 502, message: 'The probe could not reach the target at all' },
 });

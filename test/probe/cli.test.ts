@@ -1,0 +1,113 @@
+/** `evguard probe` as a CI gate: report files (JSON, SARIF 2.1.0, HTML) and exit codes 0 / 1 / 2. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startWeakServer, type WeakServer } from './weak-server.js';
+import { startTestNode, type TestNode } from '../support/node.js';
+import { CHECKS } from '../../src/probe/index.js';
+
+const MAIN = path.resolve('src/cli/main.ts');
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+let weak: WeakServer;
+let dir: string;
+before(async () => {
+  weak = await startWeakServer();
+  dir = mkdtempSync(path.join(tmpdir(), 'evguard-probe-'));
+});
+after(async () => {
+  await weak.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('findings: exit 1, progress on stderr, and JSON, SARIF and HTML reports', async () => {
+  const files = { json: path.join(dir, 'r.json'), sarif: path.join(dir, 'r.sarif'), html: path.join(dir, 'r.html') };
+  const r = await cli(['probe', weak.ws, '--password', 'anything', '--only', 'AUTH-001,AUTH-002,WS-002,MSG-001,TLS-002', '--json', files.json, '--sarif', files.sarif, '--html', files.html, '--timeout', '3000']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /\[1\/5\] AUTH-001 .* FAIL/);
+  assert.match(r.stdout, /FAIL AUTH-001/);
+
+  const json = JSON.parse(readFileSync(files.json, 'utf8'));
+  assert.equal(json.target, weak.ws);
+  assert.equal(json.results.length, 5);
+  assert.equal(json.summary.fail, 4);
+  assert.ok(!JSON.stringify(json).includes('anything'), 'the password is not in the report');
+
+  // SARIF 2.1.0, checked structurally: one rule per check, results referencing them.
+  const sarif = JSON.parse(readFileSync(files.sarif, 'utf8'));
+  assert.equal(sarif.version, '2.1.0');
+  assert.match(sarif.$schema, /sarif-2\.1\.0/);
+  assert.equal(sarif.runs.length, 1);
+  const { rules } = sarif.runs[0].tool.driver;
+  assert.equal(sarif.runs[0].tool.driver.name, 'evguard-probe');
+  assert.deepEqual(rules.map((x: any) => x.id), CHECKS.map((c) => c.id));
+  for (const rule of rules) {
+    assert.ok(rule.shortDescription.text && rule.fullDescription.text && rule.help.text, rule.id);
+    assert.ok(['error', 'warning', 'note'].includes(rule.defaultConfiguration.level), rule.id);
+  }
+  const results = sarif.runs[0].results;
+  assert.deepEqual(results.map((x: any) => x.ruleId).sort(), ['AUTH-001', 'AUTH-002', 'MSG-001', 'WS-002']);
+  for (const res of results) {
+    assert.equal(rules[res.ruleIndex].id, res.ruleId);
+    assert.ok(['error', 'warning', 'note'].includes(res.level));
+    assert.ok(res.message.text.length > 0);
+    assert.equal(res.locations[0].physicalLocation.artifactLocation.uri, weak.ws);
+  }
+  assert.equal(results.find((x: any) => x.ruleId === 'AUTH-001').level, 'error');
+  assert.ok(sarif.runs[0].invocations[0].toolExecutionNotifications.some((n: any) => /TLS-002 skipped/.test(n.message.text)));
+
+  const html = readFileSync(files.html, 'utf8');
+  assert.match(html, /^<!doctype html>/);
+  assert.ok(!/<script|<link|src=/i.test(html), 'self-contained, no external resources');
+  assert.match(html, /AUTH-001/);
+});
+
+test('--fail-on decides the exit code', async () => {
+  const low = await cli(['probe', weak.ws, '--only', 'WS-001', '--quiet']);
+  assert.equal(low.code, 0, 'a low finding does not fail the default --fail-on medium');
+  const strict = await cli(['probe', weak.ws, '--only', 'WS-001', '--quiet', '--fail-on', 'low']);
+  assert.equal(strict.code, 1);
+});
+
+test('bad usage exits 2 with a message', async () => {
+  const scheme = await cli(['probe', 'http://example.invalid/ocpp']);
+  assert.equal(scheme.code, 2);
+  assert.match(scheme.stderr, /ws:\/\/ or wss:\/\//);
+  const unknown = await cli(['probe', weak.ws, '--only', 'NOPE-1']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown check NOPE-1/);
+  const severity = await cli(['probe', weak.ws, '--fail-on', 'severe']);
+  assert.equal(severity.code, 2);
+  const missingKey = path.join(dir, 'cert.pem');
+  writeFileSync(missingKey, 'x');
+  const certOnly = await cli(['probe', weak.ws, '--cert', missingKey]);
+  assert.equal(certOnly.code, 2);
+  assert.match(certOnly.stderr, /--cert and --key go together/);
+});
+
+test('a clean evguard node passes the gate (exit 0)', async () => {
+  const node: TestNode = await startTestNode({ db: 'sqlite' });
+  try {
+    const a = await node.api('POST', '/api/v1/stations', { id: 'PRB-CLI', securityProfile: 2 });
+    const caFile = path.join(dir, 'ca.pem');
+    writeFileSync(caFile, node.app.trust.listCas().map((c) => c.pem).join('\n'));
+    const r = await cli(['probe', node.wss, '--station', 'PRB-CLI', '--password', a.body.password, '--ca', caFile, '--plain-url', node.ws, '--quiet']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /0 finding\(s\)|finding\(s\) \((\d+ (info|low)(, )?)+\)/);
+  } finally {
+    await node.stop();
+  }
+});
