@@ -4,6 +4,7 @@ import { strictExits } from './exit.js';
 import { serveCommand } from './serve.js';
 import { simCommand } from './sim.js';
 import { demoCommand } from './demo.js';
+import { probeCommand } from '../probe/cli.js';
 import { VERSION } from '../app.js';
 import { firmwareCommand } from '../firmware/cli.js';
 import { createIntelCommand } from '../intel/cli.js';
@@ -17,6 +18,7 @@ export function buildCli(): Command {
     .addCommand(simCommand())
     .addCommand(demoCommand())
     .addCommand(createIntelCommand({ open: openIntelNode }))
-    .addCommand(firmwareCommand());
+    .addCommand(firmwareCommand())
+    .addCommand(probeCommand());
   return strictExits(program);
 }
