@@ -28,9 +28,9 @@ export function demoCommand(): Command {
       const ca = app.trust.listCas().map((c) => c.pem);
       const mix = Object.fromEntries(versions.map((v) => [v, 1]));
       const fleets = [
-        await runFleet({ url: `ws://127.0.0.1:${app.ports.http}/ocpp`, ids: plain, count: plain.length, mix, securityProfile: 1, passwordFor: (id: string) => p1.get(id)!, idToken: 'DEMODRIVER01', chargingShare: 0.5 } as any),
+        await runFleet({ url: `ws://127.0.0.1:${app.ports.http}/ocpp`, ids: plain, count: plain.length, mix, securityProfile: 1, passwordFor: (id: string) => p1.get(id)!, idTokenFor: () => 'DEMODRIVER01', chargingShare: 0.5 }),
         ...(tls.length
-          ? [await runFleet({ url: `wss://localhost:${app.ports.https}/ocpp`, ids: tls, count: tls.length, mix, securityProfile: 2, passwordFor: (id: string) => p2.get(id)!, tls: { ca }, idToken: 'DEMODRIVER01', chargingShare: 0.5 } as any)]
+          ? [await runFleet({ url: `wss://localhost:${app.ports.https}/ocpp`, ids: tls, count: tls.length, mix, securityProfile: 2, passwordFor: (id: string) => p2.get(id)!, tls: { ca }, idTokenFor: () => 'DEMODRIVER01', chargingShare: 0.5 })]
           : []),
       ];
       process.stdout.write(

@@ -32,3 +32,17 @@ export function parseIntOption(name: string, min = 0, max = Number.MAX_SAFE_INTE
     return n;
   };
 }
+
+/** Accepts only absolute URLs with one of the given schemes. */
+export function parseUrlOption(name: string, schemes: readonly string[]) {
+  return (value: string): string => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new InvalidArgumentError(`${name} must be an absolute URL such as ${schemes[0]}://localhost:8080`);
+    }
+    if (!schemes.includes(url.protocol.slice(0, -1))) throw new InvalidArgumentError(`${name} must start with ${schemes.map((s) => `${s}://`).join(' or ')}`);
+    return value;
+  };
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { runFleet, type OcppVersion } from '../sim/index.js';
-import { parseIntOption, UsageError } from './exit.js';
+import { parseIntOption, parseUrlOption, UsageError } from './exit.js';
 import { apiClient, fetchCaBundle, registerStations } from './fleet-setup.js';
 
 export function parseMix(value: string): Partial<Record<OcppVersion, number>> {
@@ -16,25 +16,34 @@ export function parseMix(value: string): Partial<Record<OcppVersion, number>> {
   return mix;
 }
 
+function parseShare(value: string): number {
+  const n = Number(value);
+  if (!/^\d*\.?\d+$/.test(value) || n > 1) throw new InvalidArgumentError('--charging-share must be a number between 0 and 1, e.g. 0.25');
+  return n;
+}
+
 export function simCommand(): Command {
   return new Command('sim')
     .description('Run simulated charging stations (real OCPP clients) against a CSMS')
-    .option('--url <url>', 'OCPP base URL; the station id is appended', 'ws://localhost:8080/ocpp')
+    .option('--url <url>', 'OCPP base URL; the station id is appended (default: ws://<--api host>/ocpp, else ws://localhost:8080/ocpp)', parseUrlOption('--url', ['ws', 'wss']))
     .option('--count <n>', 'number of stations', parseIntOption('--count', 1, 1_000_000), 10)
     .option('--mix <pairs>', 'OCPP version mix, e.g. 1.6:1,2.0.1:1,2.1:1', parseMix, { '1.6': 1, '2.0.1': 1, '2.1': 1 })
     .option('--profile <n>', 'security profile 1, 2 or 3', parseIntOption('--profile', 1, 3), 1)
     .option('--prefix <id>', 'station id prefix', 'SIM')
     .option('--password <pw>', 'password for every station (profiles 1 and 2) when not registering via --api')
-    .option('--api <url>', 'register the stations and an id token on this node first (needs --token)')
+    .option('--api <url>', 'register the stations and an id token on this node first (needs --token)', parseUrlOption('--api', ['http', 'https']))
     .option('--token <token>', 'API token with the operator role (or EVGUARD_TOKEN)')
     .option('--ca <file>', 'CA certificate (PEM) to verify a wss:// server; fetched from --api when omitted')
     .option('--id-token <token>', 'id token the simulated drivers present', 'SIMDRIVER0001')
-    .option('--charging-share <fraction>', 'share of stations charging at a time', (v) => Number(v), 0.25)
+    .option('--charging-share <fraction>', 'share of stations charging at a time (0 to 1)', parseShare, 0.25)
     .option('--duration <seconds>', 'stop after this many seconds (default: run until Ctrl-C)', parseIntOption('--duration', 1))
     .action(async (o) => {
       const token = o.token ?? process.env.EVGUARD_TOKEN;
       if (o.api && !token) throw new UsageError('--api needs --token (an operator API token) or EVGUARD_TOKEN');
-      if (!(o.chargingShare >= 0 && o.chargingShare <= 1)) throw new UsageError('--charging-share must be between 0 and 1');
+      if (!o.url) {
+        if (o.api && o.profile !== 1) throw new UsageError('profiles 2 and 3 need --url wss://<host>:<tls-port>/ocpp (the node prints it at start)');
+        o.url = o.api ? `${new URL(o.api).origin.replace(/^http/, 'ws')}/ocpp` : 'ws://localhost:8080/ocpp';
+      }
       const ids = Array.from({ length: o.count }, (_, i) => `${o.prefix}${String(i + 1).padStart(5, '0')}`);
       let passwords = new Map<string, string>();
       let ca: string[] | undefined = o.ca ? [readFileSync(o.ca, 'utf8')] : undefined;
@@ -55,18 +64,26 @@ export function simCommand(): Command {
         securityProfile: o.profile,
         passwordFor: (id: string) => passwords.get(id) ?? o.password,
         tls: ca ? { ca } : undefined,
-        idToken: o.idToken,
+        idTokenFor: () => o.idToken,
         chargingShare: o.chargingShare,
         durationMs: o.duration ? o.duration * 1000 : undefined,
         onProgress: (p: { connected: number; total: number; failed: number }) =>
           process.stderr.write(`\rconnected ${p.connected}/${p.total}, failed ${p.failed}   `),
-      } as any);
+      });
       process.stderr.write('\n');
+      reportFailures(fleet.stats());
       const stop = async () => {
-        await fleet.stop();
+        reportFailures(await fleet.stop());
         process.exit(0);
       };
       process.once('SIGINT', stop);
       if (o.duration) setTimeout(stop, o.duration * 1000).unref();
     });
+}
+
+/** Says why stations failed, so a wrong URL, password or CA is visible at once. */
+function reportFailures(stats: { failed: number; total: number; errors: Record<string, number> }): void {
+  if (stats.failed === 0) return;
+  const reasons = Object.entries(stats.errors).map(([code, n]) => `${code} ×${n}`).join(', ');
+  process.stderr.write(`${stats.failed} of ${stats.total} stations failed${reasons ? `: ${reasons}` : ''} (check --url, credentials and --ca)\n`);
 }

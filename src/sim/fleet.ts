@@ -18,6 +18,10 @@ export interface FleetOptions {
   passwordFor?: (id: string) => string;
   /** Station ids are `<idPrefix>-<n>`, n zero-padded. Default 'SIM'. */
   idPrefix?: string;
+  /** Explicit station ids (length must equal count); overrides idPrefix. */
+  ids?: readonly string[];
+  /** The id token a charging station's driver presents. Default `TAG<n>`, n zero-padded. */
+  idTokenFor?: (index: number) => string;
   tls?: SimTlsOptions;
   /** Per-station TLS, e.g. each station's own client certificate for profile 3. */
   tlsFor?: (id: string) => SimTlsOptions;
@@ -95,6 +99,8 @@ export async function runFleet(opts: FleetOptions): Promise<Fleet> {
   const validators = createSimValidators();
   const width = String(opts.count).length;
   const prefix = opts.idPrefix ?? 'SIM';
+  if (opts.ids && opts.ids.length !== opts.count) throw simErrors.SIM_BAD_OPTIONS(`ids has ${opts.ids.length} entries for a count of ${opts.count}`);
+  const idTokenFor = opts.idTokenFor ?? ((index: number) => `TAG${String(index + 1).padStart(6, '0')}`);
   const charging = Math.round(opts.count * share);
 
   const counters = { connected: 0, failed: 0, transactionsStarted: 0, calls: 0, callFailures: 0 };
@@ -116,7 +122,7 @@ export async function runFleet(opts: FleetOptions): Promise<Fleet> {
   };
 
   const stations: SimStation[] = plan.map((ocppVersion, i) => {
-    const id = `${prefix}-${String(i + 1).padStart(width, '0')}`;
+    const id = opts.ids?.[i] ?? `${prefix}-${String(i + 1).padStart(width, '0')}`;
     const station = createSimStation({
       url: opts.url,
       id,
@@ -164,7 +170,7 @@ export async function runFleet(opts: FleetOptions): Promise<Fleet> {
       if (boot.status !== 'Accepted') throw simErrors.SIM_CONNECT_FAILED(`boot ${boot.status}`);
       counters.connected++;
       if (index < charging) {
-        await station.startCharging({ connectorId: 1, idToken: `TAG${String(index + 1).padStart(6, '0')}` });
+        await station.startCharging({ connectorId: 1, idToken: idTokenFor(index) });
         counters.transactionsStarted++;
       }
     } catch (err) {
