@@ -7,10 +7,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { loadConfig } from '../config.js';
 import { createLocalBus } from '../bus/index.js';
-import { migrate, openDatabase } from '../store/index.js';
-import { createMonitor, monitorMigrations } from '../monitor/index.js';
+import { sql } from 'kysely';
+import { openDatabase, type Database } from '../store/index.js';
+import { createMonitor } from '../monitor/index.js';
 import { intelErrors } from './errors.js';
-import { createIntel, intelMigrations } from './index.js';
+import { createIntel } from './index.js';
 import type { OpenIntelNode } from './cli.js';
 import { intelConfigFor, shareableAlert } from './node.js';
 
@@ -24,8 +25,7 @@ export const openIntelNode: OpenIntelNode = async ({ dataDir }) => {
   }
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   try {
-    // Idempotent: a node that already ran has these tables; a fresh directory gets empty ones.
-    await migrate(database, { ...monitorMigrations, ...intelMigrations });
+    await requireInitialised(database, config.dataDir);
     const bus = createLocalBus();
     const refuse = async () => {
       throw new Error('automatic responses are not run from the command line');
@@ -53,3 +53,17 @@ export const openIntelNode: OpenIntelNode = async ({ dataDir }) => {
     throw err;
   }
 };
+
+/**
+ * The schema belongs to the node (`evguard serve` migrates every module at
+ * once, and the migrator refuses a partial set), so the CLI only checks that
+ * the tables it reads are there.
+ */
+async function requireInitialised(database: Database, dataDir: string): Promise<void> {
+  try {
+    await sql`select 1 from intel_objects where 1 = 0`.execute(database.db);
+    await sql`select 1 from monitor_alerts where 1 = 0`.execute(database.db);
+  } catch {
+    throw intelErrors.INTEL_INVALID_INPUT(`${dataDir} holds no evguard database with threat sharing yet; start the node there once (evguard serve --data-dir ${dataDir}) or pass the right --data-dir`);
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Threat sharing in a real node: TAXII under the node's HTTP server with its
+ * bearer tokens, indicators POSTed over TAXII refusing stations at the
+ * WebSocket upgrade, brute-force alerts shared as STIX, `evguard intel` run as
+ * a real process, and push/pull between two nodes, on SQLite and PostgreSQL.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
+import { stationCsr } from '../support/pki.js';
+import { TAXII_MEDIA_TYPE, type StixObject } from '../../src/intel/index.js';
+import type { BusEvent } from '../../src/bus/index.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const PW = 'intel-station-password-01';
+const FIRMWARE = 'e3'.repeat(32);
+const BLOCKED_ADDRESS = '127.0.0.9';
+const PULLED_ADDRESS = '127.0.0.12';
+
+interface Call { status: number; headers: Headers; body: any }
+
+async function taxii(node: TestNode, p: string, o: { method?: string; body?: unknown; token?: string | null } = {}): Promise<Call> {
+  const headers: Record<string, string> = { accept: TAXII_MEDIA_TYPE };
+  if (o.token !== null) headers.authorization = `Bearer ${o.token ?? node.adminToken}`;
+  if (o.body !== undefined) headers['content-type'] = TAXII_MEDIA_TYPE;
+  const res = await fetch(`${node.http}/taxii2/${p}`, { method: o.method ?? (o.body !== undefined ? 'POST' : 'GET'), headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Every object of a collection, following `next`. */
+async function collection(node: TestNode, alias: string, query = ''): Promise<StixObject[]> {
+  const out: StixObject[] = [];
+  let next: string | undefined;
+  do {
+    const q = new URLSearchParams(query);
+    if (next) q.set('next', next);
+    const res = await taxii(node, `evguard/collections/${alias}/objects/?${q}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    out.push(...(res.body.objects ?? []));
+    next = res.body.more ? res.body.next : undefined;
+  } while (next);
+  return out;
+}
+
+/** Waits for background work (a sighting written, an alert shared) to show; the assertion is on content, never on time. */
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+/** HTTP status of a WebSocket upgrade (101 when accepted), optionally from a chosen loopback address. */
+function upgradeStatus(url: string, o: { user?: string; password?: string; localAddress?: string; ca?: string[]; cert?: string; key?: string } = {}): Promise<number> {
+  return new Promise((resolve) => {
+    const headers: Record<string, string> = {};
+    if (o.user) headers.authorization = `Basic ${Buffer.from(`${o.user}:${o.password ?? ''}`).toString('base64')}`;
+    const ws = new WebSocket(url, 'ocpp2.0.1', { headers, localAddress: o.localAddress, ca: o.ca, cert: o.cert, key: o.key, handshakeTimeout: 5000 });
+    ws.on('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.on('unexpected-response', (req, res) => {
+      resolve(res.statusCode ?? -1);
+      req.destroy();
+    });
+    ws.on('error', () => resolve(-1));
+  });
+}
+
+function indicator(pattern: string, name: string): StixObject {
+  const now = new Date().toISOString();
+  return {
+    type: 'indicator', spec_version: '2.1', id: `indicator--${randomUUID()}`, created: now, modified: now,
+    name, pattern, pattern_type: 'stix', valid_from: now, indicator_types: ['malicious-activity'],
+  } as StixObject;
+}
+
+/** Runs the real CLI in its own process. */
+function cli(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const dbEnv = (node: TestNode) => ({ EVGUARD_DATABASE_URL: node.app.config.databaseUrl ?? '', EVGUARD_ADMIN_TOKEN: undefined });
+
+for (const db of testDatabases()) {
+  describe(`threat sharing in a running node (${db})`, () => {
+    let a: TestNode;
+    let b: TestNode;
+    const sighted: BusEvent[] = [];
+
+    before(async () => {
+      [a, b] = await Promise.all([startTestNode({ db }), startTestNode({ db })]);
+      a.app.bus.subscribe('intel.indicator.sighted', (e) => sighted.push(e));
+      for (const id of ['CS-ADDR', 'CS-BRUTE']) assert.equal((await a.api('POST', '/api/v1/stations', { id, securityProfile: 1, password: PW })).status, 201);
+    });
+    after(async () => {
+      await Promise.all([a?.stop(), b?.stop()]);
+    });
+
+    it('serves TAXII at /taxii2/ with the node\'s bearer tokens and per-collection rights, and audits mutating calls', async () => {
+      assert.equal((await taxii(a, '', { token: null })).status, 401);
+      const discovery = await taxii(a, '');
+      assert.equal(discovery.status, 200);
+      assert.equal(discovery.headers.get('content-type'), TAXII_MEDIA_TYPE);
+      assert.match(discovery.body.default, /\/taxii2\/evguard\/$/);
+
+      const auditor = await a.api('POST', '/api/v1/tokens', { name: 'isac-reader', role: 'auditor' });
+      assert.equal(auditor.status, 201);
+      assert.equal((await taxii(a, 'evguard/collections/shared/objects/', { token: auditor.body.token })).status, 200);
+      const refused = await taxii(a, 'evguard/collections/inbox/objects/', { token: auditor.body.token, body: { objects: [indicator("[ipv4-addr:value = '198.51.100.1']", 'x')] } });
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.error.code, 'TAXII_FORBIDDEN');
+
+      const audit = await a.api('GET', '/api/v1/audit?limit=50');
+      const entry = audit.body.find((e: any) => String(e.action).startsWith('POST /taxii2/') && e.actor === 'isac-reader');
+      assert.ok(entry, JSON.stringify(audit.body.slice(0, 5)));
+      assert.equal(entry.outcome, 'refused');
+    });
+
+    it('enforces an indicator POSTed over TAXII: the address is refused at connection, with a sighting shared back', async () => {
+      const ind = indicator(`[ipv4-addr:value = '${BLOCKED_ADDRESS}']`, 'Charging-station botnet controller');
+      const posted = await taxii(a, 'evguard/collections/inbox/objects/', { body: { objects: [ind] } });
+      assert.equal(posted.status, 202, JSON.stringify(posted.body));
+      assert.equal(posted.body.success_count, 1);
+      assert.equal(a.app.intel.match({ remoteAddress: BLOCKED_ADDRESS })?.indicatorId, ind.id);
+
+      // The right password from the named address is refused; from another address it is accepted.
+      assert.equal(await upgradeStatus(`${a.ws}/CS-ADDR`, { user: 'CS-ADDR', password: PW, localAddress: BLOCKED_ADDRESS }), 403);
+      assert.equal(await upgradeStatus(`${a.ws}/CS-ADDR`, { user: 'CS-ADDR', password: PW, localAddress: '127.0.0.1' }), 101);
+
+      const sighting = await eventually('the sighting', async () =>
+        (await collection(a, 'shared', 'match[type]=sighting')).find((o) => o.sighting_of_ref === ind.id));
+      assert.equal(a.app.intel.validate(sighting).valid, true);
+      assert.ok(sighted.some((e) => (e.data as { indicatorId: string }).indicatorId === ind.id));
+      const events = (await a.api('GET', '/api/v1/security-events?stationId=CS-ADDR')).body as { type: string; techInfo?: string }[];
+      const blocked = events.find((e) => e.type === 'BlockedByIndicator');
+      assert.ok(blocked?.techInfo?.includes(ind.id), JSON.stringify(events));
+    });
+
+    it('shares an alert raised by a brute force as valid, pseudonymised STIX in the shared collection', async () => {
+      for (let i = 0; i < 5; i++) assert.equal(await upgradeStatus(`${a.ws}/CS-BRUTE`, { user: 'CS-BRUTE', password: `wrong-password-${i}-0000` }), 401);
+      await a.app.monitor.settled();
+      const alert = (await a.api('GET', '/api/v1/alerts?stationId=CS-BRUTE')).body.find((x: any) => x.detector === 'bruteForce');
+      assert.ok(alert, 'the brute force raised an alert');
+
+      const report = await eventually('the shared report', async () =>
+        (await collection(a, 'shared', 'match[type]=report')).find((o) => (o.labels as string[]).includes('detector:bruteForce')));
+      const objects = await collection(a, 'shared');
+      for (const o of objects) assert.deepEqual(a.app.intel.validate(o), { valid: true, errors: [] }, o.id);
+      for (const ref of report.object_refs as string[]) assert.ok(objects.some((o) => o.id === ref), `${ref} is in the collection`);
+      assert.ok(objects.some((o) => o.type === 'infrastructure'));
+      assert.ok(!JSON.stringify(objects).includes('CS-BRUTE'), 'station ids leave the node only as pseudonyms');
+    });
+
+    it('`evguard intel export` prints one schema-valid bundle, the same objects the node shares', async () => {
+      const run = await cli(['intel', 'export', '--data-dir', a.dataDir], dbEnv(a));
+      assert.equal(run.code, 0, run.stderr);
+      const bundle = JSON.parse(run.stdout);
+      assert.equal(bundle.type, 'bundle');
+      assert.deepEqual(a.app.intel.validate(bundle), { valid: true, errors: [] });
+      const shared = await collection(a, 'shared', 'match[type]=report');
+      const exported = bundle.objects.filter((o: StixObject) => o.type === 'report');
+      assert.ok(exported.length >= 1);
+      for (const r of exported) assert.ok(shared.some((s) => s.id === r.id), 'same deterministic ids as the shared collection');
+
+      const since = await cli(['intel', 'export', '--since', '2999-01-01T00:00:00Z', '--data-dir', a.dataDir], dbEnv(a));
+      assert.equal(since.code, 0, since.stderr);
+      assert.ok(!JSON.parse(since.stdout).objects.some((o: StixObject) => o.type === 'report'));
+      const bad = await cli(['intel', 'export', '--since', 'last tuesday', '--data-dir', a.dataDir], dbEnv(a));
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--since must be an ISO-8601 time/);
+    });
+
+    it('pushes to and pulls from another node over TAXII, which then refuses the certificate, address and firmware named', async () => {
+      // B has a profile 3 station with a certificate of its own PKI.
+      const ca = b.app.trust.listCas().map((c) => c.pem);
+      assert.equal((await b.api('POST', '/api/v1/stations', { id: 'CS-CERT', securityProfile: 2, password: PW })).status, 201);
+      const { csrPem, keyPem } = await stationCsr('CS-CERT', 'evguard');
+      const signed = await b.app.trust.signStationCsr({ csrPem, stationId: 'CS-CERT' });
+      assert.equal((await b.api('PATCH', '/api/v1/stations/CS-CERT', { securityProfile: 3 })).status, 200);
+      const mtls = { ca, cert: signed.certificateChainPem, key: keyPem };
+      assert.equal(await upgradeStatus(`${b.wss}/CS-CERT`, mtls), 101);
+      assert.equal((await b.api('POST', '/api/v1/stations', { id: 'CS-PULLED', securityProfile: 1, password: PW })).status, 201);
+
+      // Push: A's alerts into B's inbox, enforced by B on arrival.
+      const push = await cli(['intel', 'push', '--url', `${b.http}/taxii2/`, '--collection', 'inbox', '--data-dir', a.dataDir], { ...dbEnv(a), EVGUARD_TAXII_TOKEN: b.adminToken });
+      assert.equal(push.code, 0, push.stderr);
+      const pushed = JSON.parse(push.stdout);
+      assert.ok(pushed.pushed > 0, push.stdout);
+      assert.equal(pushed.failureCount, 0, push.stdout);
+      const aReports = await collection(a, 'shared', 'match[type]=report');
+      const inB = await collection(b, 'inbox', 'match[type]=report');
+      for (const r of aReports) assert.ok(inB.some((o) => o.id === r.id), `${r.id} reached B`);
+      const aIndicators = (await collection(a, 'shared', 'match[type]=indicator')).map((o) => o.id);
+      assert.ok(aIndicators.length > 0 && aIndicators.every((id) => b.app.intel.indicators().some((i) => i.indicatorId === id)), 'B enforces what A pushed');
+
+      // Pull: A publishes indicators naming B's station certificate, an address and a firmware image; B pulls them.
+      const named = [
+        indicator(`[x509-certificate:serial_number = '${signed.serialHex}']`, 'Stolen station key'),
+        indicator(`[ipv4-addr:value = '${PULLED_ADDRESS}']`, 'Scanner'),
+        indicator(`[file:hashes.'SHA-256' = '${FIRMWARE}']`, 'Backdoored firmware'),
+      ];
+      assert.equal((await taxii(a, 'evguard/collections/shared/objects/', { body: { objects: named } })).body.success_count, 3);
+      const pull = await cli(['intel', 'pull', '--url', `${a.http}/taxii2/`, '--collection', 'shared', '--data-dir', b.dataDir], { ...dbEnv(b), EVGUARD_TAXII_TOKEN: a.adminToken });
+      assert.equal(pull.code, 0, pull.stderr);
+      const pulled = JSON.parse(pull.stdout);
+      assert.equal(pulled.rejected, 0, pull.stdout);
+      assert.ok(pulled.enforced >= 3, pull.stdout);
+      // The pull ran in another process: the running node picks the indicators up from the database.
+      await b.app.intel.reload();
+
+      assert.equal(await upgradeStatus(`${b.wss}/CS-CERT`, mtls), 403);
+      assert.equal(await upgradeStatus(`${b.ws}/CS-PULLED`, { user: 'CS-PULLED', password: PW, localAddress: PULLED_ADDRESS }), 403);
+      assert.equal(b.app.intel.isFirmwareBlocked(FIRMWARE.toUpperCase())?.indicatorId, named[2]!.id);
+      assert.equal(b.app.intel.isFirmwareBlocked('00'.repeat(32)), undefined);
+      const events = (await b.api('GET', '/api/v1/security-events?stationId=CS-CERT')).body as { type: string; techInfo?: string }[];
+      assert.ok(events.some((e) => e.type === 'ClientCertificateRejected' && e.techInfo?.includes(named[0]!.id)), JSON.stringify(events));
+      await eventually('B\'s sightings', async () => {
+        const sightings = await collection(b, 'shared', 'match[type]=sighting');
+        return named.slice(0, 2).every((n) => sightings.some((s) => s.sighting_of_ref === n.id)) ? true : undefined;
+      });
+
+      // A second pull continues where the first stopped.
+      const again = await cli(['intel', 'pull', '--url', `${a.http}/taxii2/`, '--collection', 'shared', '--data-dir', b.dataDir], { ...dbEnv(b), EVGUARD_TAXII_TOKEN: a.adminToken });
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(JSON.parse(again.stdout).accepted, 0, again.stdout);
+    });
+  });
+}
