@@ -1,0 +1,122 @@
+/** Renders benchmark results as markdown and as an SVG bar chart of evguard ÷ baseline ratios. */
+import type { ProfileEntry } from './profile.js';
+
+type Num = number;
+export interface Results {
+  name: string;
+  date: string;
+  machine: { cpu: string; cores: Num; memoryGiB: Num; node: string; platform: string; evguard: string };
+  sizes: { stations: Num; workers: Num; realisticMs: Num; saturateMs: Num; compression: Num; chargingShare: Num };
+  evguard: {
+    connect: { stations: Num; failed: Num; seconds: Num; rssBeforeMiB: Num; rssAfterMiB: Num; bytesPerStation: Num; errors?: Record<string, Num> };
+    realistic: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; maxMs: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num };
+    saturation: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num };
+    storm: { stations: Num; of: Num; restartToListeningS: Num; listeningToAllBackS: Num; p50BackS: Num; nodeCpuCores: Num; loadgenCpuCores: Num; retries: Num };
+  };
+  baseline: {
+    connect: { stations: Num; failed: Num; seconds: Num; rssBeforeMiB: Num; rssAfterMiB: Num; bytesPerStation: Num };
+    realistic: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; maxMs: Num; nodeCpuCores: Num; loadgenCpuCores: Num };
+    saturation: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; nodeCpuCores: Num; loadgenCpuCores: Num };
+    storm: { stations: Num; of: Num; restartToListeningS: Num; listeningToAllBackS: Num; p50BackS: Num; loadgenCpuCores: Num; retries: Num };
+  };
+  profile?: ProfileEntry[];
+  durationS?: Num;
+}
+
+const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const ratio = (a: number, b: number) => (b > 0 ? a / b : NaN);
+
+/** The ratios the chart and the table share; for each, whether higher is better for evguard. */
+export function ratios(r: Results) {
+  const e = r.evguard;
+  const b = r.baseline;
+  return [
+    { label: 'stations held', value: ratio(e.connect.stations, b.connect.stations), higherIsBetter: true },
+    { label: 'memory / station', value: ratio(e.connect.bytesPerStation, b.connect.bytesPerStation), higherIsBetter: false },
+    { label: 'messages/s at saturation', value: ratio(e.saturation.perSecond, b.saturation.perSecond), higherIsBetter: true },
+    { label: 'p50 latency (mix)', value: ratio(e.realistic.p50Ms, b.realistic.p50Ms), higherIsBetter: false },
+    { label: 'p99 latency (mix)', value: ratio(e.realistic.p99Ms, b.realistic.p99Ms), higherIsBetter: false },
+    { label: 'reconnect storm time', value: ratio(e.storm.listeningToAllBackS, b.storm.listeningToAllBackS), higherIsBetter: false },
+  ];
+}
+
+export function renderMarkdown(r: Results, svgFile: string): string {
+  const e = r.evguard;
+  const b = r.baseline;
+  const m = r.machine;
+  const rows = [
+    ['stations held on one node', `${e.connect.stations} of ${r.sizes.stations}`, `${b.connect.stations}`, f(ratio(e.connect.stations, b.connect.stations), 2)],
+    ['memory per connected station', `${f(e.connect.bytesPerStation / 1024)} KiB`, `${f(b.connect.bytesPerStation / 1024)} KiB`, f(ratio(e.connect.bytesPerStation, b.connect.bytesPerStation), 2)],
+    ['messages/s at saturation', f(e.saturation.perSecond, 0), f(b.saturation.perSecond, 0), f(ratio(e.saturation.perSecond, b.saturation.perSecond), 3)],
+    ['p50 latency, realistic mix', `${f(e.realistic.p50Ms, 2)} ms`, `${f(b.realistic.p50Ms, 2)} ms`, f(ratio(e.realistic.p50Ms, b.realistic.p50Ms), 2)],
+    ['p99 latency, realistic mix', `${f(e.realistic.p99Ms, 2)} ms`, `${f(b.realistic.p99Ms, 2)} ms`, f(ratio(e.realistic.p99Ms, b.realistic.p99Ms), 2)],
+    ['reconnect storm (listening → all back)', `${f(e.storm.listeningToAllBackS, 2)} s (${e.storm.stations}/${e.storm.of})`, `${f(b.storm.listeningToAllBackS, 2)} s (${b.storm.stations}/${b.storm.of})`, f(ratio(e.storm.listeningToAllBackS, b.storm.listeningToAllBackS), 1)],
+    ['DB rows written/s, realistic mix', f(e.realistic.dbRowsPerSecond), '—', ''],
+    ['DB rows written/s, saturation', f(e.saturation.dbRowsPerSecond), '—', ''],
+  ];
+  const lines = [
+    `# evguard benchmark: ${r.name} run`,
+    '',
+    `${r.date} · ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB · Node ${m.node} · ${m.platform} · evguard ${m.evguard}` + (r.durationS ? ` · run took ${f(r.durationS, 0)} s` : ''),
+    '',
+    `One evguard node (SQLite, TLS, security profile 2: TLS + Basic-auth password checked with scrypt) against a bare \`ws\` echo server over TLS, same load, same run. ` +
+      `${r.sizes.stations} stations (75 % OCPP 2.0.1, 25 % 1.6) from ${r.sizes.workers} load-generator processes on loopback source addresses 127.0.1.2 upwards. ` +
+      `Realistic mix time-compressed ${r.sizes.compression}×: heartbeat every ${300 / r.sizes.compression} s, MeterValues every ${60 / r.sizes.compression} s on the ${r.sizes.chargingShare * 100} % that charge, for ${r.sizes.realisticMs / 1000} s. ` +
+      `Saturation: every connection sends its next message when the answer arrives (MeterValues when charging, else Heartbeat), ${r.sizes.saturateMs / 1000} s, with the per-station rate limit raised for the run.`,
+    '',
+    '| metric | evguard | bare ws (TLS) | ratio |',
+    '| --- | ---: | ---: | ---: |',
+    ...rows.map((x) => `| ${x.join(' | ')} |`),
+    '',
+    `![evguard ÷ baseline](${svgFile})`,
+    '',
+    '## Where the CPU went',
+    '',
+    `| phase | evguard node (cores) | load generators (cores) | baseline server (cores) | load generators, baseline (cores) |`,
+    '| --- | ---: | ---: | ---: | ---: |',
+    `| realistic mix | ${f(e.realistic.nodeCpuCores, 2)} | ${f(e.realistic.loadgenCpuCores, 2)} | ${f(b.realistic.nodeCpuCores, 2)} | ${f(b.realistic.loadgenCpuCores, 2)} |`,
+    `| saturation | ${f(e.saturation.nodeCpuCores, 2)} | ${f(e.saturation.loadgenCpuCores, 2)} | ${f(b.saturation.nodeCpuCores, 2)} | ${f(b.saturation.loadgenCpuCores, 2)} |`,
+    `| reconnect storm | ${f(e.storm.nodeCpuCores, 2)} | ${f(e.storm.loadgenCpuCores, 2)} | — | ${f(b.storm.loadgenCpuCores, 2)} |`,
+    '',
+    `Connect: evguard ${f(e.connect.seconds)} s for ${e.connect.stations} stations (${e.connect.failed} failed), RSS ${f(e.connect.rssBeforeMiB)} → ${f(e.connect.rssAfterMiB)} MiB; ` +
+      `baseline ${f(b.connect.seconds)} s, RSS ${f(b.connect.rssBeforeMiB)} → ${f(b.connect.rssAfterMiB)} MiB. ` +
+      `Restart to listening: evguard ${f(e.storm.restartToListeningS)} s, baseline ${f(b.storm.restartToListeningS)} s. Storm retries: evguard ${e.storm.retries}, baseline ${b.storm.retries}. ` +
+      `Failures: realistic ${e.realistic.failures}, saturation ${e.saturation.failures}.`,
+  ];
+  if (e.connect.errors && Object.keys(e.connect.errors).length) lines.push('', `Station errors: ${JSON.stringify(e.connect.errors)}`);
+  if (r.profile?.length) {
+    lines.push('', '## CPU profile of the node (self time, whole run)', '', '| % | function | where |', '| ---: | --- | --- |', ...r.profile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function renderSvg(r: Results): string {
+  const items = ratios(r).filter((x) => Number.isFinite(x.value) && x.value > 0);
+  const W = 720;
+  const rowH = 34;
+  const left = 220;
+  const H = 70 + items.length * rowH;
+  // Log scale: ratios span from well below 1 to well above it.
+  const maxLog = Math.max(1, ...items.map((x) => Math.abs(Math.log10(x.value))));
+  const mid = left + (W - left - 40) / 2;
+  const scale = (W - left - 40) / 2 / maxLog;
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const bars = items.map((x, i) => {
+    const y = 50 + i * rowH;
+    const len = Math.log10(x.value) * scale;
+    const good = x.higherIsBetter ? x.value >= 1 : x.value <= 1;
+    const fill = good ? '#2e7d32' : '#c62828';
+    const x0 = len >= 0 ? mid : mid + len;
+    return `<text x="${left - 8}" y="${y + 17}" text-anchor="end" font-size="13">${esc(x.label)}</text>` +
+      `<rect x="${x0.toFixed(1)}" y="${y + 4}" width="${Math.max(1, Math.abs(len)).toFixed(1)}" height="${rowH - 12}" fill="${fill}"/>` +
+      `<text x="${(len >= 0 ? mid + len + 4 : mid + len - 4).toFixed(1)}" y="${y + 17}" font-size="12" text-anchor="${len >= 0 ? 'start' : 'end'}">${x.value >= 10 ? x.value.toFixed(0) : x.value.toFixed(2)}×</text>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">evguard ÷ bare ws over TLS (${esc(r.name)} run, ${r.sizes.stations} stations, log scale)</text>
+<text x="${W / 2}" y="40" text-anchor="middle" font-size="11" fill="#555">green: at least as good as the baseline; red: worse. ${esc(r.machine.cpu)}, ${r.machine.cores} cores, Node ${esc(r.machine.node)}</text>
+<line x1="${mid}" y1="46" x2="${mid}" y2="${H - 10}" stroke="#333"/>
+${bars.join('\n')}
+</svg>
+`;
+}

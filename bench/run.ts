@@ -1,0 +1,305 @@
+/**
+ * `npm run bench [-- --quick] [--stations N] [--workers W] [--profile]`
+ *
+ * Runs one evguard node (SQLite, TLS, security profile 2) and, in the same
+ * run, a bare `ws` echo server over TLS as the baseline, and drives both with
+ * the same load from forked load-generator processes on several loopback
+ * source addresses. Phases: connect (stations held, memory per station),
+ * realistic mix (latency), saturation (messages/s), reconnect storm after a
+ * restart, and the database write rate. Writes bench/results/<name>.json,
+ * .md and .svg. Every number in them is measured in this run.
+ */
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import SQLite from 'better-sqlite3';
+import type { Command, PhaseReport } from './loadgen.js';
+import { renderMarkdown, renderSvg, type Results } from './report.js';
+import { summarizeProfile } from './profile.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(name);
+const opt = (name: string, def: number) => {
+  const i = argv.indexOf(name);
+  if (i < 0) return def;
+  const v = Number(argv[i + 1]);
+  if (!Number.isInteger(v) || v < 1) {
+    process.stderr.write(`${name} needs a positive integer\n`);
+    process.exit(2);
+  }
+  return v;
+};
+if (flag('--help') || flag('-h')) {
+  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--profile]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 1200 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2)\n  --profile    write a CPU profile of the node and name its top costs\n');
+  process.exit(0);
+}
+const quick = flag('--quick');
+const SIZE = {
+  stations: opt('--stations', quick ? 200 : 1200),
+  workers: opt('--workers', quick ? 2 : 3),
+  realisticMs: quick ? 15_000 : 45_000,
+  saturateMs: quick ? 8_000 : 20_000,
+  /** Time compression of the realistic mix: 60 means a 300 s heartbeat every 5 s. */
+  compression: 60,
+  chargingShare: 0.25,
+};
+const name = quick ? 'quick' : 'full';
+const PASSWORD = 'bench-station-password-0123456789';
+const TOKEN = 'bench-admin-token-0123456789abcdef';
+
+const log = (m: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** CPU time (ms) and resident memory (bytes) of a process, from /proc. */
+function procStats(pid: number): { cpuMs: number; rss: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return { cpuMs: (ticks * 1000) / 100, rss: rssKb * 1024 };
+}
+
+function waitOutput(child: ChildProcess, re: RegExp, what: string): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = re.exec(out);
+      if (m) {
+        child.stdout!.off('data', onData);
+        resolve(m);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}) before it was ready:\n${out}`)));
+  });
+}
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'evguard-bench-'));
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+async function startNode(ports: { http: number; tls: number }, profile: boolean): Promise<ChildProcess> {
+  const config = path.join(tmp, 'bench-config.json');
+  // The rate limit protects against one misbehaving station; the saturation run is many well-behaved ones at full speed.
+  writeFileSync(config, JSON.stringify({ ocpp: { ratePerSecond: 100_000, rateBurst: 100_000 } }));
+  const args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(tmp, 'profile')] : []), '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', '--port', String(ports.http), '--tls-port', String(ports.tls), '--data-dir', path.join(tmp, 'node'), '--config', config, '--log-level', 'error'];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, EVGUARD_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  await waitOutput(child, /wss:\/\/localhost:\d+/, 'evguard node');
+  return child;
+}
+
+async function startEcho(cert: string, key: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/echo-server.ts'), cert, key, String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  await waitOutput(child, /listening \d+/, 'echo server');
+  return child;
+}
+
+async function api(port: number, method: string, p: string, body?: unknown) {
+  const res = await fetch(`http://127.0.0.1:${port}${p}`, { method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const text = await res.text();
+  if (res.status >= 400) throw new Error(`${method} ${p}: ${res.status} ${text.slice(0, 200)}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+interface Worker {
+  child: ChildProcess;
+  send(c: Command): Promise<PhaseReport>;
+}
+
+async function startWorkers(n: number): Promise<Worker[]> {
+  return Promise.all(Array.from({ length: n }, async () => {
+    const child = fork(path.join(ROOT, 'bench/loadgen.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.push(child);
+    await new Promise<void>((r) => child.once('message', () => r()));
+    return {
+      child,
+      send: (c: Command) =>
+        new Promise<PhaseReport>((resolve, reject) => {
+          child.once('message', (m: any) => (m.ok ? resolve(m) : reject(new Error(m.error))));
+          child.send(c);
+        }),
+    };
+  }));
+}
+
+/** Sends a command to every worker at once and merges their reports. */
+async function phase(workers: Worker[], c: Command | ((i: number) => Command)) {
+  const t0 = performance.now();
+  const reports = await Promise.all(workers.map((w, i) => w.send(typeof c === 'function' ? c(i) : c)));
+  const samples = reports.flatMap((r) => r.samples).sort((a, b) => a - b);
+  const pct = (p: number) => (samples.length ? samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))]! : 0);
+  const errors: Record<string, number> = {};
+  for (const r of reports) for (const [k, v] of Object.entries(r.errors ?? {})) errors[k] = (errors[k] ?? 0) + v;
+  return {
+    wallMs: performance.now() - t0,
+    open: reports.reduce((s, r) => s + r.open, 0),
+    calls: reports.reduce((s, r) => s + r.calls, 0),
+    failures: reports.reduce((s, r) => s + r.failures, 0),
+    loadgenCpuMs: reports.reduce((s, r) => s + r.cpuMs, 0),
+    p50: pct(50),
+    p99: pct(99),
+    max: samples.at(-1) ?? 0,
+    errors,
+  };
+}
+
+function dbRows(file: string): number {
+  const db = new SQLite(file, { readonly: true, fileMustExist: true });
+  try {
+    let n = 0;
+    for (const t of ['transaction_events', 'station_reports']) n += Number((db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n);
+    return n;
+  } finally {
+    db.close();
+  }
+}
+
+/** Loopback source addresses per worker: 127.0.0.2 upwards, four each (64k ephemeral ports apiece). */
+const addressesFor = (w: number) => Array.from({ length: 4 }, (_, k) => `127.0.${1 + w}.${2 + k}`);
+
+async function main() {
+  const started = Date.now();
+  log(`${name} run: ${SIZE.stations} stations, ${SIZE.workers} load-generator processes, realistic ${SIZE.realisticMs / 1000} s, saturation ${SIZE.saturateMs / 1000} s`);
+  const perWorker = (i: number) => Math.floor(SIZE.stations / SIZE.workers) + (i < SIZE.stations % SIZE.workers ? 1 : 0);
+  const width = (i: number) => String(perWorker(i)).length;
+  const results: Results = {
+    name,
+    date: new Date().toISOString(),
+    machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${os.type()} ${os.release()}`, evguard: JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version },
+    sizes: { ...SIZE },
+    evguard: {} as any,
+    baseline: {} as any,
+  };
+
+  // ── evguard ──────────────────────────────────────────────────────────
+  const ports = { http: await freePort(), tls: await freePort() };
+  let node = await startNode(ports, flag('--profile'));
+  const cas: string[] = (await api(ports.http, 'GET', '/api/v1/pki/cas')).map((c: { pem: string }) => c.pem);
+  log('registering stations (scrypt hash per password)');
+  const ids: string[] = [];
+  for (let w = 0; w < SIZE.workers; w++) for (let n = 1; n <= perWorker(w); n++) ids.push(`B${w}-${String(n).padStart(width(w), '0')}`);
+  let nextId = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (nextId < ids.length) {
+      const id = ids[nextId++]!;
+      await api(ports.http, 'POST', '/api/v1/stations', { id, securityProfile: 2, password: PASSWORD });
+    }
+  }));
+  for (let w = 0; w < SIZE.workers; w++) for (let n = 1; n <= perWorker(w); n++) await api(ports.http, 'PUT', `/api/v1/id-tokens/TAG${String(n).padStart(6, '0')}`, { status: 'Accepted' }).catch(() => undefined);
+
+  const workers = await startWorkers(SIZE.workers);
+  const dbFile = path.join(tmp, 'node', 'evguard.db');
+  const before = procStats(node.pid!);
+  log('evguard: connecting the fleet');
+  const connect = await phase(workers, (i) => ({ cmd: 'connect', target: 'evguard', url: `wss://127.0.0.1:${ports.tls}/ocpp`, count: perWorker(i), prefix: `B${i}`, password: PASSWORD, ca: cas, localAddresses: addressesFor(i), chargingShare: SIZE.chargingShare, heartbeatMs: (300_000 / SIZE.compression), meterMs: 60_000 / SIZE.compression, concurrency: 50 }));
+  await new Promise((r) => setTimeout(r, 2000));
+  const held = procStats(node.pid!);
+  results.evguard.connect = { stations: connect.open, failed: connect.failures, seconds: connect.wallMs / 1000, rssBeforeMiB: before.rss / 2 ** 20, rssAfterMiB: held.rss / 2 ** 20, bytesPerStation: (held.rss - before.rss) / Math.max(1, connect.open), errors: connect.errors };
+  log(`evguard: ${connect.open} stations held, ${(results.evguard.connect.bytesPerStation / 1024).toFixed(1)} KiB each`);
+
+  log('evguard: realistic mix');
+  let rows0 = dbRows(dbFile);
+  let cpu0 = procStats(node.pid!).cpuMs;
+  const realistic = await phase(workers, { cmd: 'realistic', durationMs: SIZE.realisticMs });
+  let cpu1 = procStats(node.pid!).cpuMs;
+  let rows1 = dbRows(dbFile);
+  results.evguard.realistic = { messages: realistic.calls, failures: realistic.failures, perSecond: realistic.calls / (realistic.wallMs / 1000), p50Ms: realistic.p50, p99Ms: realistic.p99, maxMs: realistic.max, nodeCpuCores: (cpu1 - cpu0) / realistic.wallMs, loadgenCpuCores: realistic.loadgenCpuMs / realistic.wallMs, dbRowsPerSecond: (rows1 - rows0) / (realistic.wallMs / 1000) };
+  log(`evguard: p50 ${realistic.p50.toFixed(1)} ms, p99 ${realistic.p99.toFixed(1)} ms`);
+
+  log('evguard: saturation');
+  rows0 = dbRows(dbFile);
+  cpu0 = procStats(node.pid!).cpuMs;
+  const sat = await phase(workers, { cmd: 'saturate', durationMs: SIZE.saturateMs });
+  cpu1 = procStats(node.pid!).cpuMs;
+  rows1 = dbRows(dbFile);
+  results.evguard.saturation = { messages: sat.calls, failures: sat.failures, perSecond: sat.calls / (sat.wallMs / 1000), p50Ms: sat.p50, p99Ms: sat.p99, nodeCpuCores: (cpu1 - cpu0) / sat.wallMs, loadgenCpuCores: sat.loadgenCpuMs / sat.wallMs, dbRowsPerSecond: (rows1 - rows0) / (sat.wallMs / 1000) };
+  log(`evguard: ${results.evguard.saturation.perSecond.toFixed(0)} messages/s, ${results.evguard.saturation.dbRowsPerSecond.toFixed(0)} rows/s`);
+
+  log('evguard: reconnect storm (SIGKILL, restart on the same ports)');
+  node.kill('SIGKILL');
+  await new Promise((r) => node.once('exit', r));
+  const restartAt = performance.now();
+  node = await startNode(ports, false);
+  const listeningMs = performance.now() - restartAt;
+  cpu0 = procStats(node.pid!).cpuMs;
+  const storm = await phase(workers, { cmd: 'storm', deadlineMs: 240_000 });
+  cpu1 = procStats(node.pid!).cpuMs;
+  results.evguard.storm = { stations: storm.calls, of: connect.open, restartToListeningS: listeningMs / 1000, listeningToAllBackS: storm.max / 1000, p50BackS: storm.p50 / 1000, nodeCpuCores: (cpu1 - cpu0) / storm.wallMs, loadgenCpuCores: storm.loadgenCpuMs / storm.wallMs, retries: storm.failures };
+  log(`evguard: ${storm.calls}/${connect.open} back ${(storm.max / 1000).toFixed(1)} s after the node listened`);
+  await phase(workers, { cmd: 'stop' });
+  for (const w of workers) w.child.kill();
+  node.kill('SIGINT');
+  await new Promise((r) => node.once('exit', r));
+
+  // ── baseline: bare ws echo over TLS ─────────────────────────────────
+  const cert = path.join(tmp, 'echo.crt');
+  const key = path.join(tmp, 'echo.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  const echoPort = await freePort();
+  let echo = await startEcho(cert, key, echoPort);
+  const echoWorkers = await startWorkers(SIZE.workers);
+  const eBefore = procStats(echo.pid!);
+  log('baseline: connecting');
+  const eConnect = await phase(echoWorkers, (i) => ({ cmd: 'connect', target: 'echo', url: `wss://127.0.0.1:${echoPort}/`, count: perWorker(i), prefix: `E${i}`, password: '', ca: readFileSync(cert, 'utf8'), localAddresses: addressesFor(i), chargingShare: SIZE.chargingShare, heartbeatMs: 300_000 / SIZE.compression, meterMs: 60_000 / SIZE.compression, concurrency: 50 }));
+  await new Promise((r) => setTimeout(r, 2000));
+  const eHeld = procStats(echo.pid!);
+  results.baseline.connect = { stations: eConnect.open, failed: eConnect.failures, seconds: eConnect.wallMs / 1000, rssBeforeMiB: eBefore.rss / 2 ** 20, rssAfterMiB: eHeld.rss / 2 ** 20, bytesPerStation: (eHeld.rss - eBefore.rss) / Math.max(1, eConnect.open) };
+  log('baseline: realistic mix');
+  cpu0 = procStats(echo.pid!).cpuMs;
+  const eReal = await phase(echoWorkers, { cmd: 'realistic', durationMs: SIZE.realisticMs });
+  cpu1 = procStats(echo.pid!).cpuMs;
+  results.baseline.realistic = { messages: eReal.calls, failures: eReal.failures, perSecond: eReal.calls / (eReal.wallMs / 1000), p50Ms: eReal.p50, p99Ms: eReal.p99, maxMs: eReal.max, nodeCpuCores: (cpu1 - cpu0) / eReal.wallMs, loadgenCpuCores: eReal.loadgenCpuMs / eReal.wallMs };
+  log('baseline: saturation');
+  cpu0 = procStats(echo.pid!).cpuMs;
+  const eSat = await phase(echoWorkers, { cmd: 'saturate', durationMs: SIZE.saturateMs });
+  cpu1 = procStats(echo.pid!).cpuMs;
+  results.baseline.saturation = { messages: eSat.calls, failures: eSat.failures, perSecond: eSat.calls / (eSat.wallMs / 1000), p50Ms: eSat.p50, p99Ms: eSat.p99, nodeCpuCores: (cpu1 - cpu0) / eSat.wallMs, loadgenCpuCores: eSat.loadgenCpuMs / eSat.wallMs };
+  log('baseline: reconnect storm');
+  echo.kill('SIGKILL');
+  await new Promise((r) => echo.once('exit', r));
+  const eRestart = performance.now();
+  echo = await startEcho(cert, key, echoPort);
+  const eListening = performance.now() - eRestart;
+  const eStorm = await phase(echoWorkers, { cmd: 'storm', deadlineMs: 120_000 });
+  results.baseline.storm = { stations: eStorm.calls, of: eConnect.open, restartToListeningS: eListening / 1000, listeningToAllBackS: eStorm.max / 1000, p50BackS: eStorm.p50 / 1000, loadgenCpuCores: eStorm.loadgenCpuMs / eStorm.wallMs, retries: eStorm.failures };
+  await phase(echoWorkers, { cmd: 'stop' });
+  for (const w of echoWorkers) w.child.kill();
+  echo.kill('SIGTERM');
+
+  if (flag('--profile')) {
+    const dir = path.join(tmp, 'profile');
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) results.profile = summarizeProfile(JSON.parse(readFileSync(path.join(dir, file), 'utf8')), 15);
+  }
+  results.durationS = (Date.now() - started) / 1000;
+
+  const out = path.join(ROOT, 'bench/results');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(path.join(out, `${name}.svg`), renderSvg(results));
+  writeFileSync(path.join(out, `${name}.md`), renderMarkdown(results, `${name}.svg`));
+  log(`done in ${results.durationS.toFixed(0)} s: bench/results/${name}.json, .md, .svg`);
+  process.exit(0);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
