@@ -14,3 +14,5 @@ export type {
   BootResult, CallRecord, CertificateAndKey, ConnectorStatus, IncomingHandler, OcppVersion, SecurityProfile,
   SimStation, SimStationOptions, SimStationState, SimTlsOptions, StartChargingOptions, StartChargingResult,
 } from './types.js';
+export { createSimEv, createSimSecc, ocspRequestData, chainPem, ISO15118_2_SCHEMA } from './ev.js';
+export type { SimEv, SimEvOptions, SimSecc, SimContract, ContractInstallation, OcspRequestData } from './ev.js';
