@@ -211,11 +211,13 @@ export async function runAttack(mode: AttackMode, target: AttackTarget): Promise
         break;
       }
       case 'load-swing': {
-        const stations = target.stationIds.map((sid) => station({ id: sid, maxPowerW: 11_000 }));
+        requireV2();
+        const stations = target.stationIds.map((sid) => station({ id: sid }));
         await Promise.all(stations.map((s) => s.connect()));
-        // Everyone starts within a second, then everyone stops: the step a botnet would make.
-        await Promise.all(stations.map((s, i) => attempt('start', () => s.startCharging({ connectorId: 1, idToken: `ATK${String(i).padStart(5, '0')}`, powerW: 11_000 }))));
-        await Promise.all(stations.map((s) => attempt('stop', () => s.stopCharging(1, 'Local'))));
+        // Everyone reports 11 kW within a second, then everyone stops: the step a botnet of chargers would make.
+        const txs = stations.map(() => `ATK-${randomUUID().slice(0, 8)}`);
+        await Promise.all(stations.map((s, i) => attempt('start', () => s.call('TransactionEvent', txEvent('Started', txs[i]!, 0, new Date(), { energyWh: 1000, powerW: 11_000 })))));
+        await Promise.all(stations.map((s, i) => attempt('stop', () => s.call('TransactionEvent', txEvent('Ended', txs[i]!, 1, new Date(), { energyWh: 1001, powerW: 0 })))));
         break;
       }
       case 'mass-start': {
@@ -240,11 +242,12 @@ export async function runAttack(mode: AttackMode, target: AttackTarget): Promise
 }
 
 /** A 2.0.1 TransactionEvent built by hand, so the attack controls seqNo, timestamps and meter data. */
-function txEvent(eventType: 'Started' | 'Updated' | 'Ended', transactionId: string, seqNo: number, at: Date, meter: { energyWh?: number; signed?: Record<string, string> } = {}) {
+function txEvent(eventType: 'Started' | 'Updated' | 'Ended', transactionId: string, seqNo: number, at: Date, meter: { energyWh?: number; powerW?: number; signed?: Record<string, string> } = {}) {
   const sampledValue: Record<string, unknown>[] = [];
   if (meter.energyWh !== undefined) {
     sampledValue.push({ value: meter.energyWh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' }, ...(meter.signed ? { signedMeterValue: meter.signed } : {}) });
   }
+  if (meter.powerW !== undefined) sampledValue.push({ value: meter.powerW, measurand: 'Power.Active.Import', unitOfMeasure: { unit: 'W' } });
   return {
     eventType,
     timestamp: at.toISOString(),
