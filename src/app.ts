@@ -26,6 +26,7 @@ import { createTrust, lifecycleRoutes, plugAndChargeHooks, trustMigrations, type
 import { createMonitor, monitorMigrations, monitorRoutes, type Monitor, type RecordedAction } from './monitor/index.js';
 import { createGrid, createOpenAdrVen, gridMigrations, gridRoutes, type Grid } from './grid/index.js';
 import { tlsOptions } from './tls.js';
+import { assessRoutes, createAssessment } from './assess/index.js';
 import { createIntel, intelMigrations, type Intel } from './intel/index.js';
 import { createFirmware, firmwareMigrations, type Firmware } from './firmware/index.js';
 import { createEnforcement, intelConfigFor, startIndicatorRefresh, startSharing, taxiiAuth } from './intel/node.js';
@@ -309,6 +310,17 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     consoleRoutes(),
     (app) => intel.taxiiRoutes(app, taxiiAuth(tokens)),
     firmware.routes,
+    assessRoutes(
+      createAssessment({
+        database,
+        stations,
+        gateway: router ? { ...gateway, call: router.call } : gateway,
+        dataDir: config.dataDir,
+        listCertificates: (id) => trust.listCertificates({ stationId: id }),
+        listAlerts: (id) => monitor.listAlerts({ stationId: id, limit: 1000 }),
+        listStationEventTypes: async (id) => [...new Set((await monitor.listSecurityEvents({ stationId: id, limit: 1000 })).filter((e) => e.source === 'station').map((e) => e.type))],
+      }),
+    ),
   ]);
   const upgrade = (req: any, socket: any, head: Buffer) => gateway.handleUpgrade(req, socket, head);
   httpServer.on('upgrade', upgrade);

@@ -5,6 +5,7 @@ import { serveCommand } from './serve.js';
 import { simCommand } from './sim.js';
 import { demoCommand } from './demo.js';
 import { probeCommand } from '../probe/cli.js';
+import { assessCommand } from '../assess/cli.js';
 import { VERSION } from '../app.js';
 import { firmwareCommand } from '../firmware/cli.js';
 import { createIntelCommand } from '../intel/cli.js';
@@ -19,6 +20,7 @@ export function buildCli(): Command {
     .addCommand(demoCommand())
     .addCommand(createIntelCommand({ open: openIntelNode }))
     .addCommand(firmwareCommand())
-    .addCommand(probeCommand());
+    .addCommand(probeCommand())
+    .addCommand(assessCommand());
   return strictExits(program);
 }

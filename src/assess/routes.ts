@@ -1,0 +1,45 @@
+/**
+ * REST for the console: a station's assessment, a refresh that reads the
+ * station's configuration first, the fleet summary, the baseline, and the
+ * procurement checklist.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Guard } from '../api/index.js';
+import type { Assessment } from './index.js';
+import { RULES } from './rules.js';
+import { renderChecklistHtml, renderChecklistMarkdown } from './render.js';
+
+const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 48 } } } as const;
+
+export function assessRoutes(assessment: Assessment) {
+  return async function (app: FastifyInstance, guard: Guard) {
+    app.get('/api/v1/stations/:id/assessment', { preHandler: guard.require('auditor'), schema: { tags: ['assessment'], params: idParam } }, async (req) => {
+      return assessment.station((req.params as { id: string }).id);
+    });
+    app.post('/api/v1/stations/:id/assessment', { preHandler: guard.require('operator'), schema: { tags: ['assessment'], params: idParam } }, async (req) => {
+      const { id } = req.params as { id: string };
+      req.auditTarget = id;
+      return assessment.station(id, { refresh: true });
+    });
+    app.get(
+      '/api/v1/assessment',
+      { preHandler: guard.require('auditor'), schema: { tags: ['assessment'], querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 10000 }, details: { type: 'boolean' } } } } },
+      async (req) => {
+        const q = req.query as { limit?: number; details?: boolean };
+        const fleet = await assessment.fleet({ limit: q.limit });
+        return q.details ? fleet : { ...fleet, assessments: undefined };
+      },
+    );
+    app.get('/api/v1/assessment/baseline', { preHandler: guard.require('auditor'), schema: { tags: ['assessment'] } }, async () =>
+      RULES.map(({ id, title, severity, sources, verification, remedy, profile }) => ({ id, title, severity, sources, verification, remedy, profile })),
+    );
+    app.get(
+      '/api/v1/assessment/checklist',
+      { preHandler: guard.require('auditor'), schema: { tags: ['assessment'], querystring: { type: 'object', additionalProperties: false, properties: { format: { type: 'string', enum: ['md', 'html'] } } } } },
+      async (req, reply) => {
+        const html = (req.query as { format?: string }).format === 'html';
+        return reply.type(html ? 'text/html; charset=utf-8' : 'text/markdown; charset=utf-8').send(html ? renderChecklistHtml() : renderChecklistMarkdown());
+      },
+    );
+  };
+}
