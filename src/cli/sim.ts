@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { runFleet, type OcppVersion } from '../sim/index.js';
+import { ATTACK_DETECTOR, ATTACK_MODES, runAttack, type AttackMode } from '../sim/attacks.js';
 import { parseIntOption, parseUrlOption, UsageError } from './exit.js';
 import { apiClient, fetchCaBundle, registerStations } from './fleet-setup.js';
 
@@ -37,6 +38,10 @@ export function simCommand(): Command {
     .option('--id-token <token>', 'id token the simulated drivers present', 'SIMDRIVER0001')
     .option('--charging-share <fraction>', 'share of stations charging at a time (0 to 1)', parseShare, 0.25)
     .option('--duration <seconds>', 'stop after this many seconds (default: run until Ctrl-C)', parseIntOption('--duration', 1))
+    .option('--attack <mode>', `instead of normal traffic, run one attack and print what the target answered (JSON): ${ATTACK_MODES.map((m) => `${m} (${ATTACK_DETECTOR[m]})`).join(', ')}`, (v: string) => {
+      if (!(ATTACK_MODES as readonly string[]).includes(v)) throw new InvalidArgumentError(`choose one of ${ATTACK_MODES.join(', ')}`);
+      return v;
+    })
     .action(async (o) => {
       const token = o.token ?? process.env.EVGUARD_TOKEN;
       if (o.api && !token) throw new UsageError('--api needs --token (an operator API token) or EVGUARD_TOKEN');
@@ -53,8 +58,18 @@ export function simCommand(): Command {
         passwords = await registerStations(api, ids, o.profile);
         await api.request('PUT', `/api/v1/id-tokens/${encodeURIComponent(o.idToken)}`, { status: 'Accepted' });
         if (!ca && o.url.startsWith('wss:')) ca = await fetchCaBundle(api);
-      } else if (o.profile !== 3 && !o.password) {
+      } else if (o.profile !== 3 && !o.password && o.attack !== 'brute-force') {
         throw new UsageError('give --password, or --api and --token so the simulator can register its stations');
+      }
+      if (o.attack) {
+        if (o.attack === 'mass-start' && !(o.api && token)) throw new UsageError('--attack mass-start needs --api and --token (the operator token under attack)');
+        const report = await runAttack(o.attack as AttackMode, {
+          url: o.url, stationIds: ids, passwordFor: (id) => passwords.get(id) ?? o.password, ocppVersion: o.mix['2.1'] && !o.mix['2.0.1'] ? '2.1' : '2.0.1',
+          securityProfile: o.profile === 2 ? 2 : 1, tls: ca ? { ca } : undefined, api: o.api, token,
+          onProgress: (done, total) => process.stderr.write(`\r${o.attack}: ${done}/${total}   `),
+        });
+        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        return;
       }
       const fleet = await runFleet({
         url: o.url,
