@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig, type ConfigInput } from '../config.js';
 import { startApp } from '../app.js';
@@ -36,6 +38,8 @@ export function serveCommand(): Command {
         ocpp: o.allowUnknown ? { allowUnknown: true } : undefined,
       };
       const config = loadConfig(stripUndefined(flags), process.env, o.config);
+      const firstStart = !existsSync(path.join(config.dataDir, 'keys'));
+      process.stdout.write(firstStart ? `first start: creating certificate authorities and a server certificate in ${config.dataDir} …\n` : 'starting evguard …\n');
       const app = await startApp(config);
       const base = `http://localhost:${app.ports.http}`;
       process.stdout.write(
