@@ -58,7 +58,7 @@ for (const db of testDatabases()) {
         db,
         config: {
           grid: {
-            fleetRampKwPerS: 50, rampToleranceS: 1, maxHoldMs: 2000, jitterMs: 200, massMinStations: 40, sampleIntervalMs: 200,
+            fleetRampKwPerS: 1, rampToleranceS: 1, maxHoldMs: 2000, jitterMs: 200, massMinStations: 40, sampleIntervalMs: 200,
             openadr: { vtnUrl: `http://127.0.0.1:${(vtn.address() as AddressInfo).port}/openadr3`, token: 'ven-token', pollS: 1 },
           },
           monitor: { detectors: { loadSwing: { thresholds: { stations: 10 } } } },
@@ -86,6 +86,8 @@ for (const db of testDatabases()) {
       const { ids, stations } = await fleetOf(node, `SITE-${db}`, 2);
       open.push(...stations);
       for (const id of ids) assert.equal((await node.api('PUT', `/api/v1/grid/sites/S1/stations/${id}`, { maxPowerW: 22_000 })).status, 200);
+      // An accepted driver, so the started session keeps charging and reporting its load.
+      assert.ok((await node.api('PUT', '/api/v1/id-tokens/GRIDTEST', { status: 'Accepted' })).status < 300);
       const start = (id: string, n: number) => node.api('POST', `/api/v1/stations/${id}/calls`, { action: 'RequestStartTransaction', payload: { idToken: { idToken: 'GRIDTEST', type: 'Central' }, remoteStartId: n, evseId: 1 } });
       assert.equal((await start(ids[0]!, 1)).status, 200);
       const refused = await start(ids[1]!, 2);
@@ -102,9 +104,9 @@ for (const db of testDatabases()) {
       const began = Date.now();
       const report = await runAttack('mass-start', { url: node.ws, stationIds: ids, api: node.http, token: stolen });
       const spanS = (Date.now() - began) / 1000;
-      // 22 kW each at 50 kW/s with 1 s tolerance: what went out fits the ramp over the attack's span, the rest was refused.
+      // 22 kW each at 1 kW/s with 1 s tolerance: what went out fits the ramp over the attack's span, whatever the machine's speed; the rest was refused.
       const accepted = report.outcomes.accepted ?? 0;
-      assert.ok(accepted * 22 <= 50 * (spanS + 1) + 22, `${JSON.stringify(report.outcomes)} in ${spanS} s`);
+      assert.ok(accepted * 22 <= 1 * (spanS + 1) + 22, `${JSON.stringify(report.outcomes)} in ${spanS} s`);
       assert.ok((report.outcomes['429:GRID_RAMP_EXCEEDED'] ?? 0) > 0 && accepted + report.outcomes['429:GRID_RAMP_EXCEEDED']! === ids.length, JSON.stringify(report.outcomes));
       const alert = await waitFor('loadSwing alert', async () => {
         await node.app.monitor.settled();
