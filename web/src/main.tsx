@@ -2,7 +2,7 @@
  * The console shell: sign-in with an API token, the role from /api/v1/me,
  * navigation, and one view per hash route.
  */
-import { render } from 'preact';
+import { Component, render, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, session, type Me } from './api';
 import { href, useRoute } from './hooks';
@@ -26,6 +26,22 @@ const NAV: [route: string, label: string][] = [
   ['intel', 'Intel'],
   ['audit', 'Audit log'],
 ];
+
+/** A view that fails to render says so instead of leaving a blank page; the rest of the console keeps working. */
+class ViewBoundary extends Component<{ children: ComponentChildren; view: string }, { error?: Error }> {
+  static override getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+  override componentDidUpdate(prev: { view: string }) {
+    if (prev.view !== this.props.view && this.state.error) this.setState({ error: undefined });
+  }
+  override componentDidCatch(error: Error) {
+    console.error('view failed', error);
+  }
+  override render() {
+    return this.state.error ? <ErrorNote error={`This view failed: ${this.state.error.message}`} /> : this.props.children;
+  }
+}
 
 function SignIn({ onSignedIn }: { onSignedIn(me: Me): void }) {
   const [token, setToken] = useState('');
@@ -147,7 +163,7 @@ function App() {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        {page}
+        <ViewBoundary view={route.join('/')}>{page}</ViewBoundary>
       </main>
     </MeContext.Provider>
   );

@@ -1,6 +1,6 @@
 /** Small building blocks every view uses: states, badges, times, confirmed actions. */
 import { createContext, type ComponentChildren } from 'preact';
-import { useContext, useEffect, useRef, useState } from 'preact/hooks';
+import { useContext, useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ApiError, roleAllows, type Me, type Role } from './api';
 import type { Resource } from './hooks';
 
@@ -85,6 +85,7 @@ export function ConfirmAction(props: {
   const [values, setValues] = useState<Record<string, string>>(props.initial ?? {});
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
+  const titleId = useId();
   if (!can) return null;
   const open = () => {
     setValues(props.initial ?? {});
@@ -110,9 +111,9 @@ export function ConfirmAction(props: {
       <button type="button" class={props.danger ? 'danger' : ''} onClick={open} disabled={props.disabled}>
         {props.label}
       </button>
-      <dialog ref={dialog} aria-labelledby={`dlg-${props.label}`} class="confirm">
+      <dialog ref={dialog} aria-labelledby={titleId} class="confirm">
         <form method="dialog" onSubmit={confirm}>
-          <h2 id={`dlg-${props.label}`}>{props.title}</h2>
+          <h2 id={titleId}>{props.title}</h2>
           <div>{props.describe}</div>
           {props.fields?.(values, (k, v) => setValues((old) => ({ ...old, [k]: v })))}
           {error !== undefined && <ErrorNote error={error} />}

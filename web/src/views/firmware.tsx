@@ -38,7 +38,8 @@ interface Campaign {
   createdAt: string;
   updatedAt: string;
   counts: Record<string, number>;
-  stations: CampaignStation[];
+  /** Only in GET /api/v1/campaigns/:id; the list carries counts. */
+  stations?: CampaignStation[];
 }
 
 // Station update states in rollout order; the bar shows each as a segment.
@@ -124,9 +125,9 @@ export function FirmwareView() {
   );
 }
 
-function WaveBar({ stations, label }: { stations: CampaignStation[]; label: string }) {
-  const counts = new Map<string, number>();
-  for (const s of stations) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+function WaveBar({ stations, counts: given, label }: { stations?: CampaignStation[]; counts?: Record<string, number>; label: string }) {
+  const counts = new Map<string, number>(Object.entries(given ?? {}));
+  for (const s of stations ?? []) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
   const text = STATES.filter(([s]) => counts.get(s))
     .map(([s]) => `${counts.get(s)} ${s}`)
     .join(', ');
@@ -148,13 +149,16 @@ function CampaignCard({ c, images, onChange }: { c: Campaign; images: FirmwareIm
   const [open, setOpen] = useState(c.state === 'running' || c.state === 'paused' || c.state === 'halted');
   const [outcome, setOutcome] = useState<string | undefined>(undefined);
   const img = images.find((i) => i.id === c.firmwareId);
+  const active = c.state === 'running' || c.state === 'paused' || c.state === 'halted';
+  // Per-station detail only while the waves are shown; live while the campaign is active.
+  const detail = useResource<Campaign>(open ? `/api/v1/campaigns/${encodeURIComponent(c.id)}` : null, active ? 2000 : undefined);
   const waves = useMemo(() => {
     const m = new Map<number, CampaignStation[]>();
-    for (const s of c.stations) m.set(s.wave, [...(m.get(s.wave) ?? []), s]);
+    for (const s of detail.data?.stations ?? []) m.set(s.wave, [...(m.get(s.wave) ?? []), s]);
     return [...m.entries()].sort((a, b) => a[0] - b[0]);
-  }, [c.stations]);
-  const total = c.stations.length;
-  const done = c.stations.filter((s) => ['succeeded', 'failed', 'refused', 'skipped'].includes(s.state)).length;
+  }, [detail.data]);
+  const total = Object.values(c.counts).reduce((a, b) => a + b, 0);
+  const done = ['succeeded', 'failed', 'refused', 'skipped'].reduce((a, k) => a + (c.counts[k] ?? 0), 0);
   const act = (action: 'pause' | 'resume' | 'abort', describe: string, danger = false) => (
     <ConfirmAction
       label={action[0]!.toUpperCase() + action.slice(1)}
@@ -179,7 +183,7 @@ function CampaignCard({ c, images, onChange }: { c: Campaign; images: FirmwareIm
         </span>
       </div>
       {c.haltReason && <p class="note note-bad">Halted: {c.haltReason}</p>}
-      <WaveBar stations={c.stations} label="All" />
+      <WaveBar counts={c.counts} label="All" />
       <div class="row wrap">
         {c.state === 'running' && act('pause', 'No new stations are sent the update; those already updating carry on.')}
         {(c.state === 'paused' || c.state === 'halted') && act('resume', 'The rollout continues with the current wave.')}
@@ -194,7 +198,7 @@ function CampaignCard({ c, images, onChange }: { c: Campaign; images: FirmwareIm
           {waves.map(([w, list]) => (
             <details key={w} open={w === c.currentWave}>
               <summary>
-                <WaveBar stations={list} label={w === 0 ? 'Canary' : `Wave ${w}`} />
+                <WaveBar stations={list} label={w < 0 ? 'Not sent' : w === 0 ? 'Canary' : `Wave ${w}`} />
               </summary>
               <table class="compact">
                 <thead>
@@ -285,7 +289,7 @@ function NewCampaign({ images, onCreated }: { images: FirmwareImage[]; onCreated
           });
         }}
         onDone={(c) => {
-          setOutcome(`Campaign ${(c as Campaign).id} started for ${(c as Campaign).stations.length} stations`);
+          setOutcome(`Campaign ${(c as Campaign).id} started for ${(c as Campaign).stations?.length ?? 0} stations`);
           onCreated();
         }}
       />

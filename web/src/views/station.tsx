@@ -21,8 +21,10 @@ function callPayload(station: Station, action: 'reset' | 'availability' | 'renew
     case 'availability':
       return { action: 'ChangeAvailability', payload: v16 ? { connectorId: 0, type: choice } : { operationalStatus: choice } };
     case 'renew':
-      // OCPP 1.6 security extension: ExtendedTriggerMessage; 2.0.1/2.1: TriggerMessage (A02).
-      return { action: v16 ? 'ExtendedTriggerMessage' : 'TriggerMessage', payload: { requestedMessage: 'SignChargingStationCertificate' } };
+      // OCPP 1.6 security extension: ExtendedTriggerMessage with its own message name; 2.0.1/2.1: TriggerMessage (A02).
+      return v16
+        ? { action: 'ExtendedTriggerMessage', payload: { requestedMessage: 'SignChargePointCertificate' } }
+        : { action: 'TriggerMessage', payload: { requestedMessage: 'SignChargingStationCertificate' } };
   }
 }
 
@@ -308,7 +310,7 @@ function MeterChart({ txId }: { txId: string }) {
 }
 
 function StationCertificates({ id }: { id: string }) {
-  const certs = useResource<Certificate[]>(`/api/v1/certificates?stationId=${encodeURIComponent(id)}`, 15000);
+  const certs = useResource<Certificate[]>(`/api/v1/certificates?stationId=${encodeURIComponent(id)}`, 5000);
   return (
     <div class="card">
       <h2>Certificates</h2>

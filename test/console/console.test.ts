@@ -1,0 +1,244 @@
+/**
+ * The operations console in a real browser (Debian's chromium via
+ * playwright-core) against a real node with a simulated fleet: sign-in, the
+ * fleet appearing, a brute-force alert arriving live and being acknowledged,
+ * station actions, a certificate renewed then revoked, a firmware campaign
+ * started and watched, and read-only access for auditors. Each view is
+ * photographed (see support.ts for where).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
+import { createSimStation, runFleet, type Fleet, type SimStation } from '../../src/sim/index.js';
+import { CHROMIUM, ensureConsoleBuilt, launch, shoot, watchProblems } from './support.js';
+
+const FLEET = 16;
+const password = (id: string) => `pw-${id}-0123456789abcdef`.slice(0, 32);
+const LAPTOP = { width: 1366, height: 860 };
+
+const nav = (page: Page, view: string) => page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: view, exact: true }).click();
+
+async function signIn(page: Page, node: TestNode, token: string) {
+  await page.goto(node.http + '/');
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Views' }).waitFor();
+}
+
+async function scenario(browser: Browser, db: 'sqlite' | 'postgres', screenshots: boolean) {
+  const t0 = Date.now();
+  const step = (name: string) => process.env.EVGUARD_TEST_STEPS && console.log(`${((Date.now() - t0) / 1000).toFixed(1)}s ${name}`);
+  const node = await startTestNode({ db });
+  let fleet: Fleet | undefined;
+  let tlsStation: SimStation | undefined;
+  const context = await browser.newContext({ viewport: LAPTOP });
+  context.setDefaultTimeout(30_000);
+  const page = await context.newPage();
+  const problems = watchProblems(page);
+  try {
+    const ids = Array.from({ length: FLEET }, (_, i) => `CS-${String(i + 1).padStart(2, '0')}`);
+    step('start');
+    // One station on profile 2 (TLS): the node signs certificates for profiles 2 and 3 only.
+    const registered = await Promise.all(
+      [...ids.map((id) => ({ id, securityProfile: 1 })), { id: 'VICTIM', securityProfile: 1 }, { id: 'CS-TLS', securityProfile: 2 }].map((s) => node.api('POST', '/api/v1/stations', { ...s, password: password(s.id) })),
+    );
+    assert.deepEqual(new Set(registered.map((r) => r.status)), new Set([201]));
+    const cas = (await node.api('GET', '/api/v1/pki/cas')).body.map((c: { pem: string }) => c.pem).filter(Boolean);
+
+    // The console is served by the node itself, with its security headers.
+    step('The console is served by the node its');
+    const index = await fetch(node.http + '/');
+    assert.equal(index.status, 200);
+    assert.match(index.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.equal(index.headers.get('x-frame-options'), 'DENY');
+    assert.equal((await fetch(node.http + '/api/v1/nope')).status, 404, 'the console does not answer for API paths');
+
+    // A wrong token is refused with a message, a right one signs in.
+    step('A wrong token is refused with a messa');
+    await page.goto(node.http + '/');
+    await page.getByLabel('API token').fill('evg_wrong-token-0123456789');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('This token is not valid on this node.').waitFor();
+    if (screenshots) await shoot(page, 'sign-in');
+    await signIn(page, node, node.adminToken);
+
+    fleet = await runFleet({ url: node.ws, count: FLEET, mix: { '1.6': 1, '2.0.1': 2 }, securityProfile: 1, passwordFor: password, idPrefix: 'CS', chargingShare: 0.25, meterIntervalMs: 500, concurrency: 8 });
+    assert.equal(fleet.stats().connected, FLEET);
+    tlsStation = createSimStation({ url: node.wss, id: 'CS-TLS', ocppVersion: '2.0.1', securityProfile: 2, password: password('CS-TLS'), tls: { ca: cas } });
+    await tlsStation.connect();
+
+    // Fleet: every station appears (the view polls; no reload).
+    step('Fleet: every station appears (the vie');
+    await page.getByTestId('fleet-summary').filter({ hasText: `${FLEET + 2} stations · ${FLEET + 1} online` }).waitFor();
+    await page.getByRole('link', { name: 'CS-01', exact: true }).waitFor();
+    await page.getByLabel('Search').fill('CS-0');
+    await page.getByText(`Showing 9 of ${FLEET + 2}`).waitFor(); // CS-01 … CS-09
+    await page.getByLabel('Search').fill('');
+    if (screenshots) await shoot(page, 'fleet');
+
+    // Alerts: the live stream is up before the attack starts.
+    step('Alerts: the live stream is up before ');
+    await nav(page, 'Alerts');
+    await page.getByTestId('stream-state').filter({ hasText: 'live' }).waitFor();
+    await page.getByText('No open alerts.').waitFor();
+    // Repeated wrong passwords against one station: the brute-force detector fires.
+    step('Repeated wrong passwords against one ');
+    for (let i = 0; i < 6; i++) {
+      const attacker = createSimStation({ url: node.ws, id: 'VICTIM', ocppVersion: '2.0.1', securityProfile: 1, password: `guess-${i}-0123456789abcdef` });
+      await attacker.connect().then(() => assert.fail('a wrong password must be refused'), () => undefined);
+      await attacker.close();
+    }
+    const alertLink = page.getByRole('link', { name: /Password brute force against a station/ });
+    await alertLink.waitFor();
+    await alertLink.click();
+    await page.getByRole('button', { name: 'Acknowledge' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Acknowledge this alert?' });
+    await dialog.getByLabel('Comment (optional)').fill('Looking into it');
+    await dialog.getByRole('button', { name: 'Confirm: Acknowledge' }).click();
+    await page.getByTestId('alert-state').filter({ hasText: 'acknowledged' }).waitFor();
+    await page.getByText('Looking into it').waitFor();
+    if (screenshots) await shoot(page, 'alerts');
+    const acked = (await node.api('GET', '/api/v1/alerts?stationId=VICTIM')).body;
+    assert.equal(acked[0].state, 'acknowledged');
+
+    // Station: timeline, transactions with a meter chart, a confirmed action.
+    step('Station: timeline, transactions with ');
+    await page.goto(`${node.http}/#/station/CS-01`);
+    await page.getByRole('heading', { name: 'Station CS-01' }).waitFor();
+    await page.locator('figure.chart canvas').first().waitFor();
+    await page.getByRole('button', { name: 'Availability' }).click();
+    const avail = page.getByRole('dialog', { name: /Change availability/ });
+    await avail.getByLabel('Choice').selectOption('Operative');
+    await avail.getByRole('button', { name: 'Confirm: Availability' }).click();
+    await page.getByText(/Availability: the station answered .*Accepted/).waitFor();
+
+    // Certificate renewal on the profile 2 station, then revoke the certificate it got.
+    step('Certificate renewal on the profile 2 ');
+    const v2 = tlsStation;
+    await page.goto(`${node.http}/#/station/${v2.id}`);
+    await page.getByRole('button', { name: 'Trigger certificate renewal' }).click();
+    await page.getByRole('dialog', { name: /renew its certificate/ }).getByRole('button', { name: /^Confirm/ }).click();
+    await page.getByText(/Renewal: the station answered .*Accepted/).waitFor();
+    await page.getByRole('cell', { name: 'station', exact: true }).waitFor();
+    if (screenshots) await shoot(page, 'station');
+
+    await nav(page, 'Certificates');
+    await page.getByRole('heading', { name: 'Certificates', level: 1 }).waitFor();
+    await page.getByLabel('Search').fill(v2.id);
+    const row = page.getByRole('row').filter({ hasText: v2.id });
+    await row.first().waitFor();
+    await row.first().getByRole('button', { name: 'Revoke' }).click();
+    const revoke = page.getByRole('dialog', { name: /Revoke certificate/ });
+    await revoke.getByLabel('Reason (RFC 5280)').selectOption('keyCompromise');
+    await revoke.getByRole('button', { name: 'Confirm: Revoke' }).click();
+    await page.getByText(/^Revoked /).waitFor();
+    await row.first().getByText('revoked (keyCompromise)').waitFor();
+    await page.getByLabel('Search').fill('');
+    if (screenshots) await shoot(page, 'certificates');
+    const certs = (await node.api('GET', `/api/v1/certificates?stationId=${v2.id}`)).body;
+    assert.ok(certs.some((c: any) => c.revokedAt && c.revocationReason === 'keyCompromise'));
+
+    // Firmware: upload, start a campaign, watch it progress (when the node has firmware campaigns).
+    step('Firmware: upload, start a campaign, w');
+    await nav(page, 'Firmware');
+    await page.getByRole('heading', { name: 'Firmware', level: 1 }).waitFor();
+    const hasFirmware = (await node.api('GET', '/api/v1/firmware')).status === 200;
+    if (hasFirmware) {
+      const form = page.getByRole('form', { name: 'Upload a firmware image' });
+      await form.getByLabel('Vendor').fill('evguard');
+      await form.getByLabel('Models (comma-separated)').fill('SimStation');
+      await form.getByLabel('Version').fill('9.9.9');
+      await form.getByLabel('Image file').setInputFiles({ name: 'fw.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(4096, 7) });
+      await form.getByRole('button', { name: 'Upload and sign' }).click();
+      await page.getByText(/Uploaded and signed evguard 9\.9\.9/).waitFor();
+      await page.getByRole('button', { name: 'New campaign' }).click();
+      const nc = page.getByRole('dialog', { name: 'Start a firmware campaign' });
+      await nc.getByRole('textbox', { name: /^Stations/ }).fill(fleet.stations.slice(0, 6).map((s) => s.id).join(', '));
+      await nc.getByLabel('Canary share (%)').fill('20');
+      await nc.getByLabel('Wave size').fill('2');
+      await nc.getByLabel('Halt above failure share (%)').fill('100');
+      await nc.getByRole('button', { name: 'Confirm: New campaign' }).click();
+      await page.getByText(/Campaign .* started for 6 stations/).waitFor();
+      // Live progress: the console polls; some station leaves "pending" without a reload.
+      const moved = ['sent', 'downloading', 'installing', 'installed', 'succeeded', 'failed', 'refused', 'skipped'].map((st) => `[data-campaign-id] .bar[aria-label*="${st}"]`).join(', ');
+      await page.locator(moved).first().waitFor();
+      await page.getByRole('button', { name: 'Pause' }).or(page.getByRole('button', { name: 'Resume' })).first().waitFor({ state: 'attached' }).catch(() => undefined);
+    } else {
+      await page.getByText('Firmware: not available on this node.').waitFor();
+    }
+    if (screenshots) await shoot(page, 'firmware');
+
+    // Grid, intel and audit log: real data or an honest "not available".
+    step('Grid, intel and audit log: real data ');
+    await nav(page, 'Grid');
+    await page.getByRole('heading', { name: 'Grid', level: 1 }).waitFor();
+    await page.getByText(/As of|Grid load: not available on this node/).first().waitFor();
+    if (screenshots) await shoot(page, 'grid');
+    await nav(page, 'Intel');
+    await page.getByRole('heading', { name: 'Threat intelligence' }).waitFor();
+    await page.getByText(/readable|TAXII server: not available on this node|Your role sees no collections/).first().waitFor();
+    if (screenshots) await shoot(page, 'intel');
+    await nav(page, 'Audit log');
+    await page.getByRole('row').filter({ hasText: 'POST /api/v1/certificates/:serial/revoke' }).first().waitFor();
+    await page.getByRole('row').filter({ hasText: 'POST /api/v1/alerts/:id/acknowledge' }).first().waitFor();
+    if (screenshots) await shoot(page, 'audit');
+
+    // Keyboard: the fleet table moves with arrows and opens with Enter.
+    step('Keyboard: the fleet table moves with ');
+    await nav(page, 'Fleet');
+    await page.getByRole('link', { name: 'CS-01', exact: true }).waitFor();
+    await page.locator('.vt-body').first().focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Station CS-02' }).waitFor();
+
+    // A tablet sees the same fleet.
+    step('A tablet sees the same fleet.');
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await nav(page, 'Fleet');
+    await page.getByRole('link', { name: 'CS-01', exact: true }).waitFor();
+    if (screenshots) await shoot(page, 'fleet-tablet');
+
+    // An auditor sees everything and can change nothing.
+    step('An auditor sees everything and can ch');
+    const auditorToken = (await node.api('POST', '/api/v1/tokens', { name: 'auditor-1', role: 'auditor' })).body.token;
+    const auditorContext = await browser.newContext({ viewport: LAPTOP });
+    auditorContext.setDefaultTimeout(30_000);
+    const ap = await auditorContext.newPage();
+    problems.push(...watchProblems(ap));
+    await signIn(ap, node, auditorToken);
+    await ap.getByText('(view only)').waitFor();
+    await ap.goto(`${node.http}/#/alerts/${acked[0].id}`);
+    await ap.getByTestId('alert-state').waitFor();
+    await ap.getByText('Your role can view alerts but not change them.').waitFor();
+    assert.equal(await ap.getByRole('button', { name: 'Resolve' }).count(), 0);
+    await ap.goto(`${node.http}/#/station/CS-01`);
+    await ap.getByText('Actions need the operator role.').waitFor();
+    assert.equal(await ap.getByRole('button', { name: 'Reset' }).count(), 0);
+    await auditorContext.close();
+
+    assert.deepEqual(problems, [], 'no script errors or CSP violations in the page');
+  } catch (err) {
+    // The page as it was when the step failed, next to the screenshots.
+    await shoot(page, `failure-${db}`).catch(() => undefined);
+    throw err;
+  } finally {
+    await context.close().catch(() => undefined);
+    await fleet?.stop().catch(() => undefined);
+    await tlsStation?.close().catch(() => undefined);
+    await node.stop();
+  }
+}
+
+test('operations console in chromium against a node with a simulated fleet', { skip: existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM} (apt-get install chromium)` }, async (t) => {
+  ensureConsoleBuilt();
+  const browser = await launch();
+  try {
+    const dbs = testDatabases();
+    for (const [i, db] of dbs.entries()) await t.test(db, () => scenario(browser, db, i === 0));
+  } finally {
+    await browser.close();
+  }
+});
