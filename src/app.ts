@@ -181,7 +181,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     },
     { heartbeatIntervalS: config.ocpp.heartbeatIntervalS, bootRetryIntervalS: config.ocpp.bootRetryIntervalS, allowUnknown: config.ocpp.allowUnknown },
   );
-  const transactions = createTransactions({ database, bus, securityEvent, authorize: (t) => stations.idTokens.authorize(t) });
+  // A transaction's idToken may be a Plug & Charge EMAID: its contract decides (plugAndCharge is built below, called later).
+  const transactions = createTransactions({ database, bus, securityEvent, authorize: (t) => plugAndCharge.idTokenOrContract(t, (x) => stations.idTokens.authorize(x)) });
 
   // Certificate lifecycle over OCPP (CSR policy, renewal, trust store, inventory); sends through `calls`, which cluster mode routes.
   const certificates = trust.certificateLifecycle({

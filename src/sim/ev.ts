@@ -18,6 +18,7 @@ import { createDecipheriv, createHash, createPrivateKey, createPublicKey, diffie
 import * as pkijs from 'pkijs';
 import { createStationCsr, pemBlocks, toPem } from './certificates.js';
 import { simErrors } from './errors.js';
+import { openV2gChannel } from './ev-session.js';
 import type { SimStation } from './types.js';
 
 /** The ISO 15118-2 message set namespace a station reports in Get15118EVCertificate. */
@@ -125,6 +126,31 @@ export interface ContractInstallation {
   emaid?: string;
 }
 
+export interface ChargeOptions {
+  /** EVCCID: the vehicle's MAC address as 12 hex digits. */
+  evccId?: string;
+  mode?: 'DC' | 'AC';
+  /** State of charge at plug-in and the target, in percent (DC reports it in every CurrentDemand). */
+  startSoc?: number;
+  targetSoc?: number;
+  /** Energy the EV asks for, in Wh, and seconds until departure. */
+  energyWh?: number;
+  departureS?: number;
+  /** CurrentDemand / ChargingStatus rounds before the EV stops. */
+  rounds?: number;
+}
+
+export interface ChargingSession {
+  /** 'completed', or the ResponseCode (or refusal) that ended the session. */
+  outcome: string;
+  emaid?: string;
+  evseId?: string;
+  soc: number;
+  meterReadingWh?: number;
+  /** Every request and response name, in order, as exchanged. */
+  transcript: string[];
+}
+
 export interface SimEv {
   readonly pcid: string;
   /** A fresh P-256 provisioning key and a CSR with CN = PCID, for the OEM CA. */
@@ -135,6 +161,8 @@ export interface SimEv {
   contract(): SimContract | undefined;
   /** Plug & Charge authorisation with the installed contract. */
   authorize(secc: SimSecc): Promise<{ ResponseCode: string; idTokenStatus: string; certificateStatus?: string }>;
+  /** A whole ISO 15118-2 Plug & Charge session over TLS with a SECC (see ev-session.ts); installs a contract first when it has none. */
+  charge(target: { host?: string; port: number; v2gRootPem: string }, opts?: ChargeOptions): Promise<ChargingSession>;
 }
 
 export function createSimEv(opts: SimEvOptions): SimEv {
@@ -170,6 +198,25 @@ export function createSimEv(opts: SimEvOptions): SimEv {
     return key;
   }
 
+  function installationRequest() {
+    if (!provisioningKey || !provisioningChain) throw simErrors.SIM_BAD_OPTIONS('the vehicle has no provisioning certificate yet');
+    const body = { Id: 'req1', OEMProvisioningCertificateChain: provisioningChain, ListOfRootCertificateIDs: [] };
+    return { CertificateInstallationReq: body, Signature: sign('sha256', Buffer.from(canonicalJson(body)), provisioningKey).toString('base64') };
+  }
+
+  /** Checks a CertificateInstallationRes envelope and keeps the contract it carries. */
+  function acceptInstallation(parsed: any): { responseCode: string; emaid?: string } {
+    const answer = parsed?.CertificateInstallationRes ?? {};
+    if (answer.ResponseCode !== 'OK') return { responseCode: String(answer.ResponseCode ?? 'FAILED') };
+    const refusal = checkCpsChain(answer.SAProvisioningCertificateChain, answer, parsed.Signature);
+    if (refusal) return { responseCode: `EV_REFUSED: ${refusal}` };
+    const chain: string[] = answer.ContractSignatureCertChain;
+    const leaf = new X509Certificate(Buffer.from(chain[0]!, 'base64'));
+    const key = decryptContractKey(answer.ContractSignatureEncryptedPrivateKey, answer.DHpublickey, leaf);
+    installed = { emaid: answer.eMAID, chain, key };
+    return { responseCode: 'OK', emaid: answer.eMAID };
+  }
+
   return {
     pcid: opts.pcid,
     async provisioningCsr() {
@@ -186,21 +233,79 @@ export function createSimEv(opts: SimEvOptions): SimEv {
       provisioningChain = blocks.map(derOf);
     },
     async installContract(secc) {
-      if (!provisioningKey || !provisioningChain) throw simErrors.SIM_BAD_OPTIONS('the vehicle has no provisioning certificate yet');
-      const body = { Id: 'req1', OEMProvisioningCertificateChain: provisioningChain, ListOfRootCertificateIDs: [] };
-      const envelope = { CertificateInstallationReq: body, Signature: sign('sha256', Buffer.from(canonicalJson(body)), provisioningKey).toString('base64') };
-      const res = await secc.certificateInstallation(Buffer.from(JSON.stringify(envelope)).toString('base64'));
+      const res = await secc.certificateInstallation(Buffer.from(JSON.stringify(installationRequest())).toString('base64'));
       const parsed = JSON.parse(Buffer.from(res.exiResponse, 'base64').toString('utf8'));
-      const answer = parsed.CertificateInstallationRes ?? {};
-      const base = { ocppStatus: res.status, reasonCode: res.reasonCode };
-      if (answer.ResponseCode !== 'OK') return { ...base, responseCode: String(answer.ResponseCode) };
-      const refusal = checkCpsChain(answer.SAProvisioningCertificateChain, answer, parsed.Signature);
-      if (refusal) return { ...base, responseCode: `EV_REFUSED: ${refusal}` };
-      const chain: string[] = answer.ContractSignatureCertChain;
-      const leaf = new X509Certificate(Buffer.from(chain[0]!, 'base64'));
-      const key = decryptContractKey(answer.ContractSignatureEncryptedPrivateKey, answer.DHpublickey, leaf);
-      installed = { emaid: answer.eMAID, chain, key };
-      return { ...base, responseCode: 'OK', emaid: answer.eMAID };
+      return { ocppStatus: res.status, reasonCode: res.reasonCode, ...acceptInstallation(parsed) };
+    },
+    async charge(target, opts = {}) {
+      const transcript: string[] = [];
+      let soc = opts.startSoc ?? 30;
+      const channel = await openV2gChannel(target);
+      const exchange = async (body: Record<string, unknown>) => {
+        transcript.push(Object.keys(body)[0]!);
+        const res = await channel.exchange(body);
+        transcript.push(Object.keys(res)[0]!);
+        return res;
+      };
+      const code = (res: Record<string, any>) => String(Object.values(res)[0]?.ResponseCode ?? 'FAILED');
+      const done = (outcome: string, extra: Partial<ChargingSession> = {}): ChargingSession => {
+        channel.close();
+        return { outcome, soc, transcript, emaid: installed?.emaid, ...extra };
+      };
+      try {
+        const setup = await exchange({ SessionSetupReq: { EVCCID: (opts.evccId ?? '0A1B2C3D4E5F').toUpperCase() } });
+        if (!code(setup).startsWith('OK')) return done(code(setup));
+        const evseId = setup.SessionSetupRes.EVSEID as string;
+        const services = await exchange({ ServiceDiscoveryReq: {} });
+        if (!services.ServiceDiscoveryRes?.PaymentOptionList?.includes('Contract')) return done('EV_REFUSED: the SECC offers no contract payment');
+        const selection = await exchange({ PaymentServiceSelectionReq: { SelectedPaymentOption: 'Contract', SelectedServiceList: [{ ServiceID: 1 }] } });
+        if (code(selection) !== 'OK') return done(code(selection));
+        if (!installed) {
+          const res = await exchange(installationRequest());
+          const outcome = acceptInstallation(res);
+          if (outcome.responseCode !== 'OK') return done(outcome.responseCode);
+        }
+        const contract = installed!;
+        const details = await exchange({ PaymentDetailsReq: { eMAID: contract.emaid, ContractSignatureCertChain: contract.chain } });
+        if (code(details) !== 'OK') return done(code(details), { evseId });
+        for (let i = 0; i < 10; i++) {
+          const body = { Id: 'ID1', GenChallenge: details.PaymentDetailsRes.GenChallenge };
+          const auth = await exchange({ AuthorizationReq: body, Signature: sign('sha256', Buffer.from(canonicalJson(body)), contract.key).toString('base64') });
+          if (code(auth) !== 'OK') return done(code(auth), { evseId });
+          if (auth.AuthorizationRes.EVSEProcessing === 'Finished') break;
+        }
+        const dc = (opts.mode ?? 'DC') === 'DC';
+        const departure = opts.departureS ?? 3 * 3600;
+        const energy = opts.energyWh ?? 20_000;
+        const params = await exchange(dc
+          ? { ChargeParameterDiscoveryReq: { RequestedEnergyTransferMode: 'DC_extended', DC_EVChargeParameter: { DepartureTime: departure, DC_EVStatus: { EVReady: true, EVRESSSOC: soc }, EVMaximumCurrentLimit: 125, EVMaximumPowerLimit: 50_000, EVMaximumVoltageLimit: 450, EVEnergyRequest: energy, FullSOC: 100 } } }
+          : { ChargeParameterDiscoveryReq: { RequestedEnergyTransferMode: 'AC_three_phase_core', AC_EVChargeParameter: { DepartureTime: departure, EAmount: energy, EVMaxVoltage: 400, EVMaxCurrent: 16, EVMinCurrent: 6 } } });
+        if (code(params) !== 'OK') return done(code(params), { evseId });
+        const start = await exchange({ PowerDeliveryReq: { ChargeProgress: 'Start', SAScheduleTupleID: 1 } });
+        if (code(start) !== 'OK') return done(code(start), { evseId });
+        let meterReadingWh: number | undefined;
+        const target = opts.targetSoc ?? 80;
+        for (let round = 0; round < (opts.rounds ?? 3); round++) {
+          soc = Math.min(target, soc + Math.ceil((target - (opts.startSoc ?? 30)) / (opts.rounds ?? 3)));
+          const status = await exchange(dc
+            ? { CurrentDemandReq: { DC_EVStatus: { EVReady: true, EVRESSSOC: soc }, EVTargetCurrent: 100, EVTargetVoltage: 400, ChargingComplete: soc >= target } }
+            : { ChargingStatusReq: {} });
+          if (code(status) !== 'OK') return done(code(status), { evseId });
+          const res = status.CurrentDemandRes ?? status.ChargingStatusRes;
+          meterReadingWh = res.MeterInfo?.MeterReading;
+          if (res.ReceiptRequired) {
+            const body = { Id: 'ID2', SessionID: 'current', SAScheduleTupleID: 1, MeterInfo: res.MeterInfo };
+            const receipt = await exchange({ MeteringReceiptReq: body, Signature: sign('sha256', Buffer.from(canonicalJson(body)), contract.key).toString('base64') });
+            if (code(receipt) !== 'OK') return done(code(receipt), { evseId });
+          }
+        }
+        const stop = await exchange({ PowerDeliveryReq: { ChargeProgress: 'Stop', SAScheduleTupleID: 1 } });
+        if (code(stop) !== 'OK') return done(code(stop), { evseId });
+        const end = await exchange({ SessionStopReq: { ChargingSession: 'Terminate' } });
+        return done(code(end) === 'OK' ? 'completed' : code(end), { evseId, meterReadingWh });
+      } catch (err) {
+        return done(`EV_ERROR: ${(err as Error).message}`);
+      }
     },
     contract: () => installed && { ...installed, chain: [...installed.chain] },
     async authorize(secc) {

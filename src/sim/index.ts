@@ -16,3 +16,6 @@ export type {
 } from './types.js';
 export { createSimEv, createSimSecc, ocspRequestData, chainPem, ISO15118_2_SCHEMA } from './ev.js';
 export type { SimEv, SimEvOptions, SimSecc, SimContract, ContractInstallation, OcspRequestData } from './ev.js';
+export { listenSecc, openV2gChannel } from './ev-session.js';
+export type { SeccServer, SeccServerOptions, V2gChannel, V2gMessage } from './ev-session.js';
+export type { ChargeOptions, ChargingSession } from './ev.js';

@@ -80,6 +80,8 @@ export interface Trust {
   getCertificateStatus(ocspRequestData: import('./contracts.js').OcspRequestData): Promise<import('./contracts.js').GetCertificateStatusResult>;
   authorizeContract(input: { emaid?: string; certificatePem?: string; iso15118CertificateHashData?: import('./contracts.js').OcspRequestData[] }): Promise<import('./contracts.js').ContractAuthorization>;
   registerContract(input: { pcid: string; emaid: string }): Promise<void>;
+  /** The state of the newest contract certificate issued for an EMAID, or undefined when none was. */
+  contractStatus(emaid: string): 'Accepted' | 'Blocked' | 'Expired' | undefined;
   issueOemProvisioningCertificate(input: { pcid: string; csrPem: string }): Promise<{ certificateChainPem: string; serialHex: string }>;
   issueContractCertificate(input: { emaid: string; csrPem: string }): Promise<{ certificateChainPem: string; serialHex: string }>;
   /** A firmware signing certificate (CN = signer name) from the firmware CA. */
@@ -227,6 +229,14 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
     get15118EVCertificate: (input) => contracts.get15118EVCertificate(input),
     getCertificateStatus: (data) => contracts.getCertificateStatus(data),
     authorizeContract: (input) => contracts.authorizeContract(input),
+    contractStatus(emaid) {
+      const wanted = normalizeEmaid(emaid);
+      if (!wanted) return undefined;
+      let newest: CertificateRecord | undefined;
+      for (const r of authority.records.values()) if (r.kind === 'contract' && r.commonName === wanted && (!newest || newest.notBefore <= r.notBefore)) newest = r;
+      if (!newest) return undefined;
+      return newest.revokedAt ? 'Blocked' : Date.parse(newest.notAfter) < now().getTime() ? 'Expired' : 'Accepted';
+    },
     async registerContract({ pcid, emaid }) {
       const normalized = normalizeEmaid(emaid);
       if (!isValidPcid(pcid) || !normalized) throw trustErrors.CONTRACT_IDENTITY_INVALID('pcid must be 17–18 alphanumerics and emaid an ISO 15118 EMAID');

@@ -13,8 +13,17 @@ function reasonCode(code: string): string {
   return (short === 'NoCertificateAvailable' ? 'NoCertificate' : short).slice(0, 20);
 }
 
-export function plugAndChargeHooks(trust: Trust, authorizeToken: (ctx: StationContext, req: AuthorizationRequest) => Promise<AuthorizationResult>): Required<Pick<StationDomain, 'get15118EVCertificate' | 'getCertificateStatus' | 'authorize'>> {
+export function plugAndChargeHooks(trust: Trust, authorizeToken: (ctx: StationContext, req: AuthorizationRequest) => Promise<AuthorizationResult>): Required<Pick<StationDomain, 'get15118EVCertificate' | 'getCertificateStatus' | 'authorize'>> & { idTokenOrContract(idToken: string, fromTokens: (t: string) => Promise<AuthorizationResult>): Promise<AuthorizationResult> } {
   return {
+    /**
+     * An idToken without certificate data (a TransactionEvent after Plug & Charge,
+     * or Authorize with type eMAID only): an EMAID we issued a contract for is
+     * decided by that contract's state; anything else by the token list.
+     */
+    async idTokenOrContract(idToken, fromTokens) {
+      const contract = trust.contractStatus(idToken);
+      return contract ? { status: contract } : fromTokens(idToken);
+    },
     async get15118EVCertificate(ctx, req) {
       // The action is checked inside (anything but Install/Update is a Failed answer, not an exception).
       const r = await trust.get15118EVCertificate({ iso15118SchemaVersion: req.schemaVersion, action: req.action as 'Install', exiRequest: req.exiRequest });
@@ -40,7 +49,10 @@ export function plugAndChargeHooks(trust: Trust, authorizeToken: (ctx: StationCo
      */
     async authorize(ctx, req) {
       const hashData = Array.isArray(req.iso15118CertificateHashData) && req.iso15118CertificateHashData.length > 0 ? req.iso15118CertificateHashData : undefined;
-      if (!hashData && typeof req.certificate !== 'string') return authorizeToken(ctx, req);
+      if (!hashData && typeof req.certificate !== 'string') {
+        const contract = req.tokenType === 'eMAID' ? trust.contractStatus(req.idToken) : undefined;
+        return contract ? { status: contract } : authorizeToken(ctx, req);
+      }
       const r = await trust.authorizeContract({
         emaid: req.tokenType === 'eMAID' ? req.idToken : undefined,
         certificatePem: typeof req.certificate === 'string' ? req.certificate : undefined,

@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chainPem, createSimEv, createSimSecc, createSimStation, ocspRequestData, type SimStation } from '../../src/sim/index.js';
+import { chainPem, createSimEv, createSimSecc, createSimStation, listenSecc, ocspRequestData, type SimStation } from '../../src/sim/index.js';
+import { stationCsr } from '../support/pki.js';
 import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
 import { openssl } from '../trust/fixture.js';
 
@@ -72,6 +73,53 @@ for (const db of testDatabases()) {
       assert.deepEqual(refused, { ResponseCode: 'FAILED_CertificateRevoked', idTokenStatus: 'Blocked', certificateStatus: 'CertificateRevoked' });
       const revoked = await secc.certificateStatus(contract.chain);
       assert.match(ocspStatus(revoked.ocspResult!), /Cert Status: revoked[\s\S]*keyCompromise/);
+    });
+
+    test('an ISO 15118-2 session over TLS: installation inside the session, authorisation, DC charging with SoC, metering receipt, stop; refused once revoked', { timeout: 60_000 }, async () => {
+      const pcid = 'WMIV2222222222SES';
+      assert.equal((await node.api('POST', '/api/v1/pki/contracts', { pcid, emaid: 'DEEVGS22222222' })).status, 201);
+      // The station's SECC certificate comes from evguard through SignCertificate (V2GCertificate).
+      const { csrPem, keyPem } = await stationCsr('PNC-1', 'evguard');
+      const signed = new Promise<any>((resolve) => station.handle('CertificateSigned', (p) => {
+        resolve(p);
+        return { status: 'Accepted' };
+      }));
+      assert.equal(((await station.call('SignCertificate', { csr: csrPem, certificateType: 'V2GCertificate' })) as any).status, 'Accepted');
+      const v2g = await signed;
+      assert.equal(v2g.certificateType, 'V2GCertificate');
+      const secc = await listenSecc(station, createSimSecc(station), { cert: v2g.certificateChain, key: keyPem });
+      try {
+        const ev = createSimEv({ pcid, v2gRootPem: cas()['v2g-root'] });
+        const oem = await node.app.trust.issueOemProvisioningCertificate({ pcid, csrPem: await ev.provisioningCsr() });
+        ev.setProvisioningCertificate(oem.certificateChainPem);
+        const target = { port: secc.port, v2gRootPem: cas()['v2g-root']! };
+
+        const session = await ev.charge(target, { evccId: '0a1b2c3d4e5f', mode: 'DC', startSoc: 20, targetSoc: 80, rounds: 3, energyWh: 30_000 });
+        assert.equal(session.outcome, 'completed', JSON.stringify(session));
+        assert.equal(session.emaid, 'DEEVGS22222222');
+        assert.equal(session.soc, 80);
+        assert.match(session.evseId!, /^ZZ\*EVG\*EPNC1\*1$/);
+        const pairs = (names: string[]) => names.flatMap((n) => [`${n}Req`, `${n}Res`]);
+        assert.deepEqual(session.transcript, pairs([
+          'SessionSetup', 'ServiceDiscovery', 'PaymentServiceSelection', 'CertificateInstallation', 'PaymentDetails', 'Authorization', 'ChargeParameterDiscovery', 'PowerDelivery',
+          'CurrentDemand', 'MeteringReceipt', 'CurrentDemand', 'MeteringReceipt', 'CurrentDemand', 'MeteringReceipt', 'PowerDelivery', 'SessionStop',
+        ]));
+        assert.deepEqual(secc.sessions[0], { evccId: '0A1B2C3D4E5F', outcome: 'completed', emaid: 'DEEVGS22222222', transactionId: secc.sessions[0]!.transactionId, energyWh: secc.sessions[0]!.energyWh });
+
+        // The CSMS saw the EV's needs and a transaction under the EMAID, accepted through its contract.
+        const needs = await node.app.stations.reports('PNC-1', 'NotifyEVChargingNeeds');
+        assert.equal((needs[0]!.payload as any).chargingNeeds.dcChargingParameters.energyAmount, 30_000);
+        const txs = (await node.api('GET', '/api/v1/transactions?stationId=PNC-1')).body;
+        assert.match(JSON.stringify(txs), /DEEVGS22222222/);
+
+        const contractSerial = new X509Certificate(Buffer.from(ev.contract()!.chain[0]!, 'base64')).serialNumber.toLowerCase();
+        assert.equal((await node.api('POST', `/api/v1/certificates/${contractSerial}/revoke`, {})).status, 200);
+        const refused = await ev.charge(target);
+        assert.equal(refused.outcome, 'FAILED_CertificateRevoked');
+        assert.deepEqual(refused.transcript.slice(-2), ['PaymentDetailsReq', 'PaymentDetailsRes']);
+      } finally {
+        await secc.close();
+      }
     });
 
     test('an unknown contract is rejected, and a vehicle without a registered contract gets none', { timeout: 30_000 }, async () => {
