@@ -5,6 +5,7 @@
  * pseudonym key, so an export from the CLI is the bundle the node would share.
  */
 import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { createLocalBus } from '../bus/index.js';
 import { sql } from 'kysely';
@@ -23,6 +24,8 @@ export const openIntelNode: OpenIntelNode = async ({ dataDir }) => {
   if (!existsSync(config.dataDir) || !statSync(config.dataDir).isDirectory()) {
     throw intelErrors.INTEL_INVALID_INPUT(`no evguard data directory at ${config.dataDir}; pass --data-dir <dir> of a node (or set EVGUARD_DATA_DIR)`);
   }
+  // Never leave an empty database behind in a directory that was passed by mistake.
+  if (!config.databaseUrl && !existsSync(path.join(config.dataDir, 'evguard.db'))) throw notInitialised(config.dataDir);
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   try {
     await requireInitialised(database, config.dataDir);
@@ -64,6 +67,9 @@ async function requireInitialised(database: Database, dataDir: string): Promise<
     await sql`select 1 from intel_objects where 1 = 0`.execute(database.db);
     await sql`select 1 from monitor_alerts where 1 = 0`.execute(database.db);
   } catch {
-    throw intelErrors.INTEL_INVALID_INPUT(`${dataDir} holds no evguard database with threat sharing yet; start the node there once (evguard serve --data-dir ${dataDir}) or pass the right --data-dir`);
+    throw notInitialised(dataDir);
   }
 }
+
+const notInitialised = (dataDir: string) =>
+  intelErrors.INTEL_INVALID_INPUT(`${dataDir} holds no evguard database with threat sharing yet; start the node there once (evguard serve --data-dir ${dataDir}) or pass the right --data-dir`);

@@ -7,14 +7,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
 import { stationCsr } from '../support/pki.js';
-import { TAXII_MEDIA_TYPE, type StixObject } from '../../src/intel/index.js';
+import { createTaxiiClient, TAXII_MEDIA_TYPE, type StixObject } from '../../src/intel/index.js';
 import type { BusEvent } from '../../src/bus/index.js';
+import { openIntelNode } from '../../src/intel/open-node.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PW = 'intel-station-password-01';
@@ -102,9 +106,10 @@ for (const db of testDatabases()) {
     const sighted: BusEvent[] = [];
 
     before(async () => {
-      [a, b] = await Promise.all([startTestNode({ db }), startTestNode({ db })]);
+      a = await startTestNode({ db });
+      b = await startTestNode({ db });
       a.app.bus.subscribe('intel.indicator.sighted', (e) => sighted.push(e));
-      for (const id of ['CS-ADDR', 'CS-BRUTE']) assert.equal((await a.api('POST', '/api/v1/stations', { id, securityProfile: 1, password: PW })).status, 201);
+      for (const id of ['CS-ADDR', 'CS-BRUTE', 'CS-NAMED']) assert.equal((await a.api('POST', '/api/v1/stations', { id, securityProfile: 1, password: PW })).status, 201);
     });
     after(async () => {
       await Promise.all([a?.stop(), b?.stop()]);
@@ -116,6 +121,14 @@ for (const db of testDatabases()) {
       assert.equal(discovery.status, 200);
       assert.equal(discovery.headers.get('content-type'), TAXII_MEDIA_TYPE);
       assert.match(discovery.body.default, /\/taxii2\/evguard\/$/);
+      // The same routes on the node's HTTPS listener.
+      const overTls = await new Promise<number>((resolve, reject) => {
+        https.get(`https://localhost:${a.app.ports.https}/taxii2/`, { ca: a.app.trust.listCas().map((c) => c.pem), headers: { accept: TAXII_MEDIA_TYPE, authorization: `Bearer ${a.adminToken}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? -1);
+        }).on('error', reject);
+      });
+      assert.equal(overTls, 200);
 
       const auditor = await a.api('POST', '/api/v1/tokens', { name: 'isac-reader', role: 'auditor' });
       assert.equal(auditor.status, 201);
@@ -150,11 +163,23 @@ for (const db of testDatabases()) {
       assert.ok(blocked?.techInfo?.includes(ind.id), JSON.stringify(events));
     });
 
+    it('turns a station id named by an indicator into a sighting and a security event when that station connects', async () => {
+      const ind = indicator("[x-evguard-charging-station:station_id = 'CS-NAMED']", 'Station with cloned credentials');
+      assert.equal((await taxii(a, 'evguard/collections/inbox/objects/', { body: { objects: [ind] } })).body.success_count, 1);
+      // Not refused: the id alone does not say the connection is hostile, but the operator must hear of it.
+      assert.equal(await upgradeStatus(`${a.ws}/CS-NAMED`, { user: 'CS-NAMED', password: PW }), 101);
+      const sighting = await eventually('the sighting', async () =>
+        (await collection(a, 'shared', 'match[type]=sighting')).find((o) => o.sighting_of_ref === ind.id));
+      assert.match(String(sighting.description), /^Seen at charging station station-[0-9a-f]+$/);
+      const events = (await a.api('GET', '/api/v1/security-events?stationId=CS-NAMED')).body as { type: string; techInfo?: string }[];
+      assert.ok(events.some((e) => e.type === 'IndicatorSighted' && e.techInfo?.includes(ind.id)), JSON.stringify(events));
+    });
+
     it('shares an alert raised by a brute force as valid, pseudonymised STIX in the shared collection', async () => {
       for (let i = 0; i < 5; i++) assert.equal(await upgradeStatus(`${a.ws}/CS-BRUTE`, { user: 'CS-BRUTE', password: `wrong-password-${i}-0000` }), 401);
-      await a.app.monitor.settled();
-      const alert = (await a.api('GET', '/api/v1/alerts?stationId=CS-BRUTE')).body.find((x: any) => x.detector === 'bruteForce');
-      assert.ok(alert, 'the brute force raised an alert');
+      // Security events are recorded in the background of each refused handshake.
+      await eventually('the brute-force alert', async () =>
+        (await a.api('GET', '/api/v1/alerts?stationId=CS-BRUTE')).body.find((x: any) => x.detector === 'bruteForce'));
 
       const report = await eventually('the shared report', async () =>
         (await collection(a, 'shared', 'match[type]=report')).find((o) => (o.labels as string[]).includes('detector:bruteForce')));
@@ -176,12 +201,29 @@ for (const db of testDatabases()) {
       assert.ok(exported.length >= 1);
       for (const r of exported) assert.ok(shared.some((s) => s.id === r.id), 'same deterministic ids as the shared collection');
 
-      const since = await cli(['intel', 'export', '--since', '2999-01-01T00:00:00Z', '--data-dir', a.dataDir], dbEnv(a));
-      assert.equal(since.code, 0, since.stderr);
-      assert.ok(!JSON.parse(since.stdout).objects.some((o: StixObject) => o.type === 'report'));
-      const bad = await cli(['intel', 'export', '--since', 'last tuesday', '--data-dir', a.dataDir], dbEnv(a));
-      assert.equal(bad.code, 2);
-      assert.match(bad.stderr, /--since must be an ISO-8601 time/);
+      // What the command opens: the node's alerts, filtered by --since, with the evidence the mapping reads.
+      const saved = process.env.EVGUARD_DATABASE_URL;
+      process.env.EVGUARD_DATABASE_URL = a.app.config.databaseUrl ?? '';
+      try {
+        const opened = await openIntelNode({ dataDir: a.dataDir });
+        try {
+          const brute = (await opened.alerts()).find((x) => x.detector === 'bruteForce');
+          assert.equal(brute?.stationId, 'CS-BRUTE');
+          assert.equal(brute?.evidence.remoteAddress, '127.0.0.1');
+          assert.deepEqual(await opened.alerts('2999-01-01T00:00:00.000Z'), []);
+        } finally {
+          await opened.close();
+        }
+        if (db === 'sqlite') {
+          const empty = mkdtempSync(path.join(tmpdir(), 'evg-intel-empty-'));
+          await assert.rejects(openIntelNode({ dataDir: empty }), { code: 'INTEL_INVALID_INPUT' });
+          rmSync(empty, { recursive: true, force: true });
+        }
+      } finally {
+        if (saved === undefined) delete process.env.EVGUARD_DATABASE_URL;
+        else process.env.EVGUARD_DATABASE_URL = saved;
+      }
+
     });
 
     it('pushes to and pulls from another node over TAXII, which then refuses the certificate, address and firmware named', async () => {
@@ -233,10 +275,9 @@ for (const db of testDatabases()) {
         return named.slice(0, 2).every((n) => sightings.some((s) => s.sighting_of_ref === n.id)) ? true : undefined;
       });
 
-      // A second pull continues where the first stopped.
-      const again = await cli(['intel', 'pull', '--url', `${a.http}/taxii2/`, '--collection', 'shared', '--data-dir', b.dataDir], { ...dbEnv(b), EVGUARD_TAXII_TOKEN: a.adminToken });
-      assert.equal(again.code, 0, again.stderr);
-      assert.equal(JSON.parse(again.stdout).accepted, 0, again.stdout);
+      // The next pull, here from the running node, continues where the command's pull stopped.
+      const again = await b.app.intel.pullFrom(createTaxiiClient({ url: `${a.http}/taxii2/`, token: a.adminToken }), 'shared');
+      assert.equal(again.accepted, 0);
     });
   });
 }
