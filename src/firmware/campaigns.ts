@@ -318,8 +318,11 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
   async function onStatus(e: { stationId: string; status: string; requestId?: number }): Promise<void> {
     const found = await activeRow(e.stationId);
     if (!found) return;
-    const { campaignId, row } = found;
+    const { campaignId } = found;
     await serial(campaignId, async () => {
+      // Re-read under the campaign's lock: a boot report may have changed the row meanwhile.
+      const row = (await activeRow(e.stationId))?.row;
+      if (!row || row.campaign_id !== campaignId) return;
       if (e.requestId !== undefined && Number(row.request_id) !== e.requestId) return;
       const next = stateAfterStatus(e.status);
       const fields: Record<string, unknown> = { ocpp_status: e.status };
@@ -339,9 +342,11 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
 
   async function onBoot(e: { stationId: string; firmwareVersion?: string }): Promise<void> {
     const found = await activeRow(e.stationId);
-    if (!found || !['installing', 'installed', 'downloading'].includes(found.row.state)) return;
-    const { campaignId, row } = found;
+    if (!found) return;
+    const { campaignId } = found;
     await serial(campaignId, async () => {
+      const row = (await activeRow(e.stationId))?.row;
+      if (!row || row.campaign_id !== campaignId || !['installing', 'installed', 'downloading'].includes(row.state)) return;
       const img = await deps.images.get(row.firmware_id);
       const fields: Record<string, unknown> = { reported_version: e.firmwareVersion ?? null };
       if (row.state === 'installed') {

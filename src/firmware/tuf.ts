@@ -110,7 +110,12 @@ export function createTufRepositories(db: Kysely<any>, keys: KeyRing, lifetimes:
       if (left > (lifetimes.timestampS * 1000) / 2) return found.json;
       const keyName = `${rootOf(repo).replace('/', '-')}-timestamp`;
       if (!keys.has(keyName)) return found.json;
-      return writeTimestamp(repo, rootOf(repo), parsed.signed.meta['snapshot.json']!.version);
+      try {
+        return await writeTimestamp(repo, rootOf(repo), parsed.signed.meta['snapshot.json']!.version);
+      } catch {
+        // Another request re-signed it at the same moment (same version number): serve that one.
+        return (await latest(repo, 'timestamp'))?.json;
+      }
     },
     async publish(repo, repoRoot, entries) {
       await ensureRoot(repoRoot);
