@@ -102,26 +102,27 @@ export interface Sharing {
 /**
  * Automatic sharing: every alert the monitor raises at or above
  * `shareMinSeverity` goes into the outgoing collection, one at a time and in
- * order. Deterministic ids make a re-share of the same alert a no-op.
+ * order. Changed alerts are shared again, because aggregation can raise the
+ * severity over the threshold or add evidence (another address); the
+ * deterministic ids make a re-share of what did not change a no-op.
  */
 export function startSharing(deps: { intel: Intel; bus: Bus; settings: IntelSettings; log?: Log }): Sharing {
   let chain: Promise<void> = Promise.resolve();
   const min = SEVERITY_RANK[deps.settings.shareMinSeverity] ?? SEVERITY_RANK.medium;
-  const unsubscribe = deps.settings.share
-    ? deps.bus.subscribe(Topics.alertRaised, (event) => {
-        const alert = event.data as Parameters<typeof shareableAlert>[0];
-        if (!alert || typeof alert !== 'object' || !((SEVERITY_RANK[alert.severity as AlertSeverity] ?? -1) >= min)) return;
-        chain = chain
-          .then(async () => {
-            await deps.intel.share({ alerts: [shareableAlert(alert)] });
-          })
-          .catch((err) => deps.log?.error({ err, alertId: alert.id }, 'alert not shared'));
+  const onAlert = (event: { data: unknown }) => {
+    const alert = event.data as Parameters<typeof shareableAlert>[0];
+    if (!alert || typeof alert !== 'object' || !((SEVERITY_RANK[alert.severity as AlertSeverity] ?? -1) >= min)) return;
+    chain = chain
+      .then(async () => {
+        await deps.intel.share({ alerts: [shareableAlert(alert)] });
       })
-    : () => undefined;
+      .catch((err) => deps.log?.error({ err, alertId: alert.id }, 'alert not shared'));
+  };
+  const unsubscribe = deps.settings.share ? [deps.bus.subscribe(Topics.alertRaised, onAlert), deps.bus.subscribe(Topics.alertChanged, onAlert)] : [];
   return {
     settled: () => chain,
     async close() {
-      unsubscribe();
+      for (const u of unsubscribe) u();
       await chain;
     },
   };

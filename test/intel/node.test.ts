@@ -137,6 +137,11 @@ for (const db of testDatabases()) {
       assert.equal(refused.status, 403);
       assert.equal(refused.body.error.code, 'TAXII_FORBIDDEN');
 
+      // TAXII's max_content_length (10 MiB), not the REST API's 1 MiB body limit, applies under /taxii2/.
+      const big = { ...indicator("[ipv4-addr:value = '198.51.100.2']", 'Large description'), description: 'x'.repeat(1536 * 1024) };
+      const accepted = await taxii(a, 'evguard/collections/inbox/objects/', { body: { objects: [big] } });
+      assert.equal(accepted.status, 202, JSON.stringify(accepted.body).slice(0, 300));
+
       const audit = await a.api('GET', '/api/v1/audit?limit=50');
       const entry = audit.body.find((e: any) => String(e.action).startsWith('POST /taxii2/') && e.actor === 'isac-reader');
       assert.ok(entry, JSON.stringify(audit.body.slice(0, 5)));
