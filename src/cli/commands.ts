@@ -5,6 +5,7 @@ import { serveCommand } from './serve.js';
 import { simCommand } from './sim.js';
 import { demoCommand } from './demo.js';
 import { probeCommand } from '../probe/cli.js';
+import { probeStationCommand } from '../probe/station-cli.js';
 import { assessCommand } from '../assess/cli.js';
 import { VERSION } from '../app.js';
 import { firmwareCommand } from '../firmware/cli.js';
@@ -21,6 +22,7 @@ export function buildCli(): Command {
     .addCommand(createIntelCommand({ open: openIntelNode }))
     .addCommand(firmwareCommand())
     .addCommand(probeCommand())
+    .addCommand(probeStationCommand())
     .addCommand(assessCommand());
   return strictExits(program);
 }

@@ -6,6 +6,8 @@
 export { runProbe, checkProbeOptions, CHECKS, DEFAULT_OPTIONS, PROBE_VERSION } from './run.js';
 export { renderTerminal, renderJson, renderSarif, renderHtml, findingsAtOrAbove } from './report.js';
 export { probeCommand } from './cli.js';
+export { runStationProbe, STATION_CHECKS, type StationProbeOptions } from './station.js';
+export { probeStationCommand } from './station-cli.js';
 export { probeErrors } from './errors.js';
 export { SEVERITIES, severityRank } from './types.js';
 export type { CheckSpec, CheckResult, Outcome, ProbeOptions, ProbeReport, ProgressEvent, Severity, OcppVersion } from './types.js';

@@ -1,6 +1,6 @@
 /** Renders a probe report: terminal summary, JSON, SARIF 2.1.0 (one rule per check) and a self-contained HTML page. */
 import { CHECKS } from './run.js';
-import { severityRank, type CheckResult, type ProbeReport, type Severity } from './types.js';
+import { severityRank, type CheckResult, type CheckSpec, type ProbeReport, type Severity } from './types.js';
 
 export function findingsAtOrAbove(report: ProbeReport, failOn: Severity): CheckResult[] {
   return report.results.filter((r) => r.outcome === 'fail' && severityRank(r.severity) >= severityRank(failOn));
@@ -31,8 +31,9 @@ const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { critical: 'error
 /** GitHub code scanning reads this property to rank security results. */
 const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '3.0', info: '0.0' };
 
-export function renderSarif(report: ProbeReport): string {
-  const rules = CHECKS.map((c) => ({
+/** `specs`: the checks the run could have made (the CSMS probe's by default, or the station probe's). */
+export function renderSarif(report: ProbeReport, specs: readonly CheckSpec[] = CHECKS): string {
+  const rules = specs.map((c) => ({
     id: c.id,
     name: c.title.replace(/[^A-Za-z0-9]+/g, ' ').trim().split(' ').map((w) => w[0]!.toUpperCase() + w.slice(1)).join(''),
     shortDescription: { text: c.title },
@@ -97,10 +98,11 @@ export function renderHtml(report: ProbeReport): string {
 <td>${esc(r.title)}<ul>${r.evidence.map((e) => `<li>${esc(e)}</li>`).join('')}</ul>${r.outcome === 'fail' ? `<div><b>Remedy:</b> ${esc(r.remedy)}</div>` : ''}<small>Basis: ${esc(r.basis)}</small></td></tr>`,
     )
     .join('\n');
+  const heading = report.tool.name === 'evguard-probe-station' ? 'evguard station probe report' : 'evguard probe report';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>evguard probe report: ${esc(report.target)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${heading}: ${esc(report.target)}</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>${HTML_STYLE}</style></head>
-<body><h1>evguard probe report</h1>
+<body><h1>${heading}</h1>
 <p>Target <code>${esc(report.target)}</code>${report.negotiatedVersion ? `, subprotocol <code>${esc(report.negotiatedVersion)}</code>` : ''}; ${esc(report.startedAt)} to ${esc(report.finishedAt)}.
 Server certificate ${report.serverCertificateVerified ? 'verified' : '<b>not verified</b>'}.</p>
 <p><b>${s.fail} finding(s)</b> (${Object.entries(s.findingsBySeverity).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${esc(k)}`).join(', ') || 'none'}), ${s.pass} passed, ${s.skip} skipped, ${s.error} without verdict.</p>

@@ -1,0 +1,12 @@
+import { startTestNode } from '../support/node.js';
+import { runProbe, renderTerminal, DEFAULT_OPTIONS } from '../../src/probe/index.js';
+const node = await startTestNode({ db: 'sqlite' });
+const a = await node.api('POST', '/api/v1/stations', { id: 'PRBA', securityProfile: 2 });
+const b = await node.api('POST', '/api/v1/stations', { id: 'PRBB', securityProfile: 2 });
+const ca = node.app.trust.listCas().map((c) => c.pem).filter(Boolean);
+const t0 = Date.now();
+const report = await runProbe({ ...DEFAULT_OPTIONS, url: node.wss, stationId: 'PRBA', password: a.body.password, ca, otherStationId: 'PRBB', otherPassword: b.body.password, plainUrl: node.ws, aggressive: true, slowSeconds: 3 }, (e) => { if (e.kind === 'result') process.stderr.write(`${e.result.id} ${e.result.outcome} ${e.result.durationMs}\n`); });
+process.stdout.write(renderTerminal(report));
+console.log('ms', Date.now() - t0);
+for (const r of report.results) console.log(r.id, r.outcome, JSON.stringify(r.evidence));
+await node.stop();
