@@ -5,13 +5,14 @@ type Num = number;
 export interface Results {
   name: string;
   date: string;
-  machine: { cpu: string; cores: Num; memoryGiB: Num; node: string; platform: string; evguard: string };
+  /** Load averages show whether other work shared the machine during the run. */
+  machine: { cpu: string; cores: Num; memoryGiB: Num; node: string; platform: string; evguard: string; loadAverageAtStart: Num; loadAverageAtEnd?: Num };
   sizes: { stations: Num; workers: Num; realisticMs: Num; saturateMs: Num; compression: Num; chargingShare: Num };
   evguard: {
-    connect: { stations: Num; failed: Num; seconds: Num; rssBeforeMiB: Num; rssAfterMiB: Num; bytesPerStation: Num; errors?: Record<string, Num> };
+    connect: { stations: Num; failed: Num; seconds: Num; rssBeforeMiB: Num; rssAfterMiB: Num; bytesPerStation: Num; nodeCpuMsPerStation: Num; errors?: Record<string, Num> };
     realistic: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; maxMs: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num };
     saturation: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num };
-    storm: { stations: Num; of: Num; restartToListeningS: Num; listeningToAllBackS: Num; p50BackS: Num; nodeCpuCores: Num; loadgenCpuCores: Num; retries: Num };
+    storm: { stopSignal: string; stations: Num; of: Num; restartToListeningS: Num; listeningToAllBackS: Num; p50BackS: Num; nodeCpuCores: Num; nodeCpuMsPerStation: Num; loadgenCpuCores: Num; retries: Num };
   };
   baseline: {
     connect: { stations: Num; failed: Num; seconds: Num; rssBeforeMiB: Num; rssAfterMiB: Num; bytesPerStation: Num };
@@ -57,11 +58,14 @@ export function renderMarkdown(r: Results, svgFile: string): string {
   const lines = [
     `# evguard benchmark: ${r.name} run`,
     '',
-    `${r.date} · ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB · Node ${m.node} · ${m.platform} · evguard ${m.evguard}` + (r.durationS ? ` · run took ${f(r.durationS, 0)} s` : ''),
+    `${r.date} · ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB · Node ${m.node} · ${m.platform} · evguard ${m.evguard}` + (r.durationS ? ` · run took ${f(r.durationS, 0)} s` : '') +
+      ` · 1-min load average ${f(m.loadAverageAtStart, 1)} at start, ${f(m.loadAverageAtEnd ?? NaN, 1)} at end` +
+      (m.loadAverageAtStart > m.cores ? ` (**other work shared the machine: more runnable processes than cores, so absolute numbers are low; the ratios compare two targets under the same conditions**)` : ''),
     '',
     `One evguard node (SQLite, TLS, security profile 2: TLS + Basic-auth password checked with scrypt) against a bare \`ws\` echo server over TLS, same load, same run. ` +
       `${r.sizes.stations} stations (75 % OCPP 2.0.1, 25 % 1.6) from ${r.sizes.workers} load-generator processes on loopback source addresses 127.0.1.2 upwards. ` +
-      `Realistic mix time-compressed ${r.sizes.compression}×: heartbeat every ${300 / r.sizes.compression} s, MeterValues every ${60 / r.sizes.compression} s on the ${r.sizes.chargingShare * 100} % that charge, for ${r.sizes.realisticMs / 1000} s. ` +
+      `Realistic mix time-compressed ${r.sizes.compression}×: heartbeat every ${300 / r.sizes.compression} s, MeterValues every ${60 / r.sizes.compression} s on the ${r.sizes.chargingShare * 100} % that charge, for ${r.sizes.realisticMs / 1000} s; ` +
+      `that is the message rate of ${(r.sizes.stations * r.sizes.compression).toLocaleString('en')} real-time stations (${f(r.sizes.stations * r.sizes.compression * (1 / 300 + r.sizes.chargingShare / 60), 0)} messages/s offered; 100,000 real-time stations offer 750/s). ` +
       `Saturation: every connection sends its next message when the answer arrives (MeterValues when charging, else Heartbeat), ${r.sizes.saturateMs / 1000} s, with the per-station rate limit raised for the run.`,
     '',
     '| metric | evguard | bare ws (TLS) | ratio |',
@@ -78,9 +82,11 @@ export function renderMarkdown(r: Results, svgFile: string): string {
     `| saturation | ${f(e.saturation.nodeCpuCores, 2)} | ${f(e.saturation.loadgenCpuCores, 2)} | ${f(b.saturation.nodeCpuCores, 2)} | ${f(b.saturation.loadgenCpuCores, 2)} |`,
     `| reconnect storm | ${f(e.storm.nodeCpuCores, 2)} | ${f(e.storm.loadgenCpuCores, 2)} | — | ${f(b.storm.loadgenCpuCores, 2)} |`,
     '',
+    `Node CPU per station (TLS handshake, scrypt password check, boot, status): ${f(e.connect.nodeCpuMsPerStation)} ms on first connect, ${f(e.storm.nodeCpuMsPerStation)} ms in the storm.`,
+    '',
     `Connect: evguard ${f(e.connect.seconds)} s for ${e.connect.stations} stations (${e.connect.failed} failed), RSS ${f(e.connect.rssBeforeMiB)} → ${f(e.connect.rssAfterMiB)} MiB; ` +
       `baseline ${f(b.connect.seconds)} s, RSS ${f(b.connect.rssBeforeMiB)} → ${f(b.connect.rssAfterMiB)} MiB. ` +
-      `Restart to listening: evguard ${f(e.storm.restartToListeningS)} s, baseline ${f(b.storm.restartToListeningS)} s. Storm retries: evguard ${e.storm.retries}, baseline ${b.storm.retries}. ` +
+      `Storm after ${e.storm.stopSignal}. Restart to listening: evguard ${f(e.storm.restartToListeningS)} s, baseline ${f(b.storm.restartToListeningS)} s. Storm retries: evguard ${e.storm.retries}, baseline ${b.storm.retries}. ` +
       `Failures: realistic ${e.realistic.failures}, saturation ${e.saturation.failures}.`,
   ];
   if (e.connect.errors && Object.keys(e.connect.errors).length) lines.push('', `Station errors: ${JSON.stringify(e.connect.errors)}`);

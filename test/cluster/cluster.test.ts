@@ -16,7 +16,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { createSimStation, type SimStation } from '../../src/sim/index.js';
 import { createNatsBus, streamName } from '../../src/bus/nats.js';
 import type { BusEvent } from '../../src/bus/index.js';
-import { createPgDatabase } from '../support/node.js';
+import { createPgDatabase, testDatabases } from '../support/node.js';
 import { startBalancer } from './balancer.js';
 import { startNodeProcess, waitFor, type NodeProcess } from './processes.js';
 
@@ -24,7 +24,10 @@ const NATS = process.env.EVGUARD_TEST_NATS ?? 'nats://127.0.0.1:4222';
 const TOKEN = 'cluster-test-admin-token-0123456789';
 const PASSWORD = 'cluster-test-password-0123456789';
 
-test('three nodes: routing, fan-out, fleet-wide detection, duplicate identity, node death', { timeout: 240_000 }, async (t) => {
+// Cluster mode is PostgreSQL-only: nodes with separate SQLite files are not a cluster.
+const skip = testDatabases().includes('postgres') ? false : 'cluster mode needs PostgreSQL (EVGUARD_TEST_DBS excludes it)';
+
+test('three nodes: routing, fan-out, fleet-wide detection, duplicate identity, node death', { timeout: 240_000, skip }, async (t) => {
   const cluster = `t${randomBytes(5).toString('hex')}`;
   const pgdb = await createPgDatabase();
   // Nodes of one cluster share the key store (a shared volume in production).
