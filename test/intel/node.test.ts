@@ -242,8 +242,19 @@ for (const db of testDatabases()) {
       assert.equal(await upgradeStatus(`${b.wss}/CS-CERT`, mtls), 101);
       assert.equal((await b.api('POST', '/api/v1/stations', { id: 'CS-PULLED', securityProfile: 1, password: PW })).status, 201);
 
-      // Push: A's alerts into B's inbox, enforced by B on arrival.
-      const push = await cli(['intel', 'push', '--url', `${b.http}/taxii2/`, '--collection', 'inbox', '--data-dir', a.dataDir], { ...dbEnv(a), EVGUARD_TAXII_TOKEN: b.adminToken });
+      // A publishes indicators naming B's station certificate, an address and a firmware image.
+      const named = [
+        indicator(`[x509-certificate:serial_number = '${signed.serialHex}']`, 'Stolen station key'),
+        indicator(`[ipv4-addr:value = '${PULLED_ADDRESS}']`, 'Scanner'),
+        indicator(`[file:hashes.'SHA-256' = '${FIRMWARE}']`, 'Backdoored firmware'),
+      ];
+      assert.equal((await taxii(a, 'evguard/collections/shared/objects/', { body: { objects: named } })).body.success_count, 3);
+
+      // Both commands at once, each in its own process: push A's alerts into B's inbox, and pull A's shared collection into B.
+      const [push, pull] = await Promise.all([
+        cli(['intel', 'push', '--url', `${b.http}/taxii2/`, '--collection', 'inbox', '--data-dir', a.dataDir], { ...dbEnv(a), EVGUARD_TAXII_TOKEN: b.adminToken }),
+        cli(['intel', 'pull', '--url', `${a.http}/taxii2/`, '--collection', 'shared', '--data-dir', b.dataDir], { ...dbEnv(b), EVGUARD_TAXII_TOKEN: a.adminToken }),
+      ]);
       assert.equal(push.code, 0, push.stderr);
       const pushed = JSON.parse(push.stdout);
       assert.ok(pushed.pushed > 0, push.stdout);
@@ -251,17 +262,10 @@ for (const db of testDatabases()) {
       const aReports = await collection(a, 'shared', 'match[type]=report');
       const inB = await collection(b, 'inbox', 'match[type]=report');
       for (const r of aReports) assert.ok(inB.some((o) => o.id === r.id), `${r.id} reached B`);
-      const aIndicators = (await collection(a, 'shared', 'match[type]=indicator')).map((o) => o.id);
+      const aIndicators = (await collection(a, 'shared', 'match[type]=indicator')).map((o) => o.id).filter((id) => !named.some((n) => n.id === id));
       assert.ok(aIndicators.length > 0 && aIndicators.every((id) => b.app.intel.indicators().some((i) => i.indicatorId === id)), 'B enforces what A pushed');
 
-      // Pull: A publishes indicators naming B's station certificate, an address and a firmware image; B pulls them.
-      const named = [
-        indicator(`[x509-certificate:serial_number = '${signed.serialHex}']`, 'Stolen station key'),
-        indicator(`[ipv4-addr:value = '${PULLED_ADDRESS}']`, 'Scanner'),
-        indicator(`[file:hashes.'SHA-256' = '${FIRMWARE}']`, 'Backdoored firmware'),
-      ];
-      assert.equal((await taxii(a, 'evguard/collections/shared/objects/', { body: { objects: named } })).body.success_count, 3);
-      const pull = await cli(['intel', 'pull', '--url', `${a.http}/taxii2/`, '--collection', 'shared', '--data-dir', b.dataDir], { ...dbEnv(b), EVGUARD_TAXII_TOKEN: a.adminToken });
+      // Pull: B enforces the indicators A named.
       assert.equal(pull.code, 0, pull.stderr);
       const pulled = JSON.parse(pull.stdout);
       assert.equal(pulled.rejected, 0, pull.stdout);
