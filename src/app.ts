@@ -161,7 +161,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   };
 
   // Grid guard: every power-affecting command passes it in the gateway (beforeCall below).
-  grid = await createGrid({ db: database, bus, log, securityEvent, fleetSize: () => [...gateway.sessions()].length }, config.grid ?? {});
+  grid = await createGrid({ db: database, bus, log, securityEvent, fleetSize: () => (gateway ? [...gateway.sessions()].length : 0) }, config.grid ?? {});
   const ven = config.grid?.openadr ? createOpenAdrVen({ siteIds: () => grid.sites().map((s) => s.id), setDsoLimit: grid.setDsoLimit, log }, config.grid.openadr) : undefined;
 
   // Threat sharing: alerts out as STIX into the `shared` TAXII collection; received indicators enforced at the edge.
