@@ -1,5 +1,5 @@
 /** Every station at a glance: search, filter, sort; thousands of rows stay smooth. */
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { useResource, href } from '../hooks';
 import { Badge, ResourceState, Time, Field } from '../ui';
 import { VirtualTable, compareValues, type Column, type Sort } from '../virtual-table';
@@ -7,9 +7,12 @@ import type { Alert, Station } from '../types';
 import { usePosture, postureTone } from '../posture';
 
 export function FleetView() {
-  const stations = useResource<Station[]>('/api/v1/stations', 5000);
+  const [big, setBig] = useState(false);
+  // A large fleet is refetched less often: the list is the whole registry.
+  const stations = useResource<Station[]>('/api/v1/stations', big ? 20000 : 5000);
   const alerts = useResource<Alert[]>('/api/v1/alerts?state=open&limit=1000', 10000);
-  const posture = usePosture();
+  const posture = usePosture(stations.data?.length ?? 0);
+  useEffect(() => setBig((stations.data?.length ?? 0) > 2000), [stations.data]);
   const [query, setQuery] = useState('');
   const [conn, setConn] = useState('all');
   const [profile, setProfile] = useState('all');

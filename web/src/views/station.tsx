@@ -4,7 +4,7 @@
  * configuration assessment, and confirmed actions.
  */
 import { useMemo, useState } from 'preact/hooks';
-import { api, post } from '../api';
+import { api, ApiError, post } from '../api';
 import { useResource, href } from '../hooks';
 import { Chart } from '../chart';
 import { Badge, ConfirmAction, ErrorNote, Field, Outcome, ResourceState, Time, fmtTime, severityTone, useCan } from '../ui';
@@ -171,8 +171,20 @@ function Actions({ s, reload }: { s: Station; reload(): void }) {
           label="Trigger certificate renewal"
           title={`Ask ${s.id} to renew its certificate?`}
           describe={<p>The station generates a new key pair and sends a certificate signing request; the node signs it and installs the new certificate.</p>}
-          run={() => call('renew', '')}
-          onDone={done('Renewal')}
+          run={async () => {
+            // The trust module's renewal route tracks the renewal; a node without it gets the plain trigger.
+            try {
+              return await post<Record<string, unknown>>(`/api/v1/stations/${encodeURIComponent(s.id)}/certificates/renew`, {});
+            } catch (err) {
+              if (err instanceof ApiError && err.missingRoute) return call('renew', '');
+              throw err;
+            }
+          }}
+          onDone={(r) => {
+            const renewal = r as { state?: string; stationStatus?: string };
+            setOutcome(renewal.state ? `Renewal ${renewal.state}${renewal.stationStatus ? ` (station: ${renewal.stationStatus})` : ''}` : `Renewal: the station answered ${JSON.stringify(r)}`);
+            reload();
+          }}
           disabled={offline}
         />
         <ConfirmAction
@@ -309,17 +321,28 @@ function MeterChart({ txId }: { txId: string }) {
   );
 }
 
+interface Inventory {
+  issued: (Certificate & { state: string; expiresInDays: number })[];
+  installed: { certificateType: string; serialHex: string; reportedAt: string; known?: { commonName?: string; notAfter: string } }[];
+  renewals: { id: string; certificateType: string; reason: string; state: string; stationStatus?: string; newSerial?: string; requestedAt: string; completedAt?: string }[];
+}
+
 function StationCertificates({ id }: { id: string }) {
-  const certs = useResource<Certificate[]>(`/api/v1/certificates?stationId=${encodeURIComponent(id)}`, 5000);
+  const inventory = useResource<Inventory>(`/api/v1/stations/${encodeURIComponent(id)}/certificates`, 5000);
+  // Nodes without the lifecycle routes still list what they issued.
+  const plain = useResource<Certificate[]>(inventory.unavailable ? `/api/v1/certificates?stationId=${encodeURIComponent(id)}` : null, 5000);
+  const issued = inventory.data?.issued ?? plain.data;
+  const reload = () => (inventory.unavailable ? plain.reload() : inventory.reload());
   return (
     <div class="card">
       <h2>Certificates</h2>
-      <ResourceState r={certs} what="Certificates">
-        {(list) =>
-          list.length === 0 ? (
+      <ResourceState<unknown> r={inventory.unavailable ? plain : inventory} what="Certificates">
+        {() =>
+          !issued || issued.length === 0 ? (
             <p class="muted">The node has issued no certificate to this station.</p>
           ) : (
             <table class="compact">
+              <caption>Issued by this node</caption>
               <thead>
                 <tr>
                   <th scope="col">Kind</th>
@@ -333,8 +356,9 @@ function StationCertificates({ id }: { id: string }) {
                 </tr>
               </thead>
               <tbody>
-                {list.map((c) => {
+                {issued.map((c) => {
                   const st = certStatus(c);
+                  const superseded = (c as { state?: string }).state === 'superseded' && !c.revokedAt;
                   return (
                     <tr key={c.serialHex}>
                       <td>{c.kind}</td>
@@ -342,9 +366,9 @@ function StationCertificates({ id }: { id: string }) {
                       <td class="mono">{c.serialHex.slice(0, 16)}…</td>
                       <td>{fmtTime(c.notAfter)}</td>
                       <td>
-                        <Badge tone={st.tone}>{st.label}</Badge>
+                        <Badge tone={superseded ? 'neutral' : st.tone}>{superseded ? 'superseded' : st.label}</Badge>
                       </td>
-                      <td>{!c.revokedAt && <RevokeButton cert={c} onDone={certs.reload} />}</td>
+                      <td>{!c.revokedAt && <RevokeButton cert={c} onDone={reload} />}</td>
                     </tr>
                   );
                 })}
@@ -353,6 +377,61 @@ function StationCertificates({ id }: { id: string }) {
           )
         }
       </ResourceState>
+      {inventory.data && inventory.data.installed.length > 0 && (
+        <table class="compact">
+          <caption>Installed on the station (its trust store, as last reported)</caption>
+          <thead>
+            <tr>
+              <th scope="col">Type</th>
+              <th scope="col">Serial</th>
+              <th scope="col">Known as</th>
+              <th scope="col">Reported</th>
+            </tr>
+          </thead>
+          <tbody>
+            {inventory.data.installed.map((e) => (
+              <tr key={`${e.certificateType}-${e.serialHex}`}>
+                <td>{e.certificateType}</td>
+                <td class="mono">{e.serialHex.slice(0, 16)}…</td>
+                <td>{e.known ? `${e.known.commonName ?? ''} (expires ${fmtTime(e.known.notAfter)})` : 'unknown to this node'}</td>
+                <td>
+                  <Time at={e.reportedAt} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {inventory.data && inventory.data.renewals.length > 0 && (
+        <table class="compact">
+          <caption>Renewals</caption>
+          <thead>
+            <tr>
+              <th scope="col">Requested</th>
+              <th scope="col">Type</th>
+              <th scope="col">Reason</th>
+              <th scope="col">State</th>
+              <th scope="col">New serial</th>
+            </tr>
+          </thead>
+          <tbody>
+            {inventory.data.renewals.map((r) => (
+              <tr key={r.id}>
+                <td>
+                  <Time at={r.requestedAt} />
+                </td>
+                <td>{r.certificateType}</td>
+                <td>{r.reason}</td>
+                <td>
+                  {r.state}
+                  {r.stationStatus && <span class="muted small"> ({r.stationStatus})</span>}
+                </td>
+                <td class="mono">{r.newSerial ? `${r.newSerial.slice(0, 16)}…` : '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </div>
   );
 }
