@@ -29,6 +29,8 @@ export interface ProbeContext {
   session(as?: { stationId: string; password?: string }): Promise<{ ok: true; conn: Conn; version: OcppVersion; bootStatus: string } | { ok: false; error: string }>;
   serverTls(): Promise<ServerTlsFacts | { error: string }>;
   note(text: string): void;
+  /** Authenticated sessions opened so far in this run (0: the target was never reachable as the station). */
+  readonly sessionsOpened: number;
   /** Connections opened by checks, closed by the runner if a check forgets. */
   track(conn: Conn): Conn;
 }
@@ -49,6 +51,7 @@ export function createContext(opts: ProbeOptions, notes: string[]): ProbeContext
     path: u.pathname,
     offered,
     negotiated: undefined as string | undefined,
+    sessionsOpened: 0,
     url: (id = opts.stationId) => stationUrl(opts.url, id),
     async dial(over: Partial<DialOptions> & { stationId?: string } = {}) {
       const { stationId, ...rest } = over;
@@ -79,6 +82,7 @@ export function createContext(opts: ProbeOptions, notes: string[]): ProbeContext
       if (w.kind === 'frame' && Array.isArray(w.frame.json) && w.frame.json[0] === 3) bootStatus = String((w.frame.json[2] as any)?.status ?? 'unknown');
       else if (w.kind === 'frame') bootStatus = `CALLERROR ${String((w.frame.json as any)?.[2])}`;
       else if (w.kind === 'closed') return { ok: false as const, error: `closed after BootNotification (${w.code})` };
+      ctx.sessionsOpened++;
       return { ok: true as const, conn: r.conn, version, bootStatus };
     },
     serverTls() {

@@ -125,3 +125,10 @@ test('the catalogue: unique ids, each with a basis and a remedy', () => {
   assert.equal(new Set(ids).size, ids.length);
   for (const c of CHECKS) assert.ok(c.basis && c.remedy && c.description && c.title, c.id);
 });
+
+test('an unreachable target gives no verdicts, never a pass', async () => {
+  const report = await runProbe(opts({ url: 'ws://127.0.0.1:9/ocpp', password: 'pw', timeoutMs: 1000 }));
+  const passes = report.results.filter((r) => r.outcome === 'pass' || r.outcome === 'fail');
+  assert.deepEqual(passes, []);
+  assert.ok(report.notes.some((n) => /No check reached a verdict/.test(n)));
+});

@@ -25,3 +25,17 @@ export function dialed(r: DialResult): string {
 export function randomId(prefix = 'PRB'): string {
   return `${prefix}${Math.random().toString(36).slice(2, 10).toUpperCase()}`;
 }
+
+/**
+ * For checks where acceptance is the finding: an HTTP refusal (or the server
+ * dropping the upgrade) passes; not reaching the target at all (connection
+ * refused, DNS, TLS verification) is no verdict, never a pass.
+ */
+export async function expectRefused(r: DialResult, what: string): Promise<Verdict> {
+  if (r.ok) {
+    await r.conn.close();
+    return fail(`${what}: ${dialed(r)}`);
+  }
+  if (r.status !== undefined || /socket hang up|ECONNRESET|closed before the connection|Unexpected server response/i.test(r.error)) return pass(`${what}: ${dialed(r)}`);
+  return inconclusive(`${what}: could not reach the target: ${r.error}`);
+}

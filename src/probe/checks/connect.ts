@@ -1,6 +1,6 @@
 /** Who may connect: credentials, identities, plain transport and subprotocols. */
 import { payloads, describe } from '../wire.js';
-import { dialed, fail, pass, randomId, skip, type Check } from './check.js';
+import { dialed, expectRefused, fail, pass, randomId, skip, type Check } from './check.js';
 
 const PROFILES = 'OCPP 2.0.1 Part 2 §A00 (security profiles 1–3: HTTP Basic authentication with the station identity as username, TLS, client certificates); OCPP 1.6 Security Whitepaper §2';
 
@@ -16,11 +16,7 @@ export const connectChecks: Check[] = [
     },
     async run(ctx) {
       const r = await ctx.dial({ user: undefined, password: undefined, cert: undefined, key: undefined });
-      if (r.ok) {
-        await r.conn.close();
-        return fail(`station ${ctx.opts.stationId} without any credentials: ${dialed(r)}`);
-      }
-      return pass(`station ${ctx.opts.stationId} without any credentials: ${dialed(r)}`);
+      return expectRefused(r, `station ${ctx.opts.stationId} without any credentials`);
     },
   },
   {
@@ -35,11 +31,7 @@ export const connectChecks: Check[] = [
     async run(ctx) {
       const wrong = `wrong-${Math.random().toString(36).slice(2)}-password`;
       const r = await ctx.dial({ user: ctx.opts.user ?? ctx.opts.stationId, password: wrong, cert: undefined, key: undefined });
-      if (r.ok) {
-        await r.conn.close();
-        return fail(`station ${ctx.opts.stationId} with a wrong password: ${dialed(r)}`);
-      }
-      return pass(`station ${ctx.opts.stationId} with a wrong password: ${dialed(r)}`);
+      return expectRefused(r, `station ${ctx.opts.stationId} with a wrong password`);
     },
   },
   {
@@ -54,7 +46,7 @@ export const connectChecks: Check[] = [
     async run(ctx) {
       const id = randomId();
       const r = await ctx.dial({ stationId: id, user: id });
-      if (!r.ok) return pass(`unknown station ${id}: ${dialed(r)}`);
+      if (!r.ok) return expectRefused(r, `unknown station ${id}`);
       const hb = await r.conn.call('Heartbeat', {});
       const version = r.conn.version ?? '2.0.1';
       const [action, payload] = payloads.boot(version);
@@ -76,11 +68,7 @@ export const connectChecks: Check[] = [
       if (ctx.opts.password === undefined) return skip('needs --password');
       const user = randomId('OTHER');
       const r = await ctx.dial({ user });
-      if (r.ok) {
-        await r.conn.close();
-        return fail(`station ${ctx.opts.stationId} with username ${user}: ${dialed(r)}`);
-      }
-      return pass(`station ${ctx.opts.stationId} with username ${user}: ${dialed(r)}`);
+      return expectRefused(r, `station ${ctx.opts.stationId} with username ${user}`);
     },
   },
   {
@@ -99,7 +87,7 @@ export const connectChecks: Check[] = [
           await r.conn.close();
           return fail(`the target itself is plain ws:// (${ctx.opts.url}); station ${ctx.opts.stationId}: ${dialed(r)}; passwords and messages cross the network in clear`);
         }
-        return pass(`the target is plain ws:// but refused station ${ctx.opts.stationId}: ${dialed(r)}`);
+        return expectRefused(r, `the target is plain ws:// but station ${ctx.opts.stationId}`);
       }
       if (!ctx.opts.plainUrl) return skip('the target is wss://; give --plain-url ws://… to test whether the same station is accepted without TLS');
       const r = await ctx.dial({ url: `${ctx.opts.plainUrl.replace(/\/+$/, '')}/${encodeURIComponent(ctx.opts.stationId)}` });
@@ -120,12 +108,7 @@ export const connectChecks: Check[] = [
       remedy: 'Refuse the upgrade (400) when no supported OCPP subprotocol is offered, instead of guessing a version.',
     },
     async run(ctx) {
-      const r = await ctx.dial({ protocols: [] });
-      if (r.ok) {
-        await r.conn.close();
-        return fail(`no subprotocol offered: ${dialed(r)}`);
-      }
-      return pass(`no subprotocol offered: ${dialed(r)}`);
+      return expectRefused(await ctx.dial({ protocols: [] }), 'no subprotocol offered');
     },
   },
   {
@@ -139,12 +122,8 @@ export const connectChecks: Check[] = [
     },
     async run(ctx) {
       const r = await ctx.dial({ protocols: ['ocpp0.9'] });
-      if (r.ok) {
-        await r.conn.close();
-        return fail(`only ocpp0.9 offered: ${dialed(r)}`);
-      }
-      if (/invalid subprotocol/i.test(r.error)) return fail(`only ocpp0.9 offered: the server answered with a subprotocol that was not offered (${r.error})`);
-      return pass(`only ocpp0.9 offered: ${dialed(r)}`);
+      if (!r.ok && /invalid subprotocol/i.test(r.error)) return fail(`only ocpp0.9 offered: the server answered with a subprotocol that was not offered (${r.error})`);
+      return expectRefused(r, 'only ocpp0.9 offered');
     },
   },
 ];

@@ -196,8 +196,10 @@ export const frameChecks: Check[] = [
       remedy: 'Contain every parsing and validation failure to the one message (and at most the one connection); never let it stop the server.',
     },
     async run(ctx) {
+      const before = ctx.sessionsOpened;
       const s = await ctx.session();
-      if (!s.ok) return fail(`a fresh session could not be opened: ${s.error}`);
+      // Dead only if it was alive before: a target never reached is no verdict.
+      if (!s.ok) return before > 0 ? fail(`a fresh session could not be opened: ${s.error}`) : inconclusive(`no session could be opened in this run: ${s.error}`);
       const hb = await s.conn.call('Heartbeat', {});
       await s.conn.close();
       return isCallResult(hb) ? pass(`fresh session: BootNotification ${s.bootStatus}; Heartbeat: ${describe(hb)}`) : fail(`fresh session: Heartbeat ${describe(hb)}`);

@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import { webcrypto, createPrivateKey, X509Certificate } from 'node:crypto';
 import * as x509 from '../../trust/x509.js';
 import { isIp, type ProbeContext } from '../context.js';
-import { dialed, fail, inconclusive, pass, skip, type Check } from './check.js';
+import { expectRefused, fail, inconclusive, pass, skip, type Check } from './check.js';
 
 const TLS_GUIDANCE = 'NIST SP 800-52 Rev. 2 §3.1 and §3.3.1 (TLS 1.2 or later; forward-secret AEAD cipher suites); OCPP 2.0.1 Part 2 §A00 (A00.FR.313: TLS 1.2 or higher; A00.FR.318: required cipher suites)';
 const CERT_GUIDANCE = 'OCPP 2.0.1 Part 2 §A00 and §A02 (the station verifies the CSMS certificate, which must be valid and name the CSMS host); RFC 6125; NISTIR 8473';
@@ -225,11 +225,7 @@ export const tlsChecks: Check[] = [
       if (!ctx.opts.cert) return skip('needs --cert and --key of a security-profile-3 station, so the target expects a client certificate');
       const forged = await selfSignedClient(ctx.opts.stationId);
       const r = await ctx.dial({ cert: forged.cert, key: forged.key, user: undefined, password: undefined });
-      if (r.ok) {
-        await r.conn.close();
-        return fail(`self-signed certificate CN=${ctx.opts.stationId}: ${dialed(r)}`);
-      }
-      return pass(`self-signed certificate CN=${ctx.opts.stationId}: ${dialed(r)}`);
+      return expectRefused(r, `self-signed certificate CN=${ctx.opts.stationId}`);
     },
   },
   {
@@ -245,11 +241,7 @@ export const tlsChecks: Check[] = [
       if (!ctx.secure) return skip('needs a wss:// target');
       if (!ctx.opts.cert || !ctx.opts.otherStationId) return skip('needs --cert/--key of station A and --other-station B');
       const r = await ctx.dial({ stationId: ctx.opts.otherStationId, user: undefined, password: undefined });
-      if (r.ok) {
-        await r.conn.close();
-        return fail(`${ctx.opts.stationId}'s certificate on ${ctx.url(ctx.opts.otherStationId)}: ${dialed(r)}`);
-      }
-      return pass(`${ctx.opts.stationId}'s certificate on ${ctx.url(ctx.opts.otherStationId)}: ${dialed(r)}`);
+      return expectRefused(r, `${ctx.opts.stationId}'s certificate on ${ctx.url(ctx.opts.otherStationId)}`);
     },
   },
 ];
