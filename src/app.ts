@@ -166,7 +166,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
   // Threat sharing: alerts out as STIX into the `shared` TAXII collection; received indicators enforced at the edge.
   const intel = await createIntel({ db: database, bus, log }, intelConfigFor(config));
-  const sharing = startSharing({ intel, bus, settings: config.intel, log });
+  // In a cluster every node hears every alert; only the lead node shares it, so it enters the collection once.
+  const sharing = startSharing({ intel, bus: cluster?.leaderBus() ?? bus, settings: config.intel, log });
   const enforcement = createEnforcement({ intel, securityEvent, log });
   const stopIndicatorRefresh = startIndicatorRefresh(intel, 15_000, log);
 
