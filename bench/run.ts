@@ -34,12 +34,28 @@ const opt = (name: string, def: number) => {
   return v;
 };
 if (flag('--help') || flag('-h')) {
-  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--profile]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 1200 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    write a CPU profile of the node and name its top costs\n');
+  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--profile]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    write a CPU profile of the node and name its top costs\n  --render F   re-render F (a results .json) as markdown and SVG\n');
+  process.exit(0);
+}
+if (flag('--render')) {
+  // Re-renders the markdown and chart of a results file (after a change to bench/report.ts); measures nothing.
+  const file = argv[argv.indexOf('--render') + 1] ?? '';
+  let r: Results;
+  try {
+    r = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    process.stderr.write(`--render needs a results JSON file: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const base = file.replace(/\.json$/, '');
+  writeFileSync(`${base}.svg`, renderSvg(r));
+  writeFileSync(`${base}.md`, renderMarkdown(r, `${path.basename(base)}.svg`));
+  process.stdout.write(`wrote ${base}.md and ${base}.svg\n`);
   process.exit(0);
 }
 const quick = flag('--quick');
 const SIZE = {
-  stations: opt('--stations', quick ? 200 : 1200),
+  stations: opt('--stations', quick ? 200 : 600),
   workers: opt('--workers', quick ? 2 : 3),
   realisticMs: quick ? 15_000 : 45_000,
   saturateMs: quick ? 8_000 : 20_000,
