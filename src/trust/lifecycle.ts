@@ -97,7 +97,7 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
     if (!d.stationId || !d.serialHex) return;
     void store.listRenewals(d.stationId, 10).then(async (list) => {
       const open = list.find((r) => r.state === 'requested' && r.certificateType === (d.certificateType ?? 'ChargingStationCertificate'));
-      if (open) await store.saveRenewal({ ...open, state: 'completed', newSerial: d.serialHex, completedAt: now().toISOString() });
+      if (open) await store.completeRenewal(open.id, d.serialHex!, now().toISOString());
     }).catch((err) => deps.log?.warn({ err }, 'renewal not updated'));
   });
 
@@ -155,10 +155,8 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
       renewal.state = 'failed';
       renewal.stationStatus = (err as { code?: string }).code ?? 'error';
     }
-    const latest = (await store.listRenewals(stationId, 10)).find((r) => r.id === renewal.id);
-    if (latest?.state === 'completed') return latest;
-    await store.saveRenewal(renewal);
-    return renewal;
+    await store.recordRenewalAnswer(renewal.id, renewal.stationStatus ?? '', renewal.state);
+    return (await store.listRenewals(stationId, 50)).find((r) => r.id === renewal.id) ?? renewal;
   }
 
   function newestIssued(stationId: string, certificateType: StationCertificateKind): CertificateRecord | undefined {

@@ -227,6 +227,14 @@ export function createTrustStore(database: Database) {
       };
       await db.insertInto('trust_renewal').values({ id: r.id, ...values }).onConflict((oc) => oc.column('id').doUpdateSet(values)).execute();
     },
+    /** Records the station's answer to the trigger; the state moves only from `requested`, so a completion already recorded stays. */
+    async recordRenewalAnswer(id: string, stationStatus: string, state: RenewalState): Promise<void> {
+      await db.updateTable('trust_renewal').set({ station_status: stationStatus }).where('id', '=', id).execute();
+      if (state !== 'requested') await db.updateTable('trust_renewal').set({ state }).where('id', '=', id).where('state', '=', 'requested').execute();
+    },
+    async completeRenewal(id: string, newSerial: string, at: string): Promise<void> {
+      await db.updateTable('trust_renewal').set({ state: 'completed', new_serial: newSerial, completed_at: at }).where('id', '=', id).where('state', '=', 'requested').execute();
+    },
     async listRenewals(stationId: string, limit = 50): Promise<Renewal[]> {
       const rows = await db.selectFrom('trust_renewal').selectAll().where('station_id', '=', stationId)
         .orderBy('requested_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
