@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createSimStation, type OcppVersion, type SimStation } from '../../src/sim/index.js';
 import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
 import { openssl, pemBlocks } from './fixture.js';
@@ -75,6 +76,15 @@ for (const db of testDatabases()) {
 
           assert.equal((await node.api('PATCH', `/api/v1/stations/${id}`, { securityProfile: 3 })).status, 200);
           await s2.close();
+          if (version === '2.0.1') {
+            // OpenSSL, not evguard's simulator, completes mutual TLS with the certificate issued through SignCertificate,
+            // and the node upgrades that connection to OCPP: the certificate was accepted.
+            await until('the old session to end', () => !node.app.gateway.session(id));
+            const out = await upgradeWithOpenssl(node, id, f('key.pem', pair.key), f('leaf.pem', leaf!), f('sub.pem', rest.join('')), f('server-roots.pem', node.app.trust.listCas().map((c) => c.pem).join('')));
+            assert.match(out, /HTTP\/1\.1 101 Switching Protocols/);
+            assert.match(out, /Verification: OK/);
+            await until('the OpenSSL session to end', () => !node.app.gateway.session(id));
+          }
           s3 = station(node, id, version, { securityProfile: 3, password: undefined, tls: { ca: node.app.trust.listCas().map((c) => c.pem), cert: pair.cert, key: pair.key } });
           assert.equal((await s3.connect()).status, 'Accepted');
           assert.equal((await node.api('GET', `/api/v1/stations/${id}`)).body.connected, true);
@@ -84,8 +94,8 @@ for (const db of testDatabases()) {
           assert.equal(revoked.status, 200);
           await dropped;
           await assert.rejects(s3.reconnect());
-          const events = (await node.api('GET', `/api/v1/security-events?stationId=${id}`)).body as { type: string }[];
-          assert.ok(events.some((e) => e.type === 'ClientCertificateRejected'), events.map((e) => e.type).join());
+          // Security events are stored asynchronously after the refusal.
+          await until('ClientCertificateRejected', async () => ((await node.api('GET', `/api/v1/security-events?stationId=${id}`)).body as { type: string }[]).some((e) => e.type === 'ClientCertificateRejected'));
           assert.equal((await node.api('GET', `/api/v1/stations/${id}/certificates`)).body.issued[0].state, 'revoked');
         } finally {
           await s2.close();
@@ -212,3 +222,28 @@ describe('renewal and expiry alerts on the schedule, without an operator', () =>
     }
   });
 });
+
+/** openssl s_client with the station's key and chain, sending a WebSocket upgrade for OCPP 2.0.1; resolves with its output once answered. */
+function upgradeWithOpenssl(node: TestNode, id: string, key: string, cert: string, chain: string, roots: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${node.app.ports.https}`, '-servername', 'localhost', '-brief', '-ign_eof',
+      '-key', key, '-cert', cert, '-cert_chain', chain, '-CAfile', roots, '-verify_return_error'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => child.kill(), 30_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (/\r?\n\r?\n/.test(out.slice(out.indexOf('HTTP/1.1')))) child.kill();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+    child.stdin.write([
+      `GET /ocpp/${id} HTTP/1.1`, 'Host: localhost', 'Upgrade: websocket', 'Connection: Upgrade',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Protocol: ocpp2.0.1', '', '',
+    ].join('\r\n'));
+  });
+}
