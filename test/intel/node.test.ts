@@ -17,6 +17,7 @@ import { stationCsr } from '../support/pki.js';
 import { createTaxiiClient, TAXII_MEDIA_TYPE, type StixObject } from '../../src/intel/index.js';
 import type { BusEvent } from '../../src/bus/index.js';
 import { openIntelNode } from '../../src/intel/open-node.js';
+import { runAttack } from '../../src/sim/attacks.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -180,8 +181,9 @@ for (const db of testDatabases()) {
       assert.ok(events.some((e) => e.type === 'IndicatorSighted' && e.techInfo?.includes(ind.id)), JSON.stringify(events));
     });
 
-    it('shares an alert raised by a brute force as valid, pseudonymised STIX in the shared collection', async () => {
-      for (let i = 0; i < 5; i++) assert.equal(await upgradeStatus(`${a.ws}/CS-BRUTE`, { user: 'CS-BRUTE', password: `wrong-password-${i}-0000` }), 401);
+    it('shares the alert raised by a simulated brute force as valid, pseudonymised STIX in the shared collection', async () => {
+      const attack = await runAttack('brute-force', { url: a.ws, stationIds: ['CS-BRUTE'] });
+      assert.ok(attack.sent >= 5 && !attack.outcomes['connect:accepted'], JSON.stringify(attack.outcomes));
       // Security events are recorded in the background of each refused handshake.
       await eventually('the brute-force alert', async () =>
         (await a.api('GET', '/api/v1/alerts?stationId=CS-BRUTE')).body.find((x: any) => x.detector === 'bruteForce'));
