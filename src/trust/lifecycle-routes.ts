@@ -14,7 +14,8 @@ export async function lifecycleRoutes(app: FastifyInstance, lifecycle: Certifica
   app.get<{ Params: { id: string } }>('/api/v1/stations/:id/certificates', { schema: { params: idParam } }, async (request) => lifecycle.inventory(request.params.id));
 
   app.post<{ Params: { id: string }; Body: { certificateType?: string } | undefined }>('/api/v1/stations/:id/certificates/renew', {
-    schema: { params: idParam, body: body({ certificateType: { type: 'string', maxLength: 40 } }) },
+    // No body at all means the defaults (the station certificate).
+    schema: { params: idParam, body: { anyOf: [body({ certificateType: { type: 'string', maxLength: 40 } }), { type: 'null' }] } },
   }, async (request, reply) => {
     const renewal = await lifecycle.renew(request.params.id, { certificateType: request.body?.certificateType, reason: 'operator' });
     return reply.code(renewal.state === 'failed' || renewal.state === 'refused' ? 502 : 202).send(renewal);

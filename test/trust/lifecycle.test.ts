@@ -132,6 +132,12 @@ for (const db of testDatabases()) {
       assert.equal(off.body.error.code, 'STATION_NOT_CONNECTED');
       assert.equal((await node.api('POST', '/api/v1/stations/LC-OFF/certificates/renew', { certificateType: 'Bogus' })).body.error.code, 'CERTIFICATE_TYPE_UNSUPPORTED');
       assert.equal((await node.api('POST', '/api/v1/stations/LC-OFF/certificates/renew', { extra: 1 })).status, 400);
+      const bare = await fetch(`${node.http}/api/v1/stations/LC-OFF/certificates/renew`, { method: 'POST', headers: { authorization: `Bearer ${node.adminToken}` } });
+      assert.equal(bare.status, 409, 'no body at all is a renewal with defaults');
+      const junk = await fetch(`${node.http}/api/v1/stations/LC-OFF/certificates/install`, { method: 'POST', headers: { authorization: `Bearer ${node.adminToken}`, 'content-type': 'application/json' }, body: '{"certificateType":' });
+      assert.equal(junk.status, 400);
+      assert.equal(((await junk.json()) as any).error.code !== undefined, true);
+      assert.equal((await node.api('POST', '/api/v1/stations/LC-OFF/certificates/install', { certificateType: 'CSMSRootCertificate', certificate: 'x'.repeat(6000) })).status, 400);
       assert.equal((await node.api('POST', '/api/v1/stations/LC-OFF/certificates/install', { certificateType: 'Nope' })).status, 400);
       assert.equal((await node.api('DELETE', '/api/v1/stations/LC-OFF/certificates/installed/zz')).body.error.code, 'SERIAL_INVALID');
       const auditor = await node.api('POST', '/api/v1/stations/LC-OFF/certificates/renew', {}, 'not-a-token');
