@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
 import { createSimStation, type SimStation } from '../../src/sim/index.js';
+import { buildCli } from '../../src/cli/commands.js';
+import { exitCodeFor } from '../../src/cli/exit.js';
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -112,9 +114,9 @@ for (const db of testDatabases()) {
           assert.match(r.stdout, /fleet: [A-F] \d+\/100 over 2 station/);
           assert.equal(JSON.parse(readFileSync(json, 'utf8')).assessments.length, 2);
           assert.match(readFileSync(html, 'utf8'), /^<!doctype html>/);
-          const usage = await cli(['assess']);
-          assert.equal(usage.code, 2);
-          assert.match(usage.stderr, /--api/);
+          // Usage errors are thrown before anything is printed: checked in-process.
+          await assert.rejects(buildCli().parseAsync(['node', 'evguard', 'assess']), (err: Error) => exitCodeFor(err) === 2 && /--api/.test(err.message));
+          await assert.rejects(buildCli().parseAsync(['node', 'evguard', 'assess', '--api', node.http, '--token', 't', '--refresh']), (err: Error) => exitCodeFor(err) === 2 && /--station/.test(err.message));
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }

@@ -123,6 +123,8 @@ export const connectChecks: Check[] = [
     async run(ctx) {
       const r = await ctx.dial({ protocols: ['ocpp0.9'] });
       if (!r.ok && /invalid subprotocol/i.test(r.error)) return fail(`only ocpp0.9 offered: the server answered with a subprotocol that was not offered (${r.error})`);
+      // 101 without Sec-WebSocket-Protocol: the upgrade was accepted with no OCPP version agreed.
+      if (!r.ok && /sent no subprotocol/i.test(r.error)) return fail(`only ocpp0.9 offered: upgrade accepted without any subprotocol (${r.error})`);
       return expectRefused(r, 'only ocpp0.9 offered');
     },
   },
