@@ -54,6 +54,11 @@ async function scenario(browser: Browser, db: 'sqlite' | 'postgres', screenshots
     assert.match(index.headers.get('content-security-policy') ?? '', /script-src 'self'/);
     assert.equal(index.headers.get('x-frame-options'), 'DENY');
     assert.equal((await fetch(node.http + '/api/v1/nope')).status, 404, 'the console does not answer for API paths');
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(await index.text())![1]!;
+    const js = await fetch(node.http + script, { headers: { 'accept-encoding': 'br, gzip' } });
+    assert.equal(js.headers.get('content-encoding'), 'br', 'assets leave pre-compressed');
+    assert.match(js.headers.get('cache-control') ?? '', /immutable/);
+    assert.equal((await fetch(node.http + script + '.gz')).status, 404, 'the compressed twins are not routes of their own');
 
     // A wrong token is refused with a message, a right one signs in.
     step('A wrong token is refused with a messa');
@@ -99,6 +104,8 @@ async function scenario(browser: Browser, db: 'sqlite' | 'postgres', screenshots
     await dialog.getByRole('button', { name: 'Confirm: Acknowledge' }).click();
     await page.getByTestId('alert-state').filter({ hasText: 'acknowledged' }).waitFor();
     await page.getByText('Looking into it').waitFor();
+    await page.getByRole('radio', { name: 'all' }).check();
+    await page.locator('[data-alert-id]').first().waitFor();
     if (screenshots) await shoot(page, 'alerts');
     const acked = (await node.api('GET', '/api/v1/alerts?stationId=VICTIM')).body;
     assert.equal(acked[0].state, 'acknowledged');
@@ -108,12 +115,12 @@ async function scenario(browser: Browser, db: 'sqlite' | 'postgres', screenshots
     await page.goto(`${node.http}/#/station/CS-01`);
     await page.getByRole('heading', { name: 'Station CS-01' }).waitFor();
     await page.locator('figure.chart canvas').first().waitFor();
+    if (screenshots) await shoot(page, 'station');
     await page.getByRole('button', { name: 'Availability' }).click();
     const avail = page.getByRole('dialog', { name: /Change availability/ });
     await avail.getByLabel('Choice').selectOption('Operative');
     await avail.getByRole('button', { name: 'Confirm: Availability' }).click();
     await page.getByText(/Availability: the station answered .*Accepted/).waitFor();
-    if (screenshots) await shoot(page, 'station');
 
     // Certificate renewal on the profile 2 station, then revoke the certificate it got.
     step('Certificate renewal on the profile 2 ');
@@ -283,13 +290,15 @@ test('the fleet view stays virtual with 10,000 stations', { skip: existsSync(CHR
 
     // Scroll the whole list in steps, one per animation frame, and collect the frame times.
     const frames = await page.evaluate(async () => {
-      const body = document.querySelector('.vt-body') as HTMLElement;
+      // Runs in the page; the test's own compiler settings know no DOM types.
+      const w = globalThis as any;
+      const body = w.document.querySelector('.vt-body');
       const times: number[] = [];
       let last = performance.now();
       const steps = 120;
       for (let i = 1; i <= steps; i++) {
         body.scrollTop = (body.scrollHeight * i) / steps;
-        await new Promise((r) => requestAnimationFrame(() => r(undefined)));
+        await new Promise((r) => w.requestAnimationFrame(() => r(undefined)));
         const now = performance.now();
         times.push(now - last);
         last = now;

@@ -157,8 +157,11 @@ function CampaignCard({ c, images, onChange }: { c: Campaign; images: FirmwareIm
     for (const s of detail.data?.stations ?? []) m.set(s.wave, [...(m.get(s.wave) ?? []), s]);
     return [...m.entries()].sort((a, b) => a[0] - b[0]);
   }, [detail.data]);
-  const total = Object.values(c.counts).reduce((a, b) => a + b, 0);
-  const done = ['succeeded', 'failed', 'refused', 'skipped'].reduce((a, k) => a + (c.counts[k] ?? 0), 0);
+  // The newer of the two copies: the list (counts) and the detail (stations) are polled apart.
+  const fresh = detail.data && detail.data.updatedAt >= c.updatedAt ? detail.data : undefined;
+  const counts = fresh?.stations ? Object.fromEntries([...new Set(fresh.stations.map((s) => s.state))].map((st) => [st, fresh.stations!.filter((s) => s.state === st).length])) : c.counts;
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const done = ['succeeded', 'failed', 'refused', 'skipped'].reduce((a, k) => a + (counts[k] ?? 0), 0);
   const act = (action: 'pause' | 'resume' | 'abort', describe: string, danger = false) => (
     <ConfirmAction
       label={action[0]!.toUpperCase() + action.slice(1)}
@@ -176,14 +179,14 @@ function CampaignCard({ c, images, onChange }: { c: Campaign; images: FirmwareIm
     <article class="campaign" data-campaign-id={c.id} aria-labelledby={`c-${c.id}`}>
       <div class="row between wrap">
         <h3 id={`c-${c.id}`}>
-          {img ? `${img.vendor} ${img.version}` : c.firmwareId} <Badge tone={campaignTone(c.state) as any}>{c.state}</Badge>
+          {img ? `${img.vendor} ${img.version}` : c.firmwareId} <Badge tone={campaignTone((fresh ?? c).state) as any}>{(fresh ?? c).state}</Badge>
         </h3>
         <span class="small muted">
           {done}/{total} stations done · wave {c.currentWave} · by {c.createdBy} · {fmtTime(c.createdAt)}
         </span>
       </div>
       {c.haltReason && <p class="note note-bad">Halted: {c.haltReason}</p>}
-      <WaveBar counts={c.counts} label="All" />
+      <WaveBar counts={counts} label="All" />
       <div class="row wrap">
         {c.state === 'running' && act('pause', 'No new stations are sent the update; those already updating carry on.')}
         {(c.state === 'paused' || c.state === 'halted') && act('resume', 'The rollout continues with the current wave.')}
