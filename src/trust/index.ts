@@ -68,6 +68,8 @@ export interface Trust {
   /** The root a station installs with InstallCertificate, by OCPP certificateType. */
   rootCertificatePem(type: 'CSMSRootCertificate' | 'V2GRootCertificate' | 'MORootCertificate' | 'ManufacturerRootCertificate'): string;
   listCertificates(filter?: { stationId?: string }): CertificateRecord[];
+  /** One certificate issued here, by serial (any spelling), or undefined. */
+  findCertificate(serialHex: unknown): CertificateRecord | undefined;
   expiringStationCertificates(days: number): CertificateRecord[];
   /** Publishes `certificate.expiring` for each station certificate expiring within `days`; returns them. */
   publishExpiryAlerts(days: number): CertificateRecord[];
@@ -207,6 +209,11 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
       .filter((r) => !filter?.stationId || r.stationId === filter.stationId)
       .map((r) => ({ ...r }))
       .sort((a, b) => a.notBefore.localeCompare(b.notBefore)),
+    findCertificate(serialHex) {
+      const serial = normalizeSerial(serialHex);
+      const r = serial ? authority.records.get(serial) : undefined;
+      return r ? { ...r } : undefined;
+    },
     expiringStationCertificates: expiring,
     publishExpiryAlerts(days) {
       const list = expiring(days);

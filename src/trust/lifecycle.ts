@@ -242,20 +242,24 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
     return { status };
   }
 
-  /** Serial → what we know of it: every certificate issued here and every CA certificate. */
-  function knownCertificates(): Map<string, { name: string; notAfter: string; revoked: boolean }> {
-    const known = new Map<string, { name: string; notAfter: string; revoked: boolean }>();
-    for (const r of trust.listCertificates()) known.set(r.serialHex, { name: `${r.kind}:${r.commonName}`, notAfter: r.notAfter, revoked: !!r.revokedAt });
+  /** What we know of a serial: one of our CA certificates, or a certificate issued here. */
+  function knownCertificates(): (serialHex: string) => { name: string; notAfter: string; revoked: boolean } | undefined {
+    const cas = new Map<string, { name: string; notAfter: string; revoked: boolean }>();
     for (const ca of trust.listCas()) {
       if (!ca.pem) continue;
       try {
         const serial = normalizeSerial(new NodeX509(ca.pem).serialNumber);
-        if (serial) known.set(serial, { name: ca.name, notAfter: ca.notAfter, revoked: trust.isRevoked(serial) });
+        if (serial) cas.set(serial, { name: ca.name, notAfter: ca.notAfter, revoked: trust.isRevoked(serial) });
       } catch {
         // an unparsable CA certificate is reported by `evguard pki list`, not here
       }
     }
-    return known;
+    return (serialHex) => {
+      const ca = cas.get(serialHex);
+      if (ca) return ca;
+      const r = trust.findCertificate(serialHex);
+      return r && { name: `${r.kind}:${r.commonName}`, notAfter: r.notAfter, revoked: !!r.revokedAt };
+    };
   }
 
   async function inventory(stationId: string): Promise<StationInventory> {
@@ -272,7 +276,7 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
     }));
     const known = knownCertificates();
     const installed: InventoryEntry[] = (await store.listInstalled(stationId)).map((e) => {
-      const k = known.get(e.serialHex);
+      const k = known(e.serialHex);
       return k ? { ...e, known: { ...k, expiresInDays: daysLeft(k.notAfter) } } : e;
     });
     const expiring: StationInventory['expiring'] = [];
@@ -317,7 +321,7 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
     const limit = t + config.alertBeforeDays * DAY;
     for (const stationId of link.connectedStations()) {
       for (const e of await store.listInstalled(stationId)) {
-        const k = known.get(e.serialHex);
+        const k = known(e.serialHex);
         if (k && Date.parse(k.notAfter) <= limit) alert(stationId, e.serialHex, `installed ${e.certificateType} (${k.name})`, k.notAfter);
       }
     }
