@@ -37,9 +37,11 @@ export interface LifecycleConfig {
   checkIntervalMs: number;
   /** No new scheduled renewal for the same station and type within this time of the last one. */
   retryAfterMs: number;
+  /** CSRs a station may have signed per hour; more are Rejected (each one is a stored certificate). */
+  maxCsrsPerHour: number;
 }
 
-export const DEFAULT_LIFECYCLE: LifecycleConfig = { renewBeforeDays: 30, alertBeforeDays: 14, checkIntervalMs: 3_600_000, retryAfterMs: 6 * 3_600_000 };
+export const DEFAULT_LIFECYCLE: LifecycleConfig = { renewBeforeDays: 30, alertBeforeDays: 14, checkIntervalMs: 3_600_000, retryAfterMs: 6 * 3_600_000, maxCsrsPerHour: 10 };
 
 /** OCPP InstallCertificate types, in 2.x spelling; 1.6 knows only the first two (CSMS → CentralSystem). */
 export const INSTALLABLE_TYPES = ['CSMSRootCertificate', 'ManufacturerRootCertificate', 'V2GRootCertificate', 'MORootCertificate', 'OEMRootCertificate'] as const;
@@ -88,6 +90,7 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
   const { trust, store, link, now } = deps;
   const alerted = new Set<string>();
   const lastScheduled = new Map<string, number>();
+  const csrTimes = new Map<string, number[]>();
   const DAY = 86_400_000;
   const daysLeft = (notAfter: string) => Math.floor((Date.parse(notAfter) - now().getTime()) / DAY);
 
@@ -103,7 +106,8 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
 
   async function signCertificate(ctx: { stationId: string; version: Version; securityProfile: 1 | 2 | 3; remoteAddress: string }, req: { csr: string; certificateType?: string }): Promise<'Accepted' | 'Rejected'> {
     const certificateType = req.certificateType ?? 'ChargingStationCertificate';
-    const refusal = csrRefusal(await link.registeredProfile(ctx.stationId), ctx, certificateType);
+    const profile = await link.registeredProfile(ctx.stationId).catch(() => 0);
+    const refusal = csrRefusal(profile, ctx, certificateType) ?? csrFlood(ctx.stationId);
     if (refusal) {
       link.securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'CsrRejected', techInfo: refusal });
       return 'Rejected';
@@ -111,6 +115,17 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
     // OCPP A02: Accepted means "will be processed"; the signed chain follows in CertificateSigned.
     setImmediate(() => void deliver(ctx, req.csr, certificateType as StationCertificateKind));
     return 'Accepted';
+  }
+
+  /** A station asking for certificate after certificate fills the store: a sliding hour per station. */
+  function csrFlood(stationId: string): string | undefined {
+    const t = now().getTime();
+    const recent = (csrTimes.get(stationId) ?? []).filter((at) => t - at < 3_600_000);
+    if (recent.length >= config.maxCsrsPerHour) return `more than ${config.maxCsrsPerHour} CSRs within an hour`;
+    recent.push(t);
+    if (csrTimes.size > 100_000) csrTimes.clear();
+    csrTimes.set(stationId, recent);
+    return undefined;
   }
 
   async function deliver(ctx: { stationId: string; version: Version; remoteAddress: string }, csr: string, certificateType: StationCertificateKind) {

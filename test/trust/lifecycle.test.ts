@@ -123,7 +123,24 @@ for (const db of testDatabases()) {
       }
     });
 
-    test('bad requests get JSON errors: unknown station, offline station, bad type, bad body', async () => {
+    test('a station sending CSR after CSR is refused after the hourly limit', { timeout: 30_000 }, async () => {
+      assert.equal((await node.api('POST', '/api/v1/stations', { id: 'LC-FLOOD', securityProfile: 2, password: PW })).status, 201);
+      const s = station(node, 'LC-FLOOD', '2.0.1');
+      try {
+        await s.connect();
+        let accepted = 0;
+        for (let i = 0; i < 12; i++) {
+          const res: any = await s.call('SignCertificate', { csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' });
+          if (res.status === 'Accepted') accepted++;
+        }
+        assert.equal(accepted, 10);
+        await until('the flood to be recorded', async () => ((await node.api('GET', '/api/v1/security-events?stationId=LC-FLOOD')).body as any[]).some((e) => /more than 10 CSRs/.test(e.techInfo ?? '')));
+      } finally {
+        await s.close();
+      }
+    });
+
+  test('bad requests get JSON errors: unknown station, offline station, bad type, bad body', async () => {
       assert.equal((await node.api('POST', '/api/v1/stations/NOPE/certificates/renew', {})).status, 404);
       assert.equal((await node.api('GET', '/api/v1/stations/NOPE/certificates')).status, 404);
       await node.api('POST', '/api/v1/stations', { id: 'LC-OFF', securityProfile: 2, password: PW });
