@@ -44,7 +44,8 @@ function securityHeaders(reply: FastifyReply) {
   reply.header('cross-origin-opener-policy', 'same-origin');
 }
 
-export function consoleRoutes(dir: string | undefined = findConsoleDir()) {
+/** `dir`: the build to serve; null serves the "not built" answer (tests). */
+export function consoleRoutes(dir: string | null | undefined = findConsoleDir()) {
   return async function (app: FastifyInstance) {
     if (!dir) {
       app.get('/', { schema: { hide: true } }, async (_req, reply) => {
