@@ -1,4 +1,7 @@
-/** Top self-time costs in a V8 .cpuprofile (written by node --cpu-prof). */
+/**
+ * Top self-time costs in a V8 .cpuprofile (written by node --cpu-prof), as a
+ * share of the time the node was busy: idle samples (waiting for I/O) are left out.
+ */
 export interface ProfileEntry {
   function: string;
   location: string;
@@ -14,8 +17,9 @@ export function summarizeProfile(profile: CpuProfile, top: number): ProfileEntry
   let total = 0;
   for (const n of profile.nodes) {
     const hits = n.hitCount ?? 0;
-    total += hits;
     const fn = n.callFrame.functionName || '(anonymous)';
+    if (fn === '(idle)') continue;
+    total += hits;
     const loc = n.callFrame.url ? `${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/src\//, 'src/')}:${n.callFrame.lineNumber + 1}` : '';
     const key = `${fn}@${loc}`;
     const e = byFrame.get(key) ?? { fn, loc, hits: 0 };

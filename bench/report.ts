@@ -94,7 +94,7 @@ export function renderMarkdown(r: Results, svgFile: string): string {
   lines.push('', 'Why the misses happen and what would close them: docs/bench.md ("Targets").');
   if (e.connect.errors && Object.keys(e.connect.errors).length) lines.push('', `Station errors: ${JSON.stringify(e.connect.errors)}`);
   if (r.profile?.length) {
-    lines.push('', '## CPU profile of the node (self time, whole run)', '', '| % | function | where |', '| ---: | --- | --- |', ...r.profile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));
+    lines.push('', `## CPU profile of the node (self time as a share of ${r.profile.some((p) => p.function === '(idle)') ? 'all samples, idle included' : 'busy time'}, whole run)`, '', '| % | function | where |', '| ---: | --- | --- |', ...r.profile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));
   }
   return lines.join('\n') + '\n';
 }
