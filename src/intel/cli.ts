@@ -18,7 +18,7 @@ export interface IntelNode {
   close(): Promise<void>;
 }
 
-export type OpenIntelNode = (opts: { dataDir?: string }) => Promise<IntelNode>;
+export type OpenIntelNode = (opts: { dataDir?: string; configFile?: string }) => Promise<IntelNode>;
 
 export interface IntelCommandDeps {
   open: OpenIntelNode;
@@ -95,8 +95,8 @@ export function createIntelCommand(deps: IntelCommandDeps): Command {
     if (code !== 0) exit(code);
   };
 
-  const withNode = async <T>(dataDir: string | undefined, fn: (node: IntelNode) => Promise<T>): Promise<T> => {
-    const node = await deps.open({ dataDir });
+  const withNode = async <T>(opts: { dataDir?: string; config?: string }, fn: (node: IntelNode) => Promise<T>): Promise<T> => {
+    const node = await deps.open(opts.config === undefined ? { dataDir: opts.dataDir } : { dataDir: opts.dataDir, configFile: opts.config });
     try {
       return await fn(node);
     } finally {
@@ -119,9 +119,10 @@ export function createIntelCommand(deps: IntelCommandDeps): Command {
     .description('Write one STIX 2.1 bundle of the node\'s alerts to standard output')
     .option('--since <time>', 'only alerts raised at or after this ISO-8601 time', isoTime('--since'))
     .option('--data-dir <dir>', 'the node\'s data directory')
+    .option('--config <file>', 'the node\'s JSON config file, as given to evguard serve (pseudonym key, TLP)')
     .addOption(new Option('--tlp <level>', 'TLP 2.0 marking (default: the node\'s configured level)').choices([...TLP_LEVELS]))
-    .action(run(async (opts: { since?: string; dataDir?: string; tlp?: TlpLevel }) => {
-      const bundle = await withNode(opts.dataDir, async (node) => node.intel.exportBundle({
+    .action(run(async (opts: { since?: string; dataDir?: string; config?: string; tlp?: TlpLevel }) => {
+      const bundle = await withNode(opts, async (node) => node.intel.exportBundle({
         since: opts.since, alerts: await node.alerts(opts.since), incidents: (await node.incidents?.(opts.since)) ?? [], tlp: opts.tlp,
       }));
       out(`${JSON.stringify(bundle, null, 2)}\n`);
@@ -135,9 +136,10 @@ export function createIntelCommand(deps: IntelCommandDeps): Command {
     .option('--since <time>', 'only alerts raised at or after this ISO-8601 time', isoTime('--since'))
     .option('--every <duration>', 'repeat on a schedule (30s, 15m, 6h, 1d) until interrupted', parseDuration)
     .option('--data-dir <dir>', 'the node\'s data directory')
-    .action(run(async (opts: { url: string; collection: string; token?: string; since?: string; every?: number; dataDir?: string }) => {
+    .option('--config <file>', 'the node\'s JSON config file, as given to evguard serve (pseudonym key, TLP)')
+    .action(run(async (opts: { url: string; collection: string; token?: string; since?: string; every?: number; dataDir?: string; config?: string }) => {
       const client = createTaxiiClient({ url: opts.url, token: token(opts.token) });
-      await withNode(opts.dataDir, (node) => repeat(opts.every, node.intel, async () => {
+      await withNode(opts, (node) => repeat(opts.every, node.intel, async () => {
         const bundle = await node.intel.share({ since: opts.since, alerts: await node.alerts(opts.since), incidents: (await node.incidents?.(opts.since)) ?? [] });
         const result = await client.push(opts.collection, bundle.objects);
         out(`${JSON.stringify({ pushed: bundle.objects.length, ...result })}\n`);
@@ -152,10 +154,11 @@ export function createIntelCommand(deps: IntelCommandDeps): Command {
     .option('--added-after <time>', 'start from this ISO-8601 time instead of where the last pull stopped', isoTime('--added-after'))
     .option('--every <duration>', 'repeat on a schedule (30s, 15m, 6h, 1d) until interrupted', parseDuration)
     .option('--data-dir <dir>', 'the node\'s data directory')
-    .action(run(async (opts: { url: string; collection: string; token?: string; addedAfter?: string; every?: number; dataDir?: string }) => {
+    .option('--config <file>', 'the node\'s JSON config file, as given to evguard serve (pseudonym key, TLP)')
+    .action(run(async (opts: { url: string; collection: string; token?: string; addedAfter?: string; every?: number; dataDir?: string; config?: string }) => {
       const client = createTaxiiClient({ url: opts.url, token: token(opts.token) });
       let addedAfter = opts.addedAfter;
-      await withNode(opts.dataDir, (node) => repeat(opts.every, node.intel, async () => {
+      await withNode(opts, (node) => repeat(opts.every, node.intel, async () => {
         // --added-after sets the first run's start; later runs continue where the previous one stopped.
         const result = await node.intel.pullFrom(client, opts.collection, { addedAfter });
         addedAfter = undefined;

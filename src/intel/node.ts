@@ -27,26 +27,35 @@ type Log = { info(obj: object, msg?: string): void; warn(obj: object, msg?: stri
  * the key is generated once into <data-dir>/intel-pseudonym-key (mode 0600):
  * it must outlive restarts, or partners could no longer correlate our reports.
  */
-export function intelConfigFor(config: Pick<Config, 'dataDir' | 'organization' | 'intel'>): IntelConfig {
+export function intelConfigFor(config: Pick<Config, 'dataDir' | 'organization' | 'intel'>, opts: { createKey?: boolean } = {}): IntelConfig {
   const settings = config.intel;
   if (!(settings.shareMinSeverity in SEVERITY_RANK)) throw intelErrors.INTEL_INVALID_INPUT('intel.shareMinSeverity must be low, medium, high or critical');
   return {
     organizationName: config.organization,
-    pseudonymKey: settings.pseudonymKey ?? pseudonymKeyFile(config.dataDir),
+    pseudonymKey: settings.pseudonymKey ?? pseudonymKeyFile(config.dataDir, opts.createKey !== false),
     pseudonymise: settings.pseudonymise !== false,
     defaultTlp: settings.tlp,
   };
 }
 
-function pseudonymKeyFile(dataDir: string): string {
+function pseudonymKeyFile(dataDir: string, create: boolean): string {
   const file = path.join(dataDir, KEY_FILE);
-  try {
-    // 'wx' fails if another process created it first; then that one's key wins.
-    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  if (create) {
+    try {
+      // 'wx' fails if another process created it first; then that one's key wins.
+      writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
-  return readFileSync(file, 'utf8').trim();
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    // A key made up here would give other pseudonyms than the node's, silently.
+    throw intelErrors.INTEL_INVALID_INPUT(
+      `the node's pseudonym key is not in ${file}; give this command the node's configuration (EVGUARD_INTEL_PSEUDONYM_KEY, or --config / EVGUARD_CONFIG with intel.pseudonymKey)`,
+    );
+  }
 }
 
 /** What the TAXII routes need from the node's token store (src/api/auth.ts). */

@@ -19,8 +19,9 @@ import { intelConfigFor, shareableAlert } from './node.js';
 /** The monitor lists at most this many alerts, newest first. */
 const MAX_ALERTS = 1000;
 
-export const openIntelNode: OpenIntelNode = async ({ dataDir }) => {
-  const config = loadConfig(dataDir ? { dataDir } : {}, process.env);
+export const openIntelNode: OpenIntelNode = async ({ dataDir, configFile }) => {
+  // The node's own configuration (flags > EVGUARD_* > config file), so pseudonyms and TLP are the node's.
+  const config = loadConfig(dataDir ? { dataDir } : {}, process.env, configFile);
   if (!existsSync(config.dataDir) || !statSync(config.dataDir).isDirectory()) {
     throw intelErrors.INTEL_INVALID_INPUT(`no evguard data directory at ${config.dataDir}; pass --data-dir <dir> of a node (or set EVGUARD_DATA_DIR)`);
   }
@@ -37,7 +38,7 @@ export const openIntelNode: OpenIntelNode = async ({ dataDir }) => {
       { db: database, bus, actions: { lockOut: refuse, quarantine: refuse, setUnavailable: refuse, revokeCertificate: refuse, disconnect: refuse } },
       {},
     );
-    const intel = await createIntel({ db: database, bus }, intelConfigFor(config));
+    const intel = await createIntel({ db: database, bus }, intelConfigFor(config, { createKey: false }));
     return {
       intel,
       async alerts(since) {

@@ -41,6 +41,8 @@ describe('node glue', () => {
   });
 
   it('generates the pseudonym key once, private to the owner, and prefers a configured one', () => {
+    // The command line never makes up a key of its own.
+    assert.throws(() => intelConfigFor({ dataDir: dir, organization: 'Acme', intel: defaults.intel }, { createKey: false }), { code: 'INTEL_INVALID_INPUT', message: /EVGUARD_INTEL_PSEUDONYM_KEY/ });
     const first = intelConfigFor({ dataDir: dir, organization: 'Acme', intel: defaults.intel });
     const second = intelConfigFor({ dataDir: dir, organization: 'Acme', intel: defaults.intel });
     assert.equal(first.pseudonymKey, second.pseudonymKey);

@@ -98,7 +98,9 @@ function cli(args: string[], env: Record<string, string | undefined>): Promise<{
   });
 }
 
-const dbEnv = (node: TestNode) => ({ EVGUARD_DATABASE_URL: node.app.config.databaseUrl ?? '', EVGUARD_ADMIN_TOKEN: undefined });
+const PSEUDONYM_KEY = 'partners-shared-pseudonym-key-01';
+/** What `evguard intel` needs to open a node's data: its database and its configuration (here the pseudonym key). */
+const dbEnv = (node: TestNode) => ({ EVGUARD_DATABASE_URL: node.app.config.databaseUrl ?? '', EVGUARD_INTEL_PSEUDONYM_KEY: PSEUDONYM_KEY });
 
 for (const db of testDatabases()) {
   describe(`threat sharing in a running node (${db})`, () => {
@@ -107,8 +109,10 @@ for (const db of testDatabases()) {
     const sighted: BusEvent[] = [];
 
     before(async () => {
-      a = await startTestNode({ db });
-      b = await startTestNode({ db });
+      // Partners that share the pseudonym key match each other's station indicators.
+      const config = { intel: { pseudonymKey: PSEUDONYM_KEY } };
+      a = await startTestNode({ db, config });
+      b = await startTestNode({ db, config });
       a.app.bus.subscribe('intel.indicator.sighted', (e) => sighted.push(e));
       for (const id of ['CS-ADDR', 'CS-BRUTE', 'CS-NAMED']) assert.equal((await a.api('POST', '/api/v1/stations', { id, securityProfile: 1, password: PW })).status, 201);
     });
@@ -212,6 +216,9 @@ for (const db of testDatabases()) {
       const saved = process.env.EVGUARD_DATABASE_URL;
       process.env.EVGUARD_DATABASE_URL = a.app.config.databaseUrl ?? '';
       try {
+        // Without the node's key the command refuses, rather than share under other pseudonyms.
+        await assert.rejects(openIntelNode({ dataDir: a.dataDir }), { code: 'INTEL_INVALID_INPUT', message: /pseudonym key/ });
+        process.env.EVGUARD_INTEL_PSEUDONYM_KEY = PSEUDONYM_KEY;
         const opened = await openIntelNode({ dataDir: a.dataDir });
         try {
           const brute = (await opened.alerts()).find((x) => x.detector === 'bruteForce');
@@ -227,6 +234,7 @@ for (const db of testDatabases()) {
           rmSync(empty, { recursive: true, force: true });
         }
       } finally {
+        delete process.env.EVGUARD_INTEL_PSEUDONYM_KEY;
         if (saved === undefined) delete process.env.EVGUARD_DATABASE_URL;
         else process.env.EVGUARD_DATABASE_URL = saved;
       }
@@ -266,6 +274,11 @@ for (const db of testDatabases()) {
       for (const r of aReports) assert.ok(inB.some((o) => o.id === r.id), `${r.id} reached B`);
       const aIndicators = (await collection(a, 'shared', 'match[type]=indicator')).map((o) => o.id).filter((id) => !named.some((n) => n.id === id));
       assert.ok(aIndicators.length > 0 && aIndicators.every((id) => b.app.intel.indicators().some((i) => i.indicatorId === id)), 'B enforces what A pushed');
+      // The station A saw attacked (known to B under the same pseudonym) is sighted when it connects to B.
+      assert.equal((await b.api('POST', '/api/v1/stations', { id: 'CS-BRUTE', securityProfile: 1, password: PW })).status, 201);
+      assert.equal(await upgradeStatus(`${b.ws}/CS-BRUTE`, { user: 'CS-BRUTE', password: PW }), 101);
+      await eventually('B\'s sighting of A\'s station indicator', async () =>
+        (await collection(b, 'shared', 'match[type]=sighting')).find((o) => aIndicators.includes(String(o.sighting_of_ref))));
 
       // Pull: B enforces the indicators A named.
       assert.equal(pull.code, 0, pull.stderr);
