@@ -162,6 +162,15 @@ export function createEnforcement(deps: {
   log?: Log;
 }): Enforcement {
   const pending = new Set<Promise<unknown>>();
+  // A flagged station reconnecting in a loop must not flood the event store: one event per station and indicator a minute.
+  const lastEvent = new Map<string, number>();
+  const throttled = (key: string) => {
+    const now = Date.now();
+    if ((lastEvent.get(key) ?? -Infinity) > now - 60_000) return true;
+    if (lastEvent.size >= 10_000) lastEvent.clear();
+    lastEvent.set(key, now);
+    return false;
+  };
   const label = (m: Match) => (m.name ? `${m.indicatorId} (${m.name.slice(0, 100)})` : m.indicatorId);
   const sight = (m: Match, observed: ObservedTraffic) => {
     const p = deps.intel
@@ -199,7 +208,7 @@ export function createEnforcement(deps: {
       const m = deps.intel.match({ stationId });
       if (!m) return undefined;
       sight(m, { stationId, remoteAddress });
-      deps.securityEvent({ stationId, remoteAddress, type: 'IndicatorSighted', techInfo: `station id matches shared indicator ${label(m)}` });
+      if (!throttled(`${m.indicatorId}|${stationId}`)) deps.securityEvent({ stationId, remoteAddress, type: 'IndicatorSighted', techInfo: `station id matches shared indicator ${label(m)}` });
       return m;
     },
     firmwareBlocked(sha256, stationId) {

@@ -108,4 +108,18 @@ describe('node glue', () => {
     assert.ok(sightings.length >= 1);
     assert.deepEqual(events, []);
   });
+
+  it('reports a flagged station once a minute however often it reconnects', async () => {
+    const now = new Date().toISOString();
+    const ind = {
+      type: 'indicator', spec_version: '2.1', id: 'indicator--0c5e2f0e-52c1-4d53-8d0e-3e7a7b1f9a10', created: now, modified: now,
+      pattern: "[x-evguard-charging-station:station_id = 'CS-FLAG']", pattern_type: 'stix', valid_from: now,
+    };
+    assert.equal((await node.intel.importObjects([ind])).enforced, 1);
+    const events: { type: string; stationId?: string }[] = [];
+    const enforcement = createEnforcement({ intel: node.intel, securityEvent: (e) => events.push(e) });
+    for (let i = 0; i < 20; i++) assert.equal(enforcement.stationConnected('CS-FLAG', '192.0.2.1')?.indicatorId, ind.id);
+    await enforcement.close();
+    assert.deepEqual(events.map((e) => [e.type, e.stationId]), [['IndicatorSighted', 'CS-FLAG']]);
+  });
 });
