@@ -6,7 +6,7 @@ import { DEFAULT_OPTIONS, runProbe } from './run.js';
 import { findingsAtOrAbove, renderHtml, renderJson, renderSarif, renderTerminal } from './report.js';
 import { SEVERITIES, type ProbeOptions, type Severity } from './types.js';
 
-function readPem(file: string, what: string): string {
+export function readPem(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
@@ -14,7 +14,7 @@ function readPem(file: string, what: string): string {
   }
 }
 
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+export const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 export function probeCommand(): Command {
   return new Command('probe')

@@ -1,20 +1,12 @@
 /** `evguard probe-station --listen <port>`: play a CSMS toward a station under test. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parseIntOption, UsageError } from '../cli/exit.js';
 import { runStationProbe, STATION_CHECKS } from './station.js';
+import { list, readPem } from './cli.js';
 import { findingsAtOrAbove, renderHtml, renderJson, renderSarif, renderTerminal } from './report.js';
 import { SEVERITIES, type Severity } from './types.js';
 
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
-
-function readPem(file: string, what: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read ${what} ${file}: ${(err as Error).message}`);
-  }
-}
 
 export function probeStationCommand(): Command {
   return new Command('probe-station')

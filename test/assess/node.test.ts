@@ -5,7 +5,6 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,17 +12,7 @@ import { startTestNode, testDatabases, type TestNode } from '../support/node.js'
 import { createSimStation, type SimStation } from '../../src/sim/index.js';
 import { buildCli } from '../../src/cli/commands.js';
 import { exitCodeFor } from '../../src/cli/exit.js';
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+import { cli } from '../probe/spawn.js';
 
 const status = (a: any, id: string) => a.results.find((r: any) => r.id === id)?.status;
 

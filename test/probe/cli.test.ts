@@ -1,7 +1,6 @@
 /** `evguard probe` as a CI gate: report files (JSON, SARIF 2.1.0, HTML) and exit codes 0 / 1 / 2. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,19 +9,7 @@ import { startTestNode, type TestNode } from '../support/node.js';
 import { CHECKS, checkProbeOptions, DEFAULT_OPTIONS, type ProbeOptions } from '../../src/probe/index.js';
 import { exitCodeFor } from '../../src/cli/exit.js';
 import { buildCli } from '../../src/cli/commands.js';
-
-const MAIN = path.resolve('src/cli/main.ts');
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+import { cli } from './spawn.js';
 
 let weak: WeakServer;
 let dir: string;

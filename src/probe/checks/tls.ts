@@ -2,8 +2,8 @@
 import tls from 'node:tls';
 import { webcrypto, createPrivateKey, X509Certificate } from 'node:crypto';
 import * as x509 from '../../trust/x509.js';
-import { isIp, type ProbeContext } from '../context.js';
-import { expectRefused, fail, inconclusive, pass, skip, type Check } from './check.js';
+import { isIp, type ProbeContext, type ServerTlsFacts } from '../context.js';
+import { expectRefused, fail, inconclusive, pass, skip, type Check, type Verdict } from './check.js';
 
 const TLS_GUIDANCE = 'NIST SP 800-52 Rev. 2 §3.1 and §3.3.1 (TLS 1.2 or later; forward-secret AEAD cipher suites); OCPP 2.0.1 Part 2 §A00 (A00.FR.313: TLS 1.2 or higher; A00.FR.318: required cipher suites)';
 const CERT_GUIDANCE = 'OCPP 2.0.1 Part 2 §A00 and §A02 (the station verifies the CSMS certificate, which must be valid and name the CSMS host); RFC 6125; NISTIR 8473';
@@ -36,6 +36,15 @@ const WEAK_SUITES: { name: string; ciphers: string }[] = [
   { name: 'static RSA key exchange with CBC (no forward secrecy)', ciphers: 'kRSA:!AESGCM:!aNULL:!eNULL:@SECLEVEL=0' },
   { name: 'CBC mode with SHA-1 MAC', ciphers: 'SHA1:!aNULL:!eNULL:!kRSA:@SECLEVEL=0' },
 ];
+
+/** The target's certificate facts for TLS-004/005/006, or why they cannot be judged. */
+async function serverCertificate(ctx: ProbeContext): Promise<ServerTlsFacts | Verdict> {
+  const s = needsTls(ctx);
+  if (s) return s;
+  if (ctx.opts.insecure) return skip('not checked: --insecure');
+  const f = await ctx.serverTls();
+  return 'error' in f ? inconclusive(`TLS handshake failed: ${f.error}`) : f;
+}
 
 function needsTls(ctx: ProbeContext) {
   return ctx.secure ? undefined : skip('the target is plain ws://; TLS checks need a wss:// target');
@@ -149,11 +158,8 @@ export const tlsChecks: Check[] = [
       remedy: 'Serve a certificate issued by the CSMS root the stations hold (OCPP CSMSRootCertificate), with its intermediate chain.',
     },
     async run(ctx) {
-      const s = needsTls(ctx);
-      if (s) return s;
-      if (ctx.opts.insecure) return skip('not checked: --insecure');
-      const f = await ctx.serverTls();
-      if ('error' in f) return inconclusive(`TLS handshake failed: ${f.error}`);
+      const f = await serverCertificate(ctx);
+      if ('outcome' in f) return f;
       const subject = `subject ${f.certificate?.subject?.CN ?? '?'}, issuer ${f.certificate?.issuer?.CN ?? '?'}`;
       if (f.authorized) return pass(`chain verified (${subject})`);
       if (f.authorizationError === 'CERT_HAS_EXPIRED' || f.authorizationError === 'CERT_NOT_YET_VALID') {
@@ -174,11 +180,8 @@ export const tlsChecks: Check[] = [
       remedy: 'Renew the server certificate before it expires and monitor its expiry.',
     },
     async run(ctx) {
-      const s = needsTls(ctx);
-      if (s) return s;
-      if (ctx.opts.insecure) return skip('not checked: --insecure');
-      const f = await ctx.serverTls();
-      if ('error' in f) return inconclusive(`TLS handshake failed: ${f.error}`);
+      const f = await serverCertificate(ctx);
+      if ('outcome' in f) return f;
       const c = f.certificate;
       if (!c?.valid_to) return inconclusive('no certificate presented');
       const now = Date.now();
@@ -200,11 +203,8 @@ export const tlsChecks: Check[] = [
       remedy: 'Put every host name and address stations use into the server certificate\'s subjectAltName.',
     },
     async run(ctx) {
-      const s = needsTls(ctx);
-      if (s) return s;
-      if (ctx.opts.insecure) return skip('not checked: --insecure');
-      const f = await ctx.serverTls();
-      if ('error' in f) return inconclusive(`TLS handshake failed: ${f.error}`);
+      const f = await serverCertificate(ctx);
+      if ('outcome' in f) return f;
       if (!f.certificate?.subject) return inconclusive('no certificate presented');
       const err = tls.checkServerIdentity(ctx.host, f.certificate);
       const names = f.certificate.subjectaltname ?? `CN=${f.certificate.subject.CN}`;
