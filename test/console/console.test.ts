@@ -162,7 +162,8 @@ async function scenario(browser: Browser, db: 'sqlite' | 'postgres', screenshots
       await page.getByText(/Uploaded and signed evguard 9\.9\.9/).waitFor();
       await page.getByRole('button', { name: 'New campaign' }).click();
       const nc = page.getByRole('dialog', { name: 'Start a firmware campaign' });
-      await nc.getByRole('textbox', { name: /^Stations/ }).fill(fleet.stations.slice(0, 6).map((s) => s.id).join(', '));
+      // VICTIM never connects, so its update stays pending and the campaign stays active for pause, resume and abort.
+      await nc.getByRole('textbox', { name: /^Stations/ }).fill([...fleet.stations.slice(0, 5).map((s) => s.id), 'VICTIM'].join(', '));
       await nc.getByLabel('Canary share (%)').fill('20');
       await nc.getByLabel('Wave size').fill('2');
       await nc.getByLabel('Halt above failure share (%)').fill('100');
@@ -171,11 +172,19 @@ async function scenario(browser: Browser, db: 'sqlite' | 'postgres', screenshots
       // Live progress: the console polls; some station leaves "pending" without a reload.
       const moved = ['sent', 'downloading', 'installing', 'installed', 'succeeded', 'failed', 'refused', 'skipped'].map((st) => `[data-campaign-id] .bar[aria-label*="${st}"]`).join(', ');
       await page.locator(moved).first().waitFor();
-      await page.getByRole('button', { name: 'Pause' }).or(page.getByRole('button', { name: 'Resume' })).first().waitFor({ state: 'attached' }).catch(() => undefined);
+      if (screenshots) await shoot(page, 'firmware');
+      const card = page.locator('[data-campaign-id]').first();
+      for (const [action, state] of [['Pause', 'paused'], ['Resume', 'running'], ['Abort', 'aborted']] as const) {
+        await card.getByRole('button', { name: action, exact: true }).click();
+        await page.getByRole('dialog', { name: new RegExp(`^${action} campaign`) }).getByRole('button', { name: `Confirm: ${action}` }).click();
+        await card.locator('h3 .badge', { hasText: state }).waitFor();
+      }
+      const campaigns = (await node.api('GET', '/api/v1/campaigns')).body;
+      assert.equal(campaigns[0].state, 'aborted');
     } else {
       await page.getByText('Firmware: not available on this node.').waitFor();
+      if (screenshots) await shoot(page, 'firmware');
     }
-    if (screenshots) await shoot(page, 'firmware');
 
     // Grid, intel and audit log: real data or an honest "not available".
     step('Grid, intel and audit log: real data ');
