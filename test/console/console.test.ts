@@ -12,11 +12,18 @@ import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
 import { createSimStation, runFleet, type Fleet, type SimStation } from '../../src/sim/index.js';
-import { CHROMIUM, ensureConsoleBuilt, launch, shoot, watchProblems } from './support.js';
+import { CHROMIUM, ensureConsoleBuilt, launch, shoot as photograph, unlabelledControls, watchProblems } from './support.js';
 
 const FLEET = 16;
 const password = (id: string) => `pw-${id}-0123456789abcdef`.slice(0, 32);
 const LAPTOP = { width: 1366, height: 860 };
+
+/** Photographs a view and checks on the way that every control in it has an accessible name. */
+const unlabelled: string[] = [];
+async function shoot(page: Page, name: string) {
+  unlabelled.push(...(await unlabelledControls(page)).map((c) => `${name}: ${c}`));
+  await photograph(page, name);
+}
 
 const nav = (page: Page, view: string) => page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: view, exact: true }).click();
 
@@ -236,9 +243,10 @@ async function scenario(browser: Browser, db: 'sqlite' | 'postgres', screenshots
     await auditorContext.close();
 
     assert.deepEqual(problems, [], 'no script errors or CSP violations in the page');
+    assert.deepEqual(unlabelled, [], 'every control has an accessible name');
   } catch (err) {
     // The page as it was when the step failed, next to the screenshots.
-    await shoot(page, `failure-${db}`).catch(() => undefined);
+    await photograph(page, `failure-${db}`).catch(() => undefined);
     throw err;
   } finally {
     await context.close().catch(() => undefined);

@@ -60,3 +60,19 @@ export function watchProblems(page: Page): string[] {
   });
   return problems;
 }
+
+/** Every visible form control and button in the page has an accessible name (a label, text or aria-label). */
+export async function unlabelledControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    // Runs in the page; the test's own compiler settings know no DOM types.
+    const doc = (globalThis as any).document;
+    const out: string[] = [];
+    for (const el of doc.querySelectorAll('input, select, textarea, button, [role="grid"], [role="meter"], [role="img"]')) {
+      if (el.closest('dialog:not([open])') || el.type === 'hidden') continue;
+      const labelledBy = (el.getAttribute('aria-labelledby') ?? '').split(/\s+/).filter(Boolean).map((id: string) => doc.getElementById(id)?.textContent ?? '').join(' ');
+      const name = [el.getAttribute('aria-label'), labelledBy, ...[...(el.labels ?? [])].map((l: any) => l.textContent), el.tagName === 'BUTTON' ? el.textContent : ''].join(' ').trim();
+      if (!name) out.push(el.outerHTML.slice(0, 120));
+    }
+    return out;
+  });
+}
