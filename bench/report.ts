@@ -83,6 +83,8 @@ export function renderMarkdown(r: Results, svgFile: string): string {
     `| saturation | ${f(e.saturation.nodeCpuCores, 2)} | ${f(e.saturation.loadgenCpuCores, 2)} | ${f(b.saturation.nodeCpuCores, 2)} | ${f(b.saturation.loadgenCpuCores, 2)} |`,
     `| reconnect storm | ${f(e.storm.nodeCpuCores, 2)} | ${f(e.storm.loadgenCpuCores, 2)} | — | ${f(b.storm.loadgenCpuCores, 2)} |`,
     '',
+    `Memory per station is RSS growth ÷ stations, so it includes one-off growth (JIT code, heap expansion, first-use allocations); in small runs that overstates it${e.connect.stations < 500 ? ' — as in this one, with ' + e.connect.stations + ' stations' : ''}.`,
+    '',
     `Node CPU per station (TLS handshake, scrypt password check, boot, status): ${f(e.connect.nodeCpuMsPerStation)} ms on first connect, ${f(e.storm.nodeCpuMsPerStation)} ms in the storm.`,
     '',
     `Connect: evguard ${f(e.connect.seconds)} s for ${e.connect.stations} stations (${e.connect.failed} failed), RSS ${f(e.connect.rssBeforeMiB)} → ${f(e.connect.rssAfterMiB)} MiB; ` +
