@@ -206,6 +206,9 @@ async function scenario(browser: Browser, db: 'sqlite' | 'postgres', screenshots
     await nav(page, 'Audit log');
     await page.getByRole('row').filter({ hasText: 'POST /api/v1/certificates/:serial/revoke' }).first().waitFor();
     await page.getByRole('row').filter({ hasText: 'POST /api/v1/alerts/:id/acknowledge' }).first().waitFor();
+    await page.locator('.vt-body').first().focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Close' }).waitFor();
     if (screenshots) await shoot(page, 'audit');
 
     // Keyboard: the fleet table moves with arrows and opens with Enter.

@@ -10,6 +10,7 @@ export function AuditView() {
   const [since, setSince] = useState('');
   const [limit, setLimit] = useState(200);
   const [text, setText] = useState('');
+  const [open, setOpen] = useState<AuditRow | undefined>(undefined);
   const params = new URLSearchParams({ limit: String(limit) });
   if (actor.trim()) params.set('actor', actor.trim());
   if (since) params.set('since', new Date(since).toISOString());
@@ -47,9 +48,25 @@ export function AuditView() {
         {(all) => (
           <>
             <p class="muted small" aria-live="polite">
-              Newest first · {rows.length} of {all.length} loaded
+              Newest first · {rows.length} of {all.length} loaded · Enter or double-click shows an entry in full
             </p>
-            <VirtualTable label="Audit log" columns={columns} rows={rows} rowKey={(r) => r.id} height="calc(100vh - 20rem)" />
+            <VirtualTable label="Audit log" columns={columns} rows={rows} rowKey={(r) => r.id} onOpen={(r: AuditRow) => setOpen(r)} height={open ? 'calc(100vh - 32rem)' : 'calc(100vh - 20rem)'} />
+            {open && (
+              <div class="card" aria-live="polite">
+                <div class="row between">
+                  <h2>
+                    {open.action} · {open.outcome}
+                  </h2>
+                  <button type="button" onClick={() => setOpen(undefined)}>
+                    Close
+                  </button>
+                </div>
+                <p class="small">
+                  {fmtTime(open.at)} · {open.actor} ({open.role}) · target {open.target ?? '—'} · from {open.sourceAddress ?? '—'}
+                </p>
+                <pre class="evidence">{JSON.stringify(open.details, null, 2)}</pre>
+              </div>
+            )}
             {all.length >= limit && limit < 1000 && (
               <button type="button" onClick={() => setLimit(Math.min(1000, limit * 2))}>
                 Load more

@@ -89,7 +89,7 @@ export function CertificatesView() {
   }, [all]);
 
   const columns: Column<Certificate>[] = [
-    { key: 'commonName', label: 'Subject', width: 'minmax(10rem,2fr)', sortable: true, render: (c) => <span title={c.subject}>{c.commonName}</span> },
+    { key: 'commonName', label: 'Subject', width: 'minmax(10rem,1.6fr)', sortable: true, render: (c) => <span title={c.subject}>{c.commonName}</span> },
     { key: 'kind', label: 'Kind', width: '7rem', sortable: true, render: (c) => c.kind },
     { key: 'stationId', label: 'Station', width: 'minmax(7rem,1fr)', sortable: true, render: (c) => (c.stationId ? <a href={href('station', c.stationId)}>{c.stationId}</a> : '—') },
     { key: 'issuerCa', label: 'Issuer', width: 'minmax(6rem,1fr)', sortable: true, render: (c) => c.issuerCa },
@@ -97,7 +97,7 @@ export function CertificatesView() {
     {
       key: 'status',
       label: 'Status',
-      width: '10rem',
+      width: 'minmax(10rem, 1.3fr)',
       render: (c) => {
         const st = certStatus(c);
         return <Badge tone={st.tone}>{st.label}</Badge>;
