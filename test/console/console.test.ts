@@ -8,11 +8,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
 import { createSimStation, runFleet, type Fleet, type SimStation } from '../../src/sim/index.js';
-import { CHROMIUM, ensureConsoleBuilt, launch, shoot as photograph, unlabelledControls, watchProblems } from './support.js';
+import { CHROMIUM, WEB_BUILD, ensureConsoleBuilt, launch, shoot as photograph, unlabelledControls, watchProblems } from './support.js';
 
 const FLEET = 16;
 const password = (id: string) => `pw-${id}-0123456789abcdef`.slice(0, 32);
@@ -66,6 +67,10 @@ async function scenario(browser: Browser, db: 'sqlite' | 'postgres', screenshots
     assert.equal(js.headers.get('content-encoding'), 'br', 'assets leave pre-compressed');
     assert.match(js.headers.get('cache-control') ?? '', /immutable/);
     assert.equal((await fetch(node.http + script + '.gz')).status, 404, 'the compressed twins are not routes of their own');
+    // The first load (page, script, stylesheet) stays small: a budget, not a timing.
+    const firstLoad = ['index.html', ...[...(await (await fetch(node.http + '/')).text()).matchAll(/(?:src|href)="\/(assets\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]!)];
+    const gz = firstLoad.reduce((n, f) => n + statSync(path.join(WEB_BUILD, `${f}.gz`)).size, 0);
+    assert.ok(firstLoad.length >= 3 && gz < 40_000, `first load ${gz} bytes gzipped (${firstLoad.join(', ')})`);
 
     // A wrong token is refused with a message, a right one signs in.
     step('A wrong token is refused with a messa');

@@ -12,6 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHROMIUM = process.env.EVGUARD_CHROMIUM ?? '/usr/bin/chromium';
+export const WEB_BUILD = path.join(root, 'dist/web');
 
 function newest(dir: string): number {
   let t = 0;
