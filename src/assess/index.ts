@@ -87,7 +87,7 @@ export function createAssessment(deps: AssessDeps): Assessment {
     return (row as { at?: string } | undefined)?.at;
   }
 
-  async function gather(stationId: string): Promise<StationFacts> {
+  async function gather(stationId: string, advisories = loadAdvisories(advisoryFile)): Promise<StationFacts> {
     const station = await deps.stations.registry.get(stationId);
     const secret = await deps.stations.registry.secret(stationId);
     const session = deps.gateway.session(stationId);
@@ -132,7 +132,7 @@ export function createAssessment(deps: AssessDeps): Assessment {
       stationEventTypes: eventTypes,
       signedFirmwareSeen: signedFw.length > 0,
       openAlerts: alerts.filter((a) => a.state !== 'resolved').map(({ id, severity, title, detector }) => ({ id, severity, title, detector })),
-      advisories: loadAdvisories(advisoryFile),
+      advisories,
       now: now(),
     };
   }
@@ -165,7 +165,9 @@ export function createAssessment(deps: AssessDeps): Assessment {
     async fleet(opts = {}) {
       const list = await deps.stations.registry.list({ limit: Math.min(opts.limit ?? 1000, 10_000) });
       const assessments: StationAssessment[] = [];
-      for (const s of list) assessments.push(assessFacts(await gather(s.id)));
+      // One read of the advisory file for the whole fleet.
+      const advisories = loadAdvisories(advisoryFile);
+      for (const s of list) assessments.push(assessFacts(await gather(s.id, advisories)));
       return { ...summarise(assessments, now()), assessments };
     },
     readConfiguration,
