@@ -1,6 +1,9 @@
 /**
  * Strict JSON-schema validation of every OCPP message against the official
- * OCA schemas (the copies shipped with ocpp-rpc), compiled once per version.
+ * OCA schemas (the copies shipped with ocpp-rpc). Each schema is compiled on
+ * its first use and kept: compiling all ~400 at start cost seconds of every
+ * node start, and most actions are rare. The station simulator uses the same
+ * validators, so both ends of a test judge messages by one set of rules.
  *
  * We supply our own validators to ocpp-rpc instead of its defaults because:
  * - its 2.1 schema set uses `$id`s `urn:XRequest`/`urn:XResponse` while it looks
@@ -56,6 +59,8 @@ export interface OcppValidator {
   readonly version: OcppVersion;
   /** Actions with a request schema in this version. */
   readonly actions: ReadonlySet<string>;
+  /** Whether the version defines this action. */
+  has(action: string): boolean;
   /** ocpp-rpc calls this with `urn:<Action>.req` / `urn:<Action>.conf`. Throws an RPC error on failure. */
   validate(schemaId: string, params: unknown): true;
 }
@@ -73,23 +78,30 @@ export function createValidator(version: OcppVersion): OcppValidator {
     metaSchema: { type: 'number' },
     compile: (step: number) => (data: number) => Math.abs(Math.round(data / step) - data / step) < 1e-6,
   });
-  const byId = new Map<string, ValidateFunction>();
+  const source = new Map<string, object>();
   const actions = new Set<string>();
   for (const schema of schemas) {
     const key = canonicalId(schema.$id);
     if (!key) continue;
     // The OCA ids (`urn:X.req`) are not valid URNs for Ajv's URI library; refs are all local, so compile without them.
     const { $id: _ignored, ...body } = schema;
-    byId.set(key, ajv.compile(body));
+    source.set(key, body);
     if (key.endsWith('.req')) actions.add(key.slice(4, -4));
   }
+  const compiled = new Map<string, ValidateFunction>();
   return {
     subprotocol: SUBPROTOCOLS[version],
     version,
     actions,
+    has: (action) => actions.has(action),
     validate(schemaId, params) {
-      const fn = byId.get(schemaId);
-      if (!fn) throw ocppError('NotImplemented', `'${schemaId.replace(/^urn:|\.(req|conf)$/g, '')}' is not an action of OCPP ${version}`);
+      let fn = compiled.get(schemaId);
+      if (!fn) {
+        const body = source.get(schemaId);
+        if (!body) throw ocppError('NotImplemented', `'${schemaId.replace(/^urn:|\.(req|conf)$/g, '')}' is not an action of OCPP ${version}`);
+        fn = ajv.compile(body);
+        compiled.set(schemaId, fn);
+      }
       if (!fn(params)) throw schemaError(fn.errors ?? []);
       return true;
     },

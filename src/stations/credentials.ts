@@ -3,10 +3,18 @@
  * verified off the event loop (crypto.scrypt runs on libuv's thread pool) and
  * compared in constant time.
  */
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHmac, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-/** N=2^14, r=8, p=1: the interactive-login setting; 16 MiB per check. */
-const PARAMS = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
+/**
+ * scrypt cost by where the password came from. An operator-chosen password may
+ * be guessable, so it gets the interactive-login setting (N=2^14, r=8, p=1;
+ * 16 MiB and tens of ms per check). A password evguard generated has ~190 bits
+ * of entropy: no KDF cost makes guessing it any harder, while every check costs
+ * the node CPU in a reconnect storm — so it gets N=2^10 (1 MiB, 16× cheaper).
+ * The parameters are kept in each hash, so either kind verifies the same way.
+ */
+const CHOSEN = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
+const GENERATED = { N: 1024, r: 8, p: 1, keylen: 32 } as const;
 
 /** OCPP 2.0.1 Part 2 §A00.FR.205: 16–40 characters (1.6 security whitepaper: same). */
 export const PASSWORD_MIN = 16;
@@ -16,16 +24,19 @@ function scryptAsync(password: Buffer | string, salt: Buffer, keylen: number, op
   return new Promise((resolve, reject) => scrypt(password, salt, keylen, { ...opts, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, origin: 'chosen' | 'generated' = 'chosen'): Promise<string> {
+  const params = origin === 'generated' ? GENERATED : CHOSEN;
   const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt, PARAMS.keylen, PARAMS);
-  return `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+  const key = await scryptAsync(password, salt, params.keylen, params);
+  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
 export async function verifyPassword(password: Buffer | string, stored: string): Promise<boolean> {
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  // A hash is data from the database: refuse parameters that would make one check a denial of service.
+  if (!(N >= 2 && N <= CHOSEN.N && Number.isInteger(Math.log2(N)) && r >= 1 && r <= 16 && p >= 1 && p <= 4)) return false;
   const salt = Buffer.from(parts[4]!, 'base64');
   const expected = Buffer.from(parts[5]!, 'base64');
   const actual = await scryptAsync(password, salt, expected.length, { N, r, p });
@@ -47,4 +58,26 @@ export function passwordProblem(password: unknown): string | undefined {
   // passwordString: printable ASCII without ':' issues in Basic auth (the colon is allowed after the first).
   if (!/^[\x21-\x7e]+$/.test(password)) return 'password must be printable ASCII without spaces';
   return undefined;
+}
+
+/**
+ * Remembers, in memory only, that a station's password was verified against
+ * its current hash, so a station reconnecting after a network blip costs an
+ * HMAC instead of a scrypt. The key is random per process and never stored;
+ * a changed hash (rotation) or a restart invalidates every entry.
+ */
+export function createVerifiedCache(maxEntries = 200_000) {
+  const key = randomBytes(32);
+  const entries = new Map<string, { hash: string; mac: Buffer }>();
+  const mac = (stationId: string, password: Buffer | string) => createHmac('sha256', key).update(stationId).update('\0').update(password).digest();
+  return {
+    async verify(stationId: string, password: Buffer | string, hash: string): Promise<boolean> {
+      const known = entries.get(stationId);
+      if (known && known.hash === hash) return timingSafeEqual(known.mac, mac(stationId, password));
+      if (!(await verifyPassword(password, hash))) return false;
+      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
+      entries.set(stationId, { hash, mac: mac(stationId, password) });
+      return true;
+    },
+  };
 }

@@ -5,7 +5,7 @@
  */
 import type { HandshakeDecision, HandshakeFacts } from '../ocpp/index.js';
 import type { SecurityEvent } from '../bus/events.js';
-import { verifyPassword } from './credentials.js';
+import { createVerifiedCache } from './credentials.js';
 import type { Registry } from './registry.js';
 
 export type ClientCertificateCheck = (chainDer: Buffer[], stationId: string) => { ok: true; serialHex: string } | { ok: false; reason: string };
@@ -23,6 +23,7 @@ export interface PolicyDeps {
 
 export function createHandshakePolicy(deps: PolicyDeps) {
   const refuse = (status: 401 | 403 | 429, message: string): HandshakeDecision => ({ accept: false, status, message });
+  const verified = createVerifiedCache();
 
   return async function authenticate(f: HandshakeFacts): Promise<HandshakeDecision> {
     const base = { stationId: f.stationId, remoteAddress: f.remoteAddress };
@@ -74,7 +75,7 @@ export function createHandshakePolicy(deps: PolicyDeps) {
       });
       return refuse(401, 'Authentication failed');
     }
-    if (!secret.passwordHash || !(await verifyPassword(f.password, secret.passwordHash))) {
+    if (!secret.passwordHash || !(await verified.verify(f.stationId, f.password, secret.passwordHash))) {
       deps.securityEvent({ ...base, type: 'InvalidStationCredentials', techInfo: 'wrong password' });
       return refuse(401, 'Authentication failed');
     }

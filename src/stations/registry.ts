@@ -116,7 +116,7 @@ export function createRegistry(database: Database) {
           .values({
             id: input.id,
             security_profile: input.securityProfile,
-            password_hash: password ? await hashPassword(password) : null,
+            password_hash: password ? await hashPassword(password, input.password === undefined ? 'generated' : 'chosen') : null,
             registration: input.registration ?? 'Accepted',
             tags: toJson(input.tags ?? []),
             created_at: now,
@@ -146,7 +146,7 @@ export function createRegistry(database: Database) {
       const next = password ?? generatePassword();
       const problem = passwordProblem(next);
       if (problem) throw stationErrors.PASSWORD_INVALID(problem);
-      await update(id, { password_hash: await hashPassword(next) });
+      await update(id, { password_hash: await hashPassword(next, password === undefined ? 'generated' : 'chosen') });
       return next;
     },
     async setProfile(id: string, securityProfile: SecurityProfile): Promise<StationRecord> {

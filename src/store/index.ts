@@ -54,8 +54,34 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
   file.pragma('synchronous = NORMAL');
   file.pragma('busy_timeout = 5000');
   file.pragma('foreign_keys = ON');
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: file }) });
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement again on every query, and in
+ * the benchmark's profile that re-preparation was the largest single cost of a
+ * message. The same SQL text always prepares to the same statement, so keep
+ * the most recent ones. Reuse is safe because Kysely runs one query at a time
+ * on its single SQLite connection.
+ */
+function withStatementCache(file: SQLite.Database, max = 500) {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => file.close(),
+    prepare(text: string) {
+      let statement = statements.get(text);
+      if (statement) {
+        // Map order is insertion order: re-inserting marks it most recently used.
+        statements.delete(text);
+      } else {
+        statement = file.prepare(text);
+        if (statements.size >= max) statements.delete(statements.keys().next().value!);
+      }
+      statements.set(text, statement);
+      return statement;
+    },
+  };
 }
 
 /**

@@ -29,7 +29,8 @@ async function startNode(port: number, dataDir: string, databaseUrl?: string): P
   const child = spawn(process.execPath, args, { env: { ...process.env, EVGUARD_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
-  for (let i = 0; i < 100; i++) {
+  // Generous: a loaded CI machine can take tens of seconds to load and start a node.
+  for (let i = 0; i < 600; i++) {
     try {
       const r = await fetch(`http://127.0.0.1:${port}/healthz`);
       if (r.ok) return child;

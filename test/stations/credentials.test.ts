@@ -1,0 +1,39 @@
+/** Station password hashing: cost by origin, hostile hashes, the in-memory verified cache. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createVerifiedCache, generatePassword, hashPassword, verifyPassword } from '../../src/stations/credentials.js';
+
+test('generated passwords get the cheap scrypt cost, chosen ones the interactive cost; both verify', async () => {
+  const generated = generatePassword();
+  const g = await hashPassword(generated, 'generated');
+  const c = await hashPassword('correct-horse-battery-1');
+  assert.match(g, /^scrypt\$1024\$8\$1\$/);
+  assert.match(c, /^scrypt\$16384\$8\$1\$/);
+  assert.equal(await verifyPassword(generated, g), true);
+  assert.equal(await verifyPassword('correct-horse-battery-1', c), true);
+  assert.equal(await verifyPassword('correct-horse-battery-2', c), false);
+  assert.equal(await verifyPassword(generated.slice(1), g), false);
+});
+
+test('a hash with hostile parameters is refused instead of computed', async () => {
+  const c = await hashPassword('correct-horse-battery-1');
+  const [, , r, p, salt, key] = c.split('$');
+  for (const params of ['1048576$8$1', '1000$8$1', '16384$1000$1', '16384$8$64', 'x$8$1']) {
+    assert.equal(await verifyPassword('correct-horse-battery-1', `scrypt$${params}$${salt}$${key}`), false, params);
+  }
+  assert.equal(await verifyPassword('correct-horse-battery-1', `scrypt$16384$${r}$${p}$${salt}`), false);
+  assert.equal(await verifyPassword('correct-horse-battery-1', 'plain-text'), false);
+});
+
+test('the verified cache answers repeats, refuses wrong passwords and forgets a rotated hash', async () => {
+  const cache = createVerifiedCache();
+  const first = await hashPassword('first-password-0001', 'generated');
+  assert.equal(await cache.verify('CS1', 'first-password-0001', first), true);
+  assert.equal(await cache.verify('CS1', 'first-password-0001', first), true);
+  assert.equal(await cache.verify('CS1', 'first-password-0002', first), false);
+  // Another station with the same password text is checked on its own.
+  assert.equal(await cache.verify('CS2', 'first-password-0001', first), true);
+  const rotated = await hashPassword('second-password-001', 'generated');
+  assert.equal(await cache.verify('CS1', 'first-password-0001', rotated), false);
+  assert.equal(await cache.verify('CS1', 'second-password-001', rotated), true);
+});
