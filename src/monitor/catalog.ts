@@ -87,6 +87,10 @@ export const CSMS_EVENT_TYPES = Object.freeze([
   'RateLimited',
   'StaleTimestamp',
   'GridCommandRefused',
+  'CsrRejected',
+  'CertificateExpiring',
+  'IndicatorSighted',
+  'BlockedByIndicator',
 ] as const);
 
 /** Critical CSMS-observed events, by our own policy (the specification covers only station events). */

@@ -2,6 +2,7 @@
 import { bruteForceDefaults, createBruteForceDetector } from './brute-force.js';
 import { clockSkewDefaults, createClockSkewDetector } from './clock-skew.js';
 import { createCriticalEventDetector, criticalEventDefaults } from './critical-event.js';
+import { certificateExpiryDefaults, createCertificateExpiryDetector, createThreatIndicatorDetector, threatIndicatorDefaults } from './csms-findings.js';
 import { createDowngradeDetector, downgradeDefaults } from './downgrade.js';
 import { createDuplicateIdentityDetector, duplicateIdentityDefaults } from './duplicate-identity.js';
 import { createFirmwareCertificateDetector, firmwareCertificateDefaults } from './firmware-certificate.js';
@@ -32,6 +33,8 @@ export const DETECTORS: Record<DetectorName, { defaults: Thresholds; create(t: T
   firmwareCertificate: { defaults: firmwareCertificateDefaults, create: (t) => createFirmwareCertificateDetector(t) },
   criticalEvent: { defaults: criticalEventDefaults, create: (t) => createCriticalEventDetector(t) },
   loadSwing: { defaults: loadSwingDefaults, create: (t) => createLoadSwingDetector(t) },
+  certificateExpiry: { defaults: certificateExpiryDefaults, create: (t) => createCertificateExpiryDetector(t) },
+  threatIndicator: { defaults: threatIndicatorDefaults, create: (t) => createThreatIndicatorDetector(t) },
 };
 
 export { DETECTOR_NAMES, type Detector, type DetectorName, type Finding, type Severity, type Thresholds } from './types.js';

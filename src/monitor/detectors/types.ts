@@ -22,6 +22,8 @@ export const DETECTOR_NAMES = [
   'firmwareCertificate',
   'criticalEvent',
   'loadSwing',
+  'certificateExpiry',
+  'threatIndicator',
 ] as const;
 
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
