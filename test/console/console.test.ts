@@ -21,9 +21,9 @@ const LAPTOP = { width: 1366, height: 860 };
 
 /** Photographs a view and checks on the way that every control in it has an accessible name. */
 const unlabelled: string[] = [];
-async function shoot(page: Page, name: string) {
+async function shoot(page: Page, name: string, fullPage = false) {
   unlabelled.push(...(await unlabelledControls(page)).map((c) => `${name}: ${c}`));
-  await photograph(page, name);
+  await photograph(page, name, fullPage);
 }
 
 const nav = (page: Page, view: string) => page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: view, exact: true }).click();
@@ -54,6 +54,17 @@ async function scenario(browser: Browser, db: 'sqlite' | 'postgres', screenshots
     );
     assert.deepEqual(new Set(registered.map((r) => r.status)), new Set([201]));
     const cas = (await node.api('GET', '/api/v1/pki/cas')).body.map((c: { pem: string }) => c.pem).filter(Boolean);
+    // The fleet's charging stations present TAG000001…: authorised, so their sessions run and meter.
+    for (let i = 1; i <= Math.round(FLEET * 0.25); i++) assert.equal((await node.api('PUT', `/api/v1/id-tokens/TAG${String(i).padStart(6, '0')}`, { status: 'Accepted' })).status, 200);
+    // Two sites on one feeder, when the node has the grid guard: the grid view shows each against its limit.
+    const hasGrid = (await node.api('GET', '/api/v1/grid')).status === 200;
+    if (hasGrid) {
+      assert.equal((await node.api('PUT', '/api/v1/grid/feeders/F1', { name: 'Feeder 1', limitKw: 400 })).status, 200);
+      for (const [site, name, limitKw, from] of [['DEPOT-A', 'Depot A', 150, 0], ['DEPOT-B', 'Depot B', 90, 8]] as const) {
+        assert.equal((await node.api('PUT', `/api/v1/grid/sites/${site}`, { name, feederId: 'F1', limitKw })).status, 200);
+        for (const id of ids.slice(from, from + 8)) assert.equal((await node.api('PUT', `/api/v1/grid/sites/${site}/stations/${id}`, { maxPowerW: 22000 })).status, 200);
+      }
+    }
 
     // The console is served by the node itself, with its security headers.
     step('The console is served by the node its');
@@ -127,7 +138,8 @@ async function scenario(browser: Browser, db: 'sqlite' | 'postgres', screenshots
     await page.goto(`${node.http}/#/station/CS-01`);
     await page.getByRole('heading', { name: 'Station CS-01' }).waitFor();
     await page.locator('figure.chart canvas').first().waitFor();
-    if (screenshots) await shoot(page, 'station');
+    await page.getByText(/Updated · started|Started · started/).first().waitFor();
+    if (screenshots) await shoot(page, 'station', true);
     await page.getByRole('button', { name: 'Availability' }).click();
     const avail = page.getByRole('dialog', { name: /Change availability/ });
     await avail.getByLabel('Choice').selectOption('Operative');
@@ -202,7 +214,13 @@ async function scenario(browser: Browser, db: 'sqlite' | 'postgres', screenshots
     step('Grid, intel and audit log: real data ');
     await nav(page, 'Grid');
     await page.getByRole('heading', { name: 'Grid', level: 1 }).waitFor();
-    await page.getByText(/As of|Grid load: not available on this node/).first().waitFor();
+    if (hasGrid) {
+      await page.getByRole('rowheader', { name: /Depot A/ }).waitFor();
+      await page.getByRole('meter', { name: 'site Depot B load' }).waitFor();
+      await page.getByTestId('grid-stream').filter({ hasText: 'live' }).waitFor();
+    } else {
+      await page.getByText('Grid load: not available on this node').waitFor();
+    }
     if (screenshots) await shoot(page, 'grid');
     await nav(page, 'Intel');
     await page.getByRole('heading', { name: 'Threat intelligence' }).waitFor();

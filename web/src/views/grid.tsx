@@ -97,7 +97,7 @@ export function GridView() {
     <section aria-labelledby="grid-title">
       <div class="row between">
         <h1 id="grid-title">Grid</h1>
-        {!grid.unavailable && <p>{stream === 'live' ? <Badge tone="ok">live</Badge> : <Badge tone="warn">{stream}</Badge>}</p>}
+        {!grid.unavailable && <p data-testid="grid-stream">{stream === 'live' ? <Badge tone="ok">live</Badge> : <Badge tone="warn">{stream}</Badge>}</p>}
       </div>
       <ResourceState r={{ ...grid, data: snap }} what="Grid load">
         {(s) => (
