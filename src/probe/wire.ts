@@ -238,10 +238,16 @@ export const payloads = {
       ? ['StartTransaction', { connectorId: 1, idTag: 'PROBE0001', meterStart: 0, timestamp: now }] as const
       : ['TransactionEvent', { eventType: 'Started', timestamp: now, triggerReason: 'Authorized', seqNo: 0, transactionInfo: { transactionId }, evse: { id: 1, connectorId: 1 } }] as const;
   },
+  txUpdate(v: OcppVersion, transactionId: string) {
+    const now = new Date().toISOString();
+    return v === '1.6'
+      ? ['MeterValues', { connectorId: 1, transactionId: Number(transactionId), meterValue: [{ timestamp: now, sampledValue: [{ value: '1' }] }] }] as const
+      : ['TransactionEvent', { eventType: 'Updated', timestamp: now, triggerReason: 'MeterValuePeriodic', seqNo: 1, transactionInfo: { transactionId }, meterValue: [{ timestamp: now, sampledValue: [{ value: 1 }] }] }] as const;
+  },
   txEnd(v: OcppVersion, transactionId: string) {
     const now = new Date().toISOString();
     return v === '1.6'
       ? ['StopTransaction', { transactionId: Number(transactionId), meterStop: 1, timestamp: now, reason: 'Other' }] as const
-      : ['TransactionEvent', { eventType: 'Ended', timestamp: now, triggerReason: 'StopAuthorized', seqNo: 1, transactionInfo: { transactionId, stoppedReason: 'Other' } }] as const;
+      : ['TransactionEvent', { eventType: 'Ended', timestamp: now, triggerReason: 'StopAuthorized', seqNo: 2, transactionInfo: { transactionId, stoppedReason: 'Other' } }] as const;
   },
 };

@@ -53,7 +53,7 @@ export const sessionChecks: Check[] = [
       title: "Another station's transaction stopped or updated",
       severity: 'high',
       basis: 'OCPP 2.0.1 Part 2 §E (transactions belong to the station that started them); ENCS EV charging security requirements (authorisation of every message); NISTIR 8473 (integrity of charging sessions)',
-      description: 'Starts a transaction as the probe station, then sends its end (TransactionEvent Ended / StopTransaction) as --other-station.',
+      description: 'Starts a transaction as the probe station, then sends an update (TransactionEvent Updated / MeterValues with its transactionId) and its end (TransactionEvent Ended / StopTransaction) as --other-station.',
       remedy: 'Scope every transaction id to the station that owns it; answer a foreign id with a CALLERROR (e.g. SecurityError) and raise a security event.',
     },
     async run(ctx) {
@@ -74,18 +74,22 @@ export const sessionChecks: Check[] = [
         if (!isCallResult(started)) return inconclusive(...evidence, 'the target did not accept the transaction start');
         if (a.version === '1.6') txId = String((started.kind === 'frame' && (started.frame.json as any[])[2]?.transactionId) ?? '');
         if (b.version !== a.version) return inconclusive(...evidence, `the two stations speak different OCPP versions (${a.version}, ${b.version})`);
-        const [endAction, endPayload] = payloads.txEnd(b.version, txId);
-        const foreign = await b.conn.call(endAction, endPayload);
-        evidence.push(`${ctx.opts.otherStationId} ${endAction} for transaction ${txId}: ${describe(foreign)}`);
+        const accepted: string[] = [];
+        let answered = 0;
+        for (const [action, payload] of [payloads.txUpdate(b.version, txId), payloads.txEnd(b.version, txId)]) {
+          const foreign = await b.conn.call(action, payload);
+          evidence.push(`${ctx.opts.otherStationId} ${action}${'eventType' in payload ? ` ${payload.eventType}` : ''} for transaction ${txId}: ${describe(foreign)}`);
+          if (callErrorCode(foreign)) answered++;
+          if (isCallResult(foreign)) {
+            answered++;
+            accepted.push(`${action}${"eventType" in payload ? ` ${payload.eventType}` : ""}`);
+          }
+        }
         // Clean up: the owner ends its own transaction.
         const [ownAction, ownPayload] = payloads.txEnd(a.version, txId);
         await a.conn.call(ownAction, ownPayload);
-        if (callErrorCode(foreign)) return pass(...evidence);
-        if (isCallResult(foreign)) {
-          const info = (foreign.kind === 'frame' && ((foreign.frame.json as any[])[2]?.idTagInfo ?? (foreign.frame.json as any[])[2]?.idTokenInfo)) as { status?: string } | undefined;
-          return fail(...evidence, info?.status ? `answered as a normal stop (status ${info.status})` : 'answered as a normal stop');
-        }
-        return inconclusive(...evidence);
+        if (accepted.length) return fail(...evidence, `processed as if it were ${ctx.opts.otherStationId}'s own: ${accepted.join(', ')}`);
+        return answered === 2 ? pass(...evidence) : inconclusive(...evidence);
       } finally {
         await a.conn.close();
         await b.conn.close();
