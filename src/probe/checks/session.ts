@@ -82,7 +82,7 @@ export const sessionChecks: Check[] = [
           if (callErrorCode(foreign)) answered++;
           if (isCallResult(foreign)) {
             answered++;
-            accepted.push(`${action}${"eventType" in payload ? ` ${payload.eventType}` : ""}`);
+            accepted.push(`${action}${'eventType' in payload ? ` ${payload.eventType}` : ''}`);
           }
         }
         // Clean up: the owner ends its own transaction.
