@@ -86,6 +86,9 @@ export async function runProbe(o: ProbeOptions, onProgress: (e: ProgressEvent) =
     results.push(result);
     onProgress({ kind: 'result', index, total: selected.length, result });
   }
+  if (results.some((r) => r.evidence.some((e) => /HTTP 429/.test(e)))) {
+    notes.push('The target answered HTTP 429 (locked out or rate limited), probably after the credential checks of this or an earlier run; checks that needed a session could not run. Use another station id or lift the lock-out, then probe again.');
+  }
   if (o.insecure && ctx.secure) notes.push("The target's server certificate was NOT verified (--insecure): TLS-004, TLS-005 and TLS-006 were not checked.");
   if (!ctx.secure) notes.push('The target is plain ws://: no TLS checks were possible.');
   const summary = { pass: 0, fail: 0, skip: 0, error: 0, findingsBySeverity: Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number> };
