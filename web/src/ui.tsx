@@ -36,7 +36,16 @@ export function ResourceState<T>({ r, what, children }: { r: Resource<T>; what: 
   if (r.unavailable) return <Unavailable what={what} />;
   if (r.error && r.data === undefined) return <ErrorNote error={r.error} />;
   if (r.data === undefined) return <p class="muted" role="status">Loading {what}…</p>;
-  return <>{children(r.data)}</>;
+  return (
+    <>
+      {r.error && (
+        <p class="note note-bad small" role="status">
+          {what} could not be refreshed ({r.error.code}: {r.error.message}); showing what was last loaded.
+        </p>
+      )}
+      {children(r.data)}
+    </>
+  );
 }
 
 export function Unavailable({ what }: { what: string }) {
