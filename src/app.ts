@@ -32,6 +32,13 @@ import { createFirmware, firmwareMigrations, type Firmware } from './firmware/in
 import { createEnforcement, intelConfigFor, startIndicatorRefresh, startSharing, taxiiAuth } from './intel/node.js';
 
 export const VERSION = '0.1.0';
+/**
+ * A connection that never finishes its request headers (or its WebSocket
+ * upgrade request) is dropped after 10 s instead of Node's 60–90 s: slow or
+ * half-open connections must not pile up. Node checks these every
+ * `connectionsCheckingInterval`. Bodies get 5 min (firmware uploads).
+ */
+const SERVER_TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 300_000, connectionsCheckingInterval: 1_000 } as const;
 /** A live (not offline-queued) transaction message older than this is reported as StaleTimestamp. */
 const STALE_AFTER_S = 600;
 
@@ -161,7 +168,12 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   };
 
   // Grid guard: every power-affecting command passes it in the gateway (beforeCall below).
-  grid = await createGrid({ db: database, bus, log, securityEvent, fleetSize: () => (gateway ? [...gateway.sessions()].length : 0) }, config.grid ?? {});
+  grid = await createGrid({
+    db: database, bus, log, securityEvent, fleetSize: () => (gateway ? [...gateway.sessions()].length : 0),
+    // Randomised resume: profiles go out through the gateway's call path, so the guard's beforeCall sees them.
+    call: (id, action, payload) => gateway.call(id, action, payload),
+    versionOf: (id) => gateway?.session(id)?.version,
+  }, config.grid ?? {});
   const ven = config.grid?.openadr ? createOpenAdrVen({ siteIds: () => grid.sites().map((s) => s.id), setDsoLimit: grid.setDsoLimit, log }, config.grid.openadr) : undefined;
 
   // Threat sharing: alerts out as STIX into the `shared` TAXII collection; received indicators enforced at the edge.
@@ -292,7 +304,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const tokens = createTokenStore(database, config.adminToken);
   const generatedAdminToken = await bootstrapAdminToken(config, tokens);
 
-  const httpServer = createHttpServer({ noDelay: true });
+  const httpServer = createHttpServer({ noDelay: true, ...SERVER_TIMEOUTS });
   const api = await createApi({ tokens, audit, log, version: VERSION }, httpServer, [
     adminRoutes({ tokens, audit, metrics, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...gateway.sessions()].length }) }),
     stationRoutes({ stations, gateway: router ? { ...gateway, call: router.call, disconnect: router.disconnect } : gateway, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
@@ -331,7 +343,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
   let httpsServer: HttpsServer | undefined;
   if (config.tlsPort !== 0) {
-    httpsServer = createHttpsServer(tlsOptions(trust.serverCredentials(), trust.stationTrustAnchors()));
+    httpsServer = createHttpsServer({ ...tlsOptions(trust.serverCredentials(), trust.stationTrustAnchors()), ...SERVER_TIMEOUTS, handshakeTimeout: 10_000 });
     httpsServer.on('request', (req, res) => api.routing(req, res));
     httpsServer.on('upgrade', upgrade);
     httpsServer.on('tlsClientError', () => undefined);

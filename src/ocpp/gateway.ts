@@ -181,6 +181,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     client.on('strictValidationFailure', ({ outbound, method, error }: any) => {
       if (!outbound) hooks.misbehaved(session, 'InvalidMessage', `${method}: ${String(error?.message).slice(0, 200)}`);
     });
+    let closingForRate = false;
     client.handle(async ({ method, params, messageId }: { method: string; params: unknown; messageId: string }) => {
       if (seen.has(messageId)) {
         hooks.misbehaved(session, 'ReplayedMessageId', `${method} reused message id ${messageId.slice(0, 64)}`);
@@ -190,7 +191,11 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       if (seen.size > SEEN_IDS_KEPT) seen.delete(seen.values().next().value!);
       if (!takeToken(bucket, config)) {
         hooks.misbehaved(session, 'RateLimited', `${method} over ${config.ratePerSecond}/s`);
-        if (bucket.tokens < -config.rateBurst) client.close({ code: 1008, reason: 'Message rate limit exceeded', force: true });
+        if (bucket.tokens < -config.rateBurst && !closingForRate) {
+          // After this refusal is written, so the station learns why: a WebSocket close handshake with 1008, not a dropped socket.
+          closingForRate = true;
+          setImmediate(() => void client.close({ code: 1008, reason: 'Message rate limit exceeded' }).catch(() => undefined));
+        }
         throw ocppError('SecurityError', 'Message rate limit exceeded');
       }
       // One CALL at a time per station, so its messages are stored in the order sent.

@@ -123,3 +123,30 @@ test('a handshake offering no OCPP subprotocol is refused', async () => {
   await node.api('POST', '/api/v1/stations', { id: 'NOPROTO', securityProfile: 1, password: PASSWORD });
   await assert.rejects(connectRaw(`${node.ws}/NOPROTO`, { protocol: 'ocpp1.5', user: 'NOPROTO', password: PASSWORD }), (e: any) => e.status === 400);
 });
+
+test('a station far over the rate limit gets its refusals, then a 1008 close handshake', async () => {
+  const c = await station('FLOOD-2', '2.0.1');
+  const closed = new Promise<number>((r) => c.ws.once('close', (code) => r(code)));
+  const answers: unknown[][] = [];
+  c.ws.on('message', (m) => answers.push(JSON.parse(String(m))));
+  for (let i = 0; i < 300; i++) c.ws.send(JSON.stringify([2, `burst-${i}`, 'Heartbeat', {}]));
+  assert.equal(await closed, 1008);
+  assert.ok(answers.some((a) => a[0] === 4 && a[2] === 'SecurityError'), `answers before the close: ${answers.length}`);
+});
+
+test('a connection that never finishes its upgrade request is dropped', async () => {
+  const { connect } = await import('node:net');
+  const socket = connect(Number(new URL(node.http).port), '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  socket.write('GET /ocpp/SLOW-1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n');
+  const ended = await new Promise<boolean>((resolve) => {
+    const guard = setTimeout(() => resolve(false), 60_000);
+    socket.once('close', () => {
+      clearTimeout(guard);
+      resolve(true);
+    });
+    socket.resume();
+  });
+  socket.destroy();
+  assert.ok(ended, 'the server still holds the half-sent request after 60 s');
+});
