@@ -98,6 +98,7 @@ class Station extends EventEmitter implements SimStation, StationControl {
       securityProfile: opts.securityProfile,
       organization: opts.organization ?? 'evguard',
       id: opts.id,
+      allowProfileDowngrade: opts.allowProfileDowngrade === true,
     }, (entry) => this.#onVariableChange(entry.variable ?? entry.key16 ?? '', entry.value));
     installDefaultHandlers(this, this.#handlers);
   }

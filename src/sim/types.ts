@@ -39,6 +39,8 @@ export interface SimStationOptions {
   maxPowerW?: number;
   /** O of the CSR subject. Default 'evguard'. */
   organization?: string;
+  /** Behave like a weak station that lets the CSMS lower its security profile (for testing probes). Default false. */
+  allowProfileDowngrade?: boolean;
   /** Periodic meter values during a transaction; none when absent. */
   meterIntervalMs?: number;
   /** Heartbeat period; the BootNotification interval when absent. */

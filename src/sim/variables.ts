@@ -39,6 +39,7 @@ export interface DeviceModelSeed {
   securityProfile: number;
   organization: string;
   id: string;
+  allowProfileDowngrade?: boolean;
 }
 
 // OCPP 2.0.1 Part 2 Appendix: BasicAuthPassword is 16..40 characters.
@@ -51,7 +52,7 @@ export function createDeviceModel(seed: DeviceModelSeed, onChange: (entry: SimVa
     { component: 'OCPPCommCtrlr', variable: 'HeartbeatInterval', key16: 'HeartbeatInterval', value: String(seed.heartbeatIntervalS), mutability: 'ReadWrite', dataType: 'integer', accepts: nonNegativeInt },
     { component: 'SampledDataCtrlr', variable: 'TxUpdatedInterval', key16: 'MeterValueSampleInterval', value: String(seed.meterIntervalS), mutability: 'ReadWrite', dataType: 'integer', accepts: nonNegativeInt },
     // 2.0.1 changes the profile through SetNetworkProfile, so the variable is read-only there.
-    { component: 'SecurityCtrlr', variable: 'SecurityProfile', key16: 'SecurityProfile', value: String(seed.securityProfile), mutability: v16 ? 'ReadWrite' : 'ReadOnly', dataType: 'integer', accepts: (v) => ['1', '2', '3'].includes(v) },
+    { component: 'SecurityCtrlr', variable: 'SecurityProfile', key16: 'SecurityProfile', value: String(seed.securityProfile), mutability: v16 ? 'ReadWrite' : 'ReadOnly', dataType: 'integer' },
     { component: 'SecurityCtrlr', variable: 'BasicAuthPassword', key16: 'AuthorizationKey', value: '', mutability: 'WriteOnly', dataType: 'string', accepts: passwordRule },
     { component: 'SecurityCtrlr', variable: 'OrganizationName', key16: 'CpoName', value: seed.organization, mutability: 'ReadWrite', dataType: 'string', accepts: (v) => v.length > 0 && v.length <= 64 },
     { component: 'SecurityCtrlr', variable: 'Identity', value: seed.id, mutability: 'ReadOnly', dataType: 'string' },
@@ -59,6 +60,9 @@ export function createDeviceModel(seed: DeviceModelSeed, onChange: (entry: SimVa
     { key16: 'NumberOfConnectors', value: String(seed.connectors), mutability: 'ReadOnly', dataType: 'integer' },
   ];
   const entries = candidates.filter((e) => (v16 ? e.key16 !== undefined : e.component !== undefined));
+  // OCPP 1.6 security whitepaper §2.3 / 2.0.1 A00.FR.204: a station never lowers its security profile.
+  const profile = candidates[2]!;
+  profile.accepts = (v) => ['1', '2', '3'].includes(v) && (seed.allowProfileDowngrade === true || Number(v) >= Number(profile.value));
 
   return {
     all: () => entries,

@@ -60,7 +60,7 @@ test('a well-behaved 2.0.1 station: no downgrade, no unsigned or forged firmware
 
 test('a weak 1.6 station: accepts a profile downgrade and installs unsigned firmware', async () => {
   const report = await probeWith({ tls: server, only: ['PST-002', 'PST-003'] }, () => ({
-    id: 'PST-WEAK', ocppVersion: '1.6', securityProfile: 2, password: 'a-weak-station-0123',
+    id: 'PST-WEAK', ocppVersion: '1.6', securityProfile: 2, password: 'a-weak-station-0123', allowProfileDowngrade: true,
     tls: { ca: ca.certPem }, firmware: { ca: ca.certPem, securityExtension: false },
   }));
   const detail = JSON.stringify(report.results, null, 1);
