@@ -94,7 +94,7 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
         actor: req.principal?.name ?? 'anonymous',
         role: req.principal?.role ?? 'none',
         action: `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`,
-        target: req.auditTarget ?? (req.params as Record<string, string> | undefined)?.id,
+        target: req.auditTarget ?? auditTargetOf(req.params),
         outcome: status < 400 ? 'ok' : status === 401 || status === 403 ? 'refused' : 'failed',
         details: { status, ...(req.auditDetails ?? {}) },
         sourceAddress: req.ip,
@@ -116,3 +116,11 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
 }
 
 export { commonErrors };
+
+/** What a mutating call acted on: the route's `id`, else its first parameter (a serial, a campaign, a token name). */
+function auditTargetOf(params: unknown): string | undefined {
+  if (!params || typeof params !== 'object') return undefined;
+  const p = params as Record<string, unknown>;
+  const value = typeof p.id === 'string' ? p.id : Object.values(p).find((v) => typeof v === 'string');
+  return typeof value === 'string' ? value.slice(0, 200) : undefined;
+}
