@@ -8,8 +8,9 @@
  * on a large share of the fleet needs a second operator's approval.
  */
 import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { Bus } from '../bus/index.js';
-import { Topics, type SecurityEvent, type TransactionChanged } from '../bus/events.js';
+import { Topics, type OcppVersion, type SecurityEvent, type StationBooted, type StationConnected, type TransactionChanged } from '../bus/events.js';
 import type { StationContext } from '../ocpp/index.js';
 import type { Database } from '../store/index.js';
 import { commandEffect, GUARDED_ACTIONS } from './commands.js';
@@ -18,6 +19,7 @@ import { LiveLoad, LoadSeries, type LoadPoint } from './load.js';
 import { RampScheduler, type RampLevel } from './ramp.js';
 import { createGridStore, type Feeder, type Site, type StationAssignment } from './store.js';
 import type { OpenAdrConfig } from './openadr.js';
+import { RESUME_DEFAULTS, resumePlan, type ResumePlan } from './resume.js';
 
 export { gridErrors } from './errors.js';
 export { gridMigrations, type Feeder, type Site, type StationAssignment } from './store.js';
@@ -25,6 +27,7 @@ export { gridRoutes } from './routes.js';
 export { commandEffect, scheduleLimitW, GUARDED_ACTIONS } from './commands.js';
 export { createOpenAdrVen, type OpenAdrConfig, type OpenAdrVen } from './openadr.js';
 export type { LoadPoint } from './load.js';
+export { resumePlan, RESUME_DEFAULTS, type ResumePlan, type ResumeSettings } from './resume.js';
 
 export interface GridConfig {
   /** Fleet-wide limit in kW; none when absent. */
@@ -52,7 +55,27 @@ export interface GridConfig {
   /** Load samples for the time series (default every 1000 ms, 3600 kept per level). */
   sampleIntervalMs?: number;
   seriesPoints?: number;
+  /** Randomised resume after a power or communication loss: release window in s (default 600, 0 = off). */
+  resumeWindowS?: number;
+  /** chargingProfileId and stackLevel of the resume profile (defaults 990001 and 9). */
+  resumeProfileId?: number;
+  resumeStackLevel?: number;
+  /** After a reconnect, wait this long for a BootNotification before treating it as a communication loss (default 2000 ms). */
+  resumeSettleMs?: number;
   openadr?: OpenAdrConfig;
+}
+
+/** One resume profile sent (or tried), kept for GET /api/v1/grid/resumes. */
+export interface ResumeRecord {
+  stationId: string;
+  cause: 'power-up' | 'reconnect';
+  ocppVersion: OcppVersion;
+  sentAt: string;
+  releaseAt: string;
+  releaseS: number;
+  drawnBy: 'csms' | 'station';
+  outcome: 'sent' | 'failed';
+  error?: string;
 }
 
 export interface GridDeps {
@@ -65,6 +88,10 @@ export interface GridDeps {
   fleetSize(): number;
   now?: () => number;
   random?: () => number;
+  /** Sends a CSMS→station call through the gateway (and so through beforeCall); needed for randomised resume. */
+  call?(stationId: string, action: string, payload: unknown): Promise<unknown>;
+  /** OCPP version of a station connected to this node; undefined when it is not held here. */
+  versionOf?(stationId: string): OcppVersion | undefined;
 }
 
 export interface LevelView { id: string; name?: string; feederId?: string; loadKw: number; reservedKw: number; limitKw?: number; configuredLimitKw?: number; dsoLimitKw?: number; rampKwPerS?: number; stations: number }
@@ -92,6 +119,10 @@ function validate(c: GridConfig): void {
   for (const [k, v] of Object.entries(c)) {
     if (k === 'openadr') continue;
     if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw gridErrors.GRID_CONFIG_INVALID(`grid.${k} must be a non-negative number`);
+  }
+  if (c.resumeWindowS !== undefined && c.resumeWindowS > 86_400) throw gridErrors.GRID_CONFIG_INVALID('grid.resumeWindowS must be at most 86400');
+  for (const k of ['resumeWindowS', 'resumeProfileId', 'resumeStackLevel'] as const) {
+    if (c[k] !== undefined && !Number.isInteger(c[k])) throw gridErrors.GRID_CONFIG_INVALID(`grid.${k} must be a whole number`);
   }
   if (c.massShare !== undefined && c.massShare > 1) throw gridErrors.GRID_CONFIG_INVALID('grid.massShare must be between 0 and 1');
 }
@@ -124,6 +155,96 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
       if (at >= 0) reservations.splice(at, 1);
     }
   });
+
+  // ── Randomised resume after a power or communication loss (resume.ts) ──
+  const resume = {
+    windowS: config.resumeWindowS ?? RESUME_DEFAULTS.windowS,
+    profileId: config.resumeProfileId ?? RESUME_DEFAULTS.profileId,
+    stackLevel: config.resumeStackLevel ?? RESUME_DEFAULTS.stackLevel,
+  };
+  const resumeOn = resume.windowS > 0 && !!deps.call && !!deps.versionOf;
+  /** Payloads the grid built itself: the guard knows them for what they are (a hold, never a surge). */
+  const resumePayloads = new WeakSet<object>();
+  const resumeLog: ResumeRecord[] = [];
+  const lastResume = new Map<string, number>();
+  /** Per station: a pending reconnect check, and whether a BootNotification came since the connection. */
+  const pending = new Map<string, { timer: NodeJS.Timeout; booted: boolean }>();
+  const settleMs = config.resumeSettleMs ?? 2000;
+
+  /**
+   * Whether the station had sessions when it went away, by the CSMS's records:
+   * live load, or a transaction not ended in the database. A station with none
+   * has nothing to resume (a driver's next start is no synchronised step).
+   */
+  async function hadSessions(stationId: string): Promise<boolean> {
+    if (live.charging(stationId)) return true;
+    try {
+      const row = await (deps.db.db as unknown as Kysely<any>).selectFrom('transactions').select('id').where('station_id', '=', stationId).where('state', '!=', 'Ended').limit(1).executeTakeFirst();
+      return !!row;
+    } catch (err) {
+      deps.log?.warn({ err, stationId }, 'open transactions not readable; resume profile sent to be safe');
+      return true;
+    }
+  }
+
+  async function sendResume(stationId: string, cause: ResumeRecord['cause']): Promise<void> {
+    const version = deps.versionOf!(stationId);
+    if (!version) return; // not held by this node (cluster): the node holding it acts
+    const nowMs = now();
+    // One profile per outage: a boot right after the reconnect that already got one adds nothing.
+    if ((lastResume.get(stationId) ?? -Infinity) > nowMs - settleMs - 5000) return;
+    lastResume.set(stationId, nowMs);
+    if (lastResume.size > 100_000) lastResume.delete(lastResume.keys().next().value!);
+    const plan: ResumePlan = resumePlan(version, resume, stationMaxW(stationId), nowMs, random());
+    resumePayloads.add(plan.payload);
+    const record: ResumeRecord = { stationId, cause, ocppVersion: version, sentAt: iso(nowMs), releaseAt: plan.releaseAt, releaseS: plan.releaseS, drawnBy: plan.drawnBy, outcome: 'sent' };
+    try {
+      const answer = (await deps.call!(stationId, 'SetChargingProfile', plan.payload)) as { status?: string } | undefined;
+      if (answer?.status !== 'Accepted') throw new Error(`station answered ${String(answer?.status).slice(0, 40)}`);
+    } catch (err) {
+      record.outcome = 'failed';
+      record.error = String((err as Error).message).slice(0, 200);
+      deps.log?.warn({ stationId, err }, 'resume profile not accepted');
+    }
+    resumeLog.push(record);
+    if (resumeLog.length > 10_000) resumeLog.shift();
+  }
+
+  const unsubscribeResume = resumeOn
+    ? [
+      deps.bus.subscribe(Topics.stationBooted, (e) => {
+        const b = e.data as Partial<StationBooted>;
+        if (typeof b.stationId !== 'string') return;
+        const p = pending.get(b.stationId);
+        if (p) p.booted = true;
+        // 1.6 has no boot reason: every 1.6 boot follows a start of the station, so it counts as a power-up.
+        const powerUp = b.reason === 'PowerUp' || (b.reason === undefined && deps.versionOf!(b.stationId) === '1.6');
+        if (b.status !== 'Accepted' || !powerUp) return;
+        const stationId = b.stationId;
+        // Asked at boot, before the station reports how the outage ended its sessions.
+        void hadSessions(stationId).then((had) => {
+          // Let the BootNotification answer go out first: a station takes commands once its boot is accepted.
+          if (had) setTimeout(() => void sendResume(stationId, 'power-up'), 200).unref();
+        });
+      }),
+      deps.bus.subscribe(Topics.stationConnected, (e) => {
+        const c = e.data as Partial<StationConnected>;
+        if (typeof c.stationId !== 'string') return;
+        const stationId = c.stationId;
+        clearTimeout(pending.get(stationId)?.timer);
+        // A reconnect without a boot is a communication loss; it matters if sessions run (or come back in the queued events).
+        const p = {
+          booted: false,
+          timer: setTimeout(() => {
+            pending.delete(stationId);
+            if (!p.booted) void hadSessions(stationId).then((had) => (had ? sendResume(stationId, 'reconnect') : undefined));
+          }, settleMs),
+        };
+        p.timer.unref();
+        pending.set(stationId, p);
+      }),
+    ]
+    : [];
 
   const stationMaxW = (stationId: string) => store.stations.get(stationId)?.maxPowerW ?? defaultPowerW;
   const siteOf = (stationId: string): Site | undefined => {
@@ -200,7 +321,9 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     const nowMs = now();
     expireReservations(nowMs);
     const stationId = ctx.stationId;
-    const effect = commandEffect(action, payload, { maxPowerW: stationMaxW(stationId), loadW: live.stationW(stationId), charging: live.charging(stationId) })!;
+    // A resume profile holds a station that has just come back at 0 W: it adds no load now and is no operator's mass action.
+    const isResume = !!payload && typeof payload === 'object' && resumePayloads.has(payload);
+    const effect = isResume ? { kind: 'limit' as const, deltaW: 0 } : commandEffect(action, payload, { maxPowerW: stationMaxW(stationId), loadW: live.stationW(stationId), charging: live.charging(stationId) })!;
     const levels = levelsOf(stationId);
     if (effect.deltaW > 0) {
       for (const l of levels) {
@@ -217,10 +340,10 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     if (start - nowMs > maxHoldMs) {
       refuse(ctx, action, gridErrors.GRID_RAMP_EXCEEDED(`${action} on ${stationId} would change load faster than the ramp rate allows; retry in ${Math.ceil((start - nowMs) / 1000)} s`, { details: { retryAfterS: Math.ceil((start - nowMs) / 1000) } }));
     }
-    if (!massAllowed(stationId, nowMs)) {
+    if (!isResume && !massAllowed(stationId, nowMs)) {
       refuse(ctx, action, gridErrors.GRID_APPROVAL_REQUIRED(`${action} would reach more than ${Math.max(config.massMinStations ?? 10, Math.floor((config.massShare ?? 0.2) * deps.fleetSize()))} stations within ${config.massWindowS ?? 60} s; ask a second operator to approve the mass action (POST /api/v1/grid/approvals)`));
     }
-    massLog.push({ stationId, atMs: nowMs });
+    if (!isResume) massLog.push({ stationId, atMs: nowMs });
     if (massLog.length > 100_000) massLog.shift();
     ramp.commit(rampLevels, effect.deltaW, start);
     ramp.prune(nowMs);
@@ -363,8 +486,14 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
       return { ...a };
     },
     approvals: () => [...approvals.values()].map((a) => ({ ...a })),
+    /** Resume profiles sent after power or communication losses, newest last. */
+    resumes: (stationId?: string): ResumeRecord[] => resumeLog.filter((r) => !stationId || r.stationId === stationId).map((r) => ({ ...r })),
+    resumeSettings: () => ({ enabled: resumeOn, ...resume }),
     async close() {
       unsubscribe();
+      for (const u of unsubscribeResume) u();
+      for (const p of pending.values()) clearTimeout(p.timer);
+      pending.clear();
       clearInterval(sampler);
       sampleListeners.clear();
       for (const h of holds) {

@@ -101,6 +101,11 @@ export function gridRoutes(app: FastifyInstance, guard: GridGuard, grid: Grid): 
     return reply.status(204).send();
   });
 
+  app.get('/api/v1/grid/resumes', {
+    preHandler: read,
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { stationId: { type: 'string', minLength: 1, maxLength: 48 } } } },
+  }, async (req) => ({ settings: grid.resumeSettings(), resumes: grid.resumes((req.query as { stationId?: string }).stationId) }));
+
   app.get('/api/v1/grid/approvals', { preHandler: read }, async () => grid.approvals());
   app.post('/api/v1/grid/approvals', {
     preHandler: operator,

@@ -63,6 +63,39 @@ function limitOf(schedule: any): number | undefined {
   return schedule.chargingRateUnit === 'A' ? period.limit * 230 * (period.numberPhases ?? 3) : period.limit;
 }
 
+const scheduleTimers = new WeakMap<StationControl, Map<number, NodeJS.Timeout[]>>();
+
+/**
+ * Follows a charging schedule over time: the period in force now, then each
+ * later period and the end of `duration` on timers. With 2.1 randomizedDelay
+ * the station delays every period after the first by its own random 0..delay s
+ * (the first, a hold, starts at once). One schedule per connector; a newer one replaces it.
+ */
+function applySchedule(station: StationControl, connectorId: number, schedule: any): void {
+  let timers = scheduleTimers.get(station);
+  if (!timers) scheduleTimers.set(station, (timers = new Map()));
+  for (const t of timers.get(connectorId) ?? []) clearTimeout(t);
+  timers.set(connectorId, []);
+  const periods: any[] = Array.isArray(schedule?.chargingSchedulePeriod) ? schedule.chargingSchedulePeriod.slice(0, 64) : [];
+  const nowMs = Date.now();
+  const startMs = Date.parse(schedule?.startSchedule) || nowMs;
+  const delayMs = Number(schedule?.randomizedDelay) > 0 ? Number(schedule.randomizedDelay) * 1000 : 0;
+  const steps = periods.map((p, i) => ({
+    atMs: startMs + (Number(p?.startPeriod) || 0) * 1000 + (i > 0 ? Math.random() * delayMs : 0),
+    limitW: limitOf({ chargingRateUnit: schedule.chargingRateUnit, chargingSchedulePeriod: [p] }),
+  }));
+  if (typeof schedule?.duration === 'number') steps.push({ atMs: startMs + schedule.duration * 1000, limitW: undefined });
+  steps.sort((a, b) => a.atMs - b.atMs);
+  const current = steps.filter((s) => s.atMs <= nowMs).pop() ?? steps[0];
+  station.setChargingLimit(connectorId, current?.limitW);
+  for (const step of steps) {
+    if (step.atMs <= nowMs || step.atMs - nowMs > 86_400_000) continue;
+    const t = setTimeout(() => station.setChargingLimit(connectorId, step.limitW), step.atMs - nowMs);
+    t.unref();
+    timers.get(connectorId)!.push(t);
+  }
+}
+
 function sameHash(a: CertificateHashData, b: any): boolean {
   return a.hashAlgorithm === b?.hashAlgorithm && a.issuerNameHash === String(b?.issuerNameHash).toLowerCase()
     && a.issuerKeyHash === String(b?.issuerKeyHash).toLowerCase()
@@ -122,6 +155,7 @@ function common(station: StationControl, table: Table): void {
 
   table.set('DataTransfer', () => ({ status: 'UnknownVendorId' }));
   table.set('ClearChargingProfile', () => {
+    for (const list of scheduleTimers.get(station)?.values() ?? []) for (const t of list) clearTimeout(t);
     station.setChargingLimit(0, undefined);
     return { status: 'Accepted' };
   });
@@ -160,7 +194,7 @@ function ocpp16(station: StationControl, table: Table): void {
 
   table.set('SetChargingProfile', ({ connectorId, csChargingProfiles }) => {
     if (connectorId > station.connectorCount) return { status: 'Rejected' };
-    station.setChargingLimit(connectorId, limitOf(csChargingProfiles.chargingSchedule));
+    applySchedule(station, connectorId, csChargingProfiles.chargingSchedule);
     return { status: 'Accepted' };
   });
 
@@ -245,7 +279,7 @@ function ocpp2x(station: StationControl, table: Table): void {
 
   table.set('SetChargingProfile', ({ evseId, chargingProfile }) => {
     if (evseId > station.connectorCount) return { status: 'Rejected' };
-    station.setChargingLimit(evseId, limitOf(chargingProfile.chargingSchedule?.[0]));
+    applySchedule(station, evseId, chargingProfile.chargingSchedule?.[0]);
     return { status: 'Accepted' };
   });
 
