@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createSimStation, type SimStation } from '../../src/sim/index.js';
@@ -58,6 +59,7 @@ test('three nodes: routing, fan-out, fleet-wide detection, duplicate identity, n
   observer.subscribe('*', (e) => seen.push(e));
   t.after(() => observer.close());
 
+  let leadBeforeKill: number | undefined;
   const ids = ['CL-1', 'CL-2', 'CL-3', 'CL-4', 'CL-5', 'CL-6'];
   for (const id of ids) assert.equal((await b.api('POST', '/api/v1/stations', { id, securityProfile: 1, password: PASSWORD })).status, 201);
   assert.equal((await c.api('PUT', '/api/v1/id-tokens/CLTAG', { status: 'Accepted' })).status < 300, true);
@@ -126,6 +128,8 @@ test('three nodes: routing, fan-out, fleet-wide detection, duplicate identity, n
       const s = stations.find((x) => x.id === id && x.state === 'open')!;
       started.set(id, (await s.startCharging({ connectorId: 1, idToken: 'CLTAG' })).transactionId);
     }
+    leadBeforeKill = await leadHolder(pgdb.url);
+    assert.ok(leadBeforeKill !== undefined, 'a node leads');
     a.kill('SIGKILL');
     await a.exited;
     const moved = stations.filter((s) => victims.includes(s.id) && s.state !== 'closed');
@@ -152,7 +156,33 @@ test('three nodes: routing, fan-out, fleet-wide detection, duplicate identity, n
       return true;
     }, 'transactions ended, one per station');
   });
+
+  await t.test('the detector lead moves to a surviving node', async () => {
+    // Node A started first and held the lead; a survivor takes it once PostgreSQL has seen A's session end.
+    await waitFor(async () => {
+      const holder = await leadHolder(pgdb.url);
+      return holder !== undefined && holder !== leadBeforeKill;
+    }, 'a surviving node holds the lead');
+    for (const [i, node] of [c, b, c, b, c].entries()) {
+      const intruder = createSimStation({ url: `ws://127.0.0.1:${node.port}/ocpp`, id: 'CL-5', ocppVersion: '2.0.1', securityProfile: 1, password: `wrong-password-${i}-0123456789`, pingIntervalMs: 0 });
+      await assert.rejects(intruder.connect());
+      await intruder.close();
+    }
+    await waitFor(async () => (await c.api('GET', '/api/v1/alerts?stationId=CL-5')).body.some?.((x: any) => x.detector === 'bruteForce'), 'brute-force alert after failover');
+  });
 });
+
+/** The PostgreSQL backend holding the cluster's lead lock (the only advisory lock in the test database). */
+async function leadHolder(url: string): Promise<number | undefined> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+    return r.rows.length === 1 ? Number(r.rows[0].pid) : undefined;
+  } finally {
+    await c.end();
+  }
+}
 
 /** The node whose API reports the station connected. */
 async function holder(nodes: NodeProcess[], id: string): Promise<NodeProcess | undefined> {

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { createWriteStream } from 'node:fs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -18,13 +19,19 @@ export interface NodeProcess {
 export async function startNodeProcess(o: { nodeId: string; cluster: string; dataDir: string; databaseUrl: string; natsUrl: string; adminToken: string; extraArgs?: string[] }): Promise<NodeProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', '--tls-port', '0', '--data-dir', o.dataDir, '--database-url', o.databaseUrl, '--nats-url', o.natsUrl, '--log-level', 'warn', ...(o.extraArgs ?? [])],
+    ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', '--tls-port', '0', '--data-dir', o.dataDir, '--database-url', o.databaseUrl, '--nats-url', o.natsUrl, '--log-level', process.env.EVGUARD_TEST_NODE_LOGS ? 'info' : 'warn', ...(o.extraArgs ?? [])],
     { cwd: ROOT, env: { ...process.env, EVGUARD_ADMIN_TOKEN: o.adminToken, EVGUARD_CLUSTER: o.cluster, EVGUARD_NODE_ID: o.nodeId }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
+  // EVGUARD_TEST_NODE_LOGS=<dir>: keep each node's log there, for debugging a failed run.
+  if (process.env.EVGUARD_TEST_NODE_LOGS) {
+    const file = createWriteStream(path.join(process.env.EVGUARD_TEST_NODE_LOGS, `node-${o.nodeId}.log`));
+    child.stdout!.pipe(file);
+    child.stderr!.pipe(file);
+  }
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (d) => {
       out += d;
