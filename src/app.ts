@@ -25,6 +25,7 @@ import { consoleRoutes } from './api/console.js';
 import { createTrust, lifecycleRoutes, plugAndChargeHooks, trustMigrations, type Trust } from './trust/index.js';
 import { createMonitor, monitorMigrations, monitorRoutes, type Monitor, type RecordedAction } from './monitor/index.js';
 import { createGrid, createOpenAdrVen, gridMigrations, gridRoutes, type Grid } from './grid/index.js';
+import { createMeterKeys, meterKeyRoutes, meterMigrations } from './meters/index.js';
 import { tlsOptions } from './tls.js';
 import { assessRoutes, createAssessment } from './assess/index.js';
 import { createIntel, intelMigrations, type Intel } from './intel/index.js';
@@ -70,8 +71,8 @@ export interface StartOptions {
 
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
   const log = opts.log ?? pino({ level: config.logLevel });
-  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  await migrate(database, { ...stationsMigrations, ...transactionsMigrations, ...apiMigrations, ...trustMigrations, ...monitorMigrations, ...intelMigrations, ...gridMigrations, ...firmwareMigrations });
+  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onConnectionError: (err) => log.warn({ err }, 'PostgreSQL closed an idle connection; it will be reopened') });
+  await migrate(database, { ...stationsMigrations, ...transactionsMigrations, ...apiMigrations, ...trustMigrations, ...monitorMigrations, ...intelMigrations, ...gridMigrations, ...firmwareMigrations, ...meterMigrations });
   const onBusError = (err: unknown, event: BusEvent) => log.error({ err, topic: event.topic }, 'bus subscriber failed');
   // Cluster mode: NATS carries the bus to every node and routes calls to the node holding each station (docs/cluster.md).
   const cluster = config.natsUrl
@@ -123,6 +124,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     }
     await audit.append({ actor: by, role: 'operator', action: `undo-${a.kind}`, target: stationId || a.remoteAddress || '', outcome: 'ok', details });
   }
+  // Registered meter public keys: the signedMeter detector verifies OCMF data against these, not the key the station sends.
+  const meterKeys = await createMeterKeys(database);
   const monitor = await createMonitor(
     {
       db: database,
@@ -155,7 +158,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         },
         undo: undoAutomatic,
       },
-      lookups: { connectorMaxPowerW: (stationId) => grid?.connectorMaxPowerW(stationId) },
+      lookups: { connectorMaxPowerW: (stationId) => grid?.connectorMaxPowerW(stationId), meterPublicKey: (stationId, serial) => meterKeys.lookup(stationId, serial) },
     },
     config.monitor ?? {},
   );
@@ -311,6 +314,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     transactionRoutes({ transactions, idTokens: stations.idTokens }),
     (app, guard) => monitorRoutes(app, guard, monitor),
     (app, guard) => gridRoutes(app, guard, grid),
+    meterKeyRoutes({ keys: meterKeys, stationExists: (id) => stations.registry.get(id).then(() => true, () => false) }),
     (app) => trust.publicRoutes(app),
     (app, guard) =>
       app.register(async (scope) => {

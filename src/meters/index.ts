@@ -1,0 +1,170 @@
+/**
+ * The meter public key registry: the keys an operator has registered for a
+ * station's meters (from the meter's type approval or its commissioning
+ * record). The monitor's signedMeter detector verifies OCMF datasets against
+ * the registered key instead of trusting the key the station sends along with
+ * its data — a compromised station can sign forged readings with a key of its
+ * own, but not with the meter's.
+ *
+ * Keys are per station and meter serial (OCMF `MS`); serial `*` is the
+ * station's key for any meter it has. Small table, read whole at start and
+ * written through, so the detector's lookup is synchronous.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import type { Kysely, Migration } from 'kysely';
+import { defineErrors } from '../errors.js';
+import type { Database } from '../store/index.js';
+
+export const meterErrors = defineErrors({
+  METER_KEY_INVALID: { status: 400, message: 'The meter public key is not a usable public key' },
+  METER_KEY_NOT_FOUND: { status: 404, message: 'No such meter key' },
+});
+
+export const meterMigrations: Record<string, Migration> = {
+  'meters/001_init': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('meter_keys')
+        .addColumn('station_id', 'text', (c) => c.notNull())
+        .addColumn('meter_serial', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('key_type', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('meter_keys_pk', ['station_id', 'meter_serial'])
+        .execute();
+    },
+  },
+};
+
+export interface MeterKey {
+  stationId: string;
+  /** OCMF meter serial (MS), or `*` for any meter of the station. */
+  meterSerial: string;
+  /** Base64 DER SubjectPublicKeyInfo, whatever form it was given in. */
+  publicKey: string;
+  /** e.g. `ec/prime256v1`. */
+  keyType: string;
+  updatedAt: string;
+}
+
+export const ANY_METER = '*';
+const SERIAL = /^[\x21-\x7e]{1,64}$/;
+const MAX_KEYS = 100_000;
+
+/**
+ * Reads a public key given as PEM, hex DER or base64 DER (the forms OCPP and
+ * OCMF tools use). Only public keys: a private key would be accepted by
+ * createPublicKey (it derives the public half), and has no place here.
+ * OCMF signs with ECDSA, so only EC keys are useful.
+ */
+export function parseMeterKey(input: unknown): { spki: string; keyType: string } {
+  if (typeof input !== 'string') throw meterErrors.METER_KEY_INVALID('publicKey must be a string (PEM, hex or base64 DER)');
+  const s = input.trim();
+  if (s.length === 0 || s.length > 4096) throw meterErrors.METER_KEY_INVALID('publicKey must be 1–4096 characters');
+  let key: KeyObject;
+  try {
+    if (s.startsWith('-----BEGIN')) {
+      if (!/^-----BEGIN PUBLIC KEY-----/.test(s)) throw meterErrors.METER_KEY_INVALID('Only a PUBLIC KEY (SubjectPublicKeyInfo) PEM is accepted; never send a private key');
+      key = createPublicKey(s);
+    } else {
+      const der = /^([0-9a-fA-F]{2})+$/.test(s) ? Buffer.from(s, 'hex') : /^[A-Za-z0-9+/]+={0,2}$/.test(s) ? Buffer.from(s, 'base64') : undefined;
+      if (!der) throw meterErrors.METER_KEY_INVALID('publicKey is neither PEM, hex nor base64');
+      key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+    }
+  } catch (err) {
+    if ((err as { code?: string }).code === 'METER_KEY_INVALID') throw err;
+    throw meterErrors.METER_KEY_INVALID(`publicKey cannot be read: ${String((err as Error).message).slice(0, 120)}`);
+  }
+  if (key.type !== 'public') throw meterErrors.METER_KEY_INVALID('publicKey must be a public key');
+  if (key.asymmetricKeyType !== 'ec') throw meterErrors.METER_KEY_INVALID(`OCMF meters sign with ECDSA; a ${key.asymmetricKeyType} key cannot verify their data`);
+  const curve = key.asymmetricKeyDetails?.namedCurve ?? 'unknown';
+  return { spki: key.export({ format: 'der', type: 'spki' }).toString('base64'), keyType: `ec/${curve}` };
+}
+
+export async function createMeterKeys(database: Database) {
+  const db = database.db as unknown as Kysely<any>;
+  const keys = new Map<string, MeterKey>();
+  const k = (stationId: string, serial: string) => `${stationId}\u0000${serial}`;
+  for (const r of await db.selectFrom('meter_keys').selectAll().execute()) {
+    keys.set(k(r.station_id, r.meter_serial), { stationId: r.station_id, meterSerial: r.meter_serial, publicKey: r.public_key, keyType: r.key_type, updatedAt: r.updated_at });
+  }
+
+  return {
+    /** For the signedMeter detector: the meter's own key, else the station's key for any meter. */
+    lookup(stationId: string, meterSerial: string): string | undefined {
+      return (keys.get(k(stationId, meterSerial)) ?? keys.get(k(stationId, ANY_METER)))?.publicKey;
+    },
+    list(stationId: string): MeterKey[] {
+      return [...keys.values()].filter((x) => x.stationId === stationId).map((x) => ({ ...x }));
+    },
+    async put(stationId: string, meterSerial: string | undefined, publicKey: unknown): Promise<MeterKey> {
+      const serial = meterSerial ?? ANY_METER;
+      if (!SERIAL.test(serial)) throw meterErrors.METER_KEY_INVALID('meterSerial must be 1–64 printable characters');
+      const { spki, keyType } = parseMeterKey(publicKey);
+      if (!keys.has(k(stationId, serial)) && keys.size >= MAX_KEYS) throw meterErrors.METER_KEY_INVALID(`At most ${MAX_KEYS} meter keys`);
+      const row = { station_id: stationId, meter_serial: serial, public_key: spki, key_type: keyType, updated_at: new Date().toISOString() };
+      await db.insertInto('meter_keys').values(row)
+        .onConflict((oc) => oc.columns(['station_id', 'meter_serial']).doUpdateSet({ public_key: row.public_key, key_type: row.key_type, updated_at: row.updated_at }))
+        .execute();
+      const key: MeterKey = { stationId, meterSerial: serial, publicKey: spki, keyType, updatedAt: row.updated_at };
+      keys.set(k(stationId, serial), key);
+      return { ...key };
+    },
+    /** Removes one meter's key, or every key of the station when no serial is given; the number removed. */
+    async remove(stationId: string, meterSerial?: string): Promise<number> {
+      let q = db.deleteFrom('meter_keys').where('station_id', '=', stationId);
+      if (meterSerial !== undefined) q = q.where('meter_serial', '=', meterSerial);
+      await q.execute();
+      let n = 0;
+      for (const [key, v] of keys) if (v.stationId === stationId && (meterSerial === undefined || v.meterSerial === meterSerial)) n += +keys.delete(key);
+      if (n === 0) throw meterErrors.METER_KEY_NOT_FOUND(`No meter key for station ${stationId}${meterSerial ? ` and meter ${meterSerial}` : ''}`);
+      return n;
+    },
+  };
+}
+
+export type MeterKeys = Awaited<ReturnType<typeof createMeterKeys>>;
+
+interface Guard { require(role: 'auditor' | 'operator' | 'admin'): preHandlerHookHandler }
+
+const stationParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 48 } } } as const;
+const serial = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' } as const;
+
+/**
+ * PUT  /api/v1/stations/:id/meter-keys {publicKey, meterSerial?}  (operator) registers or replaces a key;
+ * GET  /api/v1/stations/:id/meter-keys                           (auditor) lists them;
+ * DELETE /api/v1/stations/:id/meter-keys?meterSerial=            (operator) removes one, or all of the station's.
+ */
+export function meterKeyRoutes(deps: { keys: MeterKeys; stationExists(id: string): Promise<boolean> }) {
+  return (app: FastifyInstance, guard: Guard) => {
+    const known = async (id: string) => {
+      if (!(await deps.stationExists(id))) throw meterErrors.METER_KEY_NOT_FOUND(`No station with id ${id}`);
+    };
+    app.get('/api/v1/stations/:id/meter-keys', { preHandler: guard.require('auditor'), schema: { params: stationParams } }, async (req) => {
+      const { id } = req.params as { id: string };
+      await known(id);
+      return deps.keys.list(id);
+    });
+    app.put('/api/v1/stations/:id/meter-keys', {
+      preHandler: guard.require('operator'),
+      schema: { params: stationParams, body: { type: 'object', required: ['publicKey'], additionalProperties: false, properties: { publicKey: { type: 'string', minLength: 1, maxLength: 4096 }, meterSerial: serial } } },
+    }, async (req) => {
+      const { id } = req.params as { id: string };
+      const body = req.body as { publicKey: string; meterSerial?: string };
+      await known(id);
+      req.auditDetails = { meterSerial: body.meterSerial ?? ANY_METER };
+      return deps.keys.put(id, body.meterSerial, body.publicKey);
+    });
+    app.delete('/api/v1/stations/:id/meter-keys', {
+      preHandler: guard.require('operator'),
+      schema: { params: stationParams, querystring: { type: 'object', additionalProperties: false, properties: { meterSerial: serial } } },
+    }, async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const { meterSerial } = req.query as { meterSerial?: string };
+      req.auditDetails = { meterSerial: meterSerial ?? 'all' };
+      await deps.keys.remove(id, meterSerial);
+      return reply.status(204).send();
+    });
+  };
+}
