@@ -22,6 +22,8 @@ export interface StoreConfig {
   /** `postgres://…` for PostgreSQL; empty for the embedded SQLite file in `dataDir`. */
   readonly databaseUrl?: string;
   readonly dataDir: string;
+  /** Told when PostgreSQL drops an idle connection (restart, failover, admin kill); the pool opens a new one. */
+  readonly onConnectionError?: (err: Error) => void;
 }
 
 export interface Database {
@@ -38,6 +40,8 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
       throw storeErrors.DATABASE_URL_INVALID(`--database-url must start with postgres:// (got ${redactUrl(config.databaseUrl)})`);
     }
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+    // Without a listener, an idle connection that PostgreSQL terminates would be an uncaught exception.
+    pool.on('error', (err) => config.onConnectionError?.(err));
     // Fail fast with a clear message instead of on the first query.
     const client = await pool.connect().catch((err: Error) => {
       throw storeErrors.MIGRATION_FAILED(`cannot connect to PostgreSQL at ${redactUrl(config.databaseUrl!)}: ${err.message}`, { cause: err });

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestNode, type TestNode } from '../support/node.js';
+import { eventually, startTestNode, type TestNode } from '../support/node.js';
 import { boot, connectRaw, type RawClient } from '../support/raw-client.js';
 
 const PASSWORD = 'correct-horse-battery-1';
@@ -105,8 +105,7 @@ test('a flood over the message rate gets SecurityError and is recorded', async (
   for (let i = 0; i < 40; i++) answers.push(await c.call('Heartbeat', {}));
   assert.ok(answers.some((a) => a[0] === 4 && a[2] === 'SecurityError'), 'some calls are refused');
   await c.close();
-  const events = await node.api('GET', '/api/v1/security-events?stationId=FLOOD-1');
-  assert.ok(events.body.some((e: any) => e.type === 'RateLimited'));
+  await eventually('a RateLimited event', async () => (await node.api('GET', '/api/v1/security-events?stationId=FLOOD-1')).body.some((e: any) => e.type === 'RateLimited'));
 });
 
 test('an oversized frame closes the connection and the node survives', async () => {

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
-import { startTestNode, type TestNode } from '../support/node.js';
+import { eventually, startTestNode, type TestNode } from '../support/node.js';
 import { boot, connectRaw, refusedStatus } from '../support/raw-client.js';
 import { stationCsr } from '../support/pki.js';
 
@@ -25,6 +25,8 @@ after(() => node.stop());
 
 const events = async (id: string) => (await node.api('GET', `/api/v1/security-events?stationId=${id}`)).body as { type: string }[];
 const port = () => node.app.ports.https!;
+/** Security events are stored right after the refusal is answered. */
+const sawEvent = (id: string, type: string) => eventually(`${type} for ${id}`, async () => (await events(id)).some((e) => e.type === type));
 
 describe('security profile 1 (Basic auth over ws://)', () => {
   test('the right password is accepted', async () => {
@@ -37,9 +39,8 @@ describe('security profile 1 (Basic auth over ws://)', () => {
     assert.equal(await refusedStatus(`${node.ws}/P1`), 401);
     assert.equal(await refusedStatus(`${node.ws}/P1`, { user: 'P2', password: PW }), 401);
     assert.equal(await refusedStatus(`${node.ws}/NOBODY`, { user: 'NOBODY', password: PW }), 401);
-    const types = (await events('P1')).map((e) => e.type);
-    assert.ok(types.filter((t) => t === 'InvalidStationCredentials').length >= 3, types.join());
-    assert.ok((await events('NOBODY')).some((e) => e.type === 'UnknownStation'));
+    await eventually('three InvalidStationCredentials for P1', async () => (await events('P1')).filter((e) => e.type === 'InvalidStationCredentials').length >= 3);
+    await sawEvent('NOBODY', 'UnknownStation');
   });
   test('a malformed station id is refused before authentication', async () => {
     assert.equal(await refusedStatus(`${node.ws}/bad%3Aid`, { user: 'x', password: PW }), 400);
@@ -56,7 +57,7 @@ describe('security profile 2 (TLS + Basic auth)', () => {
   });
   test('a downgrade to ws:// is refused and recorded', async () => {
     assert.equal(await refusedStatus(`${node.ws}/P2`, { user: 'P2', password: PW }), 403);
-    assert.ok((await events('P2')).some((e) => e.type === 'SecurityProfileDowngrade'));
+    await sawEvent('P2', 'SecurityProfileDowngrade');
   });
   test('a wrong password over TLS is refused', async () => {
     assert.equal(await refusedStatus(`${node.wss}/P2`, { user: 'P2', password: 'wrong-password-000000', ca }), 401);
@@ -111,12 +112,12 @@ describe('security profile 3 (mutual TLS)', () => {
 
     // Without the certificate, or with a password instead, the station is refused.
     assert.equal(await refusedStatus(`${node.wss}/P3`, { user: 'P3', password: PW, ca }), 403);
-    assert.ok((await events('P3')).some((e) => e.type === 'SecurityProfileDowngrade'));
+    await sawEvent('P3', 'SecurityProfileDowngrade');
 
     // Station P3's valid certificate presented on another station's URL.
     await node.api('POST', '/api/v1/stations', { id: 'P3B', securityProfile: 3 });
     assert.equal(await refusedStatus(`${node.wss}/P3B`, { ca, cert: chain, key: keyPem }), 403);
-    assert.ok((await events('P3B')).some((e) => e.type === 'ClientCertificateRejected'));
+    await sawEvent('P3B', 'ClientCertificateRejected');
   });
   test('a CSR with the wrong subject is not signed', async () => {
     await node.api('POST', '/api/v1/stations', { id: 'P3C', securityProfile: 2, password: PW });
@@ -125,7 +126,7 @@ describe('security profile 3 (mutual TLS)', () => {
     assert.equal((await c.call('SignCertificate', { csr: csrPem }))[2].status, 'Accepted');
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(c.incoming.filter((f) => f[2] === 'CertificateSigned').length, 0);
-    assert.ok((await events('P3C')).some((e) => e.type === 'CsrRejected'));
+    await sawEvent('P3C', 'CsrRejected');
     await c.close();
   });
 });
@@ -136,7 +137,7 @@ describe('duplicate station ids', () => {
     assert.equal(await refusedStatus(`${node.ws}/DUP`, { user: 'DUP', password: PW }), 409);
     assert.equal(await refusedStatus(`${node.ws}/DUP`, { user: 'DUP', password: 'wrong-password-000000' }), 401);
     assert.equal((await first.call('Heartbeat', {}))[0], 3, 'the first session is untouched');
-    assert.ok((await events('DUP')).some((e) => e.type === 'DuplicateIdentity'));
+    await sawEvent('DUP', 'DuplicateIdentity');
     await first.close();
   });
   test('a half-open session (no pong) is replaced by the reconnecting station', async () => {

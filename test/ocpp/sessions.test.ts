@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
+import { eventually, startTestNode, testDatabases, type TestNode } from '../support/node.js';
 import { boot, connectRaw, type RawClient } from '../support/raw-client.js';
 
 const PASSWORD = 'session-password-0001';
@@ -102,8 +102,8 @@ for (const db of testDatabases()) {
         assert.deepEqual([r[0], r[2]], [4, 'SecurityError']);
         tx = (await node.api('GET', `/api/v1/transactions/${txId}`)).body;
         assert.equal(tx.events, 5, 'nothing merged');
-        const events = (await node.api('GET', `/api/v1/security-events?stationId=${id}-X`)).body;
-        assert.ok(events.some((e: any) => e.type === 'ForeignTransaction'));
+        // Security events are stored right after the refusal is answered.
+        await eventually('a ForeignTransaction event', async () => (await node.api('GET', `/api/v1/security-events?stationId=${id}-X`)).body.some((e: any) => e.type === 'ForeignTransaction'));
         await intruder.close();
         await c.close();
       });

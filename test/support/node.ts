@@ -99,3 +99,17 @@ export async function startTestNode(opts: { db?: TestDb; config?: ConfigInput; d
   };
   return node;
 }
+
+/**
+ * Polls `probe` until it returns a truthy value, for effects the node records
+ * after it has answered (security events, alerts). Fails with `what` after `ms`.
+ */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`not seen within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
