@@ -292,7 +292,11 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     return out;
   }
 
+  /** What the guard did with the commands it saw since start: GET /api/v1/grid `guard`. */
+  const counters = { checked: 0, passed: 0, held: 0, heldMsTotal: 0, refused: {} as Record<string, number> };
+
   function refuse(ctx: StationContext, action: string, err: Error & { code?: string }): never {
+    counters.refused[err.code ?? 'error'] = (counters.refused[err.code ?? 'error'] ?? 0) + 1;
     deps.securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'GridCommandRefused', techInfo: `${action}: ${err.code}: ${err.message}`.slice(0, 255) });
     throw err;
   }
@@ -320,6 +324,7 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     if (!GUARDED_ACTIONS.has(action)) return;
     const nowMs = now();
     expireReservations(nowMs);
+    counters.checked++;
     const stationId = ctx.stationId;
     // A resume profile holds a station that has just come back at 0 W: it adds no load now and is no operator's mass action.
     const isResume = !!payload && typeof payload === 'object' && resumePayloads.has(payload);
@@ -349,7 +354,11 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     ramp.prune(nowMs);
     const holdMs = start > nowMs ? start - nowMs + random() * (config.jitterMs ?? 1000) : 0;
     if (effect.deltaW > 0) reservations.push({ stationId, w: effect.deltaW, untilMs: nowMs + holdMs + (config.reservationTtlS ?? 120) * 1000, kind: effect.kind === 'start' ? 'start' : 'limit' });
-    if (holdMs > 0) await hold(holdMs);
+    if (holdMs > 0) {
+      counters.held++;
+      counters.heldMsTotal += holdMs;
+      await hold(holdMs);
+    } else counters.passed++;
   }
 
   function hold(ms: number): Promise<void> {
@@ -489,6 +498,8 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     /** Resume profiles sent after power or communication losses, newest last. */
     resumes: (stationId?: string): ResumeRecord[] => resumeLog.filter((r) => !stationId || r.stationId === stationId).map((r) => ({ ...r })),
     resumeSettings: () => ({ enabled: resumeOn, ...resume }),
+    /** Commands checked, passed at once, held (and for how long in all) and refused by code. */
+    guardStats: () => ({ ...counters, refused: { ...counters.refused } }),
     async close() {
       unsubscribe();
       for (const u of unsubscribeResume) u();

@@ -27,7 +27,7 @@ export function gridRoutes(app: FastifyInstance, guard: GridGuard, grid: Grid): 
   const admin = guard.require('admin');
   const operator = guard.require('operator');
 
-  app.get('/api/v1/grid', { preHandler: read }, async () => ({ ...grid.snapshot(), dsoLimits: grid.dsoLimits() }));
+  app.get('/api/v1/grid', { preHandler: read }, async () => ({ ...grid.snapshot(), dsoLimits: grid.dsoLimits(), guard: grid.guardStats() }));
   app.get('/api/v1/grid/load', { preHandler: read }, async () => grid.snapshot());
 
   app.get('/api/v1/grid/load/series', {
