@@ -146,3 +146,17 @@ for (const db of testDatabases()) {
     });
   });
 }
+
+test('resumeWindowS 0 turns randomised resume off; bad settings are refused at start', async () => {
+  const node = await startTestNode({ db: testDatabases()[0], config: { grid: { resumeWindowS: 0 } } });
+  try {
+    const { body } = await node.api('GET', '/api/v1/grid/resumes');
+    assert.equal(body.settings.enabled, false);
+    assert.deepEqual(body.resumes, []);
+  } finally {
+    await node.stop();
+  }
+  for (const bad of [-1, 1.5, 100_000]) {
+    await assert.rejects(startTestNode({ db: 'sqlite', config: { grid: { resumeWindowS: bad } } }), (err: any) => err.code === 'GRID_CONFIG_INVALID', String(bad));
+  }
+});
