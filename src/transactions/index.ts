@@ -81,6 +81,12 @@ function latest(samples: MeterSample[], measurand: string): number | undefined {
   return found?.value;
 }
 
+/** PostgreSQL unique_violation, or SQLite's key and unique constraint failures. */
+function isUniqueViolation(err: unknown): boolean {
+  const code = String((err as { code?: unknown })?.code ?? '');
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
 export function createTransactions(deps: TransactionsDeps) {
   const { db } = deps.database;
 
@@ -93,7 +99,24 @@ export function createTransactions(deps: TransactionsDeps) {
     return String(id);
   }
 
+  /**
+   * A 1.6 id is the highest one so far plus one. Two stations starting at the
+   * same instant on PostgreSQL can both read the same highest id; the loser's
+   * insert then violates the key, and the whole database transaction is
+   * simply run again (it reads the winner's id, or its own replayed start).
+   */
   async function record(ctx: StationContext, e: TransactionEventIn): Promise<{ tx: Transaction; duplicate: boolean }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await recordOnce(ctx, e);
+      } catch (err) {
+        if (e.transactionId !== undefined || attempt >= 20 || !isUniqueViolation(err)) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      }
+    }
+  }
+
+  async function recordOnce(ctx: StationContext, e: TransactionEventIn): Promise<{ tx: Transaction; duplicate: boolean }> {
     return db.transaction().execute(async (trx) => {
       const id = e.transactionId ?? (await legacyId(trx, ctx.stationId, e.dedupKey));
       const existing = await trx.selectFrom('transactions').selectAll().where('id', '=', id).executeTakeFirst();

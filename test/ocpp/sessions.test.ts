@@ -29,6 +29,15 @@ for (const db of testDatabases()) {
       return c;
     }
 
+    test('OCPP 1.6: stations starting at the same instant get distinct transaction ids', async () => {
+      const clients = await Promise.all(Array.from({ length: 8 }, (_, i) => station(`RACE-${i}`, 'ocpp1.6')));
+      const answers = await Promise.all(clients.map((c) => c.call('StartTransaction', { connectorId: 1, idTag: TOKEN, meterStart: 0, timestamp: '2026-11-23T09:00:00.000Z' })));
+      const ids = answers.map((a) => a[2]?.transactionId);
+      assert.ok(answers.every((a) => a[0] === 3), JSON.stringify(answers));
+      assert.equal(new Set(ids).size, ids.length, `ids: ${ids.join()}`);
+      for (const c of clients) await c.close();
+    });
+
     test('OCPP 1.6: authorize, start, meter values, stop', async () => {
       const c = await station('S16', 'ocpp1.6');
       assert.equal((await c.call('Authorize', { idTag: TOKEN }))[2].idTagInfo.status, 'Accepted');
