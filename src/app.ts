@@ -131,6 +131,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       db: database,
       // In a cluster the fleet-wide detectors run on the one node holding the lead, over every node's events.
       bus: cluster?.leaderBus() ?? bus,
+      // Every node mirrors the lead's lock-outs (enforced at its own upgrade check) and streams its alerts.
+      fleetBus: cluster?.fleetBus(),
       log,
       actions: {
         async lockOut(target, until, reason) {
@@ -278,6 +280,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   );
   const router = cluster?.attach(gateway);
   calls = router ?? localCalls(gateway);
+  /** Where a station is connected: this node's session, else (cluster mode) the node that announced it. */
+  const stationPresence = (id: string) => {
+    const s = gateway.session(id);
+    return s ? { ocppVersion: s.version, connectedSince: s.connectedAt, remoteAddress: s.remoteAddress, node: config.nodeId } : cluster?.presence(id);
+  };
   bus.subscribe('certificate.revoked', (e) => {
     const { stationId } = e.data as { stationId?: string };
     if (stationId && gateway.session(stationId)?.securityProfile === 3) void gateway.disconnect(stationId, 1008, 'Certificate revoked');
@@ -288,10 +295,12 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const stationInfo = (r: { id: string; vendor?: string; model?: string; firmwareVersion?: string; tags: string[] }) => ({ id: r.id, vendor: r.vendor, model: r.model, firmwareVersion: r.firmwareVersion, tags: r.tags });
   const firmware: Firmware = createFirmware({
     database,
-    bus,
+    // In a cluster only the lead node advances campaigns: it follows status reports from every node.
+    bus: cluster?.leaderBus() ?? bus,
+    leads: cluster ? () => cluster.isLeader() : undefined,
     log,
     call: (id, action, payload) => calls.call(id, action, payload),
-    online: (id) => gateway.session(id)?.version,
+    online: (id) => stationPresence(id)?.ocppVersion,
     station: async (id) => {
       const r = await stations.registry.get(id).catch(() => undefined);
       return r && stationInfo(r);
@@ -310,7 +319,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const httpServer = createHttpServer({ noDelay: true, ...SERVER_TIMEOUTS });
   const api = await createApi({ tokens, audit, log, version: VERSION }, httpServer, [
     adminRoutes({ tokens, audit, metrics, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...gateway.sessions()].length }) }),
-    stationRoutes({ stations, gateway: router ? { ...gateway, call: router.call, disconnect: router.disconnect } : gateway, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
+    stationRoutes({ stations, gateway: router ? { ...gateway, call: router.call, disconnect: router.disconnect } : gateway, presence: stationPresence, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
     transactionRoutes({ transactions, idTokens: stations.idTokens }),
     (app, guard) => monitorRoutes(app, guard, monitor),
     (app, guard) => gridRoutes(app, guard, grid),

@@ -15,9 +15,11 @@ import { redactUrl } from '../store/index.js';
 import { clusterErrors } from './errors.js';
 import { holdLeadership, type Leadership } from './leader.js';
 import { createRouter, type Calls, type Router } from './router.js';
+import { createPresence, type Presence, type StationPresence } from './presence.js';
 
 export { clusterErrors } from './errors.js';
 export { stationSubject, type Calls } from './router.js';
+export type { StationPresence } from './presence.js';
 
 export interface ClusterConfig {
   readonly natsUrl: string;
@@ -40,8 +42,15 @@ export interface Cluster {
    * is judged once across the cluster.
    */
   leaderBus(): Bus;
-  /** Starts answering routed calls for this node's stations; returns the cluster-wide call path. */
+  /**
+   * The bus as every node sees it, whether or not it leads: for state each
+   * node must mirror (lock-outs, the live alert stream). Same object as `bus`.
+   */
+  fleetBus(): Bus;
+  /** Starts answering routed calls for this node's stations and announcing them; returns the cluster-wide call path. */
   attach(gateway: Gateway): Router;
+  /** The station's holder on another node (after attach), for the API's `connected`; local sessions are the gateway's. */
+  presence(stationId: string): StationPresence | undefined;
   close(): Promise<void>;
 }
 
@@ -88,6 +97,7 @@ export async function startCluster(config: ClusterConfig, deps: ClusterDeps = {}
     throw err instanceof Error && 'code' in err ? err : clusterErrors.CLUSTER_UNAVAILABLE(`cluster start failed: ${(err as Error).message}`, { cause: err });
   }
   let router: Router | undefined;
+  let presence: Presence | undefined;
 
   return {
     instance,
@@ -101,11 +111,35 @@ export async function startCluster(config: ClusterConfig, deps: ClusterDeps = {}
         close: async () => undefined,
       };
     },
+    fleetBus: () => bus,
     attach(gateway) {
-      router ??= createRouter({ nc, namespace: config.name, gateway, callTimeoutMs: config.callTimeoutMs, onError: (err) => log?.warn({ err }, 'routed call failed') });
+      if (router) return router;
+      const here = (s: { version: string; connectedAt: string; remoteAddress: string }): StationPresence => ({ ocppVersion: s.version, connectedSince: s.connectedAt, remoteAddress: s.remoteAddress, node: config.nodeId });
+      const p = (presence = createPresence({
+        nc,
+        namespace: config.name,
+        instance,
+        local: () => [...gateway.sessions()].map((s): [string, StationPresence] => [s.stationId, here(s)]),
+        onError: (err) => log?.warn({ err }, 'station presence update failed'),
+      }));
+      const inner = createRouter({ nc, namespace: config.name, gateway, callTimeoutMs: config.callTimeoutMs, onError: (err) => log?.warn({ err }, 'routed call failed') });
+      router = {
+        ...inner,
+        held(stationId) {
+          inner.held(stationId);
+          const s = gateway.session(stationId);
+          if (s) p.up(stationId, here(s));
+        },
+        released(stationId) {
+          inner.released(stationId);
+          if (!gateway.session(stationId)) p.down(stationId);
+        },
+      };
       return router;
     },
+    presence: (stationId) => presence?.get(stationId),
     async close() {
+      presence?.close();
       router?.close();
       await bus.close();
       await leadership.close();

@@ -34,6 +34,13 @@ export interface CampaignDeps {
   /** Threat-intelligence hook: true when the image hash is known bad. */
   isBlocked(sha256: string): boolean | Promise<boolean>;
   log?: { warn(obj: unknown, msg: string): void };
+  /**
+   * Cluster mode: campaigns are advanced only where this answers true (the
+   * lead node), so two nodes never evaluate or dispatch the same campaign.
+   * The others still create, pause and resume them (rows and bus events),
+   * and the lead picks those up from `firmware.campaign`. Default: always.
+   */
+  leads?(): boolean;
 }
 
 export interface CampaignConfig {
@@ -217,6 +224,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
 
   /** Halts, moves to the next wave, dispatches and completes, as the rows say. */
   function advance(id: string): Promise<void> {
+    if (deps.leads && !deps.leads()) return Promise.resolve();
     return serial(id, async () => {
       const c = await get(id);
       if (c.state !== 'running') return;
@@ -376,7 +384,15 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
     deps.bus.subscribe('station.booted', (e) => void onBoot(e.data as any).catch((err) => deps.log?.warn({ err }, 'firmware boot check failed'))),
     deps.bus.subscribe('station.connected', () => void tick()),
   ];
+  // A campaign created or resumed on another node: the lead takes the next step at once, not at its next tick.
+  if (deps.leads) {
+    unsubscribe.push(deps.bus.subscribe('firmware.campaign', (e) => {
+      const id = (e.data as { campaignId?: unknown })?.campaignId;
+      if (typeof id === 'string' && id.length <= 64) void advance(id).catch((err) => deps.log?.warn({ err }, 'campaign step failed'));
+    }));
+  }
   async function tick() {
+    if (deps.leads && !deps.leads()) return;
     const running = await db.selectFrom('firmware_campaigns').select('id').where('state', '=', 'running').execute();
     for (const r of running) await advance(r.id as string).catch((err) => deps.log?.warn({ err }, 'campaign step failed'));
   }

@@ -52,6 +52,8 @@ export interface FirmwareDeps {
    */
   isBlocked?(sha256: string): boolean | Promise<boolean>;
   log?: { warn(obj: unknown, msg: string): void };
+  /** Cluster mode: only the lead node advances campaigns (see CampaignDeps.leads). */
+  leads?(): boolean;
 }
 
 export function createFirmware(deps: FirmwareDeps, config: FirmwareConfig) {
@@ -65,7 +67,7 @@ export function createFirmware(deps: FirmwareDeps, config: FirmwareConfig) {
   let blocked = deps.isBlocked ?? (() => false);
   const campaigns = createCampaigns({
     db, bus: deps.bus, images, tuf, call: deps.call, online: deps.online, station: deps.station, allStations: deps.allStations,
-    downloadBase: deps.downloadBase, isBlocked: (sha) => blocked(sha), log: deps.log,
+    downloadBase: deps.downloadBase, isBlocked: (sha) => blocked(sha), log: deps.log, leads: deps.leads,
   }, { downloadTtlS: config.downloadTtlS ?? 86_400, tickMs: config.tickMs ?? 5_000 });
   return {
     images,

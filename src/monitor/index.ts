@@ -8,7 +8,7 @@ import { Topics, type OcppVersion, type SecurityEvent } from '../bus/events.js';
 import type { Database } from '../store/index.js';
 import { isCritical, isCsmsCritical } from './catalog.js';
 import { createAlertStore, monitorErrors, severityAtLeast, SEVERITIES, type Alert, type AlertState } from './alerts.js';
-import { createResponder, RESPONSE_KINDS, type ResponseActions, type ResponseKind } from './responses.js';
+import { createResponder, RESPONSE_KINDS, type LockoutChange, type ResponseActions, type ResponseKind } from './responses.js';
 import { DETECTORS, DETECTOR_NAMES, type Detector, type DetectorLookups, type DetectorName, type Finding, type Severity, type Thresholds } from './detectors/index.js';
 import { createSyslogSender, type SyslogConfig, type SyslogSender } from './outputs/syslog.js';
 import { createWebhookSender, type WebhookConfig, type WebhookSender } from './outputs/webhook.js';
@@ -47,6 +47,12 @@ export interface MonitorConfig {
 export interface MonitorDeps {
   db: Database;
   bus: Bus;
+  /**
+   * Cluster mode: the bus as every node sees it (when `bus` reaches only the
+   * lead node). Lock-out changes and alerts are followed on it, so each node
+   * enforces every lock-out and streams every alert. Default: `bus`.
+   */
+  fleetBus?: Bus;
   log?: any;
   actions: ResponseActions;
   /** Registry lookups some detectors use when the core can provide them. */
@@ -124,7 +130,8 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
   const { db } = deps.db;
   const log = deps.log;
   const alerts = createAlertStore(deps.db, now);
-  const responder = createResponder(deps.db, deps.actions, now, log);
+  const LOCKOUT_TOPIC = 'monitor.lockout';
+  const responder = createResponder(deps.db, deps.actions, now, log, (c) => deps.bus.publish(LOCKOUT_TOPIC, c, c.stationId));
   await responder.load();
   const syslog: SyslogSender | undefined = config.syslog ? createSyslogSender(config.syslog, log) : undefined;
   const webhooks: WebhookSender | undefined = config.webhooks?.length ? createWebhookSender(config.webhooks, now, log) : undefined;
@@ -142,15 +149,28 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
     queue = queue.then(work).catch((err) => log?.error({ err }, 'monitor processing failed'));
   };
 
-  function emit(topic: string, alert: Alert, forceNotify: boolean) {
-    deps.bus.publish(topic, alert, alert.stationId);
+  // Live-stream listeners follow the alert topics on the fleet's bus: this node's alerts (delivered
+  // synchronously as it publishes) and, in a cluster, those the lead node raised or another node changed.
+  const fleet = deps.fleetBus ?? deps.bus;
+  const toListeners = (e: BusEvent) => {
+    const alert = e.data as Alert;
+    if (!alert || typeof alert !== 'object' || typeof alert.id !== 'string') return;
     for (const l of listeners) {
       try {
-        l(topic, alert);
+        l(e.topic, alert);
       } catch (err) {
         log?.error({ err }, 'alert listener failed');
       }
     }
+  };
+  const unfollow = [
+    fleet.subscribe(Topics.alertRaised, toListeners),
+    fleet.subscribe(Topics.alertChanged, toListeners),
+    fleet.subscribe(LOCKOUT_TOPIC, (e) => responder.apply(e.data as LockoutChange)),
+  ];
+
+  function emit(topic: string, alert: Alert, forceNotify: boolean) {
+    deps.bus.publish(topic, alert, alert.stationId);
     if (forceNotify || severityAtLeast(alert.severity, notifyMin)) {
       syslog?.send(alert, topic);
       webhooks?.send(alert, topic);
@@ -287,7 +307,7 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
     settled,
     async close() {
       closed = true;
-      for (const u of unsubscribe) u();
+      for (const u of [...unsubscribe, ...unfollow]) u();
       await settled().catch(() => undefined);
       listeners.clear();
       await syslog?.close();

@@ -37,7 +37,10 @@ export interface RecordedAction {
 
 interface Lock { id: string; until: string; reason: string }
 
-export function createResponder(database: Database, actions: ResponseActions, now: () => Date, log?: { error(o: unknown, m: string): void }) {
+/** A lock-out set or lifted on one node, announced so every node's upgrade check enforces it (cluster mode). */
+export interface LockoutChange { op: 'set' | 'lift'; stationId?: string; remoteAddress?: string; id?: string; until?: string; reason?: string }
+
+export function createResponder(database: Database, actions: ResponseActions, now: () => Date, log?: { error(o: unknown, m: string): void }, announce: (c: LockoutChange) => void = () => undefined) {
   const { db } = database;
   const locks = new Map<string, Lock>();
   const lockKeys = (t: { stationId?: string; remoteAddress?: string }) => [t.stationId ? `s:${t.stationId}` : '', t.remoteAddress ? `a:${t.remoteAddress}` : ''].filter(Boolean);
@@ -65,6 +68,19 @@ export function createResponder(database: Database, actions: ResponseActions, no
     async load() {
       const rows = await db.selectFrom('monitor_lockouts').selectAll().where('lifted_at', 'is', null).where('until', '>', now().toISOString()).execute();
       for (const r of rows) for (const k of lockKeys({ stationId: r.station_id ?? undefined, remoteAddress: r.remote_address ?? undefined })) locks.set(k, { id: r.id, until: r.until, reason: r.reason });
+    },
+
+    /** Mirrors a lock-out change another node (or this one) announced; input from the bus is checked, not trusted. */
+    apply(c: LockoutChange) {
+      const ok = (v: unknown, max: number) => v === undefined || (typeof v === 'string' && v.length > 0 && v.length <= max);
+      if (!c || typeof c !== 'object' || !ok(c.stationId, 128) || !ok(c.remoteAddress, 64) || (!c.stationId && !c.remoteAddress)) return;
+      const target = { stationId: c.stationId, remoteAddress: c.remoteAddress };
+      if (c.op === 'lift') {
+        for (const k of lockKeys(target)) locks.delete(k);
+      } else if (c.op === 'set' && typeof c.until === 'string' && Number.isFinite(Date.parse(c.until)) && ok(c.id, 64) && ok(c.reason, 200)) {
+        const lock = { id: c.id ?? '', until: new Date(Date.parse(c.until)).toISOString(), reason: c.reason ?? 'locked out' };
+        for (const k of lockKeys(target)) locks.set(k, lock);
+      }
     },
 
     isLockedOut(t: { stationId?: string; remoteAddress?: string }): { until: string; reason: string } | undefined {
@@ -100,6 +116,7 @@ export function createResponder(database: Database, actions: ResponseActions, no
             const lock = { id: randomUUID(), until: action.until!, reason };
             await db.insertInto('monitor_lockouts').values({ id: lock.id, station_id: action.stationId ?? null, remote_address: action.remoteAddress ?? null, until: lock.until, reason, action_id: action.id, created_at: at }).execute();
             for (const k of lockKeys(action)) locks.set(k, lock);
+            announce({ op: 'set', stationId: action.stationId, remoteAddress: action.remoteAddress, ...lock });
             await actions.lockOut({ stationId: action.stationId, remoteAddress: action.remoteAddress }, lock.until, reason);
           } else if (action.kind === 'refuseConnection') await actions.disconnect(action.stationId!, reason);
           else if (action.kind === 'quarantine') await actions.quarantine(action.stationId!, reason);
@@ -123,6 +140,7 @@ export function createResponder(database: Database, actions: ResponseActions, no
       if (action.kind === 'lockOut') {
         await db.updateTable('monitor_lockouts').set({ lifted_at: at, lifted_by: by }).where('action_id', '=', action.id).execute();
         for (const k of lockKeys(action)) locks.delete(k);
+        announce({ op: 'lift', stationId: action.stationId, remoteAddress: action.remoteAddress });
       }
       await actions.undo?.(action, by);
       await db.updateTable('monitor_actions').set({ undone_at: at, undone_by: by }).where('id', '=', action.id).execute();

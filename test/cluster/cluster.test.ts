@@ -184,11 +184,11 @@ async function leadHolder(url: string): Promise<number | undefined> {
   }
 }
 
-/** The node whose API reports the station connected. */
+/** The node holding the station's socket (every node reports it connected, with the holder's node id). */
 async function holder(nodes: NodeProcess[], id: string): Promise<NodeProcess | undefined> {
   for (const n of nodes) {
     const r = await n.api('GET', `/api/v1/stations/${id}`);
-    if (r.body?.connected) return n;
+    if (r.body?.connected && r.body.node === n.nodeId) return n;
   }
   return undefined;
 }

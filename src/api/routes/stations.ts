@@ -13,6 +13,11 @@ export interface StationRoutesDeps {
   gateway: Gateway;
   /** A station may move to profile 3 only once it holds a valid station certificate (OCPP A05). */
   hasValidCertificate?(stationId: string): boolean;
+  /**
+   * Where the station is connected, if anywhere: the composition root answers
+   * for the whole cluster. Default: this node's own sessions.
+   */
+  presence?(stationId: string): { ocppVersion: string; connectedSince: string; remoteAddress?: string; node?: string } | undefined;
 }
 
 const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 48 } } } as const;
@@ -34,6 +39,7 @@ const stationSchema = {
     lastSeenAt: { type: 'string', nullable: true },
     connectedSince: { type: 'string', nullable: true },
     remoteAddress: { type: 'string', nullable: true },
+    node: { type: 'string', nullable: true },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
   },
@@ -41,14 +47,20 @@ const stationSchema = {
 
 export function stationRoutes(deps: StationRoutesDeps) {
   const { stations, gateway } = deps;
+  const presence = deps.presence ?? ((id: string) => {
+    const session = gateway.session(id);
+    return session && { ocppVersion: session.version, connectedSince: session.connectedAt, remoteAddress: session.remoteAddress, node: undefined };
+  });
   const view = (s: StationRecord) => {
-    const session = gateway.session(s.id);
+    const p = presence(s.id);
     return {
       ...s,
-      connected: Boolean(session),
-      ocppVersion: session?.version ?? s.ocppVersion,
-      connectedSince: session?.connectedAt,
-      remoteAddress: session?.remoteAddress,
+      connected: Boolean(p),
+      ocppVersion: p?.ocppVersion ?? s.ocppVersion,
+      connectedSince: p?.connectedSince,
+      remoteAddress: p?.remoteAddress,
+      // The node holding the socket (cluster mode).
+      node: p?.node,
     };
   };
 
