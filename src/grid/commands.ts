@@ -3,6 +3,7 @@
  * Pure functions over the OCPP payload (1.6 and 2.x spellings) and what the
  * guard knows about the station; the guard itself decides what to allow.
  */
+import { profilePeriods } from './schedule.js';
 
 /** Actions the guard looks at; every other CALL passes untouched. */
 export const GUARDED_ACTIONS = new Set([
@@ -60,7 +61,7 @@ function profileLimitW(profile: unknown): number | undefined {
 }
 
 /** The effect of one guarded command, or undefined for an action the guard does not look at. */
-export function commandEffect(action: string, payload: unknown, s: StationLoad): CommandEffect | undefined {
+export function commandEffect(action: string, payload: unknown, s: StationLoad, nowMs = Date.now()): CommandEffect | undefined {
   if (!GUARDED_ACTIONS.has(action)) return undefined;
   const p = payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : {};
   switch (action) {
@@ -73,7 +74,13 @@ export function commandEffect(action: string, payload: unknown, s: StationLoad):
     case 'RemoteStopTransaction':
       return { kind: 'stop', deltaW: -s.loadW };
     case 'SetChargingProfile': {
-      const limit = profileLimitW(profileOf(p));
+      // The cap in force now; later periods are scheduled steps, judged at their time (schedule.ts).
+      // A profile whose schedule starts later changes nothing now.
+      const parsed = profilePeriods(p, nowMs, s.maxPowerW);
+      if (parsed && parsed.periods[0]!.atMs > nowMs) return { kind: 'limit', deltaW: 0 };
+      let now: number | undefined;
+      for (const period of parsed?.periods ?? []) if (period.atMs <= nowMs) now = period.capW;
+      const limit = parsed ? now : profileLimitW(profileOf(p));
       const cap = Math.min(limit ?? s.maxPowerW, s.maxPowerW);
       // A limit only changes the draw of a session that is running (or will run up to it).
       return { kind: 'limit', deltaW: s.charging ? cap - s.loadW : 0 };

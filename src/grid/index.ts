@@ -20,6 +20,7 @@ import { RampScheduler, type RampLevel } from './ramp.js';
 import { createGridStore, type Feeder, type Site, type StationAssignment } from './store.js';
 import type { OpenAdrConfig } from './openadr.js';
 import { RESUME_DEFAULTS, resumePlan, type ResumePlan } from './resume.js';
+import { contributionAt, pendingUps, profileTimeline, rampViolations, type ProfileTimeline, type StepPoint } from './schedule.js';
 
 export { gridErrors } from './errors.js';
 export { gridMigrations, type Feeder, type Site, type StationAssignment } from './store.js';
@@ -27,6 +28,7 @@ export { gridRoutes } from './routes.js';
 export { commandEffect, scheduleLimitW, GUARDED_ACTIONS } from './commands.js';
 export { createOpenAdrVen, type OpenAdrConfig, type OpenAdrVen } from './openadr.js';
 export type { LoadPoint } from './load.js';
+export { profileTimeline, rampViolations, pendingUps, contributionAt, type StepPoint, type RampStep, type ProfileTimeline } from './schedule.js';
 export { resumePlan, RESUME_DEFAULTS, type ResumePlan, type ResumeSettings } from './resume.js';
 
 export interface GridConfig {
@@ -319,6 +321,112 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     return false;
   }
 
+  // ── Scheduled step-ups (schedule.ts): stationId → profile key → future contribution timeline ──
+  type Booking = Pick<ProfileTimeline, 'points' | 'ups'>;
+  const booked = new Map<string, Map<string, Booking>>();
+  let bookedPoints = 0;
+  const toleranceMs = (config.rampToleranceS ?? 2) * 1000;
+  const sizeOf = (b: Booking | undefined) => (b ? b.points.length + b.ups.length : 0);
+  const lastMs = (b: Booking) => Math.max(b.points.at(-1)?.atMs ?? -Infinity, ...b.ups.map((u) => u.atMs + (u.spreadMs ?? 0)));
+
+  function pruneSchedule(nowMs: number) {
+    for (const [stationId, profiles] of booked) {
+      for (const [key, b] of profiles) {
+        if (lastMs(b) <= nowMs) {
+          bookedPoints -= sizeOf(b);
+          profiles.delete(key);
+        }
+      }
+      if (!profiles.size) booked.delete(stationId);
+    }
+  }
+
+  function bookSchedule(stationId: string, key: string, t: ProfileTimeline, nowMs: number) {
+    pruneSchedule(nowMs);
+    let profiles = booked.get(stationId);
+    bookedPoints -= sizeOf(profiles?.get(key));
+    profiles?.delete(key);
+    const b: Booking = { points: t.points, ups: t.ups };
+    if (!t.points.length || bookedPoints + sizeOf(b) > 500_000) return;
+    if (!profiles) booked.set(stationId, (profiles = new Map()));
+    if (profiles.size >= 64) return; // hostile churn of profile ids; the oldest bookings stay
+    profiles.set(key, b);
+    bookedPoints += sizeOf(b);
+  }
+
+  function clearSchedule(stationId: string, payload: unknown) {
+    const profiles = booked.get(stationId);
+    if (!profiles) return;
+    const p = payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : {};
+    const id = p.chargingProfileId ?? p.id;
+    for (const [key, b] of profiles) {
+      if (id === undefined || String(id) === key) {
+        bookedPoints -= sizeOf(b);
+        profiles.delete(key);
+      }
+    }
+    if (!profiles.size) booked.delete(stationId);
+  }
+
+  /**
+   * Refuses a profile whose future step-ups, with those already booked at the
+   * same level (the profile it replaces left out), would break a level's ramp
+   * rate or limit at their time.
+   */
+  function checkSchedule(ctx: StationContext, action: string, levels: Level[], t: ProfileTimeline, key: string, addedNowW: number, nowMs: number) {
+    if (!t.ups.length) return;
+    const fresh = t.points;
+    pruneSchedule(nowMs);
+    const stationId = ctx.stationId;
+    for (const l of levels) {
+      const others: Booking[] = [];
+      for (const [sid, profiles] of booked) {
+        if (!l.match(sid)) continue;
+        for (const [k, b] of profiles) if (!(sid === stationId && k === key)) others.push(b);
+      }
+      const rate = (l.rampKwPerS ?? 0) * 1000;
+      if (rate > 0) {
+        const existing = others.flatMap((b) => pendingUps(b.ups, nowMs));
+        const before = rampViolations(existing, rate, toleranceMs).length;
+        const after = rampViolations([...existing, ...pendingUps(t.ups, nowMs).map((u) => ({ ...u, fresh: true }))], rate, toleranceMs);
+        const bad = after.find((v) => v.fresh) ?? (after.length > before ? after[after.length - 1] : undefined);
+        if (bad) {
+          const stepKw = t.ups.reduce((a, u) => a + u.w, 0) / 1000;
+          refuse(ctx, action, gridErrors.GRID_SCHEDULE_RAMP_EXCEEDED(`${action} on ${stationId} schedules ${stepKw.toFixed(1)} kW of step-ups that, with ${existing.length} already scheduled on ${l.label}, would exceed its ramp of ${l.rampKwPerS} kW/s at ${iso(bad.atMs)}; spread the release times (for example with randomizedDelay)`, { details: { level: l.key, at: iso(bad.atMs), rampKwPerS: l.rampKwPerS, scheduledSteps: existing.length } }));
+        }
+      }
+      if (l.limitKw !== undefined) {
+        // A sweep over every booked change at this level: what each profile adds over its contribution now, plus the new one.
+        const { loadW, reservedW } = sumW(l.match);
+        const events: { atMs: number; dW: number; fresh: boolean }[] = [];
+        const emit = (pts: StepPoint[], isFresh: boolean) => {
+          const at0 = isFresh ? 0 : contributionAt(pts, nowMs);
+          let prev = 0;
+          for (const p of pts) {
+            if (p.atMs <= nowMs) continue;
+            const v = Math.max(0, p.w - at0);
+            if (v !== prev) events.push({ atMs: p.atMs, dW: v - prev, fresh: isFresh });
+            prev = v;
+          }
+        };
+        for (const b of others) emit(b.points, false);
+        emit(fresh, true);
+        events.sort((a, b) => a.atMs - b.atMs);
+        let projected = loadW + reservedW + addedNowW;
+        let freshW = 0;
+        for (let i = 0; i < events.length; i++) {
+          projected += events[i]!.dW;
+          if (events[i]!.fresh) freshW += events[i]!.dW;
+          if (i + 1 < events.length && events[i + 1]!.atMs === events[i]!.atMs) continue;
+          if (freshW > 0 && projected / 1000 > l.limitKw + 1e-9) {
+            const at = events[i]!.atMs;
+            refuse(ctx, action, gridErrors.GRID_SCHEDULE_LIMIT_EXCEEDED(`${action} on ${stationId} schedules a step-up that would take ${l.label} to ${(projected / 1000).toFixed(1)} kW at ${iso(at)}, over its limit of ${l.limitKw} kW`, { details: { level: l.key, at: iso(at), projectedKw: projected / 1000, limitKw: l.limitKw } }));
+          }
+        }
+      }
+    }
+  }
+
   /** Decides synchronously (so concurrent commands see each other), then holds the command if the ramp asks for it. */
   async function beforeCall(ctx: StationContext, action: string, payload: unknown): Promise<void> {
     if (!GUARDED_ACTIONS.has(action)) return;
@@ -328,8 +436,12 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     const stationId = ctx.stationId;
     // A resume profile holds a station that has just come back at 0 W: it adds no load now and is no operator's mass action.
     const isResume = !!payload && typeof payload === 'object' && resumePayloads.has(payload);
-    const effect = isResume ? { kind: 'limit' as const, deltaW: 0 } : commandEffect(action, payload, { maxPowerW: stationMaxW(stationId), loadW: live.stationW(stationId), charging: live.charging(stationId) })!;
+    const effect = isResume ? { kind: 'limit' as const, deltaW: 0 } : commandEffect(action, payload, { maxPowerW: stationMaxW(stationId), loadW: live.stationW(stationId), charging: live.charging(stationId) }, nowMs)!;
     const levels = levelsOf(stationId);
+    const timeline = action === 'SetChargingProfile' ? profileTimeline(payload, nowMs, stationMaxW(stationId)) : undefined;
+    const profileKey = timeline ? String(timeline.profileId ?? 'none') : '';
+    // A resume profile is booked (operators' profiles must fit around the releases) but never refused: power restoration must not be blocked.
+    if (timeline && !isResume) checkSchedule(ctx, action, levels, timeline, profileKey, Math.max(0, effect.deltaW), nowMs);
     if (effect.deltaW > 0) {
       for (const l of levels) {
         if (l.limitKw === undefined) continue;
@@ -352,6 +464,8 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     if (massLog.length > 100_000) massLog.shift();
     ramp.commit(rampLevels, effect.deltaW, start);
     ramp.prune(nowMs);
+    if (timeline) bookSchedule(stationId, profileKey, timeline, nowMs);
+    else if (action === 'ClearChargingProfile') clearSchedule(stationId, payload);
     const holdMs = start > nowMs ? start - nowMs + random() * (config.jitterMs ?? 1000) : 0;
     if (effect.deltaW > 0) reservations.push({ stationId, w: effect.deltaW, untilMs: nowMs + holdMs + (config.reservationTtlS ?? 120) * 1000, kind: effect.kind === 'start' ? 'start' : 'limit' });
     if (holdMs > 0) {

