@@ -3,7 +3,7 @@
  * Pure functions over the OCPP payload (1.6 and 2.x spellings) and what the
  * guard knows about the station; the guard itself decides what to allow.
  */
-import { profilePeriods } from './schedule.js';
+import { capAt, profileSchedules } from './schedule.js';
 
 /** Actions the guard looks at; every other CALL passes untouched. */
 export const GUARDED_ACTIONS = new Set([
@@ -74,13 +74,16 @@ export function commandEffect(action: string, payload: unknown, s: StationLoad, 
     case 'RemoteStopTransaction':
       return { kind: 'stop', deltaW: -s.loadW };
     case 'SetChargingProfile': {
-      // The cap in force now; later periods are scheduled steps, judged at their time (schedule.ts).
-      // A profile whose schedule starts later changes nothing now.
-      const parsed = profilePeriods(p, nowMs, s.maxPowerW);
-      if (parsed && parsed.periods[0]!.atMs > nowMs) return { kind: 'limit', deltaW: 0 };
-      let now: number | undefined;
-      for (const period of parsed?.periods ?? []) if (period.atMs <= nowMs) now = period.capW;
-      const limit = parsed ? now : profileLimitW(profileOf(p));
+      // The cap in force now (the highest of the schedules, any of which the station may apply);
+      // later periods are scheduled steps, judged at their time (schedule.ts). A profile whose
+      // schedules all start later changes nothing now.
+      const parsed = profileSchedules(p, nowMs, s.maxPowerW);
+      if (parsed.length && parsed.every((x) => x.periods[0]!.atMs > nowMs)) return { kind: 'limit', deltaW: 0 };
+      let limit = parsed.length ? undefined : profileLimitW(profileOf(p));
+      for (const x of parsed) {
+        const c = x.periods[0]!.atMs > nowMs ? undefined : capAt(x.periods, x.endMs, nowMs) ?? s.maxPowerW;
+        if (c !== undefined) limit = Math.max(limit ?? 0, c);
+      }
       const cap = Math.min(limit ?? s.maxPowerW, s.maxPowerW);
       // A limit only changes the draw of a session that is running (or will run up to it).
       return { kind: 'limit', deltaW: s.charging ? cap - s.loadW : 0 };

@@ -20,7 +20,7 @@ import { RampScheduler, type RampLevel } from './ramp.js';
 import { createGridStore, type Feeder, type Site, type StationAssignment } from './store.js';
 import type { OpenAdrConfig } from './openadr.js';
 import { RESUME_DEFAULTS, resumePlan, type ResumePlan } from './resume.js';
-import { contributionAt, pendingUps, profileTimeline, rampViolations, type ProfileTimeline, type StepPoint } from './schedule.js';
+import { contributionAt, pendingUps, profileTimeline, profileTimelines, rampViolations, type ProfileTimeline, type StepPoint } from './schedule.js';
 
 export { gridErrors } from './errors.js';
 export { gridMigrations, type Feeder, type Site, type StationAssignment } from './store.js';
@@ -28,7 +28,7 @@ export { gridRoutes } from './routes.js';
 export { commandEffect, scheduleLimitW, GUARDED_ACTIONS } from './commands.js';
 export { createOpenAdrVen, type OpenAdrConfig, type OpenAdrVen } from './openadr.js';
 export type { LoadPoint } from './load.js';
-export { profileTimeline, rampViolations, pendingUps, contributionAt, type StepPoint, type RampStep, type ProfileTimeline } from './schedule.js';
+export { profileTimeline, profileTimelines, rampViolations, pendingUps, contributionAt, type StepPoint, type RampStep, type ProfileTimeline } from './schedule.js';
 export { resumePlan, RESUME_DEFAULTS, type ResumePlan, type ResumeSettings } from './resume.js';
 
 export interface GridConfig {
@@ -441,7 +441,8 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     const timeline = action === 'SetChargingProfile' ? profileTimeline(payload, nowMs, stationMaxW(stationId)) : undefined;
     const profileKey = timeline ? String(timeline.profileId ?? 'none') : '';
     // A resume profile is booked (operators' profiles must fit around the releases) but never refused: power restoration must not be blocked.
-    if (timeline && !isResume) checkSchedule(ctx, action, levels, timeline, profileKey, Math.max(0, effect.deltaW), nowMs);
+    // Each schedule of a 2.x profile is judged (the station applies one, the CSMS cannot tell which); the one with the most step-up is booked.
+    if (timeline && !isResume) for (const t of profileTimelines(payload, nowMs, stationMaxW(stationId))) checkSchedule(ctx, action, levels, t, profileKey, Math.max(0, effect.deltaW), nowMs);
     if (effect.deltaW > 0) {
       for (const l of levels) {
         if (l.limitKw === undefined) continue;

@@ -55,13 +55,14 @@ function profileOf(payload: unknown): Record<string, unknown> | undefined {
 /**
  * The cap a SetChargingProfile sets over time, as periods in absolute time, for
  * one station: 1.6 (`csChargingProfiles`, one schedule) and 2.x
- * (`chargingProfile`, a list of schedules; the first usable one counts, as a
- * station applies one). A Relative or Recurring profile is read as starting at
+ * (`chargingProfile`, a list of schedules: the station applies one of them,
+ * the CSMS cannot tell which, so each is judged). A Relative or Recurring profile is read as starting at
  * its `startSchedule` or now (a recurrence is not expanded).
  */
-export function profilePeriods(payload: unknown, nowMs: number, maxPowerW: number): { periods: Period[]; endMs?: number; profileId?: number } | undefined {
+export function profileSchedules(payload: unknown, nowMs: number, maxPowerW: number): { periods: Period[]; endMs?: number; profileId?: number }[] {
   const profile = profileOf(payload);
-  if (!profile) return undefined;
+  if (!profile) return [];
+  const out: { periods: Period[]; endMs?: number; profileId?: number }[] = [];
   const rawId = Number(profile.chargingProfileId ?? profile.id);
   const profileId = Number.isInteger(rawId) ? rawId : undefined;
   const list = Array.isArray(profile.chargingSchedule) ? profile.chargingSchedule : [profile.chargingSchedule];
@@ -86,13 +87,13 @@ export function profilePeriods(payload: unknown, nowMs: number, maxPowerW: numbe
     for (let i = 1; i < periods.length; i++) periods[i]!.spreadMs = spreadMs;
     const duration = Number(sch.duration);
     const endMs = Number.isFinite(duration) && duration > 0 ? startMs + duration * 1000 : undefined;
-    return { periods, endMs, profileId };
+    out.push({ periods, endMs, profileId });
   }
-  return undefined;
+  return out;
 }
 
 /** The cap of the periods in force at `t` (undefined before the first starts or after the end). */
-function capAt(periods: Period[], endMs: number | undefined, t: number): number | undefined {
+export function capAt(periods: Period[], endMs: number | undefined, t: number): number | undefined {
   if (endMs !== undefined && t >= endMs) return undefined;
   let cap: number | undefined;
   for (const p of periods) if (p.atMs <= t) cap = p.capW;
@@ -111,9 +112,17 @@ export interface RampStep { atMs: number; w: number; spreadMs?: number; fresh?: 
  * first); `ups` keep it spread (for the ramp: many stations' random delays add
  * up to an even rate, not one step).
  */
+export function profileTimelines(payload: unknown, nowMs: number, maxPowerW: number): ProfileTimeline[] {
+  return profileSchedules(payload, nowMs, maxPowerW).map((parsed) => timelineOf(parsed, nowMs, maxPowerW));
+}
+
+/** The timeline of the profile's schedule with the most step-up (what the guard books), or undefined for no usable schedule. */
 export function profileTimeline(payload: unknown, nowMs: number, maxPowerW: number): ProfileTimeline | undefined {
-  const parsed = profilePeriods(payload, nowMs, maxPowerW);
-  if (!parsed) return undefined;
+  const total = (t: ProfileTimeline) => t.ups.reduce((a, u) => a + u.w, 0);
+  return profileTimelines(payload, nowMs, maxPowerW).reduce<ProfileTimeline | undefined>((best, t) => (!best || total(t) > total(best) ? t : best), undefined);
+}
+
+function timelineOf(parsed: { periods: Period[]; endMs?: number; profileId?: number }, nowMs: number, maxPowerW: number): ProfileTimeline {
   const { periods, endMs, profileId } = parsed;
   const capNowW = capAt(periods, endMs, nowMs);
   const base = capNowW ?? 0;

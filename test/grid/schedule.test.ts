@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { runAttack } from '../../src/sim/attacks.js';
 import { createSimStation, type SimStation } from '../../src/sim/index.js';
 import type { OcppVersion } from '../../src/bus/events.js';
-import { profileTimeline, rampViolations, resumePlan, RESUME_DEFAULTS } from '../../src/grid/index.js';
+import { profileTimeline, profileTimelines, rampViolations, resumePlan, RESUME_DEFAULTS } from '../../src/grid/index.js';
 import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
 
 const PASSWORD = 'grid-schedule-password-01';
@@ -35,6 +35,13 @@ test('timelines: a 0 W hold with a future release is a step-up at the release; r
   // 30 stations randomising over 160 s add up to 4.1 kW/s: within 5 kW/s; 40 (5.5 kW/s) are not.
   assert.deepEqual(rampViolations(Array(30).fill(spreadUps[0]), 5 * KW, 1000), []);
   assert.ok(rampViolations(Array(40).fill(spreadUps[0]), 5 * KW, 1000).length > 0);
+  // A benign first schedule does not hide a release in the second (the station may apply either).
+  const twoSchedules = { evseId: 0, chargingProfile: { id: 9, stackLevel: 1, chargingProfilePurpose: 'TxDefaultProfile', chargingProfileKind: 'Absolute', chargingSchedule: [
+    { id: 1, startSchedule: new Date(now).toISOString(), chargingRateUnit: 'W', chargingSchedulePeriod: [{ startPeriod: 0, limit: 0 }] },
+    { id: 2, startSchedule: new Date(now).toISOString(), chargingRateUnit: 'W', chargingSchedulePeriod: [{ startPeriod: 0, limit: 0 }, { startPeriod: 90, limit: 22 * KW }] },
+  ] } };
+  assert.deepEqual(profileTimelines(twoSchedules, now, 22 * KW).map((x) => x.ups.length), [0, 1]);
+  assert.deepEqual(profileTimeline(twoSchedules, now, 22 * KW)!.ups, [{ atMs: now + 90_000, w: 22 * KW }]);
   // 300 stations of 22 kW resuming over the default 600 s window, CSMS-drawn (1.6 / 2.0.1) and station-drawn (2.1).
   for (const version of ['1.6', '2.0.1', '2.1'] as const) {
     const steps = Array.from({ length: 300 }, (_, i) => profileTimeline(resumePlan(version, RESUME_DEFAULTS, 22 * KW, now, (i + 0.5) / 300).payload, now, 22 * KW)!.ups).flat();
