@@ -116,6 +116,8 @@ interface Reservation { stationId: string; w: number; untilMs: number; kind: str
 interface DsoLimit { kw: number; untilMs: number; source: string }
 
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** Commands whose charging profile the guard books as scheduled step-ups. */
+const PROFILE_ACTIONS = new Set(['SetChargingProfile', 'RequestStartTransaction', 'RemoteStartTransaction']);
 
 function validate(c: GridConfig): void {
   for (const [k, v] of Object.entries(c)) {
@@ -438,7 +440,8 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     const isResume = !!payload && typeof payload === 'object' && resumePayloads.has(payload);
     const effect = isResume ? { kind: 'limit' as const, deltaW: 0 } : commandEffect(action, payload, { maxPowerW: stationMaxW(stationId), loadW: live.stationW(stationId), charging: live.charging(stationId) }, nowMs)!;
     const levels = levelsOf(stationId);
-    const timeline = action === 'SetChargingProfile' ? profileTimeline(payload, nowMs, stationMaxW(stationId)) : undefined;
+    // A start may carry a profile (TxProfile, from the session's start) that releases later: its steps are booked too.
+    const timeline = PROFILE_ACTIONS.has(action) ? profileTimeline(payload, nowMs, stationMaxW(stationId)) : undefined;
     const profileKey = timeline ? String(timeline.profileId ?? 'none') : '';
     // A resume profile is booked (operators' profiles must fit around the releases) but never refused: power restoration must not be blocked.
     // Each schedule of a 2.x profile is judged (the station applies one, the CSMS cannot tell which); the one with the most step-up is booked.

@@ -113,6 +113,16 @@ for (const db of testDatabases()) {
       assert.equal(refused.body.error.details?.level ?? 'fleet', 'fleet');
     });
 
+    test('a start carrying a profile that releases later is judged at the release too', async () => {
+      const { ids, stations } = await fleet(node, `START-${db}`, 2, '2.0.1');
+      open.push(...stations);
+      // Both sessions would be held at 0 W and released at the same moment, 4800 s from now.
+      const startSchedule = new Date().toISOString();
+      const start = (id: string, n: number) => node.api('POST', `/api/v1/stations/${id}/calls`, { action: 'RequestStartTransaction', payload: { idToken: { idToken: 'SCHEDSTART', type: 'Central' }, remoteStartId: n, evseId: 1, chargingProfile: { id: 70 + n, stackLevel: 1, chargingProfilePurpose: 'TxProfile', chargingProfileKind: 'Absolute', chargingSchedule: [{ id: 1, startSchedule, chargingRateUnit: 'W', chargingSchedulePeriod: [{ startPeriod: 0, limit: 0 }, { startPeriod: 4800, limit: 22_000 }] }] } } }, stolen);
+      assert.equal((await start(ids[0]!, 1)).status, 200);
+      assert.equal((await start(ids[1]!, 2)).body.error?.code, 'GRID_SCHEDULE_RAMP_EXCEEDED');
+    });
+
     test('a scheduled step-up that would take a site over its limit later is refused now; clearing a profile frees its booking', async () => {
       assert.equal((await node.api('PUT', '/api/v1/grid/sites/SCHED', { limitKw: 30 })).status, 200);
       const { ids, stations } = await fleet(node, `SITE-${db}`, 2, '2.0.1');
