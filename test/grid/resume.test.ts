@@ -60,7 +60,7 @@ for (const db of testDatabases()) {
     let node: TestNode;
     const open: SimStation[] = [];
     before(async () => {
-      node = await startTestNode({ db, config: { grid: { resumeWindowS: WINDOW_S, resumeSettleMs: 300, fleetRampKwPerS: 50 } } });
+      node = await startTestNode({ db, config: { grid: { resumeWindowS: WINDOW_S, resumeSettleMs: 3000, fleetRampKwPerS: 50 } } });
       assert.ok((await node.api('PUT', '/api/v1/id-tokens/RESUME01', { status: 'Accepted' })).status < 300);
     });
     after(async () => {

@@ -168,9 +168,9 @@ for (const db of testDatabases()) {
         (await collection(a, 'shared', 'match[type]=sighting')).find((o) => o.sighting_of_ref === ind.id));
       assert.equal(a.app.intel.validate(sighting).valid, true);
       assert.ok(sighted.some((e) => (e.data as { indicatorId: string }).indicatorId === ind.id));
-      const events = (await a.api('GET', '/api/v1/security-events?stationId=CS-ADDR')).body as { type: string; techInfo?: string }[];
-      const blocked = events.find((e) => e.type === 'BlockedByIndicator');
-      assert.ok(blocked?.techInfo?.includes(ind.id), JSON.stringify(events));
+      const blocked = await eventually('a BlockedByIndicator security event', async () =>
+        ((await a.api('GET', '/api/v1/security-events?stationId=CS-ADDR')).body as { type: string; techInfo?: string }[]).find((e) => e.type === 'BlockedByIndicator'));
+      assert.ok(blocked.techInfo?.includes(ind.id), JSON.stringify(blocked));
     });
 
     it('turns a station id named by an indicator into a sighting and a security event when that station connects', async () => {
@@ -181,8 +181,9 @@ for (const db of testDatabases()) {
       const sighting = await eventually('the sighting', async () =>
         (await collection(a, 'shared', 'match[type]=sighting')).find((o) => o.sighting_of_ref === ind.id));
       assert.match(String(sighting.description), /^Seen at charging station station-[0-9a-f]+$/);
-      const events = (await a.api('GET', '/api/v1/security-events?stationId=CS-NAMED')).body as { type: string; techInfo?: string }[];
-      assert.ok(events.some((e) => e.type === 'IndicatorSighted' && e.techInfo?.includes(ind.id)), JSON.stringify(events));
+      // The security event is stored after the upgrade is answered.
+      await eventually('an IndicatorSighted security event', async () =>
+        ((await a.api('GET', '/api/v1/security-events?stationId=CS-NAMED')).body as { type: string; techInfo?: string }[]).find((e) => e.type === 'IndicatorSighted' && e.techInfo?.includes(ind.id)));
     });
 
     it('shares the alert raised by a simulated brute force as valid, pseudonymised STIX in the shared collection', async () => {
