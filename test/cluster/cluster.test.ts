@@ -7,21 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { createSimStation, type SimStation } from '../../src/sim/index.js';
-import { createNatsBus, streamName } from '../../src/bus/nats.js';
+import { createNatsBus } from '../../src/bus/nats.js';
 import type { BusEvent } from '../../src/bus/index.js';
-import { createPgDatabase, testDatabases } from '../support/node.js';
+import { testDatabases } from '../support/node.js';
 import { startBalancer } from './balancer.js';
-import { startNodeProcess, waitFor, type NodeProcess } from './processes.js';
+import { startThreeNodeCluster, waitFor, type NodeProcess } from './processes.js';
 
-const NATS = process.env.EVGUARD_TEST_NATS ?? 'nats://127.0.0.1:4222';
 const TOKEN = 'cluster-test-admin-token-0123456789';
 const PASSWORD = 'cluster-test-password-0123456789';
 
@@ -29,29 +22,8 @@ const PASSWORD = 'cluster-test-password-0123456789';
 const skip = testDatabases().includes('postgres') ? false : 'cluster mode needs PostgreSQL (EVGUARD_TEST_DBS excludes it)';
 
 test('three nodes: routing, fan-out, fleet-wide detection, duplicate identity, node death', { timeout: 240_000, skip }, async (t) => {
-  const cluster = `t${randomBytes(5).toString('hex')}`;
-  const pgdb = await createPgDatabase();
-  // Nodes of one cluster share the key store (a shared volume in production).
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'evguard-cluster-'));
-  const nodes: NodeProcess[] = [];
-  const stations: SimStation[] = [];
-  const nc = await connect({ servers: NATS.replace('nats://', '') });
-  t.after(async () => {
-    for (const s of stations) await s.close().catch(() => undefined);
-    for (const n of nodes) n.kill('SIGKILL');
-    await Promise.all(nodes.map((n) => n.exited));
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.delete(streamName(cluster)).catch(() => undefined);
-    await nc.close();
-    await pgdb.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  const start = (nodeId: string) => startNodeProcess({ nodeId, cluster, dataDir, databaseUrl: pgdb.url, natsUrl: NATS, adminToken: TOKEN });
-  // The first node creates the schema and the PKI; the others join it.
-  nodes.push(await start('a'));
-  nodes.push(...(await Promise.all([start('b'), start('c')])));
-  const [a, b, c] = nodes as [NodeProcess, NodeProcess, NodeProcess];
+  const { name: cluster, databaseUrl, nc, nodes, stations } = await startThreeNodeCluster(t, { prefix: 't', adminToken: TOKEN });
+  const [a, b, c] = nodes;
 
   // Listen on the bus the way a node does, to see every node's events.
   const seen: BusEvent[] = [];
@@ -128,7 +100,7 @@ test('three nodes: routing, fan-out, fleet-wide detection, duplicate identity, n
       const s = stations.find((x) => x.id === id && x.state === 'open')!;
       started.set(id, (await s.startCharging({ connectorId: 1, idToken: 'CLTAG' })).transactionId);
     }
-    leadBeforeKill = await leadHolder(pgdb.url);
+    leadBeforeKill = await leadHolder(databaseUrl);
     assert.ok(leadBeforeKill !== undefined, 'a node leads');
     a.kill('SIGKILL');
     await a.exited;
@@ -160,7 +132,7 @@ test('three nodes: routing, fan-out, fleet-wide detection, duplicate identity, n
   await t.test('the detector lead moves to a surviving node', async () => {
     // Node A started first and held the lead; a survivor takes it once PostgreSQL has seen A's session end.
     await waitFor(async () => {
-      const holder = await leadHolder(pgdb.url);
+      const holder = await leadHolder(databaseUrl);
       return holder !== undefined && holder !== leadBeforeKill;
     }, 'a surviving node holds the lead');
     for (const [i, node] of [c, b, c, b, c].entries()) {

@@ -8,46 +8,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import WebSocket from 'ws';
-import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { createSimStation, type SimStation } from '../../src/sim/index.js';
-import { streamName } from '../../src/bus/nats.js';
-import { createPgDatabase, testDatabases } from '../support/node.js';
-import { startNodeProcess, waitFor, type NodeProcess } from './processes.js';
+import { createSimStation } from '../../src/sim/index.js';
+import { testDatabases } from '../support/node.js';
+import { startThreeNodeCluster, waitFor } from './processes.js';
 
-const NATS = process.env.EVGUARD_TEST_NATS ?? 'nats://127.0.0.1:4222';
 const TOKEN = 'cluster-test-admin-token-0123456789';
 const PASSWORD = 'cluster-test-password-0123456789';
 
 const skip = testDatabases().includes('postgres') ? false : 'cluster mode needs PostgreSQL (EVGUARD_TEST_DBS excludes it)';
 
 test('three nodes share presence, lock-outs and the alert stream', { timeout: 180_000, skip }, async (t) => {
-  const cluster = `f${randomBytes(5).toString('hex')}`;
-  const pgdb = await createPgDatabase();
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'evguard-fleet-'));
-  const nodes: NodeProcess[] = [];
-  const stations: SimStation[] = [];
-  const nc = await connect({ servers: NATS.replace('nats://', '') });
-  t.after(async () => {
-    for (const s of stations) await s.close().catch(() => undefined);
-    for (const n of nodes) n.kill('SIGKILL');
-    await Promise.all(nodes.map((n) => n.exited));
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.delete(streamName(cluster)).catch(() => undefined);
-    await nc.close();
-    await pgdb.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  const start = (nodeId: string) => startNodeProcess({ nodeId, cluster, dataDir, databaseUrl: pgdb.url, natsUrl: NATS, adminToken: TOKEN });
   // Node A starts first and so holds the lead (the fleet-wide detectors).
-  nodes.push(await start('a'));
-  nodes.push(...(await Promise.all([start('b'), start('c')])));
-  const [a, b, c] = nodes as [NodeProcess, NodeProcess, NodeProcess];
+  const { nodes, stations } = await startThreeNodeCluster(t, { prefix: 'f', adminToken: TOKEN });
+  const [a, b, c] = nodes;
   for (const id of ['FS-1', 'FS-2']) assert.equal((await b.api('POST', '/api/v1/stations', { id, securityProfile: 1, password: PASSWORD })).status, 201);
 
   await t.test('a station held by node A is connected on B and C, in the list and by id', async () => {

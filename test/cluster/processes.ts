@@ -2,7 +2,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import type { TestContext } from 'node:test';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { SimStation } from '../../src/sim/index.js';
+import { streamName } from '../../src/bus/nats.js';
+import { createPgDatabase } from '../support/node.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -66,4 +74,41 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
     if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+export const TEST_NATS_URL = process.env.EVGUARD_TEST_NATS ?? 'nats://127.0.0.1:4222';
+
+/** Three nodes of one fresh cluster (own PostgreSQL database, NATS namespace and key store), torn down after the test. */
+export interface ThreeNodeCluster {
+  readonly name: string;
+  readonly databaseUrl: string;
+  readonly nc: NatsConnection;
+  readonly nodes: [NodeProcess, NodeProcess, NodeProcess];
+  /** Simulated stations the test opens; closed before the nodes are killed. */
+  readonly stations: SimStation[];
+}
+
+export async function startThreeNodeCluster(t: TestContext, o: { prefix: string; adminToken: string }): Promise<ThreeNodeCluster> {
+  const name = `${o.prefix}${randomBytes(5).toString('hex')}`;
+  const pgdb = await createPgDatabase();
+  // Nodes of one cluster share the key store (a shared volume in production).
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'evguard-cluster-'));
+  const nodes: NodeProcess[] = [];
+  const stations: SimStation[] = [];
+  const nc = await connect({ servers: TEST_NATS_URL.replace('nats://', '') });
+  t.after(async () => {
+    for (const s of stations) await s.close().catch(() => undefined);
+    for (const n of nodes) n.kill('SIGKILL');
+    await Promise.all(nodes.map((n) => n.exited));
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(streamName(name)).catch(() => undefined);
+    await nc.close();
+    await pgdb.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const start = (nodeId: string) => startNodeProcess({ nodeId, cluster: name, dataDir, databaseUrl: pgdb.url, natsUrl: TEST_NATS_URL, adminToken: o.adminToken });
+  // The first node creates the schema and the PKI, and so takes the lead; the others join it.
+  nodes.push(await start('a'));
+  nodes.push(...(await Promise.all([start('b'), start('c')])));
+  return { name, databaseUrl: pgdb.url, nc, nodes: nodes as [NodeProcess, NodeProcess, NodeProcess], stations };
 }
