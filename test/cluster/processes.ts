@@ -10,7 +10,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { SimStation } from '../../src/sim/index.js';
 import { streamName } from '../../src/bus/nats.js';
-import { createPgDatabase } from '../support/node.js';
+import { createPgDatabase, eventually } from '../support/node.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -66,14 +66,9 @@ export async function startNodeProcess(o: { nodeId: string; cluster: string; dat
   };
 }
 
-/** Polls `check` until it is true; fails with `what` after the deadline (a hang guard, not a timing assertion). */
+/** Polls `check` until it is true, through `eventually`; fails with `what` after the deadline (a hang guard, not a timing assertion). */
 export async function waitFor(check: () => boolean | Promise<boolean>, what: string, deadlineMs = 30_000): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually(what, check, deadlineMs);
 }
 
 export const TEST_NATS_URL = process.env.EVGUARD_TEST_NATS ?? 'nats://127.0.0.1:4222';

@@ -11,19 +11,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runAttack } from '../../src/sim/attacks.js';
 import { createSimStation, runFleet, type SimStation } from '../../src/sim/index.js';
-import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
+import { eventually, startTestNode, testDatabases, type TestNode } from '../support/node.js';
 
 const PASSWORD = 'grid-test-password-000001';
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, deadlineMs = 15_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) assert.fail(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function fleetOf(node: TestNode, prefix: string, n: number): Promise<{ ids: string[]; stations: SimStation[] }> {
   const ids = Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
@@ -108,15 +99,15 @@ for (const db of testDatabases()) {
       const accepted = report.outcomes.accepted ?? 0;
       assert.ok(accepted * 22 <= 1 * (spanS + 1) + 22, `${JSON.stringify(report.outcomes)} in ${spanS} s`);
       assert.ok((report.outcomes['429:GRID_RAMP_EXCEEDED'] ?? 0) > 0 && accepted + report.outcomes['429:GRID_RAMP_EXCEEDED']! === ids.length, JSON.stringify(report.outcomes));
-      const alert = await waitFor('loadSwing alert', async () => {
+      const alert = await eventually('loadSwing alert', async () => {
         await node.app.monitor.settled();
         return (await node.api('GET', '/api/v1/alerts')).body.find((a: any) => a.detector === 'loadSwing' && a.title === 'Grid guard refusing power-affecting commands');
-      });
+      }, 15_000);
       assert.equal(alert.severity, 'critical');
-      const load = await waitFor('live load', async () => {
+      const load = await eventually('live load', async () => {
         const s = (await node.api('GET', '/api/v1/grid/load')).body;
         return s.fleet.loadKw > 0 ? s : undefined;
-      });
+      }, 15_000);
       assert.ok(load.fleet.loadKw <= 22 * (accepted + 1), JSON.stringify(load.fleet));
       const series = (await node.api('GET', '/api/v1/grid/load/series?level=fleet')).body;
       assert.ok(series.points.length > 0 && series.points.every((p: any) => typeof p.kw === 'number'));
@@ -147,12 +138,12 @@ for (const db of testDatabases()) {
         intervalPeriod: { start: new Date(Date.now() - 60_000).toISOString(), duration: 'PT1H' },
         intervals: [{ id: 0, payloads: [{ type: 'IMPORT_CAPACITY_LIMIT', values: [5] }] }],
       }];
-      const site = await waitFor('DSO limit', async () => (await node.api('GET', '/api/v1/grid/load')).body.sites.find((s: any) => s.id === 'DSO1' && s.dsoLimitKw === 5));
+      const site = await eventually('DSO limit', async () => (await node.api('GET', '/api/v1/grid/load')).body.sites.find((s: any) => s.id === 'DSO1' && s.dsoLimitKw === 5), 15_000);
       assert.equal(site.limitKw, 5);
       const res = await node.api('POST', `/api/v1/stations/${ids[0]}/calls`, { action: 'RequestStartTransaction', payload: { idToken: { idToken: 'GRIDTEST', type: 'Central' }, remoteStartId: 99, evseId: 1 } });
       assert.equal(res.body.error?.code, 'GRID_LIMIT_EXCEEDED');
       vtnEvents = [];
-      await waitFor('DSO limit lifted', async () => ((await node.api('GET', '/api/v1/grid/load')).body.sites.find((s: any) => s.id === 'DSO1').dsoLimitKw === undefined ? true : undefined));
+      await eventually('DSO limit lifted', async () => ((await node.api('GET', '/api/v1/grid/load')).body.sites.find((s: any) => s.id === 'DSO1').dsoLimitKw === undefined ? true : undefined), 15_000);
     });
 
     test('live load streams as server-sent events', async () => {
@@ -168,10 +159,10 @@ for (const db of testDatabases()) {
       const ids = Array.from({ length: 12 }, (_, i) => `SWING-${db}-${i}`);
       for (const id of ids) assert.equal((await node.api('POST', '/api/v1/stations', { id, securityProfile: 1, password: PASSWORD })).status, 201);
       await runAttack('load-swing', { url: node.ws, stationIds: ids, passwordFor: () => PASSWORD });
-      const alert = await waitFor('swing alert', async () => {
+      const alert = await eventually('swing alert', async () => {
         await node.app.monitor.settled();
         return (await node.api('GET', '/api/v1/alerts')).body.find((a: any) => a.title === 'Synchronised load swing');
-      });
+      }, 15_000);
       assert.equal(alert.severity, 'critical');
     });
   });

@@ -11,22 +11,13 @@ import assert from 'node:assert/strict';
 import { resumePlan, RESUME_DEFAULTS } from '../../src/grid/index.js';
 import { createSimStation, type SimStation } from '../../src/sim/index.js';
 import type { OcppVersion } from '../../src/bus/events.js';
-import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
+import { eventually, startTestNode, testDatabases, type TestNode } from '../support/node.js';
 
 const PASSWORD = 'resume-test-password-0001';
 const WINDOW_S = 3;
 const VERSIONS: OcppVersion[] = ['1.6', '2.0.1', '2.1'];
 const PER_VERSION = 6;
 
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, deadlineMs = 20_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) assert.fail(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface Watched { id: string; version: OcppVersion; profiles: any[]; limits: (number | undefined)[] }
 
@@ -88,7 +79,7 @@ for (const db of testDatabases()) {
       await Promise.all(watched.map((w) => make(w).connect()));
       // One at a time: concurrent 1.6 StartTransactions race on the legacy transaction id in src/transactions on PostgreSQL.
       for (const w of watched) await stations.get(w.id)!.startCharging({ connectorId: 1, idToken: 'RESUME01', powerW: 11_000 });
-      await waitFor('sessions recorded', async () => ((await node.api('GET', '/api/v1/grid/load')).body.fleet.loadKw >= 11 * watched.length ? true : undefined));
+      await eventually('sessions recorded', async () => ((await node.api('GET', '/api/v1/grid/load')).body.fleet.loadKw >= 11 * watched.length ? true : undefined), 20_000);
       assert.ok(watched.every((w) => w.profiles.length === 0), 'no profile before any outage');
 
       // Even stations: a power loss (the old link dies, a fresh boot with PowerUp). Odd: a network loss (reconnect, no boot).
@@ -100,7 +91,7 @@ for (const db of testDatabases()) {
           await make(w).connect();
         } else await s.reconnect();
       }));
-      await waitFor('a resume profile at every station', () => (watched.every((w) => w.profiles.length >= 1) ? true : undefined));
+      await eventually('a resume profile at every station', () => (watched.every((w) => w.profiles.length >= 1) ? true : undefined), 20_000);
 
       const csmsDrawn: number[] = [];
       for (const w of watched) {
@@ -136,7 +127,7 @@ for (const db of testDatabases()) {
       }
 
       // Every station follows its schedule: held at 0 W, then released (by the end of the profile, or 2.1's delayed period).
-      await waitFor('every station released', () => (watched.every((w) => {
+      await eventually('every station released', () => (watched.every((w) => {
         const at = w.limits.indexOf(0);
         return at >= 0 && w.limits.slice(at + 1).some((l) => l === undefined || l > 0);
       }) ? true : undefined), (WINDOW_S + 15) * 1000);

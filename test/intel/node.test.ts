@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
+import { eventually, startTestNode, testDatabases, type TestNode } from '../support/node.js';
 import { stationCsr } from '../support/pki.js';
 import { createTaxiiClient, TAXII_MEDIA_TYPE, type StixObject } from '../../src/intel/index.js';
 import type { BusEvent } from '../../src/bus/index.js';
@@ -54,14 +54,6 @@ async function collection(node: TestNode, alias: string, query = ''): Promise<St
 }
 
 /** Waits for background work (a sighting written, an alert shared) to show; the assertion is on content, never on time. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
 
 /** HTTP status of a WebSocket upgrade (101 when accepted), optionally from a chosen loopback address. */
 function upgradeStatus(url: string, o: { user?: string; password?: string; localAddress?: string; ca?: string[]; cert?: string; key?: string } = {}): Promise<number> {

@@ -7,19 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runAttack, type AttackMode } from '../../src/sim/attacks.js';
 import { createSimStation } from '../../src/sim/index.js';
-import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
+import { eventually, startTestNode, testDatabases, type TestNode } from '../support/node.js';
 
 const PASSWORD = 'attack-test-password-0001';
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, deadlineMs = 15_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) assert.fail(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 for (const db of testDatabases()) {
   describe(`attacks against a node (${db})`, () => {
@@ -55,11 +46,11 @@ for (const db of testDatabases()) {
     }
 
     async function alertsFor(id: string, detector: string) {
-      const alerts = await waitFor(`${detector} alert for ${id}`, async () => {
+      const alerts = await eventually(`${detector} alert for ${id}`, async () => {
         await node.app.monitor.settled();
         const res = await node.api('GET', `/api/v1/alerts?stationId=${encodeURIComponent(id)}`);
         return res.body.some((a: any) => a.detector === detector) ? res.body : undefined;
-      });
+      }, 15_000);
       assert.deepEqual([...new Set(alerts.map((a: any) => a.detector))], [detector], `only ${detector} alerts for ${id}: ${JSON.stringify(alerts.map((a: any) => a.title))}`);
       return alerts;
     }
@@ -114,7 +105,7 @@ for (const db of testDatabases()) {
       const report = await attack('replay', id, { keepOpen: true });
       try {
         await alertsFor(id, 'replay');
-        await waitFor('disconnect', async () => (node.app.gateway.session(id) ? undefined : true));
+        await eventually('disconnect', async () => (node.app.gateway.session(id) ? undefined : true), 15_000);
       } finally {
         await Promise.all((report.stations ?? []).map((s) => s.close()));
       }
@@ -128,13 +119,13 @@ for (const db of testDatabases()) {
       try {
         const [first] = await alertsFor(id, 'tamper');
         assert.equal(first.severity, 'critical');
-        const alert = await waitFor('both actions', async () => {
+        const alert = await eventually('both actions', async () => {
           const a = (await node.api('GET', `/api/v1/alerts/${first.id}`)).body;
           return a.actions.length >= 2 ? a : undefined;
-        });
+        }, 15_000);
         assert.deepEqual(alert.actions.map((a: any) => a.kind).sort(), ['quarantine', 'setUnavailable']);
         assert.equal((await node.api('GET', `/api/v1/stations/${id}`)).body.quarantined, true);
-        await waitFor('ChangeAvailability Inoperative', async () => (seen.includes('ChangeAvailability:Inoperative') ? true : undefined));
+        await eventually('ChangeAvailability Inoperative', async () => (seen.includes('ChangeAvailability:Inoperative') ? true : undefined), 15_000);
         for (const a of alert.actions) assert.equal((await node.api('POST', `/api/v1/alert-actions/${a.id}/undo`)).status, 204);
         assert.equal((await node.api('GET', `/api/v1/stations/${id}`)).body.quarantined, false);
         assert.ok(seen.includes('ChangeAvailability:Operative'), seen.join());

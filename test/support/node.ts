@@ -101,14 +101,15 @@ export async function startTestNode(opts: { db?: TestDb; config?: ConfigInput; d
 }
 
 /**
- * Polls `probe` until it returns a truthy value, for effects the node records
- * after it has answered (security events, alerts). Fails with `what` after `ms`.
+ * Polls `probe` until it returns something other than `undefined`, `null` or
+ * `false`, for effects the node records after it has answered (security
+ * events, alerts, bus fan-out). Fails with `what` after `ms`.
  */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
+export async function eventually<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 10_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
-    if (value) return value;
+    if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`not seen within ${ms} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -14,19 +14,11 @@ import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createSimStation, type OcppVersion, type SimStation } from '../../src/sim/index.js';
-import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
+import { eventually, startTestNode, testDatabases, type TestNode } from '../support/node.js';
 import { openssl, pemBlocks } from './fixture.js';
 
 const PW = 'lifecycle-password-0001';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, tries = 200): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
 
 function station(node: TestNode, id: string, ocppVersion: OcppVersion, extra: Partial<Parameters<typeof createSimStation>[0]> = {}): SimStation {
   const ca = node.app.trust.listCas().map((c) => c.pem);
@@ -54,7 +46,7 @@ for (const db of testDatabases()) {
           assert.equal(renew.status, 202, JSON.stringify(renew.body));
           assert.equal(renew.body.reason, 'operator');
           const [pair] = (await installed) as [{ cert: string; key: string }];
-          const trigger = (await until('the trigger to be recorded', async () => (await node.api('GET', `/api/v1/stations/${id}/certificates`)).body.renewals.find((r: any) => r.state === 'completed')));
+          const trigger = (await eventually('the trigger to be recorded', async () => (await node.api('GET', `/api/v1/stations/${id}/certificates`)).body.renewals.find((r: any) => r.state === 'completed')));
           assert.equal(trigger.certificateType, 'ChargingStationCertificate');
           assert.equal(trigger.stationStatus, 'Accepted');
 
@@ -79,11 +71,11 @@ for (const db of testDatabases()) {
           if (version === '2.0.1') {
             // OpenSSL, not evguard's simulator, completes mutual TLS with the certificate issued through SignCertificate,
             // and the node upgrades that connection to OCPP: the certificate was accepted.
-            await until('the old session to end', () => !node.app.gateway.session(id));
+            await eventually('the old session to end', () => !node.app.gateway.session(id));
             const out = await upgradeWithOpenssl(node, id, f('key.pem', pair.key), f('leaf.pem', leaf!), f('sub.pem', rest.join('')), f('server-roots.pem', node.app.trust.listCas().map((c) => c.pem).join('')));
             assert.match(out, /HTTP\/1\.1 101 Switching Protocols/);
             assert.match(out, /Verification: OK/);
-            await until('the OpenSSL session to end', () => !node.app.gateway.session(id));
+            await eventually('the OpenSSL session to end', () => !node.app.gateway.session(id));
           }
           s3 = station(node, id, version, { securityProfile: 3, password: undefined, tls: { ca: node.app.trust.listCas().map((c) => c.pem), cert: pair.cert, key: pair.key } });
           assert.equal((await s3.connect()).status, 'Accepted');
@@ -95,7 +87,7 @@ for (const db of testDatabases()) {
           await dropped;
           await assert.rejects(s3.reconnect());
           // Security events are stored asynchronously after the refusal.
-          await until('ClientCertificateRejected', async () => ((await node.api('GET', `/api/v1/security-events?stationId=${id}`)).body as { type: string }[]).some((e) => e.type === 'ClientCertificateRejected'));
+          await eventually('ClientCertificateRejected', async () => ((await node.api('GET', `/api/v1/security-events?stationId=${id}`)).body as { type: string }[]).some((e) => e.type === 'ClientCertificateRejected'));
           assert.equal((await node.api('GET', `/api/v1/stations/${id}/certificates`)).body.issued[0].state, 'revoked');
         } finally {
           await s2.close();
@@ -110,7 +102,7 @@ for (const db of testDatabases()) {
       try {
         await s.connect();
         await assert.rejects(s.requestCertificate(), (err: any) => err.code === 'SIM_CSR_REJECTED');
-        const events = await until('CsrRejected', async () => {
+        const events = await eventually('CsrRejected', async () => {
           const list = (await node.api('GET', '/api/v1/security-events?stationId=LC-P1')).body as { type: string; techInfo?: string }[];
           return list.find((e) => e.type === 'CsrRejected');
         });
@@ -134,7 +126,7 @@ for (const db of testDatabases()) {
           if (res.status === 'Accepted') accepted++;
         }
         assert.equal(accepted, 10);
-        await until('the flood to be recorded', async () => ((await node.api('GET', '/api/v1/security-events?stationId=LC-FLOOD')).body as any[]).some((e) => /more than 10 CSRs/.test(e.techInfo ?? '')));
+        await eventually('the flood to be recorded', async () => ((await node.api('GET', '/api/v1/security-events?stationId=LC-FLOOD')).body as any[]).some((e) => /more than 10 CSRs/.test(e.techInfo ?? '')));
       } finally {
         await s.close();
       }
@@ -231,14 +223,14 @@ describe('renewal and expiry alerts on the schedule, without an operator', () =>
       const [one] = (await first) as [{ cert: string }];
       const [two] = (await once(s, 'certificate')) as [{ cert: string }];
       assert.notEqual(new X509Certificate(pemBlocks(one.cert)[0]!).serialNumber, new X509Certificate(pemBlocks(two.cert)[0]!).serialNumber);
-      const renewal = await until('the scheduled renewal', async () => (await node.api('GET', '/api/v1/stations/SCHED/certificates')).body.renewals.find((r: any) => r.state === 'completed'));
+      const renewal = await eventually('the scheduled renewal', async () => (await node.api('GET', '/api/v1/stations/SCHED/certificates')).body.renewals.find((r: any) => r.state === 'completed'));
       assert.equal(renewal.reason, 'scheduled');
       const inv = (await node.api('GET', '/api/v1/stations/SCHED/certificates')).body;
       assert.deepEqual(inv.issued.map((c: any) => c.state), ['valid', 'superseded']);
       assert.equal(renewal.expiringSerial, inv.issued[1].serialHex);
       assert.equal(renewal.newSerial, inv.issued[0].serialHex);
       assert.equal(inv.expiring[0].serialHex, inv.issued[0].serialHex);
-      const alert = await until('an expiry security event', async () => ((await node.api('GET', '/api/v1/security-events?stationId=SCHED')).body as any[]).find((e) => e.type === 'CertificateExpiring'));
+      const alert = await eventually('an expiry security event', async () => ((await node.api('GET', '/api/v1/security-events?stationId=SCHED')).body as any[]).find((e) => e.type === 'CertificateExpiring'));
       assert.match(alert.techInfo, /station certificate [0-9a-f]+ expires/);
     } finally {
       await s.close();
