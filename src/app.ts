@@ -22,7 +22,7 @@ import { stationRoutes } from './api/routes/stations.js';
 import { transactionRoutes } from './api/routes/transactions.js';
 import { adminRoutes } from './api/routes/admin.js';
 import { consoleRoutes } from './api/console.js';
-import { createTrust, lifecycleRoutes, plugAndChargeHooks, trustMigrations, type Trust } from './trust/index.js';
+import { createTrust, lifecycleRoutes, plugAndChargeHooks, renewalTrigger, trustMigrations, type Trust } from './trust/index.js';
 import { createMonitor, monitorMigrations, monitorRoutes, type Monitor, type RecordedAction } from './monitor/index.js';
 import { createGrid, createOpenAdrVen, gridMigrations, gridRoutes, type Grid } from './grid/index.js';
 import { createMeterKeys, meterKeyRoutes, meterMigrations } from './meters/index.js';
@@ -112,13 +112,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     if (a.kind === 'quarantine') await stations.registry.setQuarantined(stationId, false);
     else if (a.kind === 'setUnavailable') {
       const s = gateway.session(stationId);
-      if (s) details.stationAnswer = await calls.call(stationId, 'ChangeAvailability', s.version === '1.6' ? { connectorId: 0, type: 'Operative' } : { operationalStatus: 'Operative' });
+      if (s) details.stationAnswer = await calls.call(stationId, 'ChangeAvailability', wholeStationAvailability(s.version, 'Operative'));
       else details.pending = 'station offline; set it Operative when it is back';
     } else if (a.kind === 'revokeCertificate') {
       // A revocation is final (RFC 5280); reinstating means a fresh certificate, so ask the station for a new CSR.
       const s = gateway.session(stationId);
       if (s) {
-        const trigger = s.version === '1.6' ? { action: 'ExtendedTriggerMessage', payload: { requestedMessage: 'SignChargePointCertificate' } } : { action: 'TriggerMessage', payload: { requestedMessage: 'SignChargingStationCertificate' } };
+        const trigger = renewalTrigger(s.version, 'ChargingStationCertificate');
         details.stationAnswer = await calls.call(stationId, trigger.action, trigger.payload);
       } else details.pending = 'station offline; it needs a new certificate';
     }
@@ -145,8 +145,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         async setUnavailable(stationId, reason) {
           const s = gateway.session(stationId) ?? (cluster ? await stations.registry.get(stationId).then((r) => (r.ocppVersion ? { version: r.ocppVersion } : undefined), () => undefined) : undefined);
           if (s) {
-            const payload = s.version === '1.6' ? { connectorId: 0, type: 'Inoperative' } : { operationalStatus: 'Inoperative' };
-            await calls.call(stationId, 'ChangeAvailability', payload).catch(() => undefined);
+            await calls.call(stationId, 'ChangeAvailability', wholeStationAvailability(s.version, 'Inoperative')).catch(() => undefined);
           }
           await automatic('set-unavailable', stationId, { reason });
         },
@@ -430,4 +429,9 @@ async function bootstrapAdminToken(config: Config, tokens: ReturnType<typeof cre
   const { token } = await tokens.create('admin (generated on first start)', 'admin');
   writeFileSync(file, token + '\n', { mode: 0o600 });
   return token;
+}
+
+/** ChangeAvailability for the whole station (1.6 connector 0; 2.x without an EVSE). */
+function wholeStationAvailability(version: string, status: 'Operative' | 'Inoperative'): Record<string, unknown> {
+  return version === '1.6' ? { connectorId: 0, type: status } : { operationalStatus: status };
 }
