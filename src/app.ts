@@ -69,10 +69,15 @@ export interface StartOptions {
   ephemeralPorts?: boolean;
 }
 
+/** Every module's migrations: the one schema of a node (the migrator refuses a partial set on a node's database). */
+export function nodeMigrations() {
+  return { ...stationsMigrations, ...transactionsMigrations, ...apiMigrations, ...trustMigrations, ...monitorMigrations, ...intelMigrations, ...gridMigrations, ...firmwareMigrations, ...meterMigrations };
+}
+
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
   const log = opts.log ?? pino({ level: config.logLevel });
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onConnectionError: (err) => log.warn({ err }, 'PostgreSQL closed an idle connection; it will be reopened') });
-  await migrate(database, { ...stationsMigrations, ...transactionsMigrations, ...apiMigrations, ...trustMigrations, ...monitorMigrations, ...intelMigrations, ...gridMigrations, ...firmwareMigrations, ...meterMigrations });
+  await migrate(database, nodeMigrations());
   const onBusError = (err: unknown, event: BusEvent) => log.error({ err, topic: event.topic }, 'bus subscriber failed');
   // Cluster mode: NATS carries the bus to every node and routes calls to the node holding each station (docs/cluster.md).
   const cluster = config.natsUrl

@@ -11,16 +11,20 @@ import { VERSION } from '../app.js';
 import { firmwareCommand } from '../firmware/cli.js';
 import { createIntelCommand } from '../intel/cli.js';
 import { openIntelNode } from '../intel/open-node.js';
+import { createPkiCommand } from '../trust/cli.js';
 
 export function buildCli(): Command {
   const program = new Command('evguard')
     .description('Security-first charging station management system (CSMS) for EV charging networks')
     .version(VERSION)
+    // Options after a subcommand's name belong to it: `firmware upload --version 1.1.0` is the image's version, not evguard's.
+    .enablePositionalOptions()
     .addCommand(serveCommand())
     .addCommand(simCommand())
     .addCommand(demoCommand())
     .addCommand(createIntelCommand({ open: openIntelNode }))
     .addCommand(firmwareCommand())
+    .addCommand(createPkiCommand())
     .addCommand(probeCommand())
     .addCommand(probeStationCommand())
     .addCommand(assessCommand());

@@ -84,7 +84,16 @@ export interface Campaign {
   state: CampaignState;
   currentWave: number;
   haltReason?: string;
-  spec: RolloutSpec & { window?: { start: string; end: string }; allowInsecure: boolean; forced?: { reason: string; by: string } };
+  spec: RolloutSpec & {
+    window?: { start: string; end: string };
+    allowInsecure: boolean;
+    forced?: { reason: string; by: string };
+    /**
+     * Failed and dispatched stations an operator accepted by resuming a halted
+     * campaign: the halt rule judges only what happened after that resume.
+     */
+    acknowledged?: { failed: number; dispatched: number };
+  };
   createdBy: string;
   createdAt: string;
   updatedAt: string;
@@ -118,7 +127,8 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
   }
   async function setCampaign(c: { id: string; state: CampaignState }, state: CampaignState, extra: Record<string, unknown> = {}) {
     await db.updateTable('firmware_campaigns').set({ state, ...extra, updated_at: now() }).where('id', '=', c.id).execute();
-    deps.bus.publish('firmware.campaign', { campaignId: c.id, state, from: c.state, ...extra });
+    const haltReason = typeof extra.halt_reason === 'string' ? { haltReason: extra.halt_reason } : {};
+    deps.bus.publish('firmware.campaign', { campaignId: c.id, state, from: c.state, ...haltReason });
   }
 
   async function get(id: string): Promise<Campaign> {
@@ -227,6 +237,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
     if (deps.leads && !deps.leads()) return Promise.resolve();
     return serial(id, async () => {
       const c = await get(id);
+      if (c.state === 'halted') return refreshHaltReason(c);
       if (c.state !== 'running') return;
       const list = c.stations.filter((s) => s.wave >= 0);
       if (c.spec.window && Date.parse(c.spec.window.end) <= Date.now()) {
@@ -234,10 +245,9 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
       }
       const fresh = await rows(id);
       const eligible = fresh.filter((s) => s.wave >= 0);
-      const failed = eligible.filter((s) => s.state === 'failed').length;
-      const dispatched = eligible.filter((s) => s.state !== 'pending' && s.state !== 'skipped').length;
-      if (shouldHalt(failed, dispatched, c.spec.failureThresholdPercent)) {
-        await setCampaign(c, 'halted', { halt_reason: `${failed} of ${dispatched} dispatched stations failed (threshold ${c.spec.failureThresholdPercent}%)` });
+      const halt = haltReason(c, eligible);
+      if (halt) {
+        await setCampaign(c, 'halted', { halt_reason: halt });
         return;
       }
       if (eligible.every((s) => TERMINAL_STATES.has(s.state))) {
@@ -265,6 +275,30 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
         void dispatch(c, img, s, version).catch((err) => deps.log?.warn({ err, stationId: s.stationId }, 'firmware dispatch failed'));
       }
     });
+  }
+
+  function tally(eligible: CampaignStation[]) {
+    return {
+      failed: eligible.filter((s) => s.state === 'failed').length,
+      dispatched: eligible.filter((s) => s.state !== 'pending' && s.state !== 'skipped').length,
+    };
+  }
+
+  /** Why the campaign must halt, judged on what happened since the last resume from a halt; undefined when it may go on. */
+  function haltReason(c: Campaign, eligible: CampaignStation[]): string | undefined {
+    const { failed, dispatched } = tally(eligible);
+    const ack = c.spec.acknowledged ?? { failed: 0, dispatched: 0 };
+    const newFailed = failed - ack.failed;
+    const newDispatched = dispatched - ack.dispatched;
+    if (!shouldHalt(newFailed, newDispatched, c.spec.failureThresholdPercent)) return undefined;
+    const since = ack.dispatched > 0 ? ' since the last resume' : '';
+    return `${newFailed} of ${newDispatched} stations dispatched${since} failed (threshold ${c.spec.failureThresholdPercent}%)`;
+  }
+
+  /** Updates in flight when the campaign halted still report: keep the stated reason true to the counts. */
+  async function refreshHaltReason(c: Campaign): Promise<void> {
+    const reason = haltReason(c, c.stations.filter((s) => s.wave >= 0));
+    if (reason && reason !== c.haltReason) await db.updateTable('firmware_campaigns').set({ halt_reason: reason, updated_at: now() }).where('id', '=', c.id).execute();
   }
 
   async function dispatch(c: Campaign, img: FirmwareImage, s: CampaignStation, version: string): Promise<void> {
@@ -373,7 +407,13 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
       if (action === 'abort') {
         for (const s of c.stations.filter((x) => x.state === 'pending')) await setStation(id, s.stationId, { state: 'skipped', detail: 'campaign aborted' });
       }
-      await setCampaign(c, action === 'pause' ? 'paused' : action === 'resume' ? 'running' : 'aborted', action === 'resume' ? { halt_reason: null } : {});
+      let extra: Record<string, unknown> = {};
+      if (action === 'resume') {
+        extra = { halt_reason: null };
+        // Resuming a halted campaign accepts the failures so far; later ones are judged afresh.
+        if (c.state === 'halted') extra.spec = JSON.stringify({ ...c.spec, acknowledged: tally(c.stations.filter((s) => s.wave >= 0)) });
+      }
+      await setCampaign(c, action === 'pause' ? 'paused' : action === 'resume' ? 'running' : 'aborted', extra);
     });
     await advance(id);
     return get(id);

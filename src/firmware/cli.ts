@@ -14,7 +14,7 @@ export interface FirmwareCommandOptions {
   exit?: (code: number) => void;
 }
 
-interface Conn { url: string; token?: string; json?: boolean }
+interface Conn { api: string; token?: string; json?: boolean }
 
 const percent = (v: string) => {
   const n = Number(v);
@@ -33,7 +33,13 @@ export function firmwareCommand(options: FirmwareCommandOptions = {}): Command {
   const exit = options.exit ?? ((code) => process.exit(code));
 
   const conn = (cmd: Command) => cmd
-    .addOption(new Option('--url <url>', 'evguard node base URL').default(env.EVGUARD_URL ?? 'http://127.0.0.1:8080'))
+    .addOption(new Option('--api <url>', 'REST base URL of the evguard node (or EVGUARD_API)').default(env.EVGUARD_API ?? env.EVGUARD_URL ?? 'http://localhost:8080'))
+    // The earlier spelling, kept so existing scripts work.
+    .addOption(new Option('--url <url>').hideHelp())
+    .hook('preAction', (_parent, action) => {
+      const o = action.opts();
+      if (o.url !== undefined) action.setOptionValue('api', o.url);
+    })
     .addOption(new Option('--token <token>', 'API bearer token (or EVGUARD_TOKEN)').default(env.EVGUARD_TOKEN ?? env.EVGUARD_ADMIN_TOKEN))
     .option('--json', 'print JSON')
     .configureOutput({ writeOut: out, writeErr: err });
@@ -42,13 +48,13 @@ export function firmwareCommand(options: FirmwareCommandOptions = {}): Command {
     if (!c.token) throw new UsageError('no API token: pass --token or set EVGUARD_TOKEN');
     let res: Response;
     try {
-      res = await fetch(new URL(path, c.url), {
+      res = await fetch(new URL(path, c.api), {
         method,
         headers: { authorization: `Bearer ${c.token}`, ...(raw ? { 'content-type': 'application/octet-stream' } : body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: raw ?? (body !== undefined ? JSON.stringify(body) : undefined),
       });
     } catch (e) {
-      throw new Error(`cannot reach ${c.url}: ${(e as Error).message}`);
+      throw new Error(`cannot reach ${c.api}: ${(e as Error).message}`);
     }
     const text = await res.text();
     let parsed: any;
@@ -102,8 +108,8 @@ export function firmwareCommand(options: FirmwareCommandOptions = {}): Command {
         headers['x-firmware-signature'] = readFile(f.signature, 'signature').toString('utf8').trim();
         headers['x-firmware-signing-certificate'] = readFile(f.certificate, 'certificate').toString('base64');
       }
-      const res = await fetch(new URL(`/api/v1/firmware?${q}`, f.url), { method: 'POST', headers, body: image }).catch((e) => {
-        throw new Error(`cannot reach ${f.url}: ${(e as Error).message}`);
+      const res = await fetch(new URL(`/api/v1/firmware?${q}`, f.api), { method: 'POST', headers, body: image }).catch((e) => {
+        throw new Error(`cannot reach ${f.api}: ${(e as Error).message}`);
       });
       const body: any = await res.json();
       if (res.status >= 400) throw Object.assign(new Error(`${body?.error?.code}: ${body?.error?.message}`), { status: res.status });
@@ -113,6 +119,7 @@ export function firmwareCommand(options: FirmwareCommandOptions = {}): Command {
   conn(firmware.command('list').description('List firmware images')).action(run(async (f: Conn) => {
     const list = await request(f, 'GET', '/api/v1/firmware');
     if (f.json) return out(`${JSON.stringify(list, null, 2)}\n`);
+    if (list.length === 0) return out('no images (upload one with: evguard firmware upload <file> --vendor … --model … --version …)\n');
     for (const i of list) out(`${i.id}  ${i.vendor.padEnd(16)} ${i.version.padEnd(12)} ${i.models.join(',').padEnd(20)} ${i.signed ? 'signed' : 'UNSIGNED'}  ${i.sha256}\n`);
   }));
 
@@ -152,6 +159,7 @@ export function firmwareCommand(options: FirmwareCommandOptions = {}): Command {
   conn(campaign.command('list').description('List campaigns')).action(run(async (f: Conn) => {
     const list = await request(f, 'GET', '/api/v1/campaigns');
     if (f.json) return out(`${JSON.stringify(list, null, 2)}\n`);
+    if (list.length === 0) return out('no campaigns\n');
     for (const c of list) printCampaign({ ...f, json: false }, c);
   }));
   conn(campaign.command('show').description('Per-station progress of a campaign').argument('<id>'))
@@ -164,9 +172,17 @@ export function firmwareCommand(options: FirmwareCommandOptions = {}): Command {
         await new Promise((r) => setTimeout(r, 2000));
       }
     }));
+  const describeAction = { pause: 'Pause a running campaign', resume: 'Continue a paused or halted campaign (a halted one accepts the failures so far)', abort: 'Abort a campaign' };
   for (const action of ['pause', 'resume', 'abort'] as const) {
-    conn(campaign.command(action).description(`${action[0]!.toUpperCase()}${action.slice(1)} a campaign`).argument('<id>'))
-      .action(run(async (id: string, f: Conn) => printCampaign(f, await request(f, 'POST', `/api/v1/campaigns/${encodeURIComponent(id)}/${action}`))));
+    conn(campaign.command(action).description(describeAction[action]).argument('<id>'))
+      .action(run(async (id: string, f: Conn) => {
+        const c = await request(f, 'POST', `/api/v1/campaigns/${encodeURIComponent(id)}/${action}`);
+        printCampaign(f, c);
+        // A resume that did not get the campaign going is a failure the operator must see.
+        if (action === 'resume' && c.state !== 'running' && c.state !== 'completed') {
+          throw new Error(`campaign ${c.id} is ${c.state} after resume${c.haltReason ? `: ${c.haltReason}` : ''}`);
+        }
+      }));
   }
   return firmware;
 }

@@ -9,7 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { createLocalBus } from '../bus/index.js';
 import { EvguardError } from '../errors.js';
 import { migrate, openDatabase } from '../store/index.js';
-import { createTrust, trustMigrations, type Trust } from './index.js';
+import { createTrust, type Trust } from './index.js';
 
 export interface PkiCommandOptions {
   env?: NodeJS.ProcessEnv;
@@ -38,7 +38,9 @@ export function createPkiCommand(options: PkiCommandOptions = {}): Command {
     let database;
     try {
       database = await openDatabase({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl });
-      await migrate(database, trustMigrations);
+      // The node's whole schema: the data dir may be a running node's (and the migrator refuses a partial set).
+      const { nodeMigrations } = await import('../app.js');
+      await migrate(database, nodeMigrations());
       const log = { info() {}, warn: (_o: unknown, msg: string) => err(`warning: ${msg}\n`) };
       const trust = await createTrust({ db: database, bus: createLocalBus(), log }, {
         dataDir: flags.dataDir, organization: flags.organization, hostnames: [], keyPassphrase: env.EVGUARD_KEY_PASSPHRASE,

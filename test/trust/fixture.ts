@@ -8,6 +8,7 @@ import * as x509 from '../../src/trust/x509.js';
 import { createLocalBus, type Bus, type BusEvent } from '../../src/bus/index.js';
 import { migrate, openDatabase, type Database } from '../../src/store/index.js';
 import { createTrust, trustMigrations, type Trust, type TrustConfig } from '../../src/trust/index.js';
+import { nodeMigrations } from '../../src/app.js';
 
 export interface Fixture {
   dir: string;
@@ -22,7 +23,8 @@ export interface Fixture {
 export async function openFixture(config: Partial<TrustConfig> = {}, existing?: { dir: string }, databaseUrl?: string): Promise<Fixture> {
   const dir = existing?.dir ?? mkdtempSync(path.join(tmpdir(), 'evg-trust-'));
   const db = await openDatabase({ dataDir: dir, databaseUrl });
-  await migrate(db, trustMigrations);
+  // A data dir the CLI opened before carries the node's whole schema (the migrator refuses a partial set).
+  await migrate(db, existing ? nodeMigrations() : trustMigrations);
   const bus = createLocalBus();
   const events: BusEvent[] = [];
   bus.subscribe('certificate.*', (e) => events.push(e));
