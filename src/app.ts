@@ -204,7 +204,12 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     { heartbeatIntervalS: config.ocpp.heartbeatIntervalS, bootRetryIntervalS: config.ocpp.bootRetryIntervalS, allowUnknown: config.ocpp.allowUnknown },
   );
   // A transaction's idToken may be a Plug & Charge EMAID: its contract decides (plugAndCharge is built below, called later).
-  const transactions = createTransactions({ database, bus, securityEvent, authorize: (t) => plugAndCharge.idTokenOrContract(t, (x) => stations.idTokens.authorize(x)) });
+  const transactions = createTransactions({
+    database, bus, securityEvent,
+    authorize: (t) => plugAndCharge.idTokenOrContract(t, (x) => stations.idTokens.authorize(x)),
+    // Readings above the station's rating (grid registry, else the plausibility default) are held out of billing and load.
+    ratedPowerW: (id) => grid.connectorMaxPowerW(id),
+  }, config.transactions ?? {});
 
   // Certificate lifecycle over OCPP (CSR policy, renewal, trust store, inventory); sends through `calls`, which cluster mode routes.
   const certificates = trust.certificateLifecycle({

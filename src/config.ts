@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { defineErrors } from './errors.js';
 import type { GridConfig } from './grid/index.js';
 import type { MonitorConfig } from './monitor/index.js';
+import type { TransactionsConfig } from './transactions/index.js';
 
 export const configErrors = defineErrors({
   CONFIG_INVALID: { status: 400, message: 'The configuration is invalid' },
@@ -80,6 +81,8 @@ export interface Config {
   readonly monitor?: Omit<MonitorConfig, 'now'>;
   /** Power limits, ramp rates, mass-action approval and OpenADR (src/grid checks it at start). */
   readonly grid?: GridConfig;
+  /** Plausibility bounds of meter data (src/transactions checks it at start; docs/transactions.md). */
+  readonly transactions?: TransactionsConfig;
 }
 
 export const defaults: Config = {

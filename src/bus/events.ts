@@ -28,7 +28,8 @@ export interface TransactionChanged {
   stationId: string;
   transactionId: string;
   eventType: 'Started' | 'Updated' | 'Ended';
-  seqNo: number;
+  /** The station's seqNo (2.x) or the message's place in the transaction (1.6); absent on changes the CSMS makes itself (an abandonment). */
+  seqNo?: number;
   timestamp: string;
   evseId?: number;
   connectorId?: number;
@@ -40,6 +41,13 @@ export interface TransactionChanged {
   soc?: number;
   /** Signed meter data (OCMF or vendor format) exactly as the station sent it. */
   signedMeterValues?: { signedMeterData: string; signingMethod?: string; encodingMethod?: string; publicKey?: string }[];
+  /** The record's state after this message: Started, Updated, Ended, Refused or Abandoned. */
+  state?: string;
+  /**
+   * Why this message did not change the record (late, afterEnd, implausible:<reason>, abandoned).
+   * Values of a flagged message are evidence only: never load, never billing.
+   */
+  flags?: string[];
 }
 
 export const Topics = {

@@ -183,7 +183,7 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
   async function hadSessions(stationId: string): Promise<boolean> {
     if (live.charging(stationId)) return true;
     try {
-      const row = await (deps.db.db as unknown as Kysely<any>).selectFrom('transactions').select('id').where('station_id', '=', stationId).where('state', '!=', 'Ended').limit(1).executeTakeFirst();
+      const row = await (deps.db.db as unknown as Kysely<any>).selectFrom('transactions').select('id').where('station_id', '=', stationId).where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1).executeTakeFirst();
       return !!row;
     } catch (err) {
       deps.log?.warn({ err, stationId }, 'open transactions not readable; resume profile sent to be safe');

@@ -61,6 +61,7 @@ const DOMAIN_TO_RPC: Record<string, RpcErrorCode> = {
   MESSAGE_RATE_EXCEEDED: 'SecurityError',
   MESSAGE_ID_REUSED: 'RpcFrameworkError',
   TRANSACTION_FOREIGN: 'SecurityError',
+  TRANSACTION_NOT_ISSUED: 'SecurityError',
   TRANSACTION_UNKNOWN: 'PropertyConstraintViolation',
   NOT_SUPPORTED: 'NotSupported',
   VALIDATION_FAILED: 'PropertyConstraintViolation',

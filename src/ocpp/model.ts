@@ -64,6 +64,8 @@ export interface TransactionEventIn {
   kind: 'Started' | 'Updated' | 'Ended';
   /** Absent only on a 1.6 StartTransaction, where the CSMS assigns the id. */
   transactionId?: string;
+  /** The id is one the CSMS issued (1.6): it must have been issued to this station. */
+  idIssuedByCsms?: boolean;
   /** Station sequence number (2.x); 1.6 messages carry none. */
   seqNo?: number;
   /** Identifies a retransmission of the same message, so offline replays count once. */

@@ -1,44 +1,96 @@
 /**
- * One transaction model for all OCPP versions: lifecycle, meter values,
- * de-duplication of retransmitted (offline-queued) messages, sequence-gap
- * detection, and refusal of transaction ids that belong to another station.
+ * One transaction model for all OCPP versions: identity, lifecycle, meter
+ * values, de-duplication of retransmitted (offline-queued) messages, ordering
+ * and plausibility of meter data, and the authorization decision on record.
+ *
+ * Identity: a transaction is (station, the station's transactionId). A 2.x
+ * station names its own; a 1.6 station gets an integer from the CSMS's own
+ * sequence (ids.ts) and may only refer to ids issued to it. The record's id
+ * is `<stationId>:<transactionId>`.
+ *
+ * Lifecycle (docs/transactions.md): Started → Updated → Ended; Refused when
+ * the start's authorization was not Accepted (it never becomes a charge to
+ * bill, even when the station reports its end); Abandoned when a new
+ * transaction starts on the same connector while this one is still open
+ * (its late Ended may still settle it). Ended is settled: later messages are
+ * kept in the event log, flagged, and change nothing.
  */
 import type { Bus } from '../bus/index.js';
 import { Topics, type SecurityEvent, type TransactionChanged } from '../bus/events.js';
-import { defineErrors } from '../errors.js';
-import type { AuthorizationResult, MeterSample, StationContext, TransactionEventIn, TransactionEventResult } from '../ocpp/index.js';
-import type { Database, Kysely } from '../store/index.js';
-import { toJson } from '../store/index.js';
+import type { AuthorizationResult, AuthorizationStatus, StationContext, TransactionEventIn, TransactionEventResult } from '../ocpp/index.js';
+import type { Database } from '../store/index.js';
+import { fromJson, toJson } from '../store/index.js';
+import { transactionErrors } from './errors.js';
+import { issueLegacyId, legacyIdOwner } from './ids.js';
+import { ENERGY, implausibility, POWER, registers, validateLimits, type PlausibilityLimits } from './plausibility.js';
 
 export { transactionsMigrations } from './store.js';
+export { transactionErrors } from './errors.js';
+export { plausibilityDefaults, type PlausibilityLimits } from './plausibility.js';
 
-export const transactionErrors = defineErrors({
-  TRANSACTION_FOREIGN: { status: 409, message: 'The transaction id belongs to another station' },
-  TRANSACTION_UNKNOWN: { status: 404, message: 'No such transaction' },
-});
+export type TransactionState = 'Started' | 'Updated' | 'Ended' | 'Refused' | 'Abandoned';
+export const TRANSACTION_STATES: readonly TransactionState[] = ['Started', 'Updated', 'Ended', 'Refused', 'Abandoned'];
 
-export type TransactionState = 'Started' | 'Updated' | 'Ended';
+export interface TransactionsConfig {
+  /** Bounds of physically possible readings (plausibility.ts). */
+  plausibility?: Partial<PlausibilityLimits>;
+}
 
 export interface Transaction {
+  /** `<stationId>:<transactionId>`: names the transaction across the fleet. */
   id: string;
   stationId: string;
+  /** The station's own id (2.x), or the integer the CSMS gave it (1.6). */
+  transactionId: string;
   evseId?: number;
   connectorId?: number;
   idToken?: string;
   state: TransactionState;
+  /** The authorization decision sent to the station for this transaction, and when. */
+  authorization?: { status: AuthorizationStatus; at: string };
   startedAt?: string;
   endedAt?: string;
+  /** Register at the start (1.6 meterStart; 2.x the Started event's register, else the first one reported). */
   energyStartWh?: number;
+  /** Register at the end (1.6 meterStop; 2.x the Ended event's register, else the last in-order one). */
+  energyStopWh?: number;
+  /** Register now: the stop register once ended, else the newest in-order plausible reading. */
   energyWh?: number;
-  /** Energy delivered so far: register now minus register at start. */
+  /** Energy of the transaction: stop (or register now) minus start. What billing uses. */
   energyDeliveredWh?: number;
+  /** Lowest and highest plausible register among the meter samples, to compare with start and stop. */
+  sampledRegisterWh?: { lowest: number; highest: number };
   powerW?: number;
   soc?: number;
   stoppedReason?: string;
+  /** Why this record needs a look: noStart, late, afterEnd, implausible:<reason>, samplesDisagree, refused, abandoned, lateEnd. */
+  flags: string[];
+  /** The transaction whose start abandoned this one. */
+  abandonedBy?: string;
   events: number;
   seqGaps: number;
   offlineEvents: number;
+  /** Messages that arrived out of order or after the end: logged, not applied. */
+  lateEvents: number;
+  /** Messages with implausible readings: logged, not applied. */
+  implausibleEvents: number;
   updatedAt: string;
+}
+
+export interface TransactionEventLogEntry {
+  kind: 'Started' | 'Updated' | 'Ended';
+  seqNo?: number;
+  timestamp: string;
+  receivedAt: string;
+  offline: boolean;
+  /** Empty when the message was applied; else why it was not (late, afterEnd, implausible:<reason>, …). */
+  flags: string[];
+  meter?: unknown[];
+  energyRegisterWh?: number;
+  triggerReason?: string;
+  stoppedReason?: string;
+  chargingState?: string;
+  idToken?: string;
 }
 
 export interface TransactionsDeps {
@@ -46,39 +98,76 @@ export interface TransactionsDeps {
   bus: Bus;
   authorize(idToken: string): Promise<AuthorizationResult>;
   securityEvent(e: Omit<SecurityEvent, 'timestamp' | 'source' | 'critical'>): void;
+  /** The station's rated power in W, when the grid registry knows it. */
+  ratedPowerW?(stationId: string): number | undefined;
+  now?(): number;
 }
 
 const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
+const ms = (iso: unknown) => (typeof iso === 'string' ? Date.parse(iso) : NaN);
+export const transactionKey = (stationId: string, transactionId: string) => `${stationId}:${transactionId}`;
+
+/** Splits `<stationId>:<transactionId>` (station ids never contain a colon). */
+export function parseTransactionKey(id: string): { stationId: string; transactionId: string } | undefined {
+  const at = id.indexOf(':');
+  return at > 0 && at < id.length - 1 ? { stationId: id.slice(0, at), transactionId: id.slice(at + 1) } : undefined;
+}
 
 function toTransaction(r: any): Transaction {
   const start = num(r.energy_start_wh);
+  const stop = num(r.energy_stop_wh);
   const now = num(r.energy_wh);
+  const end = stop ?? now;
+  const lowest = num(r.sample_min_wh);
+  const highest = num(r.sample_max_wh);
   return {
     id: r.id,
     stationId: r.station_id,
+    transactionId: r.transaction_id,
     evseId: num(r.evse_id),
     connectorId: num(r.connector_id),
     idToken: r.id_token ?? undefined,
     state: r.state,
+    authorization: r.auth_status ? { status: r.auth_status, at: r.auth_at } : undefined,
     startedAt: r.started_at ?? undefined,
     endedAt: r.ended_at ?? undefined,
     energyStartWh: start,
-    energyWh: now,
-    energyDeliveredWh: start !== undefined && now !== undefined ? now - start : undefined,
+    energyStopWh: stop,
+    energyWh: end,
+    energyDeliveredWh: start !== undefined && end !== undefined ? end - start : undefined,
+    sampledRegisterWh: lowest !== undefined && highest !== undefined ? { lowest, highest } : undefined,
     powerW: num(r.power_w),
     soc: num(r.soc),
     stoppedReason: r.stopped_reason ?? undefined,
+    flags: fromJson<string[]>(r.flags ?? '[]'),
+    abandonedBy: r.abandoned_by ?? undefined,
     events: Number(r.events),
     seqGaps: Number(r.seq_gaps),
     offlineEvents: Number(r.offline_events),
+    lateEvents: Number(r.late_events ?? 0),
+    implausibleEvents: Number(r.implausible_events ?? 0),
     updatedAt: r.updated_at,
   };
 }
 
-function latest(samples: MeterSample[], measurand: string): number | undefined {
-  let found: MeterSample | undefined;
-  for (const s of samples) if (s.measurand === measurand && Number.isFinite(s.value) && !s.phase && (!found || s.timestamp >= found.timestamp)) found = s;
+function latest(e: TransactionEventIn, measurand: string): number | undefined {
+  let found: { value: number; at: number } | undefined;
+  for (const s of e.meter) {
+    if (s.measurand !== measurand || s.phase || s.signed || !Number.isFinite(s.value)) continue;
+    const at = ms(s.timestamp);
+    if (!found || at >= found.at) found = { value: s.value, at };
+  }
   return found?.value;
+}
+
+/** When the message's readings were taken: its newest sample, else its own timestamp. */
+function sampleTime(e: TransactionEventIn): number {
+  let t = NaN;
+  for (const s of e.meter) {
+    const at = ms(s.timestamp);
+    if (Number.isFinite(at) && !(at <= t)) t = at;
+  }
+  return Number.isFinite(t) ? t : ms(e.timestamp);
 }
 
 /** PostgreSQL unique_violation, or SQLite's key and unique constraint failures. */
@@ -87,152 +176,299 @@ function isUniqueViolation(err: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
-export function createTransactions(deps: TransactionsDeps) {
-  const { db } = deps.database;
+const union = (a: string[], b: Iterable<string>) => [...new Set([...a, ...b])];
 
-  async function legacyId(trx: Kysely<any>, stationId: string, dedupKey: string): Promise<string> {
-    const existing = await trx.selectFrom('legacy_transaction_ids').select('id').where('station_id', '=', stationId).where('dedup_key', '=', dedupKey).executeTakeFirst();
-    if (existing) return String(existing.id);
-    const next = await trx.selectFrom('legacy_transaction_ids').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
-    const id = Number(next?.max ?? 0) + 1;
-    await trx.insertInto('legacy_transaction_ids').values({ id, station_id: stationId, dedup_key: dedupKey }).execute();
-    return String(id);
+interface Outcome {
+  tx: Transaction;
+  duplicate: boolean;
+  /** This message's own flags (what kept it from changing the record). */
+  flags: string[];
+  /** Open transactions on the same connector that this start abandoned. */
+  abandoned: Transaction[];
+}
+
+/**
+ * The record after one message. Lifecycle facts (state, times, stop reason,
+ * authorization) apply unless the transaction is already settled; readings
+ * (registers, power, SoC) apply only from an in-order, plausible message.
+ */
+function nextRow(existing: any, e: TransactionEventIn, c: { key: string; stationId: string; transactionId: string; auth?: AuthorizationResult; implausible: string[]; nowIso: string; slackWh: number }) {
+  const flags: string[] = c.implausible.map((r) => `implausible:${r}`);
+  const plausible = c.implausible.length === 0;
+  const closed = !!existing && (existing.ended_at !== null || existing.abandoned_by !== null);
+  // An abandoned transaction's own Ended still settles it (its stop was late, not missing).
+  const settlesAbandoned = !!existing && e.kind === 'Ended' && existing.ended_at === null && existing.abandoned_by !== null;
+  const afterEnd = closed && !settlesAbandoned;
+  const maxSeq = num(existing?.max_seq_no);
+  const lastAt = ms(existing?.last_sample_at);
+  // Samples are ordered by seqNo where the station numbers its messages (2.x), else by their timestamps (1.6).
+  const late = !afterEnd && !!existing && e.kind === 'Updated' && (e.seqNo !== undefined ? maxSeq !== undefined && e.seqNo < maxSeq : Number.isFinite(lastAt) && !(sampleTime(e) > lastAt));
+  if (afterEnd) flags.push('afterEnd');
+  if (late) flags.push('late');
+  const apply = plausible && !afterEnd && !late;
+  const ts = c.implausible.some((r) => r.startsWith('timestamp')) ? c.nowIso : e.timestamp;
+
+  let state: TransactionState = existing?.state ?? (e.kind === 'Started' ? 'Started' : e.kind);
+  const txFlags = new Set<string>(fromJson<string[]>(existing?.flags ?? '[]'));
+  if (!existing && e.kind !== 'Started') txFlags.add('noStart');
+  if (existing && !afterEnd) {
+    if (e.kind === 'Ended') state = state === 'Refused' ? 'Refused' : 'Ended';
+    else if (state === 'Started' && e.kind === 'Updated' && !late) state = 'Updated';
+  }
+  if (settlesAbandoned) txFlags.add('lateEnd');
+  let authStatus = existing?.auth_status ?? null;
+  let authAt = existing?.auth_at ?? null;
+  if (c.auth && !afterEnd) {
+    authStatus = c.auth.status;
+    authAt = c.nowIso;
+    if (c.auth.status !== 'Accepted' && (state === 'Started' || state === 'Updated')) state = 'Refused';
+    else if (c.auth.status === 'Accepted' && state === 'Refused' && e.kind !== 'Ended') state = 'Updated';
+  }
+  if (state === 'Refused') txFlags.add('refused');
+
+  let start = num(existing?.energy_start_wh);
+  let stop = num(existing?.energy_stop_wh);
+  let energy = num(existing?.energy_wh);
+  let lowest = num(existing?.sample_min_wh);
+  let highest = num(existing?.sample_max_wh);
+  let power = num(existing?.power_w);
+  let soc = num(existing?.soc);
+  let lastSampleAt: string | null = existing?.last_sample_at ?? null;
+  if (apply) {
+    const regs = registers(e).filter((r) => Number.isFinite(r.wh)).sort((a, b) => a.atMs - b.atMs);
+    const newest = regs.at(-1)?.wh;
+    if (e.kind === 'Started' && start === undefined && newest !== undefined) start = newest;
+    if (newest !== undefined && (energy === undefined || newest >= energy || e.kind === 'Ended')) energy = newest;
+    if (start === undefined && regs.length) start = regs[0]!.wh;
+    if (e.kind === 'Updated') {
+      for (const r of regs) {
+        lowest = lowest === undefined ? r.wh : Math.min(lowest, r.wh);
+        highest = highest === undefined ? r.wh : Math.max(highest, r.wh);
+      }
+    }
+    if (e.kind === 'Ended') stop = newest ?? energy;
+    const at = sampleTime(e);
+    if (Number.isFinite(at) && !(at <= lastAt)) lastSampleAt = new Date(at).toISOString();
+    power = latest(e, POWER) ?? power;
+    soc = latest(e, 'SoC') ?? soc;
+  }
+  if (e.kind === 'Ended' && !afterEnd) power = 0;
+  // The stop register below a sample taken before it, or the start above one: the meter data disagree.
+  if (stop !== undefined && highest !== undefined && stop < highest - c.slackWh) txFlags.add('samplesDisagree');
+  if (start !== undefined && lowest !== undefined && start > lowest + c.slackWh) txFlags.add('samplesDisagree');
+  for (const f of flags) txFlags.add(f);
+
+  let gaps = Number(existing?.seq_gaps ?? 0);
+  if (plausible && e.seqNo !== undefined && maxSeq !== undefined) {
+    // seqNo grows by one per message; a jump leaves gaps, a late arrival fills one.
+    if (e.seqNo > maxSeq + 1) gaps += e.seqNo - maxSeq - 1;
+    else if (e.seqNo < maxSeq) gaps = Math.max(0, gaps - 1);
+  }
+  const row = {
+    id: c.key,
+    station_id: c.stationId,
+    transaction_id: c.transactionId,
+    evse_id: existing?.evse_id ?? e.evseId ?? null,
+    connector_id: existing?.connector_id ?? e.connectorId ?? null,
+    id_token: afterEnd ? existing?.id_token ?? null : e.idToken?.idToken ?? existing?.id_token ?? null,
+    state,
+    started_at: existing?.started_at ?? (e.kind === 'Started' ? ts : null),
+    ended_at: e.kind === 'Ended' && !afterEnd ? ts : existing?.ended_at ?? null,
+    energy_start_wh: start ?? null,
+    energy_stop_wh: stop ?? null,
+    energy_wh: energy ?? null,
+    sample_min_wh: lowest ?? null,
+    sample_max_wh: highest ?? null,
+    last_sample_at: lastSampleAt,
+    power_w: power ?? null,
+    soc: soc ?? null,
+    stopped_reason: afterEnd ? existing?.stopped_reason ?? null : e.stoppedReason ?? existing?.stopped_reason ?? null,
+    max_seq_no: plausible && e.seqNo !== undefined ? Math.max(e.seqNo, maxSeq ?? -1) : maxSeq ?? null,
+    auth_status: authStatus,
+    auth_at: authAt,
+    abandoned_by: existing?.abandoned_by ?? null,
+    flags: toJson([...txFlags].sort()),
+    events: Number(existing?.events ?? 0) + 1,
+    seq_gaps: gaps,
+    offline_events: Number(existing?.offline_events ?? 0) + (e.offline ? 1 : 0),
+    late_events: Number(existing?.late_events ?? 0) + (late || afterEnd ? 1 : 0),
+    implausible_events: Number(existing?.implausible_events ?? 0) + (plausible ? 0 : 1),
+    updated_at: c.nowIso,
+  };
+  return { row, flags };
+}
+
+export function createTransactions(deps: TransactionsDeps, config: TransactionsConfig = {}) {
+  const { db, dialect } = deps.database;
+  const limits = validateLimits(config.plausibility);
+  const now = deps.now ?? Date.now;
+
+  function ratedW(stationId: string): number {
+    try {
+      const w = deps.ratedPowerW?.(stationId);
+      if (typeof w === 'number' && Number.isFinite(w) && w > 0) return w;
+    } catch {
+      // A failing registry lookup falls back to the default rating.
+    }
+    return limits.defaultMaxPowerW;
   }
 
   /**
-   * A 1.6 id is the highest one so far plus one. Two stations starting at the
-   * same instant on PostgreSQL can both read the same highest id; the loser's
-   * insert then violates the key, and the whole database transaction is
-   * simply run again (it reads the winner's id, or its own replayed start).
+   * Concurrent retransmissions of one 1.6 start on PostgreSQL can both miss
+   * the other's row; the loser's insert violates the (station, start) key and
+   * the whole database transaction simply runs again (and finds the winner's id).
    */
-  async function record(ctx: StationContext, e: TransactionEventIn): Promise<{ tx: Transaction; duplicate: boolean }> {
+  async function record(ctx: StationContext, e: TransactionEventIn, auth: AuthorizationResult | undefined): Promise<Outcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await recordOnce(ctx, e);
+        return await recordOnce(ctx, e, auth);
       } catch (err) {
-        if (e.transactionId !== undefined || attempt >= 20 || !isUniqueViolation(err)) throw err;
+        if (attempt >= 20 || !isUniqueViolation(err)) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       }
     }
   }
 
-  async function recordOnce(ctx: StationContext, e: TransactionEventIn): Promise<{ tx: Transaction; duplicate: boolean }> {
+  async function recordOnce(ctx: StationContext, e: TransactionEventIn, auth: AuthorizationResult | undefined): Promise<Outcome> {
     return db.transaction().execute(async (trx) => {
-      const id = e.transactionId ?? (await legacyId(trx, ctx.stationId, e.dedupKey));
-      const existing = await trx.selectFrom('transactions').selectAll().where('id', '=', id).executeTakeFirst();
-      if (existing && existing.station_id !== ctx.stationId) {
-        throw transactionErrors.TRANSACTION_FOREIGN(`Transaction ${id} is not this station's`);
+      let transactionId = e.transactionId;
+      if (transactionId === undefined) transactionId = await issueLegacyId(trx, dialect, ctx.stationId, e.dedupKey);
+      else if (e.idIssuedByCsms) {
+        const owner = await legacyIdOwner(trx, ctx.stationId, transactionId);
+        if (owner === 'foreign') throw transactionErrors.TRANSACTION_FOREIGN(`Transaction ${transactionId} is not this station's`);
+        if (owner === 'never') throw transactionErrors.TRANSACTION_NOT_ISSUED(`Transaction ${transactionId} was never issued to this station`);
       }
-      const now = new Date().toISOString();
+      const key = transactionKey(ctx.stationId, transactionId);
+      const existing = await trx.selectFrom('transactions').selectAll().where('id', '=', key).executeTakeFirst();
+      const nowMs = now();
+      const nowIso = new Date(nowMs).toISOString();
+      const prior = { energyWh: num(existing?.energy_wh), atMs: existing ? (Number.isFinite(ms(existing.last_sample_at)) ? ms(existing.last_sample_at) : ms(existing.started_at)) : undefined, maxSeqNo: num(existing?.max_seq_no) };
+      const implausible = implausibility(e, prior, ratedW(ctx.stationId), nowMs, limits);
+      const { row, flags } = nextRow(existing, e, { key, stationId: ctx.stationId, transactionId, auth, implausible, nowIso, slackWh: limits.slackWh });
       const inserted = await trx
         .insertInto('transaction_events')
         .values({
-          transaction_id: id,
+          transaction_id: key,
           dedup_key: e.dedupKey,
           station_id: ctx.stationId,
           kind: e.kind,
-          seq_no: e.seqNo ?? null,
+          seq_no: e.seqNo !== undefined && Number.isSafeInteger(e.seqNo) && Math.abs(e.seqNo) <= 2_147_483_647 ? e.seqNo : null,
           timestamp: e.timestamp,
           offline: e.offline ? 1 : 0,
-          payload: toJson({ meter: e.meter, triggerReason: e.triggerReason, stoppedReason: e.stoppedReason, chargingState: e.chargingState, idToken: e.idToken?.idToken }),
-          received_at: now,
+          payload: toJson({ meter: e.meter, energyRegisterWh: e.energyRegisterWh, triggerReason: e.triggerReason, stoppedReason: e.stoppedReason, chargingState: e.chargingState, idToken: e.idToken?.idToken }),
+          flags: toJson(flags),
+          received_at: nowIso,
         })
         .onConflict((oc) => oc.columns(['transaction_id', 'dedup_key']).doNothing())
         .executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0 && existing) {
         // A retransmission of a message already stored: acknowledge, change nothing.
-        return { tx: toTransaction(existing), duplicate: true };
+        return { tx: toTransaction(existing), duplicate: true, flags: [], abandoned: [] };
       }
-      const energy = latest(e.meter, 'Energy.Active.Import.Register') ?? e.energyRegisterWh;
-      const power = latest(e.meter, 'Power.Active.Import');
-      const soc = latest(e.meter, 'SoC');
-      const maxSeq = num(existing?.max_seq_no);
-      let gaps = Number(existing?.seq_gaps ?? 0);
-      if (e.seqNo !== undefined && maxSeq !== undefined) {
-        // seqNo grows by one per message; a jump leaves gaps, a late arrival fills one.
-        if (e.seqNo > maxSeq + 1) gaps += e.seqNo - maxSeq - 1;
-        else if (e.seqNo < maxSeq) gaps = Math.max(0, gaps - 1);
+      const abandoned: Transaction[] = [];
+      if (!existing && e.kind === 'Started' && row.evse_id !== null) {
+        // Open transactions on this connector that never ended: the new start leaves them behind.
+        const open = await trx.selectFrom('transactions').selectAll()
+          .where('station_id', '=', ctx.stationId).where('evse_id', '=', row.evse_id).where('id', '!=', key)
+          .where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1000).execute();
+        for (const o of open) {
+          const flagsOf = union(fromJson<string[]>(o.flags ?? '[]'), ['abandoned']).sort();
+          const change = { state: o.state === 'Refused' ? 'Refused' : 'Abandoned', abandoned_by: key, power_w: 0, flags: toJson(flagsOf), updated_at: nowIso };
+          await trx.updateTable('transactions').set(change).where('id', '=', o.id).execute();
+          abandoned.push(toTransaction({ ...o, ...change }));
+        }
       }
-      const ended = e.kind === 'Ended' || existing?.state === 'Ended';
-      const row = {
-        id,
-        station_id: ctx.stationId,
-        evse_id: e.evseId ?? existing?.evse_id ?? null,
-        connector_id: e.connectorId ?? existing?.connector_id ?? null,
-        id_token: e.idToken?.idToken ?? existing?.id_token ?? null,
-        state: ended ? 'Ended' : e.kind === 'Started' && !existing ? 'Started' : 'Updated',
-        started_at: existing?.started_at ?? (e.kind === 'Started' ? e.timestamp : null),
-        ended_at: e.kind === 'Ended' ? e.timestamp : existing?.ended_at ?? null,
-        energy_start_wh: existing?.energy_start_wh ?? (e.kind === 'Started' ? energy ?? null : null),
-        energy_wh: newer(existing, e) ? energy ?? existing?.energy_wh ?? null : existing?.energy_wh ?? energy ?? null,
-        power_w: e.kind === 'Ended' ? 0 : newer(existing, e) ? power ?? existing?.power_w ?? null : existing?.power_w ?? null,
-        soc: soc ?? existing?.soc ?? null,
-        stopped_reason: e.stoppedReason ?? existing?.stopped_reason ?? null,
-        max_seq_no: e.seqNo === undefined ? maxSeq ?? null : Math.max(e.seqNo, maxSeq ?? -1),
-        events: Number(existing?.events ?? 0) + 1,
-        seq_gaps: gaps,
-        offline_events: Number(existing?.offline_events ?? 0) + (e.offline ? 1 : 0),
-        updated_at: now,
-      };
-      if (existing) await trx.updateTable('transactions').set(row).where('id', '=', id).execute();
+      if (existing) await trx.updateTable('transactions').set(row).where('id', '=', key).execute();
       else await trx.insertInto('transactions').values(row).execute();
-      return { tx: toTransaction(row), duplicate: false };
+      return { tx: toTransaction(row), duplicate: false, flags, abandoned };
     });
   }
 
-  /** Later events must not be overwritten by an offline message that arrives after them. */
-  function newer(existing: any, e: TransactionEventIn): boolean {
-    return !existing || (existing.max_seq_no === null ? true : e.seqNo === undefined || e.seqNo >= Number(existing.max_seq_no));
+  function publish(ctx: StationContext, e: TransactionEventIn, out: Outcome): void {
+    const change: TransactionChanged = {
+      stationId: ctx.stationId,
+      transactionId: out.tx.transactionId,
+      eventType: e.kind,
+      seqNo: e.seqNo ?? out.tx.events - 1,
+      timestamp: e.timestamp,
+      evseId: e.evseId,
+      connectorId: e.connectorId,
+      idToken: e.idToken?.idToken,
+      energyWh: latest(e, ENERGY) ?? e.energyRegisterWh,
+      powerW: latest(e, POWER),
+      soc: latest(e, 'SoC'),
+      signedMeterValues: e.meter.filter((m) => m.signed).map((m) => m.signed!),
+      state: out.tx.state,
+      flags: out.flags,
+    };
+    deps.bus.publish(Topics.transactionChanged, change, ctx.stationId);
+    for (const t of out.abandoned) {
+      // No station message: no seqNo. Subscribers see the transaction end (the grid drops its load).
+      deps.bus.publish(Topics.transactionChanged, {
+        stationId: t.stationId, transactionId: t.transactionId, eventType: 'Ended', timestamp: new Date(now()).toISOString(),
+        evseId: t.evseId, connectorId: t.connectorId, state: t.state, flags: ['abandoned'],
+      } satisfies TransactionChanged, ctx.stationId);
+    }
   }
 
   return {
     async event(ctx: StationContext, e: TransactionEventIn): Promise<TransactionEventResult> {
-      let result: { tx: Transaction; duplicate: boolean };
+      // The decision comes first, outside the database transaction, and is stored with the record.
+      const auth = e.idToken && e.kind !== 'Ended' ? await deps.authorize(e.idToken.idToken) : undefined;
+      let out: Outcome;
       try {
-        result = await record(ctx, e);
+        out = await record(ctx, e, auth);
       } catch (err) {
-        if ((err as { code?: string }).code === 'TRANSACTION_FOREIGN') {
-          deps.securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'ForeignTransaction', techInfo: `${e.kind} for transaction ${e.transactionId} of another station` });
+        const code = (err as { code?: string }).code;
+        if (code === 'TRANSACTION_FOREIGN' || code === 'TRANSACTION_NOT_ISSUED') {
+          deps.securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'ForeignTransaction', techInfo: `${e.kind} for transaction ${e.transactionId}: ${(err as Error).message}` });
         }
         throw err;
       }
-      const authorization = e.idToken && e.kind !== 'Ended' ? await deps.authorize(e.idToken.idToken) : e.idToken ? { status: 'Accepted' as const } : undefined;
-      if (!result.duplicate) {
-        const change: TransactionChanged = {
-          stationId: ctx.stationId,
-          transactionId: result.tx.id,
-          eventType: e.kind,
-          seqNo: e.seqNo ?? result.tx.events - 1,
-          timestamp: e.timestamp,
-          evseId: e.evseId,
-          connectorId: e.connectorId,
-          idToken: e.idToken?.idToken,
-          energyWh: latest(e.meter, 'Energy.Active.Import.Register') ?? e.energyRegisterWh,
-          powerW: latest(e.meter, 'Power.Active.Import'),
-          soc: latest(e.meter, 'SoC'),
-          signedMeterValues: e.meter.filter((m) => m.signed).map((m) => m.signed!),
-        };
-        deps.bus.publish(Topics.transactionChanged, change, ctx.stationId);
-      }
-      return { transactionId: result.tx.id, authorization };
+      if (!out.duplicate) publish(ctx, e, out);
+      const authorization = out.duplicate && e.idToken && e.kind !== 'Ended'
+        ? { status: out.tx.authorization?.status ?? 'Invalid' }
+        : auth ?? (e.idToken ? { status: 'Accepted' as const } : undefined);
+      return { transactionId: out.tx.transactionId, authorization };
     },
-    async list(q: { stationId?: string; state?: TransactionState; limit?: number; offset?: number } = {}): Promise<Transaction[]> {
+
+    async list(q: { stationId?: string; state?: TransactionState; endedFrom?: string; endedTo?: string; limit?: number; offset?: number } = {}): Promise<Transaction[]> {
       let query = db.selectFrom('transactions').selectAll();
       if (q.stationId) query = query.where('station_id', '=', q.stationId);
       if (q.state) query = query.where('state', '=', q.state);
-      const rows = await query.orderBy('updated_at', 'desc').limit(Math.min(q.limit ?? 100, 1000)).offset(q.offset ?? 0).execute();
+      if (q.endedFrom) query = query.where('ended_at', '>=', q.endedFrom);
+      if (q.endedTo) query = query.where('ended_at', '<', q.endedTo);
+      const rows = await query.orderBy('updated_at', 'desc').orderBy('id').limit(Math.min(q.limit ?? 100, 10_000)).offset(q.offset ?? 0).execute();
       return rows.map(toTransaction);
     },
-    async get(id: string): Promise<Transaction & { eventLog: unknown[] }> {
+
+    /** One transaction by its id (`<stationId>:<transactionId>`), with its event log in arrival order. */
+    async get(id: string): Promise<Transaction & { eventLog: TransactionEventLogEntry[] }> {
       const r = await db.selectFrom('transactions').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!r) throw transactionErrors.TRANSACTION_UNKNOWN(`No transaction ${id}`);
-      const events = await db.selectFrom('transaction_events').selectAll().where('transaction_id', '=', id).orderBy('timestamp').execute();
-      return {
-        ...toTransaction(r),
-        eventLog: events.map((ev: any) => ({ kind: ev.kind, seqNo: num(ev.seq_no), timestamp: ev.timestamp, offline: Number(ev.offline) === 1, ...JSON.parse(ev.payload) })),
-      };
+      if (!r) throw transactionErrors.TRANSACTION_UNKNOWN(parseTransactionKey(id) ? `No transaction ${id}` : `No transaction ${id}: name it <stationId>:<transactionId>`);
+      const events = await db.selectFrom('transaction_events').selectAll().where('transaction_id', '=', id).orderBy('received_at').orderBy('seq_no').execute();
+      return { ...toTransaction(r), eventLog: events.map(toLogEntry) };
+    },
+
+    /** Whether the station has a transaction that is still open (not ended, not abandoned). */
+    async hasOpen(stationId: string): Promise<boolean> {
+      const row = await db.selectFrom('transactions').select('id').where('station_id', '=', stationId).where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1).executeTakeFirst();
+      return !!row;
     },
   };
+}
+
+function toLogEntry(ev: any): TransactionEventLogEntry {
+  const p = fromJson<Record<string, unknown>>(ev.payload) ?? {};
+  return {
+    kind: ev.kind,
+    seqNo: num(ev.seq_no),
+    timestamp: ev.timestamp,
+    receivedAt: ev.received_at,
+    offline: Number(ev.offline) === 1,
+    flags: fromJson<string[]>(ev.flags ?? '[]'),
+    ...p,
+  } as TransactionEventLogEntry;
 }
 
 export type Transactions = ReturnType<typeof createTransactions>;

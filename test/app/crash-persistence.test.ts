@@ -84,7 +84,7 @@ for (const db of testDatabases()) {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       child = await startNode(port, dataDir, pgdb?.url);
-      const tx = (await api(port, 'GET', '/api/v1/transactions/crash-tx')).body;
+      const tx = (await api(port, 'GET', '/api/v1/transactions/CRASH1:crash-tx')).body;
       assert.equal(acknowledged.length, 25);
       assert.ok(tx.events >= 25, `all ${acknowledged.length} acknowledged events survive (found ${tx.events})`);
       assert.equal(tx.energyStartWh, 1000);

@@ -59,9 +59,13 @@ for (const db of testDatabases()) {
       assert.equal((await c.call('MeterValues', mv))[0], 3);
       assert.equal((await c.call('MeterValues', mv))[0], 3, 'a replayed MeterValues is acknowledged');
       assert.equal((await c.call('StopTransaction', { transactionId: txId, meterStop: 6000, timestamp: '2026-11-23T10:30:00.000Z', reason: 'EVDisconnected' }))[0], 3);
-      const tx = (await node.api('GET', `/api/v1/transactions/${txId}`)).body;
+      const tx = (await node.api('GET', `/api/v1/transactions/S16:${txId}`)).body;
       assert.equal(tx.state, 'Ended');
       assert.equal(tx.stationId, 'S16');
+      assert.equal(tx.transactionId, String(txId));
+      assert.equal(tx.id, `S16:${txId}`);
+      assert.equal(tx.energyStopWh, 6000);
+      assert.deepEqual(tx.authorization?.status, 'Accepted');
       assert.equal(tx.energyStartWh, 1000);
       assert.equal(tx.energyWh, 6000);
       assert.equal(tx.energyDeliveredWh, 5000);
@@ -89,13 +93,13 @@ for (const db of testDatabases()) {
         assert.equal((await c.call('TransactionEvent', ev(1, 'Updated', 10, 4000)))[0], 3);
         // seqNo 2 is lost for now; 3 arrives and leaves a gap.
         assert.equal((await c.call('TransactionEvent', ev(3, 'Updated', 30, 8000)))[0], 3);
-        let tx = (await node.api('GET', `/api/v1/transactions/${txId}`)).body;
+        let tx = (await node.api('GET', `/api/v1/stations/${id}/transactions/${txId}`)).body;
         assert.equal(tx.seqGaps, 1);
         // The queued seqNo 2 arrives late (offline), then is replayed again: counted once.
         assert.equal((await c.call('TransactionEvent', ev(2, 'Updated', 20, 6000, { offline: true })))[0], 3);
         assert.equal((await c.call('TransactionEvent', ev(2, 'Updated', 20, 6000, { offline: true })))[0], 3);
         assert.equal((await c.call('TransactionEvent', ev(4, 'Ended', 40, 9000)))[0], 3);
-        tx = (await node.api('GET', `/api/v1/transactions/${txId}`)).body;
+        tx = (await node.api('GET', `/api/v1/stations/${id}/transactions/${txId}`)).body;
         assert.equal(tx.state, 'Ended');
         assert.equal(tx.events, 5);
         assert.equal(tx.seqGaps, 0);
@@ -103,16 +107,17 @@ for (const db of testDatabases()) {
         assert.equal(tx.energyDeliveredWh, 7000, 'the late offline value did not overwrite the newer register');
         assert.equal(tx.stoppedReason, 'EVDisconnected');
         const list = (await node.api('GET', `/api/v1/transactions?stationId=${id}`)).body;
-        assert.deepEqual(list.map((t: any) => t.id), [txId]);
+        assert.deepEqual(list.map((t: any) => [t.id, t.transactionId, t.stationId]), [[`${id}:${txId}`, txId, id]]);
 
-        // Another station may not touch this transaction.
+        // Another station's message with the same id is about its own transaction, never this one.
         const intruder = await station(`${id}-X`, protocol);
         const r = await intruder.call('TransactionEvent', ev(5, 'Updated', 45, 1));
-        assert.deepEqual([r[0], r[2]], [4, 'SecurityError']);
-        tx = (await node.api('GET', `/api/v1/transactions/${txId}`)).body;
+        assert.equal(r[0], 3);
+        tx = (await node.api('GET', `/api/v1/stations/${id}/transactions/${txId}`)).body;
         assert.equal(tx.events, 5, 'nothing merged');
-        // Security events are stored right after the refusal is answered.
-        await eventually('a ForeignTransaction event', async () => (await node.api('GET', `/api/v1/security-events?stationId=${id}-X`)).body.some((e: any) => e.type === 'ForeignTransaction'));
+        assert.equal(tx.energyDeliveredWh, 7000);
+        const own = (await node.api('GET', `/api/v1/stations/${id}-X/transactions/${txId}`)).body;
+        assert.deepEqual([own.stationId, own.events, own.flags], [`${id}-X`, 1, ['noStart']]);
         await intruder.close();
         await c.close();
       });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Guard } from '../index.js';
-import type { Transactions } from '../../transactions/index.js';
+import { TRANSACTION_STATES, transactionKey, type Transactions } from '../../transactions/index.js';
 import type { IdTokens } from '../../stations/index.js';
 
 export function transactionRoutes(deps: { transactions: Transactions; idTokens: IdTokens }) {
@@ -16,7 +16,7 @@ export function transactionRoutes(deps: { transactions: Transactions; idTokens: 
             additionalProperties: false,
             properties: {
               stationId: { type: 'string', maxLength: 48 },
-              state: { type: 'string', enum: ['Started', 'Updated', 'Ended'] },
+              state: { type: 'string', enum: [...TRANSACTION_STATES] },
               limit: { type: 'integer', minimum: 1, maximum: 1000 },
               offset: { type: 'integer', minimum: 0 },
             },
@@ -25,9 +25,18 @@ export function transactionRoutes(deps: { transactions: Transactions; idTokens: 
       },
       async (req) => deps.transactions.list(req.query as any),
     );
-    app.get('/api/v1/transactions/:id', { preHandler: guard.require('auditor'), schema: { tags: ['transactions'] } }, async (req) =>
-      deps.transactions.get((req.params as { id: string }).id),
-    );
+    // A transaction is named by its station and the station's own id: `<stationId>:<transactionId>`, or the two path segments.
+    app.get('/api/v1/transactions/:id', {
+      preHandler: guard.require('auditor'),
+      schema: { tags: ['transactions'], params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } } } },
+    }, async (req) => deps.transactions.get((req.params as { id: string }).id));
+    app.get('/api/v1/stations/:stationId/transactions/:transactionId', {
+      preHandler: guard.require('auditor'),
+      schema: { tags: ['transactions'], params: { type: 'object', properties: { stationId: { type: 'string', minLength: 1, maxLength: 48 }, transactionId: { type: 'string', minLength: 1, maxLength: 64 } } } },
+    }, async (req) => {
+      const { stationId, transactionId } = req.params as { stationId: string; transactionId: string };
+      return deps.transactions.get(transactionKey(stationId, transactionId));
+    });
 
     app.get('/api/v1/id-tokens', { preHandler: guard.require('auditor'), schema: { tags: ['authorization'] } }, async () => deps.idTokens.list());
     app.put(

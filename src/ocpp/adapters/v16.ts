@@ -61,6 +61,7 @@ export function v16Handlers(domain: StationDomain): HandlerTable {
       await domain.transactionEvent(ctx, {
         kind: 'Updated',
         transactionId: String(p.transactionId),
+        idIssuedByCsms: true,
         dedupKey: `meter:${p.meterValue?.[0]?.timestamp ?? ''}`,
         timestamp: p.meterValue?.[0]?.timestamp ?? new Date().toISOString(),
         evseId: p.connectorId,
@@ -73,6 +74,7 @@ export function v16Handlers(domain: StationDomain): HandlerTable {
       const r = await domain.transactionEvent(ctx, {
         kind: 'Ended',
         transactionId: String(p.transactionId),
+        idIssuedByCsms: true,
         dedupKey: 'stop',
         timestamp: p.timestamp,
         idToken: p.idTag ? { idToken: p.idTag, type: 'Central' } : undefined,
