@@ -137,7 +137,7 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
   const random = deps.random ?? Math.random;
   const store = createGridStore(deps.db);
   await store.load();
-  const live = new LiveLoad();
+  const live = new LiveLoad((stationId) => stationMaxW(stationId));
   const ramp = new RampScheduler((config.rampToleranceS ?? 2) * 1000);
   const series = new LoadSeries(config.seriesPoints ?? 3600);
   const reservations: Reservation[] = [];

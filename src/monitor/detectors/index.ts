@@ -13,6 +13,7 @@ import { createMeterPlausibilityDetector, meterPlausibilityDefaults, type Connec
 import { createRebootStormDetector, rebootStormDefaults } from './reboot-storm.js';
 import { createReplayDetector, replayDefaults } from './replay.js';
 import { createSignedMeterDetector, signedMeterDefaults, type MeterKeyLookup } from './signed-meter.js';
+import { createStrandedTransactionsDetector, strandedTransactionsDefaults } from './stranded-transactions.js';
 import { createTamperDetector, tamperDefaults } from './tamper.js';
 import type { Detector, DetectorName, Thresholds } from './types.js';
 
@@ -27,6 +28,7 @@ export const DETECTORS: Record<DetectorName, { defaults: Thresholds; create(t: T
   clockSkew: { defaults: clockSkewDefaults, create: (t) => createClockSkewDetector(t) },
   meterPlausibility: { defaults: meterPlausibilityDefaults, create: (t, l) => createMeterPlausibilityDetector(t, l.connectorMaxPowerW) },
   signedMeter: { defaults: signedMeterDefaults, create: (t, l) => createSignedMeterDetector(t, l.meterPublicKey) },
+  strandedTransactions: { defaults: strandedTransactionsDefaults, create: (t) => createStrandedTransactionsDetector(t) },
   tamper: { defaults: tamperDefaults, create: (t) => createTamperDetector(t) },
   rebootStorm: { defaults: rebootStormDefaults, create: (t) => createRebootStormDetector(t) },
   flapping: { defaults: flappingDefaults, create: (t) => createFlappingDetector(t) },

@@ -2,7 +2,9 @@
  * Implausible meter data within a transaction: an energy register that goes
  * down, energy that grew faster than the connector's maximum power allows in
  * the elapsed time, or a power reading above that maximum. Any of these means
- * a broken or manipulated meter, or forged meter values.
+ * a broken or manipulated meter, or forged meter values. Also reports every
+ * message the transactions module held out of the record as implausible
+ * (flags `implausible:<reason>` on transaction.changed).
  */
 import { Topics } from '../../bus/events.js';
 import { num, record, text, timeMs } from './fields.js';
@@ -43,6 +45,12 @@ export function createMeterPlausibilityDetector(overrides?: Thresholds, maxPower
         title, description, evidence: { transactionId, evseId, connectorId, maxPowerW: limitW, ...evidence },
       });
       const out: Finding[] = [];
+      const flags = Array.isArray(d.flags) ? d.flags.filter((f): f is string => typeof f === 'string').slice(0, 16) : [];
+      // The transactions module held this message out of the record as implausible: say so, on the sending station.
+      const reasons = flags.filter((f) => f.startsWith('implausible:')).map((f) => f.slice('implausible:'.length, 'implausible:'.length + 40));
+      if (reasons.length) {
+        out.push(make('Implausible meter data held out of billing and load', `Transaction ${transactionId} on ${stationId}: ${reasons.join(', ')}`, { reasons, eventType: d.eventType, energyWh: num(d, 'energyWh'), powerW: d.powerW, timestamp: text(d, 'timestamp', 40), seqNo: num(d, 'seqNo') }));
+      }
       const powerW = num(d, 'powerW');
       if (powerW !== undefined && powerW > allowedW) {
         out.push(make('Power above connector maximum', `Transaction ${transactionId} on ${stationId} reports ${powerW} W`, { powerW }));
@@ -52,7 +60,8 @@ export function createMeterPlausibilityDetector(overrides?: Thresholds, maxPower
       const seqNo = num(d, 'seqNo');
       const prev = last.get(key);
       // Out-of-order or repeated messages are the replay detector's business, not a meter reading.
-      const inOrder = !prev || seqNo === undefined || prev.seqNo === undefined || seqNo > prev.seqNo;
+      // A message the record kept only as evidence (late, after the end) is no new reading either.
+      const inOrder = (!prev || seqNo === undefined || prev.seqNo === undefined || seqNo > prev.seqNo) && !flags.includes('late') && !flags.includes('afterEnd');
       if (energyWh !== undefined && at !== undefined && inOrder) {
         if (prev) {
           const delta = energyWh - prev.energyWh;

@@ -16,6 +16,7 @@ export const DETECTOR_NAMES = [
   'clockSkew',
   'meterPlausibility',
   'signedMeter',
+  'strandedTransactions',
   'tamper',
   'rebootStorm',
   'flapping',
