@@ -28,18 +28,20 @@ export function demoCommand(): Command {
       const ca = app.trust.listCas().map((c) => c.pem);
       const mix = Object.fromEntries(versions.map((v) => [v, 1]));
       const fleets = [
-        await runFleet({ url: `ws://127.0.0.1:${app.ports.http}/ocpp`, ids: plain, count: plain.length, mix, securityProfile: 1, passwordFor: (id: string) => p1.get(id)!, idTokenFor: () => 'DEMODRIVER01', chargingShare: 0.5 }),
+        await runFleet({ url: `ws://127.0.0.1:${app.ports.http}/ocpp`, ids: plain, count: plain.length, mix, securityProfile: 1, passwordFor: (id: string) => p1.get(id)!, idTokenFor: () => 'DEMODRIVER01', chargingShare: 0.5, meterIntervalMs: 10_000 }),
         ...(tls.length
-          ? [await runFleet({ url: `wss://localhost:${app.ports.https}/ocpp`, ids: tls, count: tls.length, mix, securityProfile: 2, passwordFor: (id: string) => p2.get(id)!, tls: { ca }, idTokenFor: () => 'DEMODRIVER01', chargingShare: 0.5 })]
+          ? [await runFleet({ url: `wss://localhost:${app.ports.https}/ocpp`, ids: tls, count: tls.length, mix, securityProfile: 2, passwordFor: (id: string) => p2.get(id)!, tls: { ca }, idTokenFor: () => 'DEMODRIVER01', chargingShare: 0.5, meterIntervalMs: 10_000 })]
           : []),
       ];
       process.stdout.write(
         `evguard demo is running with ${o.stations} simulated stations\n  console   ${base}/\n  API       curl -H "Authorization: Bearer ${token}" ${base}/api/v1/stations\n            curl -H "Authorization: Bearer ${token}" ${base}/api/v1/transactions\nPress Ctrl-C to stop.\n`,
       );
-      process.once('SIGINT', async () => {
+      const stop = async () => {
         for (const f of fleets) await f.stop();
         await app.close();
         process.exit(0);
-      });
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
     });
 }

@@ -48,6 +48,8 @@ export interface FirmwareHost {
   installedCertificates(): { certificateType: string; pem: string }[];
   /** Reboots with BootNotification reason FirmwareUpdate, reporting `version`. */
   rebootInto(version: string): Promise<void>;
+  /** The station's 'failure' event carries why a step failed (OCPP's status has no room for it). */
+  emit(event: 'failure', detail: { action: string; error: unknown }): boolean;
 }
 
 export class FirmwareRefused extends Error {
@@ -223,7 +225,10 @@ export function installFirmwareHandlers(host: FirmwareHost, table: Map<string, I
     let image: Buffer;
     try {
       image = await download(p.location, opts().ca, opts().maxBytes ?? 64 * 1024 * 1024);
-    } catch {
+    } catch (err) {
+      // The status says only DownloadFailed; the cause (a CA the station lacks, HTTP 403, …) goes to whoever runs the station.
+      const cause = err as Error & { code?: string };
+      host.emit('failure', { action: 'FirmwareDownload', error: Object.assign(new Error(`firmware download failed: ${cause.message}`), { code: `FIRMWARE_DOWNLOAD_FAILED${cause.code ? ` (${cause.code})` : ''}`, cause }) });
       return status('DownloadFailed');
     }
     await status('Downloaded');

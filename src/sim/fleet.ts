@@ -8,6 +8,7 @@ import { simErrors } from './errors.js';
 import { createSimValidators } from './schemas.js';
 import { createSimStation } from './station.js';
 import type { CallRecord, OcppVersion, SecurityProfile, SimStation, SimTlsOptions } from './types.js';
+import type { SimFirmwareOptions } from './firmware.js';
 
 export interface FleetOptions {
   url: string;
@@ -37,7 +38,28 @@ export interface FleetOptions {
   maxPowerW?: number;
   /** Source addresses used in turn, to go beyond one address's ephemeral ports. */
   localAddresses?: string[];
-  onProgress?: (p: { connected: number; total: number; failed: number }) => void;
+  /** What a station reports in BootNotification. */
+  vendor?: string;
+  model?: string;
+  firmwareVersion?: string;
+  /** The firmware updater's trust: HTTPS anchors, manufacturer roots, TUF roots, CRL. */
+  firmware?: SimFirmwareOptions;
+  /**
+   * Reconnect a station whose connection dropped, as real stations do: after
+   * 1 s, doubling up to 30 s, with jitter. Default true.
+   */
+  reconnect?: boolean;
+  onProgress?: (p: FleetProgress) => void;
+}
+
+export interface FleetProgress {
+  connected: number;
+  total: number;
+  failed: number;
+  /** Stations whose connection dropped and are not back yet. */
+  offline: number;
+  /** Connections lost since the start (each drop counts). */
+  disconnects: number;
 }
 
 export interface FleetStats {
@@ -46,6 +68,9 @@ export interface FleetStats {
   failed: number;
   open: number;
   transactionsStarted: number;
+  transactionsStopped: number;
+  disconnects: number;
+  reconnects: number;
   calls: number;
   callFailures: number;
   /** Round-trip times of the stations' CALLs, from a bounded sample. */
@@ -103,11 +128,12 @@ export async function runFleet(opts: FleetOptions): Promise<Fleet> {
   const idTokenFor = opts.idTokenFor ?? ((index: number) => `TAG${String(index + 1).padStart(6, '0')}`);
   const charging = Math.round(opts.count * share);
 
-  const counters = { connected: 0, failed: 0, transactionsStarted: 0, calls: 0, callFailures: 0 };
+  const counters = { connected: 0, failed: 0, transactionsStarted: 0, transactionsStopped: 0, disconnects: 0, reconnects: 0, calls: 0, callFailures: 0 };
   const errors: Record<string, number> = {};
   const samples: number[] = [];
   const countError = (err: unknown) => {
-    const code = err instanceof EvguardError ? err.code : 'UNEXPECTED';
+    const own = (err as { code?: unknown })?.code;
+    const code = err instanceof EvguardError ? err.code : typeof own === 'string' ? own : 'UNEXPECTED';
     errors[code] = (errors[code] ?? 0) + 1;
   };
   const onCall = (record: CallRecord) => {
@@ -136,11 +162,43 @@ export async function runFleet(opts: FleetOptions): Promise<Fleet> {
       maxPowerW: opts.maxPowerW,
       localAddress: opts.localAddresses?.length ? opts.localAddresses[i % opts.localAddresses.length] : undefined,
       validators,
+      vendor: opts.vendor,
+      model: opts.model,
+      firmwareVersion: opts.firmwareVersion,
+      firmware: opts.firmware,
     });
     station.on('call', onCall);
     station.on('failure', ({ error }: { error: unknown }) => countError(error));
+    station.on('disconnect', () => {
+      counters.disconnects++;
+      progress();
+      if (opts.reconnect !== false) scheduleReconnect(station, 1000);
+    });
     return station;
   });
+
+  const progress = () => opts.onProgress?.({
+    connected: counters.connected, total: opts.count, failed: counters.failed,
+    offline: stations.filter((s) => s.state === 'offline').length, disconnects: counters.disconnects,
+  });
+  let stopped = false;
+  const reconnectTimers = new Set<NodeJS.Timeout>();
+  /** Retries until the station is back or the fleet stops; transactions in progress carry on. */
+  const scheduleReconnect = (station: SimStation, delayMs: number) => {
+    const timer = setTimeout(async () => {
+      reconnectTimers.delete(timer);
+      if (stopped || station.state !== 'offline') return;
+      try {
+        await station.reconnect();
+        counters.reconnects++;
+        progress();
+      } catch {
+        if (!stopped && station.state === 'offline') scheduleReconnect(station, Math.min(delayMs * 2, 30_000));
+      }
+    }, delayMs * (0.5 + Math.random()));
+    timer.unref();
+    reconnectTimers.add(timer);
+  };
 
   const stats = (): FleetStats => {
     const sorted = [...samples].sort((a, b) => a - b);
@@ -180,17 +238,24 @@ export async function runFleet(opts: FleetOptions): Promise<Fleet> {
       }
       countError(err);
     }
-    opts.onProgress?.({ connected: counters.connected, total: opts.count, failed: counters.failed });
+    progress();
   });
 
   let stopping: Promise<FleetStats> | undefined;
   let durationTimer: NodeJS.Timeout | undefined;
   const stop = (): Promise<FleetStats> => {
     clearTimeout(durationTimer);
+    stopped = true;
+    for (const t of reconnectTimers) clearTimeout(t);
     stopping ??= (async () => {
       await pool(async (station) => {
         if (station.state === 'open' && station.transactionId(1) !== undefined) {
-          await station.stopCharging(1, 'Local').catch(countError);
+          try {
+            await station.stopCharging(1, 'Local');
+            counters.transactionsStopped++;
+          } catch (err) {
+            countError(err);
+          }
         }
         await station.close();
       });

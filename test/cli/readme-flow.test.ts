@@ -64,7 +64,7 @@ test('bad usage exits with 2 and says what to fix', async () => {
     [['serve', '--port', '70000'], /--port must be between 0 and 65535/],
     [['sim', '--api', 'not a url', '--token', 'x'], /--api must be an absolute URL/],
     [['sim', '--api', 'http://127.0.0.1:1'], /--api needs --token/],
-    [['sim', '--profile', '2', '--api', 'http://127.0.0.1:1', '--token', 'x'], /profiles 2 and 3 need --url/],
+    [['sim', '--profile', '2', '--api', 'http://127.0.0.1:1', '--token', 'x'], /profiles 2 and 3 need --ocpp-url/],
     [['no-such-command'], /unknown command/],
   ];
   await Promise.all(
