@@ -14,6 +14,7 @@ import { migrate, openDatabase, type Database } from './store/index.js';
 import { createLocalBus, type Bus, type BusEvent } from './bus/index.js';
 import { localCalls, startCluster, type Calls } from './cluster/index.js';
 import { Topics, type SecurityEvent } from './bus/events.js';
+import { onChange, STALE_BOUND_MS } from './bus/changes.js';
 import { createGateway, v16Handlers, v2Handlers, type Gateway, type HandlerTable, type StationContext, type StationDomain } from './ocpp/index.js';
 import { createStations, stationsMigrations, type Stations } from './stations/index.js';
 import { createTransactions, transactionsMigrations, type Transactions } from './transactions/index.js';
@@ -81,7 +82,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const onBusError = (err: unknown, event: BusEvent) => log.error({ err, topic: event.topic }, 'bus subscriber failed');
   // Cluster mode: NATS carries the bus to every node and routes calls to the node holding each station (docs/cluster.md).
   const cluster = config.natsUrl
-    ? await startCluster({ natsUrl: config.natsUrl, databaseUrl: config.databaseUrl, name: config.clusterName, nodeId: config.nodeId, callTimeoutMs: config.ocpp.callTimeoutMs }, { log, onBusError })
+    ? await startCluster({ natsUrl: config.natsUrl, databaseUrl: config.databaseUrl, name: config.clusterName, nodeId: config.nodeId, callTimeoutMs: config.ocpp.callTimeoutMs, dropTopics: config.clusterDropTopics }, { log, onBusError })
     : undefined;
   const bus = cluster?.bus ?? createLocalBus(onBusError);
 
@@ -190,7 +191,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   // In a cluster every node hears every alert; only the lead node shares it, so it enters the collection once.
   const sharing = startSharing({ intel, bus: cluster?.leaderBus() ?? bus, settings: config.intel, log });
   const enforcement = createEnforcement({ intel, securityEvent, log });
-  const stopIndicatorRefresh = startIndicatorRefresh(intel, 15_000, log);
+  // Indicators another node (or `evguard intel pull`) imported: at once on its event, else within the bound.
+  const stopIndicatorRefresh = startIndicatorRefresh(intel, STALE_BOUND_MS, log);
+  onChange(bus, 'intel.indicators.imported', () => void intel.reload().catch((err) => log.warn({ err }, 'indicator reload failed')));
 
   stations = createStations(
     {
@@ -199,7 +202,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       securityEvent,
       checkClientCertificate: (chain, stationId) => enforcement.certificate(chain, stationId) ?? trust.checkStationClientCertificate(chain, stationId),
       lockedOut: (t) => monitor.isLockedOut(t),
+      slowedDown: (id) => monitor.slowedDown(id),
       blockedAddress: (address) => enforcement.blockedAddress(address),
+      // Each node closes the sessions it holds when their admission is revoked (src/stations/sessions.ts).
+      liveSessions: { get: (id) => gateway?.session(id), close: (id, reason) => gateway.disconnect(id, 1008, reason) },
+      log,
     },
     { heartbeatIntervalS: config.ocpp.heartbeatIntervalS, bootRetryIntervalS: config.ocpp.bootRetryIntervalS, allowUnknown: config.ocpp.allowUnknown },
   );
@@ -270,6 +277,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       },
       connected(ctx) {
         connectedGauge.inc();
+        stations.sessions.started(ctx);
         router?.held(ctx.stationId);
         void stations.registry.touch(ctx.stationId, ctx.version).catch(() => undefined);
         enforcement.stationConnected(ctx.stationId, ctx.remoteAddress);
@@ -277,6 +285,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       },
       disconnected(ctx, code, reason) {
         connectedGauge.dec();
+        stations.sessions.ended(ctx);
         router?.released(ctx.stationId);
         bus.publish(Topics.stationDisconnected, { stationId: ctx.stationId, code, reason }, ctx.stationId);
       },
@@ -294,10 +303,12 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const s = gateway.session(id);
     return s ? { ocppVersion: s.version, connectedSince: s.connectedAt, remoteAddress: s.remoteAddress, node: config.nodeId } : cluster?.presence(id);
   };
-  bus.subscribe('certificate.revoked', (e) => {
-    const { stationId } = e.data as { stationId?: string };
+  // A revoked certificate ends the profile 3 session it admitted, on whichever node learns of it (event or store re-read).
+  trust.onRevocation(({ stationId }) => {
     if (stationId && gateway.session(stationId)?.securityProfile === 3) void gateway.disconnect(stationId, 1008, 'Certificate revoked');
   });
+  // Bounded staleness (src/bus/changes.ts): state another node changed is re-read from the store at this interval, in case its change event was lost.
+  const stopRefresh = refreshEvery(STALE_BOUND_MS, log, { revocations: () => trust.refreshRevocations(), lockouts: () => monitor.refreshLockouts() });
 
   // Firmware: signed images, TUF release metadata, staged campaigns; downloads only over the HTTPS listener.
   let firmwareBase: string | undefined;
@@ -322,7 +333,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     isBlocked: (sha256) => !!enforcement.firmwareBlocked(sha256),
   }, { dataDir: config.dataDir, keyPassphrase: config.keyPassphrase });
 
-  const tokens = createTokenStore(database, config.adminToken);
+  const tokens = createTokenStore(database, config.adminToken, bus);
   const generatedAdminToken = await bootstrapAdminToken(config, tokens);
 
   const httpServer = createHttpServer({ noDelay: true, ...SERVER_TIMEOUTS });
@@ -393,6 +404,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     generatedAdminToken,
     async close() {
       firmware.close();
+      stations.sessions.close();
       await gateway.close();
       await api.close().catch(() => undefined);
       // Fastify only closes servers it listened on itself; these two are ours.
@@ -406,6 +418,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       await grid.close();
       await monitor.close();
       stopIndicatorRefresh();
+      stopRefresh();
       await sharing.close();
       await enforcement.close();
       await bus.close();
@@ -413,6 +426,22 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       await database.close();
     },
   };
+}
+
+/** Runs each refresh every `ms` (never two of one kind at once); returns the stop function. */
+function refreshEvery(ms: number, log: Logger, jobs: Record<string, () => Promise<void>>): () => void {
+  const running = new Set<string>();
+  const timer = setInterval(() => {
+    for (const [name, job] of Object.entries(jobs)) {
+      if (running.has(name)) continue;
+      running.add(name);
+      job()
+        .catch((err) => log.warn({ err, refresh: name }, 'refresh from the store failed'))
+        .finally(() => running.delete(name));
+    }
+  }, ms);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 function listen(server: Server | HttpsServer, port: number, host: string): Promise<void> {

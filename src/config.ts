@@ -66,6 +66,12 @@ export interface Config {
   readonly natsUrl?: string;
   /** Cluster mode: the NATS subject namespace and lead-lock name the nodes of one cluster share (docs/cluster.md). */
   readonly clusterName: string;
+  /**
+   * Fault injection (docs/cluster.md): bus topics this node ignores when they
+   * come from other nodes, as if NATS had lost them, to show that a missed
+   * change event still takes effect within the staleness bound. Empty in production.
+   */
+  readonly clusterDropTopics?: readonly string[];
   readonly adminToken?: string;
   readonly organization: string;
   readonly hostnames: readonly string[];
@@ -123,6 +129,7 @@ const ENV: Record<string, (v: string) => ConfigInput> = {
   EVGUARD_DATABASE_URL: (v) => ({ databaseUrl: v }),
   EVGUARD_NATS_URL: (v) => ({ natsUrl: v }),
   EVGUARD_CLUSTER: (v) => ({ clusterName: v }),
+  EVGUARD_CLUSTER_DROP_TOPICS: (v) => ({ clusterDropTopics: v.split(',').map((s) => s.trim()).filter(Boolean) }),
   EVGUARD_ADMIN_TOKEN: (v) => ({ adminToken: v }),
   EVGUARD_ORGANIZATION: (v) => ({ organization: v }),
   EVGUARD_HOSTNAMES: (v) => ({ hostnames: v.split(',').map((s) => s.trim()).filter(Boolean) }),

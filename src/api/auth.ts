@@ -5,6 +5,8 @@
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Database } from '../store/index.js';
+import type { Bus } from '../bus/index.js';
+import { BoundedCache, onChange, publishChange, STALE_BOUND_MS } from '../bus/changes.js';
 import { commonErrors } from '../errors.js';
 
 export type Role = 'auditor' | 'operator' | 'admin';
@@ -23,8 +25,14 @@ export function roleAllows(have: Role, need: Role): boolean {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-export function createTokenStore({ db }: Database, adminToken?: string) {
-  const cache = new Map<string, Principal | null>();
+/**
+ * Resolved tokens are cached for at most STALE_BOUND_MS; a revocation on any
+ * node clears every node's cache at once through `api-token.changed`, and the
+ * bound covers a node that missed that event.
+ */
+export function createTokenStore({ db }: Database, adminToken?: string, bus?: Bus) {
+  const cache = new BoundedCache<Principal | null>(STALE_BOUND_MS, 10_000);
+  if (bus) onChange(bus, 'api-token.changed', () => cache.clear());
   const envAdminHash = adminToken ? Buffer.from(sha256(adminToken), 'hex') : undefined;
 
   return {
@@ -38,7 +46,6 @@ export function createTokenStore({ db }: Database, adminToken?: string) {
       if (hit !== undefined) return hit ?? undefined;
       const row = await db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
       const principal = row ? { tokenId: row.id, name: row.name, role: row.role as Role } : null;
-      if (cache.size > 10_000) cache.clear();
       cache.set(hash, principal);
       return principal ?? undefined;
     },
@@ -58,6 +65,7 @@ export function createTokenStore({ db }: Database, adminToken?: string) {
       const res = await db.updateTable('api_tokens').set({ revoked_at: new Date().toISOString() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) throw commonErrors.NOT_FOUND(`No active token ${id}`);
       cache.clear();
+      if (bus) publishChange(bus, 'api-token.changed', { tokenId: id, change: 'revoked' });
     },
     async count(): Promise<number> {
       const r = await db.selectFrom('api_tokens').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();

@@ -23,6 +23,8 @@ export interface NatsBusOptions {
   onError?: (err: unknown, event: BusEvent) => void;
   /** Keep security-relevant topics in a JetStream stream this long; 0 disables. Default 7 days. */
   durableMaxAgeMs?: number;
+  /** Fault injection: events of these topics from other nodes are dropped, as if NATS had lost them. */
+  dropTopics?: readonly string[];
 }
 
 /** Topic prefixes kept in JetStream: the security record of the fleet. */
@@ -45,6 +47,7 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<Bus> {
   const onError = opts.onError ?? (() => undefined);
   const prefix = `${namespace}.bus.`;
   const handlers = new Map<string, Set<BusHandler>>();
+  const dropped = new Set(opts.dropTopics ?? []);
 
   const maxAgeMs = opts.durableMaxAgeMs ?? 7 * 24 * 3600_000;
   if (maxAgeMs > 0) {
@@ -89,6 +92,7 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<Bus> {
       if (!wire || typeof wire !== 'object' || wire.o === origin) return;
       const e = wire.e;
       if (!e || typeof e.topic !== 'string' || typeof e.at !== 'string' || msg.subject !== prefix + e.topic) return;
+      if (dropped.has(e.topic)) return;
       deliver({ topic: e.topic, stationId: typeof e.stationId === 'string' ? e.stationId : undefined, at: e.at, data: e.data });
     },
   });

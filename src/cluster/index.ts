@@ -28,6 +28,8 @@ export interface ClusterConfig {
   readonly name: string;
   readonly nodeId: string;
   readonly callTimeoutMs: number;
+  /** Fault injection: topics this node ignores from other nodes (config `clusterDropTopics`). */
+  readonly dropTopics?: readonly string[];
 }
 
 export interface Cluster {
@@ -85,7 +87,8 @@ export async function startCluster(config: ClusterConfig, deps: ClusterDeps = {}
   let bus: Bus;
   let leadership: Leadership;
   try {
-    bus = await createNatsBus({ nc, namespace: config.name, origin: instance, onError: deps.onBusError });
+    bus = await createNatsBus({ nc, namespace: config.name, origin: instance, onError: deps.onBusError, dropTopics: config.dropTopics });
+    if (config.dropTopics?.length) log?.warn({ dropTopics: config.dropTopics }, 'fault injection: this node ignores these topics from other nodes');
     leadership = await holdLeadership({
       databaseUrl: config.databaseUrl,
       key: `evguard-cluster-lead:${config.name}`,

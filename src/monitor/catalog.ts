@@ -91,6 +91,7 @@ export const CSMS_EVENT_TYPES = Object.freeze([
   'CertificateExpiring',
   'IndicatorSighted',
   'BlockedByIndicator',
+  'SessionRevoked',
 ] as const);
 
 /** Critical CSMS-observed events, by our own policy (the specification covers only station events). */

@@ -8,7 +8,8 @@ import { Topics, type OcppVersion, type SecurityEvent } from '../bus/events.js';
 import type { Database } from '../store/index.js';
 import { isCritical, isCsmsCritical } from './catalog.js';
 import { createAlertStore, monitorErrors, severityAtLeast, SEVERITIES, type Alert, type AlertState } from './alerts.js';
-import { createResponder, RESPONSE_KINDS, type LockoutChange, type ResponseActions, type ResponseKind } from './responses.js';
+import { createResponder, RESPONSE_KINDS, type LockoutRow, type LockView, type ResponseActions, type ResponseKind } from './responses.js';
+import { onChange, publishChange } from '../bus/changes.js';
 import { DETECTORS, DETECTOR_NAMES, type Detector, type DetectorLookups, type DetectorName, type Finding, type Severity, type Thresholds } from './detectors/index.js';
 import { createSyslogSender, type SyslogConfig, type SyslogSender } from './outputs/syslog.js';
 import { createWebhookSender, type WebhookConfig, type WebhookSender } from './outputs/webhook.js';
@@ -16,7 +17,7 @@ import { createWebhookSender, type WebhookConfig, type WebhookSender } from './o
 export { monitorMigrations } from './schema.js';
 export { monitorRoutes, type MonitorGuard } from './routes.js';
 export { monitorErrors, type Alert, type AlertAction, type AlertComment, type AlertState } from './alerts.js';
-export { RESPONSE_KINDS, type ResponseActions, type ResponseKind, type RecordedAction } from './responses.js';
+export { RESPONSE_KINDS, type ResponseActions, type ResponseKind, type RecordedAction, type LockView, type LockoutRow } from './responses.js';
 export { DETECTORS, DETECTOR_NAMES, type Detector, type DetectorName, type Finding, type Severity, type Thresholds } from './detectors/index.js';
 export { isCritical, isStandardEvent, canonicalEventType, standardEventTypes, CSMS_EVENT_TYPES } from './catalog.js';
 export { formatSyslog, type SyslogConfig } from './outputs/syslog.js';
@@ -63,8 +64,12 @@ export interface Monitor {
   /** Persists an event (both sources) and publishes `security.event`; unknown types kept; returns the stored id. */
   recordSecurityEvent(e: SecurityEvent): Promise<number>;
   isCritical(type: string, ocppVersion: OcppVersion): boolean;
-  /** Fast synchronous check for the WebSocket upgrade: is this station or address locked out right now? */
-  isLockedOut(target: { stationId?: string; remoteAddress?: string }): { until: string; reason: string } | undefined;
+  /** Fast synchronous check for the WebSocket upgrade: is an attempt for this station from this address locked out right now? */
+  isLockedOut(target: { stationId?: string; remoteAddress?: string }): LockView | undefined;
+  /** Whether attempts for this station from unfamiliar addresses are slowed down (distributed guessing). */
+  slowedDown(stationId: string): LockView | undefined;
+  /** Re-reads the lock-outs in force from the store (every STALE_BOUND_MS in a node), in case a change event was missed. */
+  refreshLockouts(): Promise<void>;
   listSecurityEvents(q: { stationId?: string; since?: string; limit?: number }): Promise<SecurityEvent[]>;
   listAlerts(q: { stationId?: string; state?: AlertState; limit?: number }): Promise<Alert[]>;
   getAlert(id: string): Promise<Alert>;
@@ -72,7 +77,7 @@ export interface Monitor {
   resolve(id: string, by: string, comment?: string): Promise<Alert>;
   comment(id: string, by: string, text: string): Promise<Alert>;
   undoAction(actionId: string, by: string): Promise<void>;
-  listLockouts(): Promise<{ id: string; stationId?: string; remoteAddress?: string; until: string; reason: string }[]>;
+  listLockouts(): Promise<LockoutRow[]>;
   /** Follows `alert.raised` / `alert.changed`, for the live stream. Returns an unsubscribe function. */
   onAlert(handler: (topic: string, alert: Alert) => void): () => void;
   /** Resolves once every event received so far has been fully processed and delivered. */
@@ -130,9 +135,8 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
   const { db } = deps.db;
   const log = deps.log;
   const alerts = createAlertStore(deps.db, now);
-  const LOCKOUT_TOPIC = 'monitor.lockout';
-  const responder = createResponder(deps.db, deps.actions, now, log, (c) => deps.bus.publish(LOCKOUT_TOPIC, c, c.stationId));
-  await responder.load();
+  const responder = createResponder(deps.db, deps.actions, now, log, (c) => publishChange(deps.bus, 'monitor.lockout', c, c.stationId));
+  await responder.reload();
   const syslog: SyslogSender | undefined = config.syslog ? createSyslogSender(config.syslog, log) : undefined;
   const webhooks: WebhookSender | undefined = config.webhooks?.length ? createWebhookSender(config.webhooks, now, log) : undefined;
   const listeners = new Set<(topic: string, alert: Alert) => void>();
@@ -166,7 +170,7 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
   const unfollow = [
     fleet.subscribe(Topics.alertRaised, toListeners),
     fleet.subscribe(Topics.alertChanged, toListeners),
-    fleet.subscribe(LOCKOUT_TOPIC, (e) => responder.apply(e.data as LockoutChange)),
+    onChange(fleet, 'monitor.lockout', (c) => responder.apply(c)),
   ];
 
   function emit(topic: string, alert: Alert, forceNotify: boolean) {
@@ -258,6 +262,8 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
     },
     isCritical: (type, version) => isCritical(type, version),
     isLockedOut: (target) => responder.isLockedOut(target ?? {}),
+    slowedDown: (stationId) => responder.slowedDown(stationId),
+    refreshLockouts: () => responder.reload(),
     async listSecurityEvents(q) {
       const limit = limitOf(q.limit);
       const since = isoOf(q.since, 'since');

@@ -3,12 +3,20 @@
  * the mechanism is the core's ResponseActions, the same command path
  * operators use, which also writes the audit log. Every action taken is
  * recorded against its alert and can be undone by an operator. Lock-outs are
- * kept here too, in memory for the synchronous check at the WebSocket upgrade.
+ * kept here too: in PostgreSQL/SQLite (the truth every node shares) and in
+ * memory for the synchronous check at the WebSocket upgrade, a copy that
+ * follows `monitor.lockout` events and is re-read from the store every
+ * STALE_BOUND_MS.
+ *
+ * A lock-out has a scope: a (station, address) pair, an address, or a
+ * station. Refusing locks (`refuse`) answer 429 at the upgrade; a station lock
+ * set by the brute-force detector only slows attempts down (`slow`).
  */
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../store/index.js';
 import { monitorErrors, type Alert } from './alerts.js';
 import type { Finding } from './detectors/types.js';
+import type { LockoutChanged } from '../bus/changes.js';
 
 export const RESPONSE_KINDS = ['refuseConnection', 'lockOut', 'quarantine', 'setUnavailable', 'revokeCertificate', 'notify'] as const;
 export type ResponseKind = (typeof RESPONSE_KINDS)[number];
@@ -33,27 +41,51 @@ export interface RecordedAction {
   reason: string;
   at: string;
   until?: string;
+  /** Lock-outs: refuse (429) or slow down. */
+  mode?: 'refuse' | 'slow';
 }
 
-interface Lock { id: string; until: string; reason: string }
+/** The order responses run in: what is sent to the station first, then what ends its session. */
+const SESSION_ORDER: readonly ResponseKind[] = ['notify', 'setUnavailable', 'lockOut', 'revokeCertificate', 'quarantine', 'refuseConnection'];
+
+export type LockScope = 'pair' | 'address' | 'station';
+export type LockMode = 'refuse' | 'slow';
+interface Lock { id: string; until: string; reason: string; scope: LockScope; mode: LockMode }
+export interface LockoutRow { id: string; stationId?: string; remoteAddress?: string; until: string; reason: string; mode: LockMode }
+/** What the upgrade check learns about a lock in force. */
+export interface LockView { until: string; reason: string; scope: LockScope; mode: LockMode }
 
 /** A lock-out set or lifted on one node, announced so every node's upgrade check enforces it (cluster mode). */
-export interface LockoutChange { op: 'set' | 'lift'; stationId?: string; remoteAddress?: string; id?: string; until?: string; reason?: string }
+export type LockoutChange = LockoutChanged;
+
+type Target = { stationId?: string; remoteAddress?: string };
+const scopeOf = (t: Target): LockScope | undefined => (t.stationId && t.remoteAddress ? 'pair' : t.remoteAddress ? 'address' : t.stationId ? 'station' : undefined);
+/** One key per lock: the pair, the address, or the station it names. */
+const keyOf = (t: Target): string => (t.stationId && t.remoteAddress ? `p:${t.stationId}\u0000${t.remoteAddress}` : t.remoteAddress ? `a:${t.remoteAddress}` : `s:${t.stationId}`);
+const modeOf = (v: unknown): LockMode => (v === 'slow' ? 'slow' : 'refuse');
 
 export function createResponder(database: Database, actions: ResponseActions, now: () => Date, log?: { error(o: unknown, m: string): void }, announce: (c: LockoutChange) => void = () => undefined) {
   const { db } = database;
-  const locks = new Map<string, Lock>();
-  const lockKeys = (t: { stationId?: string; remoteAddress?: string }) => [t.stationId ? `s:${t.stationId}` : '', t.remoteAddress ? `a:${t.remoteAddress}` : ''].filter(Boolean);
+  let locks = new Map<string, Lock>();
 
-  function activeLock(t: { stationId?: string; remoteAddress?: string }): Lock | undefined {
-    const nowIso = now().toISOString();
-    for (const k of lockKeys(t)) {
-      const l = locks.get(k);
-      if (!l) continue;
-      if (l.until > nowIso) return l;
-      locks.delete(k);
-    }
+  function active(key: string): Lock | undefined {
+    const l = locks.get(key);
+    if (!l) return undefined;
+    if (l.until > now().toISOString()) return l;
+    locks.delete(key);
     return undefined;
+  }
+  const view = (l: Lock | undefined): LockView | undefined => (l ? { until: l.until, reason: l.reason, scope: l.scope, mode: l.mode } : undefined);
+
+  async function readActive(): Promise<Map<string, Lock>> {
+    const rows = await db.selectFrom('monitor_lockouts').selectAll().where('lifted_at', 'is', null).where('until', '>', now().toISOString()).execute();
+    const out = new Map<string, Lock>();
+    for (const r of rows) {
+      const t = { stationId: r.station_id ?? undefined, remoteAddress: r.remote_address ?? undefined };
+      const scope = scopeOf(t);
+      if (scope) out.set(keyOf(t), { id: r.id, until: r.until, reason: r.reason, scope, mode: modeOf(r.mode) });
+    }
+    return out;
   }
 
   async function record(a: RecordedAction, outcome: 'ok' | 'failed', error?: string) {
@@ -64,47 +96,68 @@ export function createResponder(database: Database, actions: ResponseActions, no
   }
 
   return {
-    /** Loads lock-outs that are still in force, so a restart does not forgive an attacker. */
-    async load() {
-      const rows = await db.selectFrom('monitor_lockouts').selectAll().where('lifted_at', 'is', null).where('until', '>', now().toISOString()).execute();
-      for (const r of rows) for (const k of lockKeys({ stationId: r.station_id ?? undefined, remoteAddress: r.remote_address ?? undefined })) locks.set(k, { id: r.id, until: r.until, reason: r.reason });
+    /**
+     * Replaces the in-memory copy with the lock-outs in force in the store: at
+     * start (a restart does not forgive an attacker), and every
+     * STALE_BOUND_MS (a node that missed a `monitor.lockout` event catches up).
+     */
+    async reload() {
+      locks = await readActive();
     },
 
     /** Mirrors a lock-out change another node (or this one) announced; input from the bus is checked, not trusted. */
-    apply(c: LockoutChange) {
+    apply(c: Partial<LockoutChange>) {
       const ok = (v: unknown, max: number) => v === undefined || (typeof v === 'string' && v.length > 0 && v.length <= max);
-      if (!c || typeof c !== 'object' || !ok(c.stationId, 128) || !ok(c.remoteAddress, 64) || (!c.stationId && !c.remoteAddress)) return;
+      if (!c || typeof c !== 'object' || !ok(c.stationId, 128) || !ok(c.remoteAddress, 64)) return;
       const target = { stationId: c.stationId, remoteAddress: c.remoteAddress };
+      const scope = scopeOf(target);
+      if (!scope) return;
       if (c.op === 'lift') {
-        for (const k of lockKeys(target)) locks.delete(k);
+        locks.delete(keyOf(target));
       } else if (c.op === 'set' && typeof c.until === 'string' && Number.isFinite(Date.parse(c.until)) && ok(c.id, 64) && ok(c.reason, 200)) {
-        const lock = { id: c.id ?? '', until: new Date(Date.parse(c.until)).toISOString(), reason: c.reason ?? 'locked out' };
-        for (const k of lockKeys(target)) locks.set(k, lock);
+        locks.set(keyOf(target), { id: c.id ?? '', until: new Date(Date.parse(c.until)).toISOString(), reason: c.reason ?? 'locked out', scope, mode: modeOf(c.mode) });
       }
     },
 
-    isLockedOut(t: { stationId?: string; remoteAddress?: string }): { until: string; reason: string } | undefined {
-      const l = activeLock(t);
-      return l ? { until: l.until, reason: l.reason } : undefined;
+    /**
+     * The refusing lock-out that applies to an attempt for this station from
+     * this address, if any: the pair's, the address's, or (set by an
+     * operator, or before locks had scopes) the station's. The caller decides
+     * whether an address lock-out spares a station known at that address.
+     */
+    isLockedOut(t: Target): LockView | undefined {
+      const keys = [t.stationId && t.remoteAddress ? keyOf(t) : '', t.remoteAddress ? keyOf({ remoteAddress: t.remoteAddress }) : '', t.stationId ? keyOf({ stationId: t.stationId }) : ''];
+      for (const k of keys) {
+        const l = k ? active(k) : undefined;
+        if (l && l.mode === 'refuse') return view(l);
+      }
+      return undefined;
     },
 
-    async listLockouts(): Promise<{ id: string; stationId?: string; remoteAddress?: string; until: string; reason: string }[]> {
+    /** A distributed guesser's slow-down in force for this station. */
+    slowedDown(stationId: string): LockView | undefined {
+      const l = active(keyOf({ stationId }));
+      return l?.mode === 'slow' ? view(l) : undefined;
+    },
+
+    async listLockouts(): Promise<LockoutRow[]> {
       const rows = await db.selectFrom('monitor_lockouts').selectAll().where('lifted_at', 'is', null).where('until', '>', now().toISOString()).orderBy('until', 'desc').limit(1000).execute();
-      return rows.map((r) => ({ id: r.id, stationId: r.station_id ?? undefined, remoteAddress: r.remote_address ?? undefined, until: r.until, reason: r.reason }));
+      return rows.map((r) => ({ id: r.id, stationId: r.station_id ?? undefined, remoteAddress: r.remote_address ?? undefined, until: r.until, reason: r.reason, mode: modeOf(r.mode) }));
     },
 
     /** Carries out the configured responses for one finding on its alert. */
     async respond(alert: Alert, f: Finding, kinds: readonly ResponseKind[], lockoutSeconds: number): Promise<void> {
       const at = now().toISOString();
       const reason = `${f.detector}: ${f.title}`.slice(0, 200);
-      for (const kind of kinds) {
+      // Actions that need the station's live session go before those that end it (a quarantine closes the session).
+      for (const kind of [...kinds].sort((a, b) => SESSION_ORDER.indexOf(a) - SESSION_ORDER.indexOf(b))) {
         if (kind === 'notify') continue;
         let action: RecordedAction;
         if (kind === 'lockOut') {
           const target = f.target;
-          if (!target || (!target.stationId && !target.remoteAddress) || activeLock(target)) continue;
+          if (!target || !scopeOf(target) || active(keyOf(target))) continue;
           const until = new Date(now().getTime() + lockoutSeconds * 1000).toISOString();
-          action = { id: randomUUID(), alertId: alert.id, kind, stationId: target.stationId, remoteAddress: target.remoteAddress, reason, at, until };
+          action = { id: randomUUID(), alertId: alert.id, kind, stationId: target.stationId, remoteAddress: target.remoteAddress, reason, at, until, mode: modeOf(target.mode) };
         } else {
           if (!f.stationId) continue;
           // A station already quarantined (etc.) for this alert is not acted on again; refusals repeat per attempt.
@@ -113,11 +166,12 @@ export function createResponder(database: Database, actions: ResponseActions, no
         }
         try {
           if (action.kind === 'lockOut') {
-            const lock = { id: randomUUID(), until: action.until!, reason };
-            await db.insertInto('monitor_lockouts').values({ id: lock.id, station_id: action.stationId ?? null, remote_address: action.remoteAddress ?? null, until: lock.until, reason, action_id: action.id, created_at: at }).execute();
-            for (const k of lockKeys(action)) locks.set(k, lock);
-            announce({ op: 'set', stationId: action.stationId, remoteAddress: action.remoteAddress, ...lock });
-            await actions.lockOut({ stationId: action.stationId, remoteAddress: action.remoteAddress }, lock.until, reason);
+            const mode = action.mode ?? 'refuse';
+            const lock: Lock = { id: randomUUID(), until: action.until!, reason, scope: scopeOf(action)!, mode };
+            await db.insertInto('monitor_lockouts').values({ id: lock.id, station_id: action.stationId ?? null, remote_address: action.remoteAddress ?? null, until: lock.until, reason, action_id: action.id, created_at: at, mode }).execute();
+            locks.set(keyOf(action), lock);
+            announce({ op: 'set', stationId: action.stationId, remoteAddress: action.remoteAddress, id: lock.id, until: lock.until, reason, mode });
+            await actions.lockOut({ stationId: action.stationId, remoteAddress: action.remoteAddress }, lock.until, mode === 'slow' ? `${reason} (slow-down)` : reason);
           } else if (action.kind === 'refuseConnection') await actions.disconnect(action.stationId!, reason);
           else if (action.kind === 'quarantine') await actions.quarantine(action.stationId!, reason);
           else if (action.kind === 'setUnavailable') await actions.setUnavailable(action.stationId!, reason);
@@ -139,7 +193,7 @@ export function createResponder(database: Database, actions: ResponseActions, no
       const action: RecordedAction = { id: row.id, alertId: row.alert_id, kind: row.kind, stationId: row.station_id ?? undefined, remoteAddress: row.remote_address ?? undefined, reason: row.reason, at: row.at, until: row.until ?? undefined };
       if (action.kind === 'lockOut') {
         await db.updateTable('monitor_lockouts').set({ lifted_at: at, lifted_by: by }).where('action_id', '=', action.id).execute();
-        for (const k of lockKeys(action)) locks.delete(k);
+        locks.delete(keyOf(action));
         announce({ op: 'lift', stationId: action.stationId, remoteAddress: action.remoteAddress });
       }
       await actions.undo?.(action, by);

@@ -99,4 +99,10 @@ export const monitorMigrations: Record<string, Migration> = {
       }
     },
   },
+  'monitor/002_lockout_mode': {
+    // Lock-outs that slow a station's attempts from unfamiliar addresses down instead of refusing them (distributed guessing).
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('monitor_lockouts').addColumn('mode', 'text', (c) => c.notNull().defaultTo('refuse')).execute();
+    },
+  },
 };

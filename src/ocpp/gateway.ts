@@ -130,11 +130,14 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       peerCertificateChain: secure ? peerChain(socket) : undefined,
       version: VERSION_OF_SUBPROTOCOL[subprotocol]!,
     };
-    if (upgrading.has(stationId)) return reject(409, 'Another connection for this station is being established');
-    upgrading.add(stationId);
+    let claimed = false;
     try {
+      // Authenticate first: an attempt that fails (or that the policy slows down) must not hold the station's slot against the real station.
       const decision = await hooks.authenticate(facts);
       if (!decision.accept) return reject(decision.status, decision.message);
+      if (upgrading.has(stationId)) return reject(409, 'Another connection for this station is being established');
+      upgrading.add(stationId);
+      claimed = true;
       const existing = live.get(stationId);
       if (existing) {
         // Never silently replace an authenticated session: the newcomer wins
@@ -153,7 +156,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     } catch {
       reject(503, 'Authentication is unavailable; try again');
     } finally {
-      upgrading.delete(stationId);
+      if (claimed) upgrading.delete(stationId);
     }
   });
 

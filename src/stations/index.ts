@@ -10,12 +10,14 @@ import type { StationContext, StationDomain } from '../ocpp/index.js';
 import { createRegistry, type Registry } from './registry.js';
 import { createIdTokens, type IdTokens } from './id-tokens.js';
 import { createHandshakePolicy, type PolicyDeps } from './policy.js';
+import { createSessionWatch, type LiveSession, type SessionWatch } from './sessions.js';
 import { stationErrors } from './errors.js';
 
 export { stationsMigrations } from './store.js';
 export { stationErrors } from './errors.js';
 export { generatePassword, hashPassword, verifyPassword, passwordProblem } from './credentials.js';
 export type { StationRecord, SecurityProfile, Registration, NewStation, Registry } from './registry.js';
+export type { LiveSession, SessionWatch } from './sessions.js';
 export type { IdToken, IdTokenStatus, IdTokens } from './id-tokens.js';
 export type { ClientCertificateCheck } from './policy.js';
 
@@ -31,7 +33,14 @@ export interface StationsDeps {
   securityEvent(e: Omit<SecurityEvent, 'timestamp' | 'source' | 'critical'>): void;
   checkClientCertificate?: PolicyDeps['checkClientCertificate'];
   lockedOut?: PolicyDeps['lockedOut'];
+  slowedDown?: PolicyDeps['slowedDown'];
   blockedAddress?: PolicyDeps['blockedAddress'];
+  /** This node's live sessions, and how to close one whose admission was revoked. */
+  liveSessions: {
+    get(stationId: string): LiveSession | undefined;
+    close(stationId: string, reason: string): Promise<void>;
+  };
+  log?: { warn(o: unknown, m: string): void };
 }
 
 /** Actions a station may send before the CSMS has accepted it, or while quarantined. */
@@ -44,6 +53,8 @@ export interface Stations {
   registry: Registry;
   idTokens: IdTokens;
   authenticate: ReturnType<typeof createHandshakePolicy>;
+  /** Closes this node's sessions whose admission a change revoked (sessions.ts). */
+  sessions: SessionWatch;
   domain: StationsDomain;
   /** Throws if the station may not send `action` now (not yet accepted, quarantined). */
   admit(ctx: StationContext, action: string): Promise<void>;
@@ -53,9 +64,17 @@ export interface Stations {
 
 export function createStations(deps: StationsDeps, config: StationsConfig): Stations {
   const { db } = deps.database;
-  const registry = createRegistry(deps.database);
+  const registry = createRegistry(deps.database, deps.bus);
   const idTokens = createIdTokens(deps.database);
-  const authenticate = createHandshakePolicy({ ...deps, registry, allowUnknown: config.allowUnknown });
+  const sessions = createSessionWatch({
+    registry,
+    bus: deps.bus,
+    session: (id) => deps.liveSessions.get(id),
+    close: (id, reason) => deps.liveSessions.close(id, reason),
+    securityEvent: deps.securityEvent,
+    log: deps.log,
+  });
+  const authenticate = createHandshakePolicy({ ...deps, registry, allowUnknown: config.allowUnknown, accepted: (id, s) => sessions.accepted(id, s) });
 
   async function storeReport(stationId: string, kind: string, payload: unknown) {
     await db
@@ -105,6 +124,7 @@ export function createStations(deps: StationsDeps, config: StationsConfig): Stat
     registry,
     idTokens,
     authenticate,
+    sessions,
     domain,
     async admit(ctx, action) {
       const station = await registry.get(ctx.stationId);

@@ -6,7 +6,7 @@
 import type { HandshakeDecision, HandshakeFacts } from '../ocpp/index.js';
 import type { SecurityEvent } from '../bus/events.js';
 import { createVerifiedCache } from './credentials.js';
-import type { Registry } from './registry.js';
+import type { Registry, StationSecret } from './registry.js';
 
 export type ClientCertificateCheck = (chainDer: Buffer[], stationId: string) => { ok: true; serialHex: string } | { ok: false; reason: string };
 
@@ -14,16 +14,34 @@ export interface PolicyDeps {
   registry: Registry;
   securityEvent(e: Omit<SecurityEvent, 'timestamp' | 'source' | 'critical'>): void;
   checkClientCertificate?: ClientCertificateCheck;
-  /** Active lock-out (brute force, operator action) for this station or address. */
-  lockedOut?(target: { stationId?: string; remoteAddress?: string }): { until: string; reason: string } | undefined;
+  /** Refusing lock-out in force for this station from this address: the pair's, the address's or the station's. */
+  lockedOut?(target: { stationId?: string; remoteAddress?: string }): { until: string; reason: string; scope: 'pair' | 'address' | 'station' } | undefined;
+  /** A distributed guesser's slow-down in force for this station. */
+  slowedDown?(stationId: string): { until: string } | undefined;
   /** A shared threat indicator names this address. */
   blockedAddress?(remoteAddress: string): string | undefined;
   allowUnknown: boolean;
+  /** The handshake was accepted under this state of the station (the session watch compares later states with it). */
+  accepted?(stationId: string, secret: StationSecret): void;
 }
+
+/**
+ * How much later a distributed guesser's slow-down answers an attempt for the
+ * station from an address it has not authenticated from. The attempt is
+ * answered on its merits after the wait (a right password gets in), so this
+ * is all such a guesser costs the real station: from a new address, at most
+ * this much longer per connection while the slow-down lasts; from a known
+ * address, nothing.
+ */
+export const SLOWDOWN_MS = 2_000;
 
 export function createHandshakePolicy(deps: PolicyDeps) {
   const refuse = (status: 401 | 403 | 429, message: string): HandshakeDecision => ({ accept: false, status, message });
   const verified = createVerifiedCache();
+  const admit = (stationId: string, remoteAddress: string, secret: StationSecret) => {
+    deps.accepted?.(stationId, secret);
+    void deps.registry.rememberAddress(stationId, remoteAddress).catch(() => undefined);
+  };
 
   return async function authenticate(f: HandshakeFacts): Promise<HandshakeDecision> {
     const base = { stationId: f.stationId, remoteAddress: f.remoteAddress };
@@ -32,8 +50,12 @@ export function createHandshakePolicy(deps: PolicyDeps) {
       deps.securityEvent({ ...base, type: 'BlockedByIndicator', techInfo: `address matches shared indicator ${indicator}` });
       return refuse(403, 'Connection refused');
     }
+    // Lock-outs hit the attacker's address, not the station: an address lock-out spares stations that authenticated from it before.
+    let knownHere: Promise<boolean> | undefined;
+    const known = () => (knownHere ??= deps.registry.knownAt(f.stationId, f.remoteAddress));
     const lock = deps.lockedOut?.({ stationId: f.stationId, remoteAddress: f.remoteAddress });
-    if (lock) return refuse(429, `Locked out until ${lock.until}`);
+    if (lock && !(lock.scope === 'address' && (await known()))) return refuse(429, `Locked out until ${lock.until}`);
+    if (deps.slowedDown?.(f.stationId) && !(await known())) await new Promise((r) => setTimeout(r, SLOWDOWN_MS));
 
     const secret = await deps.registry.secret(f.stationId);
     if (!secret) {
@@ -42,6 +64,8 @@ export function createHandshakePolicy(deps: PolicyDeps) {
         // only send BootNotification until an operator accepts it and gives it credentials.
         await deps.registry.create({ id: f.stationId, securityProfile: f.secure ? 2 : 1, registration: 'Pending' }).catch(() => undefined);
         deps.securityEvent({ ...base, type: 'UnknownStation', techInfo: 'registered as Pending (allow-unknown policy)' });
+        const created = await deps.registry.fresh(f.stationId);
+        if (created) admit(f.stationId, f.remoteAddress, created);
         return { accept: true, securityProfile: f.secure ? 2 : 1 };
       }
       deps.securityEvent({ ...base, type: 'UnknownStation', techInfo: 'connection refused' });
@@ -64,6 +88,7 @@ export function createHandshakePolicy(deps: PolicyDeps) {
         deps.securityEvent({ ...base, type: 'ClientCertificateRejected', techInfo: check.reason });
         return refuse(403, 'Client certificate rejected');
       }
+      admit(f.stationId, f.remoteAddress, secret);
       return { accept: true, securityProfile: 3 };
     }
 
@@ -79,6 +104,7 @@ export function createHandshakePolicy(deps: PolicyDeps) {
       deps.securityEvent({ ...base, type: 'InvalidStationCredentials', techInfo: 'wrong password' });
       return refuse(401, 'Authentication failed');
     }
+    admit(f.stationId, f.remoteAddress, secret);
     return { accept: true, securityProfile: profile };
   };
 }

@@ -1,10 +1,14 @@
 /**
  * Registered stations: create, read, update, delete, rotate password. Keeps a
- * small in-memory copy of what the handshake needs so a reconnect storm does
- * not become a database storm.
+ * short-lived in-memory copy of what the handshake needs so a reconnect storm
+ * does not become a database storm. The copy is the store's, never trusted
+ * longer than STALE_BOUND_MS, and dropped on every node when a
+ * `station.changed` event says the station's security state changed.
  */
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../store/index.js';
+import type { Bus } from '../bus/index.js';
+import { BoundedCache, onChange, publishChange, STALE_BOUND_MS } from '../bus/changes.js';
 import { fromJson, toJson } from '../store/index.js';
 import { isValidStationId } from '../ocpp/index.js';
 import { stationErrors } from './errors.js';
@@ -63,17 +67,46 @@ function toRecord(row: any): StationRecord {
   };
 }
 
-export function createRegistry(database: Database) {
+/** A station counts as known at an address where it authenticated within this time. */
+const KNOWN_ADDRESS_MS = 30 * 86_400_000;
+/** A station's known address is written at most this often per station (a reconnect storm writes nothing new). */
+const REMEMBER_EVERY_MS = 3600_000;
+
+/** Columns whose change can revoke what a station was admitted with; a change to any of them is announced. */
+const SECURITY_COLUMNS = new Set(['password_hash', 'security_profile', 'registration', 'quarantined']);
+
+export function createRegistry(database: Database, bus: Bus) {
   const { db } = database;
-  const cache = new Map<string, StationSecret | null>();
+  // Bounded so that probing random ids cannot grow memory without limit.
+  const cache = new BoundedCache<StationSecret | null>(STALE_BOUND_MS, 200_000);
+  const known = new BoundedCache<boolean>(STALE_BOUND_MS, 100_000);
+  const remembered = new BoundedCache<string>(REMEMBER_EVERY_MS, 200_000);
+  onChange(bus, 'station.changed', (c) => {
+    if (typeof c.stationId !== 'string') return;
+    cache.delete(c.stationId);
+    remembered.delete(c.stationId);
+  });
+  const knownKey = (id: string, address: string) => `${id}\u0000${address}`;
+
+  /** A rotated password or a deleted station starts afresh: where the old credential was used proves nothing now. */
+  async function forgetAddresses(id: string) {
+    await db.deleteFrom('station_addresses').where('station_id', '=', id).execute();
+    remembered.delete(id);
+  }
+  const changed = (stationId: string, change: 'created' | 'updated' | 'deleted') => publishChange(bus, 'station.changed', { stationId, change }, stationId);
+
+  const secretOf = (row: any): StationSecret => ({ record: toRecord(row), passwordHash: row.password_hash ?? undefined });
 
   async function secret(id: string): Promise<StationSecret | undefined> {
     const hit = cache.get(id);
     if (hit !== undefined) return hit ?? undefined;
+    return fresh(id);
+  }
+
+  /** Reads the store, bypassing (and refreshing) the cache. */
+  async function fresh(id: string): Promise<StationSecret | undefined> {
     const row = await db.selectFrom('stations').selectAll().where('id', '=', id).executeTakeFirst();
-    const value = row ? { record: toRecord(row), passwordHash: row.password_hash ?? undefined } : null;
-    // Bounded so that probing random ids cannot grow memory without limit.
-    if (cache.size > 200_000) cache.clear();
+    const value = row ? secretOf(row) : null;
     cache.set(id, value);
     return value ?? undefined;
   }
@@ -88,11 +121,26 @@ export function createRegistry(database: Database) {
     const res = await db.updateTable('stations').set({ ...fields, updated_at: new Date().toISOString() }).where('id', '=', id).executeTakeFirst();
     cache.delete(id);
     if (Number(res.numUpdatedRows) === 0) throw stationErrors.STATION_UNKNOWN(`No station with id ${id}`);
+    if (Object.keys(fields).some((k) => SECURITY_COLUMNS.has(k))) changed(id, 'updated');
     return get(id);
   }
 
   return {
     secret,
+    fresh,
+    /** Fresh copies of many stations at once (absent ids are deleted stations), for re-checking live sessions. */
+    async freshMany(ids: readonly string[]): Promise<Map<string, StationSecret>> {
+      const out = new Map<string, StationSecret>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await db.selectFrom('stations').selectAll().where('id', 'in', ids.slice(i, i + 500)).execute();
+        for (const row of rows) {
+          const s = secretOf(row);
+          cache.set(row.id, s);
+          out.set(row.id, s);
+        }
+      }
+      return out;
+    },
     get,
     update,
     async create(input: NewStation): Promise<{ station: StationRecord; password?: string }> {
@@ -128,6 +176,7 @@ export function createRegistry(database: Database) {
         throw err;
       }
       cache.delete(input.id);
+      changed(input.id, 'created');
       // The generated password is returned once and never stored in clear.
       return { station: await get(input.id), password: input.password === undefined ? password : undefined };
     },
@@ -139,6 +188,8 @@ export function createRegistry(database: Database) {
       const res = await db.deleteFrom('stations').where('id', '=', id).executeTakeFirst();
       cache.delete(id);
       if (Number(res.numDeletedRows) === 0) throw stationErrors.STATION_UNKNOWN(`No station with id ${id}`);
+      await forgetAddresses(id);
+      changed(id, 'deleted');
     },
     async rotatePassword(id: string, password?: string): Promise<string> {
       const station = await get(id);
@@ -146,7 +197,9 @@ export function createRegistry(database: Database) {
       const next = password ?? generatePassword();
       const problem = passwordProblem(next);
       if (problem) throw stationErrors.PASSWORD_INVALID(problem);
-      await update(id, { password_hash: await hashPassword(next, password === undefined ? 'generated' : 'chosen') });
+      const hash = await hashPassword(next, password === undefined ? 'generated' : 'chosen');
+      await forgetAddresses(id);
+      await update(id, { password_hash: hash });
       return next;
     },
     async setProfile(id: string, securityProfile: SecurityProfile): Promise<StationRecord> {
@@ -178,6 +231,27 @@ export function createRegistry(database: Database) {
       if (hit) hit.record.lastSeenAt = new Date().toISOString();
     },
     newReportId: () => randomUUID(),
+    /** The station authenticated from this address (kept per station and address, written at most hourly). */
+    async rememberAddress(id: string, address: string): Promise<void> {
+      if (!address || remembered.get(id) === address) return;
+      remembered.set(id, address);
+      const now = new Date().toISOString();
+      await db
+        .insertInto('station_addresses')
+        .values({ station_id: id, remote_address: address.slice(0, 64), last_ok_at: now })
+        .onConflict((oc) => oc.columns(['station_id', 'remote_address']).doUpdateSet({ last_ok_at: now }))
+        .execute();
+    },
+    /** Whether the station authenticated from this address within the last 30 days (cached for at most STALE_BOUND_MS). */
+    async knownAt(id: string, address: string): Promise<boolean> {
+      const key = knownKey(id, address);
+      const hit = known.get(key);
+      if (hit !== undefined) return hit;
+      const since = new Date(Date.now() - KNOWN_ADDRESS_MS).toISOString();
+      const row = await db.selectFrom('station_addresses').select('station_id').where('station_id', '=', id).where('remote_address', '=', address.slice(0, 64)).where('last_ok_at', '>', since).executeTakeFirst();
+      known.set(key, !!row);
+      return !!row;
+    },
   };
 }
 

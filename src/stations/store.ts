@@ -57,4 +57,19 @@ export const stationsMigrations: Record<string, Migration> = {
       for (const t of ['id_tokens', 'station_reports', 'connectors', 'stations']) await db.schema.dropTable(t).execute();
     },
   },
+  'stations/002_known_addresses': {
+    // Where each station has authenticated from: an address lock-out spares a station known there (a shared NAT), and a distributed guesser's slow-down spares its known addresses.
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('station_addresses')
+        .addColumn('station_id', 'text', (c) => c.notNull())
+        .addColumn('remote_address', 'text', (c) => c.notNull())
+        .addColumn('last_ok_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('station_addresses_pk', ['station_id', 'remote_address'])
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('station_addresses').execute();
+    },
+  },
 };

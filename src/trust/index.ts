@@ -8,6 +8,7 @@ import { createPublicKey } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { JsonName } from './x509.js';
 import type { Bus } from '../bus/index.js';
+import { onChange, publishChange, type CertificateRevoked } from '../bus/changes.js';
 import type { Database } from '../store/index.js';
 import { createAuthority } from './authority.js';
 import { createContracts } from './contracts.js';
@@ -64,6 +65,10 @@ export interface Trust {
   signStationCsr(input: { csrPem: string; stationId: string; certificateType?: StationCertificateType }): Promise<{ certificateChainPem: string; serialHex: string; notAfter: string }>;
   revoke(serialHex: string, reason?: string): Promise<{ stationId?: string }>;
   isRevoked(serialHex: string): boolean;
+  /** Called once per certificate this node learns is revoked (here, from another node's event, or from the store). */
+  onRevocation(handler: (c: CertificateRevoked) => void): () => void;
+  /** Reads revocations other nodes stored, so a lost `certificate.revoked` event is caught within STALE_BOUND_MS when called at that interval. */
+  refreshRevocations(): Promise<void>;
   listCas(): CaSummary[];
   /** The root a station installs with InstallCertificate, by OCPP certificateType. */
   rootCertificatePem(type: 'CSMSRootCertificate' | 'V2GRootCertificate' | 'MORootCertificate' | 'ManufacturerRootCertificate'): string;
@@ -115,16 +120,22 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
   });
   await authority.load();
 
-  // Another node revoked or issued: keep this node's view current (the bus is NATS in cluster mode).
-  deps.bus.subscribe('certificate.revoked', (event) => {
-    const data = event.data as { serialHex?: string; revokedAt?: string; reason?: string };
-    const rec = data.serialHex ? authority.records.get(data.serialHex) : undefined;
-    if (rec && !rec.revokedAt) {
-      rec.revokedAt = data.revokedAt ?? now().toISOString();
-      rec.revocationReason = data.reason;
-      revocation.invalidate();
-    }
-  });
+  const revocationListeners = new Set<(c: CertificateRevoked) => void>();
+  /** Marks a certificate revoked in this node's view; true when that is news here. */
+  function learnRevocation(serialHex: string | undefined, revokedAt: string | undefined, reason: string | undefined): boolean {
+    const rec = typeof serialHex === 'string' ? authority.records.get(serialHex) : undefined;
+    if (!rec || rec.revokedAt) return false;
+    rec.revokedAt = typeof revokedAt === 'string' ? revokedAt : now().toISOString();
+    rec.revocationReason = typeof reason === 'string' ? reason : undefined;
+    revocation.invalidate();
+    const c: CertificateRevoked = { serialHex: rec.serialHex, stationId: rec.stationId, kind: rec.kind, reason: rec.revocationReason, revokedAt: rec.revokedAt };
+    for (const l of revocationListeners) l(c);
+    return true;
+  }
+  // Another node revoked: keep this node's view current (the bus is NATS in cluster mode); refreshRevocations() covers a lost event.
+  onChange(deps.bus, 'certificate.revoked', (c) => void learnRevocation(c.serialHex, c.revokedAt, c.reason));
+  // Overlaps the previous read by a minute: revocation times are the revoking node's clock.
+  let revocationsSince = now().getTime() - 60_000;
 
   const summary = (name: string): CaSummary => {
     const s = authority.ca(name);
@@ -185,13 +196,20 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
       if (!rec.revokedAt) {
         const at = now().toISOString();
         await store.markRevoked(serial, at, reason);
-        rec.revokedAt = at;
-        rec.revocationReason = reason;
         authority.records.set(serial, rec);
-        revocation.invalidate();
-        deps.bus.publish('certificate.revoked', { serialHex: serial, stationId: rec.stationId, kind: rec.kind, reason, revokedAt: at }, rec.stationId);
+        learnRevocation(serial, at, reason);
+        publishChange(deps.bus, 'certificate.revoked', { serialHex: serial, stationId: rec.stationId, kind: rec.kind, reason, revokedAt: at }, rec.stationId);
       }
       return { stationId: rec.stationId };
+    },
+    onRevocation(handler) {
+      revocationListeners.add(handler);
+      return () => revocationListeners.delete(handler);
+    },
+    async refreshRevocations() {
+      const started = now().getTime();
+      for (const r of await store.revokedSince(new Date(revocationsSince).toISOString())) learnRevocation(r.serialHex, r.revokedAt, r.reason);
+      revocationsSince = started - 60_000;
     },
     isRevoked: (serialHex) => {
       const serial = normalizeSerial(serialHex);

@@ -186,6 +186,11 @@ export function createTrustStore(database: Database) {
       await db.insertInto('trust_certificate').values({ serial_hex: rec.serialHex, ...values })
         .onConflict((oc) => oc.column('serial_hex').doUpdateSet({ ...values, revoked_at: rec.revokedAt ?? null })).execute();
     },
+    /** Revocations recorded at or after `sinceIso` (by any node). */
+    async revokedSince(sinceIso: string): Promise<{ serialHex: string; revokedAt: string; reason?: string }[]> {
+      const rows: any[] = await db.selectFrom('trust_certificate').select(['serial_hex', 'revoked_at', 'revocation_reason']).where('revoked_at', '>=', sinceIso).execute();
+      return rows.map((r) => ({ serialHex: r.serial_hex, revokedAt: r.revoked_at, reason: r.revocation_reason ?? undefined }));
+    },
     async markRevoked(serialHex: string, at: string, reason: string): Promise<void> {
       await db.updateTable('trust_certificate').set({ revoked_at: at, revocation_reason: reason })
         .where('serial_hex', '=', serialHex).where('revoked_at', 'is', null).execute();

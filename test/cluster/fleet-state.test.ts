@@ -8,10 +8,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
 import { createSimStation } from '../../src/sim/index.js';
 import { testDatabases } from '../support/node.js';
-import { startThreeNodeCluster, waitFor } from './processes.js';
+import { startThreeNodeCluster, upgradeStatus, waitFor } from './processes.js';
 
 const TOKEN = 'cluster-test-admin-token-0123456789';
 const PASSWORD = 'cluster-test-password-0123456789';
@@ -70,23 +69,6 @@ test('three nodes share presence, lock-outs and the alert stream', { timeout: 18
     for (const n of [b, c]) await waitFor(async () => (await n.api('GET', '/api/v1/stations/FS-1')).body.connected === false, `node ${n.nodeId} drops A's station`);
   });
 });
-
-/** The HTTP status of a WebSocket upgrade with Basic auth (101 when accepted; the socket is closed at once). */
-function upgradeStatus(port: number, id: string, password: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ocpp/${encodeURIComponent(id)}`, ['ocpp2.0.1'], { headers: { authorization: `Basic ${Buffer.from(`${id}:${password}`).toString('base64')}` } });
-    ws.once('upgrade', () => {
-      resolve(101);
-      ws.terminate();
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-      ws.terminate();
-    });
-    ws.once('error', reject);
-  });
-}
 
 /** Reads `/api/v1/alerts/stream` (SSE) into a list of events until closed. */
 async function openAlertStream(port: number) {

@@ -12,6 +12,8 @@ import type { SimStation } from '../../src/sim/index.js';
 import { streamName } from '../../src/bus/nats.js';
 import { createPgDatabase, eventually } from '../support/node.js';
 
+export { upgradeStatus } from '../support/node.js';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface NodeProcess {
@@ -24,11 +26,11 @@ export interface NodeProcess {
   api<T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }>;
 }
 
-export async function startNodeProcess(o: { nodeId: string; cluster: string; dataDir: string; databaseUrl: string; natsUrl: string; adminToken: string; extraArgs?: string[] }): Promise<NodeProcess> {
+export async function startNodeProcess(o: { nodeId: string; cluster: string; dataDir: string; databaseUrl: string; natsUrl: string; adminToken: string; extraArgs?: string[]; env?: Record<string, string> }): Promise<NodeProcess> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', '--tls-port', '0', '--data-dir', o.dataDir, '--database-url', o.databaseUrl, '--nats-url', o.natsUrl, '--log-level', process.env.EVGUARD_TEST_NODE_LOGS ? 'info' : 'warn', ...(o.extraArgs ?? [])],
-    { cwd: ROOT, env: { ...process.env, EVGUARD_ADMIN_TOKEN: o.adminToken, EVGUARD_CLUSTER: o.cluster, EVGUARD_NODE_ID: o.nodeId }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: { ...process.env, EVGUARD_ADMIN_TOKEN: o.adminToken, EVGUARD_CLUSTER: o.cluster, EVGUARD_NODE_ID: o.nodeId, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let out = '';
@@ -83,7 +85,7 @@ export interface ThreeNodeCluster {
   readonly stations: SimStation[];
 }
 
-export async function startThreeNodeCluster(t: TestContext, o: { prefix: string; adminToken: string }): Promise<ThreeNodeCluster> {
+export async function startThreeNodeCluster(t: TestContext, o: { prefix: string; adminToken: string; extraArgs?: string[]; env?: Partial<Record<'a' | 'b' | 'c', Record<string, string>>> }): Promise<ThreeNodeCluster> {
   const name = `${o.prefix}${randomBytes(5).toString('hex')}`;
   const pgdb = await createPgDatabase();
   // Nodes of one cluster share the key store (a shared volume in production).
@@ -101,9 +103,10 @@ export async function startThreeNodeCluster(t: TestContext, o: { prefix: string;
     await pgdb.drop();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  const start = (nodeId: string) => startNodeProcess({ nodeId, cluster: name, dataDir, databaseUrl: pgdb.url, natsUrl: TEST_NATS_URL, adminToken: o.adminToken });
+  const start = (nodeId: 'a' | 'b' | 'c') => startNodeProcess({ nodeId, cluster: name, dataDir, databaseUrl: pgdb.url, natsUrl: TEST_NATS_URL, adminToken: o.adminToken, extraArgs: o.extraArgs, env: o.env?.[nodeId] });
   // The first node creates the schema and the PKI, and so takes the lead; the others join it.
   nodes.push(await start('a'));
   nodes.push(...(await Promise.all([start('b'), start('c')])));
   return { name, databaseUrl: pgdb.url, nc, nodes: nodes as [NodeProcess, NodeProcess, NodeProcess], stations };
 }
+

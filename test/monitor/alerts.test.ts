@@ -106,18 +106,20 @@ test('lock-outs expire with the clock, survive a restart, and an operator can un
   try {
     for (let i = 0; i < 5; i++) station(h, 'CS-1').csms('InvalidStationCredentials', '203.0.113.9');
     await h.monitor.settled();
-    const lock = h.monitor.isLockedOut({ stationId: 'CS-1' });
+    const pair = { stationId: 'CS-1', remoteAddress: '203.0.113.9' };
+    const lock = h.monitor.isLockedOut(pair);
     assert.equal(lock?.until, new Date(clock.t + 600_000).toISOString());
-    assert.deepEqual(h.calls[0]!.args[0], { stationId: 'CS-1', remoteAddress: undefined });
+    assert.equal(lock?.scope, 'pair');
+    assert.deepEqual(h.calls[0]!.args[0], pair);
     await h.monitor.close();
     await h.database.close();
 
     reopened = await openHarness({}, { dir, clock });
-    assert.ok(reopened.monitor.isLockedOut({ stationId: 'CS-1' }), 'a restart does not forgive');
+    assert.ok(reopened.monitor.isLockedOut(pair), 'a restart does not forgive');
     const [alert] = await reopened.monitor.listAlerts({});
     const actionId = alert!.actions[0]!.id;
     await reopened.monitor.undoAction(actionId, 'olga');
-    assert.equal(reopened.monitor.isLockedOut({ stationId: 'CS-1' }), undefined);
+    assert.equal(reopened.monitor.isLockedOut(pair), undefined);
     assert.deepEqual(reopened.calls.map((c) => c.kind), ['undo']);
     const after = await reopened.monitor.getAlert(alert!.id);
     assert.equal(after.actions[0]!.undone, true);
@@ -126,9 +128,9 @@ test('lock-outs expire with the clock, survive a restart, and an operator can un
 
     for (let i = 0; i < 5; i++) station(reopened, 'CS-9').csms('InvalidStationCredentials', '203.0.113.9');
     await reopened.monitor.settled();
-    assert.ok(reopened.monitor.isLockedOut({ stationId: 'CS-9' }));
+    assert.ok(reopened.monitor.isLockedOut({ stationId: 'CS-9', remoteAddress: '203.0.113.9' }));
     clock.advance(901); // the reopened monitor uses the default 900 s
-    assert.equal(reopened.monitor.isLockedOut({ stationId: 'CS-9' }), undefined);
+    assert.equal(reopened.monitor.isLockedOut({ stationId: 'CS-9', remoteAddress: '203.0.113.9' }), undefined);
   } finally {
     await reopened?.close();
     await import('node:fs').then((fs) => fs.rmSync(dir, { recursive: true, force: true }));
@@ -143,10 +145,11 @@ test('each response kind goes through the core, failures are recorded and do not
   try {
     station(h, 'CS-1').event('TamperDetectionActivated');
     await h.monitor.settled();
-    assert.deepEqual(h.calls.map((c) => [c.kind, c.args[0]]), [['quarantine', 'CS-1'], ['setUnavailable', 'CS-1'], ['revokeCertificate', 'CS-1'], ['disconnect', 'CS-1']]);
+    // What reaches the station's session runs before what ends it, whatever order the config lists.
+    assert.deepEqual(h.calls.map((c) => [c.kind, c.args[0]]), [['setUnavailable', 'CS-1'], ['revokeCertificate', 'CS-1'], ['quarantine', 'CS-1'], ['disconnect', 'CS-1']]);
     const [alert] = await h.monitor.listAlerts({});
     assert.equal(alert!.severity, 'high', 'configured severity wins');
-    assert.deepEqual(alert!.actions.map((a) => [a.kind, a.outcome]), [['quarantine', 'ok'], ['setUnavailable', 'ok'], ['revokeCertificate', 'failed'], ['refuseConnection', 'ok']]);
+    assert.deepEqual(alert!.actions.map((a) => [a.kind, a.outcome]), [['setUnavailable', 'ok'], ['revokeCertificate', 'failed'], ['quarantine', 'ok'], ['refuseConnection', 'ok']]);
   } finally {
     await h.close();
   }

@@ -31,7 +31,7 @@ test('a normal fleet day raises no alert', async () => {
   assert.deepEqual(alerts.map((a) => `${a.detector}: ${a.title} ${a.description}`), []);
 });
 
-test('bruteForce: password guessing against one station', async () => {
+test('bruteForce: password guessing against one station from one address locks out that pair only', async () => {
   const { alerts, h } = await run(async (h) => {
     const s = station(h, 'CS-1');
     for (let i = 0; i < 6; i++) {
@@ -39,14 +39,34 @@ test('bruteForce: password guessing against one station', async () => {
       h.clock.advance(10);
     }
     await h.monitor.settled();
-    assert.ok(h.monitor.isLockedOut({ stationId: 'CS-1' }));
-    assert.equal(h.monitor.isLockedOut({ remoteAddress: '203.0.113.9' }), undefined);
+    assert.equal(h.monitor.isLockedOut({ stationId: 'CS-1', remoteAddress: '203.0.113.9' })?.scope, 'pair');
+    // The real station from anywhere else, and the address for other stations, are not locked out.
+    assert.equal(h.monitor.isLockedOut({ stationId: 'CS-1', remoteAddress: '192.0.2.20' }), undefined);
+    assert.equal(h.monitor.isLockedOut({ stationId: 'CS-2', remoteAddress: '203.0.113.9' }), undefined);
+    assert.equal(h.monitor.slowedDown('CS-1'), undefined);
   });
-  const a = only(alerts, 'bruteForce', 'Password brute force against a station');
+  const a = only(alerts, 'bruteForce', 'Password brute force against a station from one address');
   assert.equal(a.severity, 'high');
   assert.equal(a.actions.length, 1);
   assert.equal(a.actions[0]!.kind, 'lockOut');
   assert.deepEqual(h.calls.map((c) => c.kind), ['lockOut']);
+});
+
+test('bruteForce: guessing one station from many addresses slows it down and alerts, but locks nothing out', async () => {
+  const { alerts, h } = await run(async (h) => {
+    const s = station(h, 'CS-1');
+    for (let i = 0; i < 10; i++) {
+      s.csms('InvalidStationCredentials', `203.0.113.${10 + i}`);
+      h.clock.advance(10);
+    }
+    await h.monitor.settled();
+    assert.equal(h.monitor.slowedDown('CS-1')?.mode, 'slow');
+    assert.equal(h.monitor.isLockedOut({ stationId: 'CS-1', remoteAddress: '192.0.2.20' }), undefined);
+    assert.equal(h.monitor.isLockedOut({ stationId: 'CS-1', remoteAddress: '203.0.113.10' }), undefined);
+  });
+  const a = only(alerts, 'bruteForce', 'Distributed password guessing against a station');
+  assert.equal(a.actions[0]!.kind, 'lockOut');
+  assert.deepEqual(h.calls.map((c) => c.args[0]), [{ stationId: 'CS-1', remoteAddress: undefined }]);
 });
 
 test('bruteForce: one address trying many stations', async () => {
@@ -56,8 +76,8 @@ test('bruteForce: one address trying many stations', async () => {
       h.clock.advance(5);
     }
     await h.monitor.settled();
-    assert.ok(h.monitor.isLockedOut({ remoteAddress: '198.51.100.7' }));
-    assert.equal(h.monitor.isLockedOut({ stationId: 'CS-1' }), undefined);
+    assert.equal(h.monitor.isLockedOut({ remoteAddress: '198.51.100.7' })?.scope, 'address');
+    assert.equal(h.monitor.isLockedOut({ stationId: 'CS-1', remoteAddress: '192.0.2.20' }), undefined);
   });
   only(alerts, 'bruteForce', 'Password brute force from one address');
 });

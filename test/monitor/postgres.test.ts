@@ -39,7 +39,7 @@ test('monitor storage on PostgreSQL', { skip: !(await reachable()) && 'PostgreSQ
     for (let i = 0; i < 5; i++) station({ bus, clock }, 'CS-1').csms('InvalidStationCredentials', '203.0.113.9');
     station({ bus, clock }, 'CS-1').event('TamperDetectionActivated');
     await monitor.settled();
-    assert.ok(monitor.isLockedOut({ stationId: 'CS-1' }));
+    assert.ok(monitor.isLockedOut({ stationId: 'CS-1', remoteAddress: '203.0.113.9' }));
     const alerts = await monitor.listAlerts({ stationId: 'CS-1' });
     assert.deepEqual(alerts.map((a) => a.detector).sort(), ['bruteForce', 'tamper']);
     const brute = alerts.find((a) => a.detector === 'bruteForce')!;
@@ -47,7 +47,7 @@ test('monitor storage on PostgreSQL', { skip: !(await reachable()) && 'PostgreSQ
     await monitor.undoAction(brute.actions[0]!.id, 'olga');
     const after = await monitor.getAlert(brute.id);
     assert.deepEqual([after.state, after.actions[0]!.undone, after.comments.length], ['acknowledged', true, 1]);
-    assert.equal(monitor.isLockedOut({ stationId: 'CS-1' }), undefined);
+    assert.equal(monitor.isLockedOut({ stationId: 'CS-1', remoteAddress: '203.0.113.9' }), undefined);
     assert.equal((await monitor.listSecurityEvents({ stationId: 'CS-1', since: '2000-01-01T00:00:00Z' }))[0]!.type, 'AcmeVendorThing');
     await monitor.close();
   } finally {

@@ -85,17 +85,20 @@ for (const db of testDatabases()) {
       await alertsFor(id, 'downgrade');
     });
 
-    test('brute-force locks the station out; an operator lifts it and the real password works again', async () => {
+    test('brute-force locks the guessing address out for that station; an operator lifts it and the real password works again', async () => {
       const id = await register();
       const report = await attack('brute-force', id);
       assert.equal(report.outcomes['connect:accepted'], undefined);
       const [alert] = await alertsFor(id, 'bruteForce');
-      assert.ok(node.app.monitor.isLockedOut({ stationId: id }));
+      // The guesses came from this host's address: that (station, address) pair is locked out, the station elsewhere is not.
+      const [pair] = (await node.app.monitor.listLockouts()).filter((l) => l.stationId === id && l.remoteAddress);
+      assert.ok(pair && node.app.monitor.isLockedOut(pair));
+      assert.equal(node.app.monitor.isLockedOut({ stationId: id, remoteAddress: '192.0.2.20' }), undefined);
       const honest = createSimStation({ url: node.ws, id, ocppVersion: '2.0.1', securityProfile: 1, password: PASSWORD, pingIntervalMs: 0 });
       await assert.rejects(honest.connect());
       const lock = alert.actions.find((a: any) => a.kind === 'lockOut');
       assert.equal((await node.api('POST', `/api/v1/alert-actions/${lock.id}/undo`)).status, 204);
-      assert.equal(node.app.monitor.isLockedOut({ stationId: id }), undefined);
+      assert.equal(node.app.monitor.isLockedOut(pair), undefined);
       await honest.connect();
       await honest.close();
     });
@@ -126,6 +129,10 @@ for (const db of testDatabases()) {
         assert.deepEqual(alert.actions.map((a: any) => a.kind).sort(), ['quarantine', 'setUnavailable']);
         assert.equal((await node.api('GET', `/api/v1/stations/${id}`)).body.quarantined, true);
         await eventually('ChangeAvailability Inoperative', async () => (seen.includes('ChangeAvailability:Inoperative') ? true : undefined), 15_000);
+        // The quarantine ended the session the station had been admitted to; it comes back under the new rules.
+        await eventually('session revoked', async () => ((await node.api('GET', `/api/v1/security-events?stationId=${id}`)).body.some((e: any) => e.type === 'SessionRevoked') ? true : undefined), 15_000);
+        await eventually('session closed', async () => ((await node.api('GET', `/api/v1/stations/${id}`)).body.connected === false ? true : undefined), 15_000);
+        await station.reconnect();
         for (const a of alert.actions) assert.equal((await node.api('POST', `/api/v1/alert-actions/${a.id}/undo`)).status, 204);
         assert.equal((await node.api('GET', `/api/v1/stations/${id}`)).body.quarantined, false);
         assert.ok(seen.includes('ChangeAvailability:Operative'), seen.join());

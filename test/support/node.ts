@@ -2,6 +2,7 @@
  * Starts a real evguard node for a test: ephemeral ports, a fresh data dir,
  * and SQLite or a fresh PostgreSQL database.
  */
+import WebSocket from 'ws';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -113,4 +114,27 @@ export async function eventually<T>(what: string, probe: () => T | undefined | n
     if (Date.now() > deadline) throw new Error(`not seen within ${ms} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * The HTTP status of a WebSocket upgrade with Basic auth (101 when accepted; the socket is closed at once).
+ * `localAddress` picks the source address on loopback (127.0.0.x), so a test can arrive from two places.
+ */
+export function upgradeStatus(port: number, id: string, password: string, opts: { localAddress?: string; subprotocol?: string } = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ocpp/${encodeURIComponent(id)}`, [opts.subprotocol ?? 'ocpp2.0.1'], {
+      headers: { authorization: `Basic ${Buffer.from(`${id}:${password}`).toString('base64')}` },
+      localAddress: opts.localAddress,
+    });
+    ws.once('upgrade', () => {
+      resolve(101);
+      ws.terminate();
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+      ws.terminate();
+    });
+    ws.once('error', reject);
+  });
 }

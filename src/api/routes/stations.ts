@@ -147,19 +147,14 @@ export function stationRoutes(deps: StationRoutesDeps) {
         if (body.registration !== undefined) fields.registration = body.registration;
         if (body.quarantined !== undefined) fields.quarantined = body.quarantined ? 1 : 0;
         if (body.tags !== undefined) fields.tags = JSON.stringify(body.tags);
-        const updated = await stations.registry.update(id, fields);
-        // A stronger profile takes effect now: the current session was admitted under the old one.
-        if (body.securityProfile !== undefined && body.securityProfile > current.securityProfile) {
-          await gateway.disconnect(id, 1000, 'Security profile changed; reconnect');
-        }
-        return view(updated);
+        // A stronger profile, quarantine or rejection ends the live session wherever it is held (src/stations/sessions.ts).
+        return view(await stations.registry.update(id, fields));
       },
     );
 
     app.delete('/api/v1/stations/:id', { preHandler: guard.require('admin'), schema: { tags: ['stations'], params: idParam } }, async (req, reply) => {
       const { id } = req.params as { id: string };
       await stations.registry.remove(id);
-      await gateway.disconnect(id, 1000, 'Station deleted');
       return reply.status(204).send();
     });
 

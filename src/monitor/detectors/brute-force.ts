@@ -1,15 +1,24 @@
 /**
- * Password brute force: repeated failed station authentication, counted per
- * station (someone guessing one station's password) and per source address
- * (one host trying many stations, or enumerating station ids), plus repeated
- * failed logins to a station's local maintenance interface.
+ * Password brute force, counted so that a lock-out hits the attacker and not
+ * the station it attacks:
+ *   - per (station, source address): someone guessing one station's password
+ *     from one place. Locks out that pair only; the real station arriving from
+ *     anywhere else still gets in with its right password.
+ *   - per source address, over any stations: one host trying many stations or
+ *     enumerating ids. Locks out the address, except for stations that have
+ *     authenticated from it before (stations behind the same NAT or cellular
+ *     gateway keep working; see the stations policy).
+ *   - per station, over any addresses: a distributed guesser. Never refuses:
+ *     attempts for the station from addresses it has not authenticated from
+ *     are answered more slowly for the lock-out's duration, and an alert is raised.
+ * Plus repeated failed logins to a station's local maintenance interface.
  */
 import { Topics } from '../../bus/events.js';
 import { securityEvent } from './fields.js';
 import { EventWindow } from './window.js';
 import { withThresholds, type Detector, type Finding, type Thresholds } from './types.js';
 
-export const bruteForceDefaults = { perStation: 5, perAddress: 10, maintenanceFailures: 5, windowSeconds: 300 };
+export const bruteForceDefaults = { perStationAddress: 5, perAddress: 10, perStation: 10, maintenanceFailures: 5, windowSeconds: 300 };
 
 export function createBruteForceDetector(overrides?: Thresholds): Detector {
   const t = withThresholds(bruteForceDefaults, overrides);
@@ -35,12 +44,22 @@ export function createBruteForceDetector(overrides?: Thresholds): Detector {
       if (e.source === 'csms' && (e.type === 'InvalidStationCredentials' || e.type === 'UnknownStation')) {
         if (e.stationId && e.type === 'InvalidStationCredentials') {
           const stationId = e.stationId;
+          const remoteAddress = e.remoteAddress;
+          if (remoteAddress) {
+            out.push(...check(`p:${stationId}\u0000${remoteAddress}`, t.perStationAddress, nowMs, (count) => ({
+              detector: 'bruteForce', severity: 'high', stationId, key: `bruteForce:station:${stationId}:${remoteAddress}`,
+              title: 'Password brute force against a station from one address',
+              description: `${count} failed authentications for station ${stationId} from ${remoteAddress} within ${t.windowSeconds} s`,
+              evidence: { failures: count, windowSeconds: t.windowSeconds, remoteAddress },
+              target: { stationId, remoteAddress },
+            })));
+          }
           out.push(...check(`s:${stationId}`, t.perStation, nowMs, (count) => ({
             detector: 'bruteForce', severity: 'high', stationId, key: `bruteForce:station:${stationId}`,
-            title: 'Password brute force against a station',
-            description: `${count} failed authentications for station ${stationId} within ${t.windowSeconds} s`,
-            evidence: { failures: count, windowSeconds: t.windowSeconds, lastAddress: e.remoteAddress },
-            target: { stationId },
+            title: 'Distributed password guessing against a station',
+            description: `${count} failed authentications for station ${stationId} within ${t.windowSeconds} s; attempts from addresses it has not authenticated from are slowed down`,
+            evidence: { failures: count, windowSeconds: t.windowSeconds, lastAddress: remoteAddress },
+            target: { stationId, mode: 'slow' },
           })));
         }
         if (e.remoteAddress) {

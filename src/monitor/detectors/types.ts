@@ -38,8 +38,8 @@ export interface Finding {
   /** Findings with the same key aggregate into one alert while it is not resolved. */
   readonly key: string;
   readonly evidence: Record<string, unknown>;
-  /** What a lock-out response would lock; absent where locking out would not help. */
-  readonly target?: { stationId?: string; remoteAddress?: string };
+  /** What a lock-out response would lock, absent where locking out would not help: what a lock-out locks: a (station, address) pair, an address, or (mode `slow`) a station's attempts from unfamiliar addresses. */
+  readonly target?: { stationId?: string; remoteAddress?: string; mode?: 'refuse' | 'slow' };
 }
 
 export interface Detector {

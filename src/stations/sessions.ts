@@ -1,0 +1,127 @@
+/**
+ * Revocation ends sessions: a live session was admitted under the station's
+ * security state at its handshake (password hash, profile, registration,
+ * quarantine). When that state is revoked — password rotated, profile raised,
+ * quarantined, set Rejected, deleted — the node holding the session closes it
+ * (1008, with a `SessionRevoked` security event) and the station must
+ * reconnect under the new rules.
+ *
+ * Each node watches only its own sessions. It re-checks one at once when a
+ * `station.changed` event arrives (from any node over the bus), and re-checks
+ * all of them against the store every STALE_BOUND_MS, so a lost event delays
+ * the close by at most that bound.
+ */
+import type { Bus } from '../bus/index.js';
+import type { SecurityEvent } from '../bus/events.js';
+import { onChange, STALE_BOUND_MS } from '../bus/changes.js';
+import type { Registry, StationSecret } from './registry.js';
+
+/** What a session was admitted with. */
+interface Admitted {
+  passwordHash?: string;
+  quarantined: boolean;
+  registration: string;
+}
+
+export interface LiveSession {
+  stationId: string;
+  securityProfile: 1 | 2 | 3;
+  remoteAddress: string;
+}
+
+export interface SessionWatchDeps {
+  registry: Registry;
+  bus: Bus;
+  /** This node's live session for a station, if any. */
+  session(stationId: string): LiveSession | undefined;
+  close(stationId: string, reason: string): Promise<void>;
+  securityEvent(e: Omit<SecurityEvent, 'timestamp' | 'source' | 'critical'>): void;
+  log?: { warn(o: unknown, m: string): void };
+  intervalMs?: number;
+}
+
+/** Why the current state revokes the admitted one, or undefined when the session may continue. */
+export function revocationReason(session: LiveSession, admitted: Admitted, now: StationSecret | undefined): string | undefined {
+  if (!now) return 'station deleted';
+  if (admitted.passwordHash !== undefined && now.passwordHash !== admitted.passwordHash) return 'password rotated';
+  if (now.record.securityProfile > session.securityProfile) return `security profile raised to ${now.record.securityProfile}`;
+  if (now.record.quarantined && !admitted.quarantined) return 'station quarantined';
+  if (now.record.registration === 'Rejected' && admitted.registration !== 'Rejected') return 'registration set to Rejected';
+  return undefined;
+}
+
+export function createSessionWatch(deps: SessionWatchDeps) {
+  /** Set by the handshake policy when it accepts; bound to the session when it starts. */
+  const accepted = new Map<string, Admitted>();
+  const live = new Map<string, { session: LiveSession; admitted: Admitted }>();
+
+  async function end(stationId: string, reason: string) {
+    const entry = live.get(stationId);
+    if (!entry) return;
+    // Unwatched at once: an event and a sweep arriving together close it (and record it) once.
+    live.delete(stationId);
+    deps.securityEvent({ stationId, remoteAddress: entry.session.remoteAddress, type: 'SessionRevoked', techInfo: `live session closed: ${reason}` });
+    await deps.close(stationId, `Session revoked (${reason}); reconnect`);
+  }
+
+  function judge(stationId: string, now: StationSecret | undefined) {
+    const entry = live.get(stationId);
+    if (!entry || deps.session(stationId) !== entry.session) return;
+    const reason = revocationReason(entry.session, entry.admitted, now);
+    if (reason) void end(stationId, reason).catch((err) => deps.log?.warn({ err, stationId }, 'revoked session not closed'));
+  }
+
+  async function recheck(stationId: string) {
+    if (!live.has(stationId)) return;
+    judge(stationId, await deps.registry.fresh(stationId));
+  }
+
+  async function sweep() {
+    const ids = [...live.keys()];
+    if (!ids.length) return;
+    const rows = await deps.registry.freshMany(ids);
+    for (const id of ids) judge(id, rows.get(id));
+  }
+
+  const unfollow = onChange(deps.bus, 'station.changed', (c) => {
+    if (typeof c.stationId === 'string' && live.has(c.stationId)) void recheck(c.stationId).catch((err) => deps.log?.warn({ err }, 'session re-check failed'));
+  });
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    sweep()
+      .catch((err) => deps.log?.warn({ err }, 'session sweep failed'))
+      .finally(() => (running = false));
+  }, deps.intervalMs ?? STALE_BOUND_MS);
+  timer.unref();
+
+  return {
+    /** The handshake accepted `stationId` under this state. */
+    accepted(stationId: string, s: StationSecret) {
+      accepted.set(stationId, { passwordHash: s.passwordHash, quarantined: s.record.quarantined, registration: s.record.registration });
+      if (accepted.size > 10_000) accepted.delete(accepted.keys().next().value!);
+    },
+    /** A session started on this node: it is watched from now on. */
+    started(session: LiveSession) {
+      const admitted = accepted.get(session.stationId);
+      accepted.delete(session.stationId);
+      if (!admitted) return;
+      // A change made between the handshake and now is caught by the next sweep.
+      live.set(session.stationId, { session, admitted });
+    },
+    ended(session: LiveSession) {
+      if (live.get(session.stationId)?.session === session) live.delete(session.stationId);
+    },
+    /** Re-checks every live session now (tests, and the periodic sweep). */
+    sweep,
+    close() {
+      unfollow();
+      clearInterval(timer);
+      live.clear();
+      accepted.clear();
+    },
+  };
+}
+
+export type SessionWatch = ReturnType<typeof createSessionWatch>;
