@@ -123,6 +123,17 @@ export function firmwareCommand(options: FirmwareCommandOptions = {}): Command {
     for (const i of list) out(`${i.id}  ${i.vendor.padEnd(16)} ${i.version.padEnd(12)} ${i.models.join(',').padEnd(20)} ${i.signed ? 'signed' : 'UNSIGNED'}  ${i.sha256}\n`);
   }));
 
+  conn(firmware.command('rotate-root').description('Root rotation: new TUF keys, the new root signed by the old one (admin)'))
+    .requiredOption('--repository <name>', '"director" or "image/<vendor>"')
+    .option('--roles <roles>', 'roles that get new keys, comma-separated (root,targets,snapshot,timestamp)', 'root,targets,snapshot,timestamp')
+    .action(run(async (f: Conn & { repository: string; roles: string }) => {
+      const roles = f.roles.split(',').map((r) => r.trim()).filter(Boolean);
+      const bad = roles.filter((r) => !['root', 'targets', 'snapshot', 'timestamp'].includes(r));
+      if (bad.length || roles.length === 0) throw new UsageError(`--roles takes root, targets, snapshot, timestamp; not ${bad.join(', ') || 'nothing'}`);
+      const r = await request(f, 'POST', '/api/v1/firmware/tuf-roots/rotate', { repository: f.repository, roles });
+      out(f.json ? `${JSON.stringify(r, null, 2)}\n` : `${r.repository}: root version ${r.version}\n${Object.entries(r.keyids).map(([role, ids]) => `  ${role.padEnd(10)} ${(ids as string[]).join(',')}\n`).join('')}`);
+    }));
+
   const campaign = firmware.command('campaign').description('Create and steer rollout campaigns').enablePositionalOptions();
   conn(campaign.command('create').description('Start a campaign: a random canary first, then waves'))
     .requiredOption('--firmware <id>', 'firmware image id')

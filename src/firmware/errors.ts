@@ -8,6 +8,8 @@ export const firmwareErrors = defineErrors({
   FIRMWARE_SIGNATURE_INVALID: { status: 400, message: 'The imported signature or signing certificate does not verify' },
   FIRMWARE_BLOCKED: { status: 409, message: 'The firmware hash is blocked by threat intelligence' },
   FIRMWARE_RELEASE_INVALID: { status: 409, message: 'The release does not verify against its image repository metadata' },
+  FIRMWARE_REPOSITORY_UNKNOWN: { status: 404, message: 'No TUF repository by that name' },
+  FIRMWARE_KEY_MISSING: { status: 409, message: 'A TUF key this needs is not on this node' },
   FIRMWARE_HTTPS_REQUIRED: { status: 409, message: 'Firmware is only served over HTTPS; enable the TLS listener' },
   CAMPAIGN_INVALID: { status: 400, message: 'The campaign request is invalid' },
   CAMPAIGN_UNKNOWN: { status: 404, message: 'No campaign with that id' },

@@ -20,10 +20,7 @@ class StoreFetcher extends BaseFetcher {
     super();
   }
   async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
-    const name = url.slice(url.lastIndexOf('/') + 1);
-    const root = /^(\d+)\.root\.json$/.exec(name);
-    const role = /^(timestamp|snapshot|targets)\.json$/.exec(name)?.[1] as 'timestamp' | 'snapshot' | 'targets' | undefined;
-    const json = root ? await this.tuf.root(this.repo, Number(root[1])) : role ? await this.tuf.current(this.repo, role) : undefined;
+    const json = await this.tuf.file(this.repo, url.slice(url.lastIndexOf('/') + 1));
     if (json === undefined) throw new DownloadHTTPError('not found', 404);
     return Readable.toWeb(Readable.from([Buffer.from(json)])) as ReadableStream<Uint8Array<ArrayBuffer>>;
   }

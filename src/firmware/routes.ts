@@ -11,7 +11,7 @@ import type { Guard } from '../api/index.js';
 import type { Campaigns } from './campaigns.js';
 import { firmwareErrors } from './errors.js';
 import { imageRepo, type Images } from './images.js';
-import type { TufRepositories } from './tuf.js';
+import { TOP_ROLES, TufKeyMissing, type TopRole, type TufRepositories } from './tuf.js';
 
 export interface RouteDeps {
   db: Kysely<any>;
@@ -66,6 +66,31 @@ export function firmwareRoutes(deps: RouteDeps) {
       const director = await deps.tuf.root('director', 1);
       return { director: director ? JSON.parse(director) : null, images };
     });
+    app.post('/api/v1/firmware/tuf-roots/rotate', {
+      preHandler: guard.require('admin'),
+      schema: {
+        tags: ['firmware'],
+        body: {
+          type: 'object', additionalProperties: false, required: ['repository'],
+          properties: { repository: { type: 'string', maxLength: 60 }, roles: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...TOP_ROLES] } } },
+        },
+      },
+    }, async (req) => {
+      const b = req.body as { repository: string; roles?: TopRole[] };
+      if (b.repository !== 'director' && !(await deps.images.list()).some((i) => imageRepo(i.vendor) === b.repository)) {
+        throw firmwareErrors.FIRMWARE_REPOSITORY_UNKNOWN(`no repository ${b.repository}: name "director" or "image/<vendor>"`);
+      }
+      await deps.tuf.ensureRoot(b.repository);
+      try {
+        const rotated = await deps.tuf.rotateRoot(b.repository, b.roles ?? TOP_ROLES);
+        req.auditTarget = b.repository;
+        req.auditDetails = { rootVersion: rotated.version, roles: b.roles ?? TOP_ROLES };
+        return { repository: b.repository, ...rotated };
+      } catch (err) {
+        if (err instanceof TufKeyMissing) throw firmwareErrors.FIRMWARE_KEY_MISSING(err.message);
+        throw err;
+      }
+    });
     app.get('/api/v1/firmware/:id', { preHandler: guard.require('auditor'), schema: { tags: ['firmware'], params: idParam } }, async (req) => deps.images.get((req.params as { id: string }).id));
     app.post('/api/v1/firmware/:id/sign', { preHandler: guard.require('operator'), schema: { tags: ['firmware'], params: idParam } }, async (req) => deps.images.sign((req.params as { id: string }).id));
     app.put('/api/v1/firmware/:id/signature', {
@@ -115,15 +140,14 @@ export function firmwareRoutes(deps: RouteDeps) {
       if (!grant) return notFound(reply);
       const img = await deps.images.get(grant.firmware_id);
       if (kind === 'image') {
-        if (file !== img.targetPath) return notFound(reply);
+        // Consistent snapshots: a plain TUF client asks for <sha256>.<targetPath>.
+        if (file !== img.targetPath && file !== `${img.sha256}.${img.targetPath}`) return notFound(reply);
         return reply.type('application/octet-stream').header('Content-Length', img.length).send(createReadStream(deps.images.blobPath(img.sha256)));
       }
       const repoRoot = kind === 'repo' ? imageRepo(img.vendor) : kind === 'director' ? 'director' : undefined;
       if (!repoRoot) return notFound(reply);
       const repo = kind === 'repo' ? repoRoot : `director/${grant.station_id}`;
-      const root = /^(\d{1,6})\.root\.json$/.exec(file);
-      const role = /^(timestamp|snapshot|targets)\.json$/.exec(file)?.[1] as 'timestamp' | 'snapshot' | 'targets' | undefined;
-      const json = root ? await deps.tuf.root(repoRoot, Number(root[1])) : role ? await deps.tuf.current(repo, role) : undefined;
+      const json = await deps.tuf.file(repo, file);
       if (!json) return notFound(reply);
       return reply.type('application/json').header('Cache-Control', 'no-store').send(json);
     });

@@ -101,6 +101,8 @@ export interface ReleaseCheck {
   runningVersion: string;
   /** Highest release counter installed so far. */
   releaseCounter: number;
+  /** The UpdateFirmware request being served: the director target must name it. */
+  requestId?: number;
   fetcher: BaseFetcher;
   /** Persistent metadata cache: tuf-js refuses metadata older than what it saw before (replay). */
   cacheDir: string;
@@ -146,6 +148,7 @@ export async function verifyRelease(c: ReleaseCheck): Promise<{ version: string;
   const d = director.custom as Record<string, unknown>;
   const i = image.custom as Record<string, unknown>;
   if (d.stationId !== c.stationId) refuse('director metadata is for another station');
+  if (c.requestId !== undefined && d.requestId !== undefined && d.requestId !== c.requestId) refuse('director metadata is for another update request');
   const hardwareIds = Array.isArray(i.hardwareIds) ? (i.hardwareIds as unknown[]) : [];
   if (d.hardwareId !== c.hardwareId || !hardwareIds.includes(c.hardwareId)) refuse(`image is for hardware ${String(hardwareIds)}, this station is ${c.hardwareId}`);
   const version = String(i.version);
@@ -252,7 +255,7 @@ export function installFirmwareHandlers(host: FirmwareHost, table: Map<string, I
     if (roots) {
       cacheDir ??= mkdtempSync(path.join(tmpdir(), `evguard-sim-tuf-${host.id.replace(/[^A-Za-z0-9_-]/g, '_')}-`));
       try {
-        const r = await verifyRelease({ location: p.location, image, stationId: host.id, hardwareId: host.model, runningVersion: host.firmwareVersion, releaseCounter, fetcher: new HttpsFetcher(opts().ca), cacheDir, roots });
+        const r = await verifyRelease({ location: p.location, image, stationId: host.id, hardwareId: host.model, runningVersion: host.firmwareVersion, releaseCounter, requestId: p.requestId, fetcher: new HttpsFetcher(opts().ca), cacheDir, roots });
         version = r.version;
         releaseCounter = Math.max(releaseCounter, r.releaseCounter);
       } catch (err) {

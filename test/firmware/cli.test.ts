@@ -50,6 +50,22 @@ describe('evguard firmware CLI', { timeout: 60_000 }, () => {
     assert.equal((await cli(['campaign', 'abort', cid])).code, 0);
   });
 
+  test('rotate-root: a new director root signed by the old root key and the new one', async () => {
+    const before = (await node.api('GET', '/api/v1/firmware/tuf-roots')).body.director;
+    const r = await cli(['rotate-root', '--repository', 'director', '--roles', 'root,timestamp', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rotated = JSON.parse(r.stdout);
+    assert.equal(rotated.version, 2);
+    assert.notDeepEqual(rotated.keyids.root, before.signed.roles.root.keyids);
+    assert.deepEqual(rotated.keyids.targets, before.signed.roles.targets.keyids);
+    const audit = await node.api('GET', '/api/v1/audit');
+    assert.ok(JSON.stringify(audit.body).includes('tuf-roots/rotate'), 'rotation is audited');
+    const bad = await cli(['rotate-root', '--repository', 'image/Nobody']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /FIRMWARE_REPOSITORY_UNKNOWN/);
+    assert.equal((await cli(['rotate-root', '--repository', 'director', '--roles', 'everything'])).code, 2);
+  });
+
   test('bad input exits 2, an unreachable node exits 1', async () => {
     assert.equal((await cli(['upload', path.join(dir, 'missing.bin'), '--vendor', 'A', '--model', 'M', '--version', '1'])).code, 2);
     assert.equal((await cli(['upload', path.join(dir, 'fw.bin'), '--vendor', 'A'])).code, 2);

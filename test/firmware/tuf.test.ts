@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { firmwareMigrations } from '../../src/firmware/index.js';
 import { createKeyRing } from '../../src/firmware/keys.js';
 import { createTufRepositories, defaultLifetimes, type TufRepositories } from '../../src/firmware/tuf.js';
 import { HttpsFetcher, verifyRelease, type ReleaseCheck } from '../../src/sim/firmware.js';
+import { Updater } from 'tuf-js';
 
 const image = (text: string) => Buffer.from(text.repeat(500));
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -32,13 +33,9 @@ describe('tuf-js on the station detects metadata attacks', { timeout: 60_000 }, 
   /** What the mirror answers for <kind>/<file>; the default is the live repository. */
   let serve: (kind: string, file: string) => Promise<string | undefined>;
 
-  const live = async (repo: string, kind: string, file: string) => {
-    const root = /^(\d+)\.root\.json$/.exec(file);
-    const repoRoot = kind === 'director' ? 'director' : repo;
-    if (root) return tuf.root(repoRoot, Number(root[1]));
-    const role = file.replace('.json', '') as 'timestamp' | 'snapshot' | 'targets';
-    return tuf.current(kind === 'director' ? repo : repo, role);
-  };
+  const live = async (repo: string, _kind: string, file: string) => tuf.file(repo, file);
+  /** The role a metadata file name asks for, with or without its consistent-snapshot version. */
+  const roleOf = (file: string) => file.replace(/^\d+\./, '').replace('.json', '');
   const raw = async (repo: string, role: string) =>
     (await database.db.selectFrom('firmware_tuf').select('json').where('repo', '=', repo).where('role', '=', role).orderBy('version', 'desc').limit(1).executeTakeFirst())?.json as string | undefined;
 
@@ -96,7 +93,7 @@ describe('tuf-js on the station detects metadata attacks', { timeout: 60_000 }, 
     const freshPath = await publish('st1', 'AC22', ['AC22'], '2.2.0', 3, fresh);
     assert.equal((await check('st1', freshPath, fresh)).version, '2.2.0');
     // The attacker replays the director's earlier (validly signed) metadata for 2.1.0.
-    serve = async (kind, file) => (kind === 'director' && !/root/.test(file) ? recorded[file.replace('.json', '') as keyof typeof recorded] : live(kind === 'director' ? 'director/st1' : 'image/Acme', kind, file));
+    serve = async (kind, file) => (kind === 'director' && !/root/.test(file) ? recorded[roleOf(file) as keyof typeof recorded] : live(kind === 'director' ? 'director/st1' : 'image/Acme', kind, file));
     await assert.rejects(check('st1', oldPath, old), (err: any) => err.status === 'InstallVerificationFailed' && /refused/.test(err.message));
   });
 
@@ -109,7 +106,7 @@ describe('tuf-js on the station detects metadata attacks', { timeout: 60_000 }, 
     serve = async (kind, file) => {
       const repo = kind === 'director' ? 'director/st2' : 'image/Frozen';
       if (/root/.test(file)) return live(repo, kind, file);
-      return raw(repo, file.replace('.json', ''));
+      return raw(repo, roleOf(file));
     };
     await assert.rejects(check('st2', p, bytes, {}, 'image/Frozen'), (err: any) => err.status === 'InstallVerificationFailed' && /Expired/i.test(err.message));
   });
@@ -130,5 +127,69 @@ describe('tuf-js on the station detects metadata attacks', { timeout: 60_000 }, 
     serve = (kind, file) => live(kind === 'director' ? 'director/st5' : 'image/Acme', kind, file);
     await assert.rejects(check('st5', p, image('v4-evil ')), (err: any) => /does not match/.test(err.message));
     await assert.rejects(check('st5', p, bytes, { runningVersion: '5.0.0' }), (err: any) => /rollback refused/.test(err.message));
+  });
+
+  const DAY = 86_400_000;
+  const at = (ms: number) => createTufRepositories(database.db, createKeyRing(dir, 'test-passphrase'), defaultLifetimes, () => ms);
+
+  test('a release published 8, 100 and 400 days ago still verifies: the node re-signs snapshot, targets and root', async () => {
+    for (const [days, station] of [[8, 'old8'], [100, 'old100'], [400, 'old400']] as const) {
+      const then = at(Date.now() - days * DAY);
+      const bytes = image(`aged ${days} `);
+      const repo = `image/Aged${days}`;
+      const p = await publish(station, 'AC22', ['AC22'], '2.0.0', 1, bytes, repo, then);
+      // The mirror is the live node: whatever is past half its life is signed again on the way out.
+      serve = (kind, file) => live(kind === 'director' ? `director/${station}` : repo, kind, file);
+      const roots = { imageRoot: JSON.parse((await tuf.root(repo, 1))!), directorRoot: JSON.parse((await tuf.root('director', 1))!) };
+      assert.deepEqual(await check(station, p, bytes, { roots }, repo), { version: '2.0.0', releaseCounter: 1 }, `${days} days`);
+    }
+    // 400 days is past the first root's year: a new root version, signed by the same root key, was published.
+    assert.ok(await tuf.root('image/Aged400', 2));
+    assert.equal(JSON.parse((await tuf.root('image/Aged400', 2))!).signed.consistent_snapshot, true);
+  });
+
+  test('timestamp and snapshot are bound by hash: one station\'s snapshot under another\'s timestamp is refused by a plain tuf-js client', async () => {
+    const a = image('bind a ');
+    const b = image('bind b ');
+    const pa = await publish('bindA', 'AC22', ['AC22'], '7.0.0', 1, a);
+    await publish('bindB', 'AC22', ['AC22'], '7.0.1', 1, b);
+    const plain = async (mirror: (file: string) => Promise<string | undefined>, cache: string) => {
+      const d = path.join(dir, 'plain', cache);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(path.join(d, 'root.json'), (await tuf.root('director', 1))!);
+      serve = (kind, file) => (kind === 'director' ? mirror(file) : Promise.resolve(undefined));
+      const updater = new Updater({ metadataDir: d, metadataBaseUrl: `${base}/director`, fetcher: new HttpsFetcher(ca) });
+      await updater.refresh();
+      return updater.getTargetInfo(pa);
+    };
+    assert.ok(await plain((f) => tuf.file('director/bindA', f), 'genuine'));
+    // B's timestamp, A's snapshot, B's targets (each validly signed by the shared director keys).
+    const mixed = async (file: string) => {
+      const role = roleOf(file);
+      if (role === 'root') return tuf.file('director/bindA', file);
+      return raw(role === 'snapshot' ? 'director/bindA' : 'director/bindB', role);
+    };
+    await assert.rejects(plain(mixed, 'mixed'), /hash|length|mismatch/i);
+  });
+
+  test('root rotation: the old root signs the new one, clients follow it, metadata under the old keys is refused', async () => {
+    const bytes = image('rotate ');
+    const p = await publish('rot1', 'AC22', ['AC22'], '8.0.0', 1, bytes);
+    serve = (kind, file) => live(kind === 'director' ? 'director/rot1' : 'image/Acme', kind, file);
+    assert.equal((await check('rot1', p, bytes)).version, '8.0.0');
+    const before = { timestamp: await raw('director/rot1', 'timestamp'), snapshot: await raw('director/rot1', 'snapshot'), targets: await raw('director/rot1', 'targets') };
+    const oldRoot = JSON.parse((await tuf.root('director', 1))!);
+    const rotated = await tuf.rotateRoot('director', ['root', 'targets', 'snapshot', 'timestamp']);
+    const newRoot = JSON.parse((await tuf.root('director', rotated.version))!);
+    // Signed by the old root key and the new one.
+    const sigs = newRoot.signatures.map((x: { keyid: string }) => x.keyid);
+    assert.ok(sigs.includes(oldRoot.signed.roles.root.keyids[0]) && sigs.includes(rotated.keyids.root[0]));
+    assert.notEqual(rotated.keyids.timestamp[0], oldRoot.signed.roles.timestamp.keyids[0]);
+    // A station that trusted the old root (cached) and one that starts from root 1 both follow the rotation.
+    assert.equal((await check('rot1', p, bytes)).version, '8.0.0');
+    assert.equal((await check('rot1', p, bytes, { cacheDir: path.join(dir, 'cache', 'rot1-fresh') })).version, '8.0.0');
+    // Metadata signed with the retired keys no longer verifies.
+    serve = async (kind, file) => (kind === 'director' && !/root/.test(file) ? before[roleOf(file) as keyof typeof before] : live(kind === 'director' ? 'director/rot1' : 'image/Acme', kind, file));
+    await assert.rejects(check('rot1', p, bytes, { cacheDir: path.join(dir, 'cache', 'rot1-stale') }), (err: any) => err.status === 'InstallVerificationFailed');
   });
 });
