@@ -118,7 +118,8 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     const stationId: string = handshake.identity;
     const offered: Set<string> = handshake.protocols;
     const subprotocol = validators.map((v) => v.subprotocol).find((p) => offered.has(p));
-    if (!subprotocol) return reject(400, 'Offer one of the subprotocols ocpp2.1, ocpp2.0.1, ocpp1.6');
+    // OCPP-J 1.6 §3.1.2, 2.0.1/2.1 Part 4 §3.1.2: no version agreed → complete the handshake without the header, then close at once.
+    if (!subprotocol) return accept({ noSubprotocol: true }, false);
     const socket = handshake.request.socket as TLSSocket;
     const secure = Boolean(socket.encrypted);
     const facts: HandshakeFacts = {
@@ -161,6 +162,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
   });
 
   rpc.on('client', (client: any) => {
+    if (client.session.noSubprotocol) return void client.close({ code: 1002, reason: 'Offer one of the subprotocols ocpp2.1, ocpp2.0.1, ocpp1.6' }).catch(() => undefined);
     const { securityProfile, version } = client.session as { securityProfile: 1 | 2 | 3; version: OcppVersion };
     const session: Session = {
       stationId: client.identity,

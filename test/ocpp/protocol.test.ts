@@ -4,6 +4,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import WebSocket from 'ws';
 import { eventually, startTestNode, type TestNode } from '../support/node.js';
 import { boot, connectRaw, type RawClient } from '../support/raw-client.js';
 
@@ -118,9 +120,22 @@ test('an oversized frame closes the connection and the node survives', async () 
   await again.close();
 });
 
-test('a handshake offering no OCPP subprotocol is refused', async () => {
+test('a handshake offering no supported OCPP subprotocol completes without one and is closed at once (OCPP-J §3.1.2)', async () => {
   await node.api('POST', '/api/v1/stations', { id: 'NOPROTO', securityProfile: 1, password: PASSWORD });
-  await assert.rejects(connectRaw(`${node.ws}/NOPROTO`, { protocol: 'ocpp1.5', user: 'NOPROTO', password: PASSWORD }), (e: any) => e.status === 400);
+  const authorization = 'Basic ' + Buffer.from(`NOPROTO:${PASSWORD}`).toString('base64');
+  // Offered as a plain header, so the client library does not itself refuse a 101 without a subprotocol.
+  for (const offered of [{ 'Sec-WebSocket-Protocol': 'ocpp1.5' }, {}]) {
+    const ws = new WebSocket(`${node.ws}/NOPROTO`, { headers: { authorization, ...offered } });
+    const opened = await new Promise<string>((resolve, reject) => {
+      ws.once('open', () => resolve(ws.protocol));
+      ws.once('error', reject);
+    });
+    assert.equal(opened, '', 'no subprotocol in the 101 answer');
+    const [code] = (await once(ws, 'close')) as [number];
+    assert.equal(code, 1002, JSON.stringify(offered));
+  }
+  // No session was started for it: the station is not connected.
+  assert.equal(node.app.gateway.session('NOPROTO'), undefined);
 });
 
 test('a station far over the rate limit gets its refusals, then a 1008 close handshake', async () => {
