@@ -1,8 +1,9 @@
 /** `evguard probe <ws(s)://host/path>`: the probe as a CI gate. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { parseIntOption, UsageError } from '../cli/exit.js';
-import { DEFAULT_OPTIONS, runProbe } from './run.js';
+import { parseIntOption, parseUrlOption, UsageError } from '../cli/exit.js';
+import { evguardObserver } from './observer.js';
+import { DEFAULT_OPTIONS, OWN_FAILED_LOGINS, runProbe } from './run.js';
 import { findingsAtOrAbove, renderHtml, renderJson, renderSarif, renderTerminal } from './report.js';
 import { SEVERITIES, type ProbeOptions, type Severity } from './types.js';
 
@@ -36,6 +37,12 @@ export function probeCommand(): Command {
     .option('--slow-seconds <s>', 'how long to hold a half-open request', parseIntOption('--slow-seconds', 1, 600), DEFAULT_OPTIONS.slowSeconds)
     .option('--timeout <ms>', 'wait for any one answer', parseIntOption('--timeout', 100, 120_000), DEFAULT_OPTIONS.timeoutMs)
     .option('--huge-frame <bytes>', 'size of the oversized frame (MSG-004)', parseIntOption('--huge-frame', 1024, 64 * 1024 * 1024), DEFAULT_OPTIONS.hugeFrameBytes)
+    .option('--pace <ms>', 'pause between checks and the liveness sessions around them', parseIntOption('--pace', 0, 60_000), DEFAULT_OPTIONS.paceMs)
+    .option('--max-failed-logins <n>', `failed logins the run may make in all (at most ${OWN_FAILED_LOGINS} on --station); checks beyond it are skipped`, parseIntOption('--max-failed-logins', 0, 100), DEFAULT_OPTIONS.maxFailedLogins)
+    .option('--id-token <token>', 'an idToken the target accepts, for the transaction TX-001 starts (default PROBE0001)')
+    .option('--allow-incomplete', 'exit 0 even when checks could not be judged (no session, locked out, target down)', false)
+    .option('--api <url>', "an evguard target's API, read as a side channel by TX-001 and STATE-001 (needs --token)", parseUrlOption('--api', ['http', 'https']))
+    .option('--token <token>', 'API token with the auditor role for --api (or EVGUARD_TOKEN)')
     .option('--only <ids>', 'run only these checks (comma-separated ids)', list)
     .option('--skip <ids>', 'skip these checks (comma-separated ids)', list)
     .option('--json <file>', 'write the report as JSON')
@@ -43,9 +50,11 @@ export function probeCommand(): Command {
     .option('--html <file>', 'write a self-contained HTML report')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding at or above this severity exists').choices([...SEVERITIES, 'none']).default('medium'))
     .option('--quiet', 'no progress lines', false)
-    .addHelpText('after', '\nExit codes: 0 nothing at or above --fail-on, 1 findings (or the target could not be probed), 2 bad usage.\nSee docs/probe.md for every check, its basis and its remedy.')
+    .addHelpText('after', '\nExit codes: 0 nothing at or above --fail-on and every check judged, 1 findings, or checks that could not be judged (unless --allow-incomplete), 2 bad usage.\nSee docs/probe.md for every check, its basis and its remedy.')
     .action(async (url: string, o) => {
       if (!/^wss?:\/\//i.test(url)) throw new UsageError('the target must be a ws:// or wss:// URL, e.g. wss://csms.example/ocpp');
+      const token = o.token ?? process.env.EVGUARD_TOKEN;
+      if (o.api && !token) throw new UsageError('--api needs --token (an auditor API token) or EVGUARD_TOKEN');
       const options: ProbeOptions = {
         url,
         stationId: o.station,
@@ -66,6 +75,10 @@ export function probeCommand(): Command {
         hugeFrameBytes: o.hugeFrame,
         only: o.only,
         skip: o.skip,
+        paceMs: o.pace,
+        maxFailedLogins: o.maxFailedLogins,
+        idToken: o.idToken,
+        observer: o.api ? evguardObserver(o.api, token) : undefined,
       };
       const report = await runProbe(options, (e) => {
         if (o.quiet) return;
@@ -78,13 +91,15 @@ export function probeCommand(): Command {
       if (o.html) writeFileSync(o.html, renderHtml(report));
       const failOn = o.failOn as Severity | 'none';
       const failing = failOn === 'none' ? [] : findingsAtOrAbove(report, failOn);
-      const verdicts = report.results.filter((r) => r.outcome === 'pass' || r.outcome === 'fail').length;
-      if (verdicts === 0 && report.results.length > 0) {
-        process.stderr.write('no check reached a verdict; is the target reachable and are the credentials right?\n');
-        process.exitCode = 1;
-      } else if (failing.length) {
+      if (failing.length) {
         process.stderr.write(`${failing.length} finding(s) at or above ${failOn}: ${failing.map((f) => f.id).join(', ')}\n`);
         process.exitCode = 1;
+      }
+      if (!report.complete) {
+        const unjudged = report.results.filter((r) => r.outcome === 'error').map((r) => r.id);
+        const why = report.stoppedBy?.length ? `: ${report.stoppedBy.join('; ')}` : '';
+        process.stderr.write(`incomplete: ${unjudged.length} check(s) could not be judged (${unjudged.join(', ')})${why}\n`);
+        if (!o.allowIncomplete) process.exitCode = 1;
       }
     });
 }

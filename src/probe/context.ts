@@ -15,6 +15,20 @@ export interface ServerTlsFacts {
   certificate?: tls.PeerCertificate;
 }
 
+export type SessionResult = { ok: true; conn: Conn; version: OcppVersion; bootStatus: string } | { ok: false; error: string; status?: number };
+
+/**
+ * alive: a fresh session answered a Heartbeat. refused: the target answered
+ * the upgrade with an HTTP status (401, 403, 429…): up, but not letting the
+ * probe station in. dead: no answer, a reset, or a session that does not answer.
+ */
+export interface LivenessRecord {
+  after: string;
+  state: 'alive' | 'refused' | 'dead';
+  status?: number;
+  detail: string;
+}
+
 export interface ProbeContext {
   readonly opts: ProbeOptions;
   readonly secure: boolean;
@@ -26,11 +40,15 @@ export interface ProbeContext {
   /** Dials as the probe station (its credentials) unless overridden. */
   dial(over?: Partial<DialOptions> & { stationId?: string }): Promise<DialResult>;
   /** Dial as the probe station and send BootNotification; the caller closes it. */
-  session(as?: { stationId: string; password?: string }): Promise<{ ok: true; conn: Conn; version: OcppVersion; bootStatus: string } | { ok: false; error: string }>;
+  session(as?: { stationId: string; password?: string }): Promise<SessionResult>;
   serverTls(): Promise<ServerTlsFacts | { error: string }>;
   note(text: string): void;
   /** Authenticated sessions opened so far in this run (0: the target was never reachable as the station). */
   readonly sessionsOpened: number;
+  /** A malformed, oversized or unexpected frame was sent in this run (what MSG-006 judges after). */
+  malformedSent: boolean;
+  /** Was the target alive (fresh session and Heartbeat) after each check run so far? */
+  readonly liveness: LivenessRecord[];
   /** Connections opened by checks, closed by the runner if a check forgets. */
   track(conn: Conn): Conn;
 }
@@ -52,6 +70,8 @@ export function createContext(opts: ProbeOptions, notes: string[]): ProbeContext
     offered,
     negotiated: undefined as string | undefined,
     sessionsOpened: 0,
+    malformedSent: false,
+    liveness: [] as LivenessRecord[],
     url: (id = opts.stationId) => stationUrl(opts.url, id),
     async dial(over: Partial<DialOptions> & { stationId?: string } = {}) {
       const { stationId, ...rest } = over;
@@ -70,10 +90,10 @@ export function createContext(opts: ProbeOptions, notes: string[]): ProbeContext
       if (r.ok) open.add(r.conn);
       return r;
     },
-    async session(as?: { stationId: string; password?: string }) {
+    async session(as?: { stationId: string; password?: string }): Promise<SessionResult> {
       const over = as ? { stationId: as.stationId, user: as.stationId, password: as.password } : {};
       const r = await ctx.dial(over);
-      if (!r.ok) return { ok: false as const, error: r.error };
+      if (!r.ok) return { ok: false as const, error: r.error, status: r.status };
       const version: OcppVersion = r.conn.version ?? opts.ocppVersion ?? '2.0.1';
       ctx.negotiated ??= r.conn.protocol || undefined;
       const [action, payload] = payloads.boot(version);

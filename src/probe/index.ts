@@ -9,5 +9,6 @@ export { probeCommand } from './cli.js';
 export { runStationProbe, STATION_CHECKS, type StationProbeOptions } from './station.js';
 export { probeStationCommand } from './station-cli.js';
 export { probeErrors } from './errors.js';
+export { evguardObserver } from './observer.js';
 export { SEVERITIES, severityRank } from './types.js';
-export type { CheckSpec, CheckResult, Outcome, ProbeOptions, ProbeReport, ProgressEvent, Severity, OcppVersion } from './types.js';
+export type { CsmsProbeReport, TargetObserver, ObservedTransaction, Need, CheckSpec, CheckResult, Outcome, ProbeOptions, ProbeReport, ProgressEvent, Severity, OcppVersion } from './types.js';

@@ -19,6 +19,8 @@ export function renderTerminal(report: ProbeReport): string {
   const s = report.summary;
   const sev = Object.entries(s.findingsBySeverity).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
   lines.push(`${s.fail} finding(s)${sev ? ` (${sev})` : ''}, ${s.pass} passed, ${s.skip} skipped, ${s.error} without verdict`);
+  if (report.complete === false) lines.push(`INCOMPLETE: ${s.error} check(s) could not be judged`);
+  for (const why of report.stoppedBy ?? []) lines.push(`stopped: ${why}`);
   for (const n of report.notes) lines.push(`note: ${n}`);
   return lines.join('\n') + '\n';
 }
@@ -63,11 +65,12 @@ export function renderSarif(report: ProbeReport, specs: readonly CheckSpec[] = C
         tool: { driver: { name: report.tool.name, version: report.tool.version, informationUri: 'https://github.com/evguard/evguard/blob/main/docs/probe.md', rules } },
         invocations: [
           {
-            executionSuccessful: true,
+            executionSuccessful: report.complete !== false,
             startTimeUtc: report.startedAt,
             endTimeUtc: report.finishedAt,
             toolExecutionNotifications: [
               ...notRun.map((r) => ({ level: 'note', message: { text: `${r.id} ${r.outcome === 'skip' ? 'skipped' : 'without verdict'}: ${r.evidence.join('; ')}` }, descriptor: { id: r.id } })),
+              ...(report.stoppedBy ?? []).map((n) => ({ level: 'error', message: { text: `stopped: ${n}` } })),
               ...report.notes.map((n) => ({ level: 'warning', message: { text: n } })),
             ],
           },
@@ -106,6 +109,7 @@ export function renderHtml(report: ProbeReport): string {
 <p>Target <code>${esc(report.target)}</code>${report.negotiatedVersion ? `, subprotocol <code>${esc(report.negotiatedVersion)}</code>` : ''}; ${esc(report.startedAt)} to ${esc(report.finishedAt)}.
 Server certificate ${report.serverCertificateVerified ? 'verified' : '<b>not verified</b>'}.</p>
 <p><b>${s.fail} finding(s)</b> (${Object.entries(s.findingsBySeverity).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${esc(k)}`).join(', ') || 'none'}), ${s.pass} passed, ${s.skip} skipped, ${s.error} without verdict.</p>
+${(report.stoppedBy ?? []).map((n) => `<p class="note"><b>Stopped:</b> ${esc(n)}</p>`).join('\n')}
 ${report.notes.map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
 <table><thead><tr><th>Check</th><th>Result</th><th>Severity</th><th>Title, evidence, remedy and basis</th></tr></thead><tbody>
 ${rows}

@@ -22,6 +22,8 @@ export interface DialOptions {
   ca?: string[];
   rejectUnauthorized: boolean;
   timeoutMs: number;
+  /** Headers sent as they are, e.g. a Sec-WebSocket-Protocol the ws library would not send. */
+  extraHeaders?: Record<string, string>;
 }
 
 export type DialResult =
@@ -37,8 +39,24 @@ export function stationUrl(base: string, stationId: string): string {
   return base.replace(/\/+$/, '') + '/' + encodeURIComponent(stationId);
 }
 
+const MEANING: Record<number, string> = {
+  400: 'the upgrade request was refused',
+  401: 'credentials refused',
+  403: 'forbidden',
+  404: 'no such endpoint or station: is the URL the endpoint without the station id?',
+  409: 'the station is already connected',
+  429: 'locked out or rate limited',
+  503: 'the target is unavailable',
+};
+
+/** "HTTP 429 Too Many Requests (locked out or rate limited)": what an upgrade refusal means, for evidence. */
+export function httpRefusal(status: number, message?: string): string {
+  const m = MEANING[status];
+  return `HTTP ${status}${message ? ` ${message}` : ''}${m ? ` (${m})` : ''}`;
+}
+
 export function dial(o: DialOptions): Promise<DialResult> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...o.extraHeaders };
   if (o.user !== undefined || o.password !== undefined) {
     headers.authorization = 'Basic ' + Buffer.from(`${o.user ?? ''}:${o.password ?? ''}`).toString('base64');
   }
@@ -71,7 +89,7 @@ export function dial(o: DialOptions): Promise<DialResult> {
     ws.once('unexpected-response', (_req, res) => {
       clearTimeout(timer);
       res.resume();
-      done({ ok: false, status: res.statusCode, error: `HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim() });
+      done({ ok: false, status: res.statusCode, error: httpRefusal(res.statusCode ?? 0, res.statusMessage) });
       ws.terminate();
     });
     ws.once('error', (err) => {
@@ -232,10 +250,10 @@ export const payloads = {
       ? ['StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' }] as const
       : ['StatusNotification', { timestamp: new Date().toISOString(), connectorStatus: 'Available', evseId: 1, connectorId: 1 }] as const;
   },
-  txStart(v: OcppVersion, transactionId: string) {
+  txStart(v: OcppVersion, transactionId: string, idTag = 'PROBE0001') {
     const now = new Date().toISOString();
     return v === '1.6'
-      ? ['StartTransaction', { connectorId: 1, idTag: 'PROBE0001', meterStart: 0, timestamp: now }] as const
+      ? ['StartTransaction', { connectorId: 1, idTag, meterStart: 0, timestamp: now }] as const
       : ['TransactionEvent', { eventType: 'Started', timestamp: now, triggerReason: 'Authorized', seqNo: 0, transactionInfo: { transactionId }, evse: { id: 1, connectorId: 1 } }] as const;
   },
   txUpdate(v: OcppVersion, transactionId: string) {

@@ -92,10 +92,24 @@ test('a clean evguard node passes the gate (exit 0)', async () => {
     const a = await node.api('POST', '/api/v1/stations', { id: 'PRB-CLI', securityProfile: 2 });
     const caFile = path.join(dir, 'ca.pem');
     writeFileSync(caFile, node.app.trust.listCas().map((c) => c.pem).join('\n'));
-    const r = await cli(['probe', node.wss, '--station', 'PRB-CLI', '--password', a.body.password, '--ca', caFile, '--plain-url', node.ws, '--quiet']);
+    const r = await cli(['probe', node.wss, '--station', 'PRB-CLI', '--password', a.body.password, '--ca', caFile, '--plain-url', node.ws, '--quiet', '--pace', '100']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /0 finding\(s\)|finding\(s\) \((\d+ (info|low)(, )?)+\)/);
   } finally {
     await node.stop();
+  }
+});
+
+test('a run that could not test does not pass: no password exits 1 and says why, unless --allow-incomplete', async () => {
+  const guarded = await startWeakServer({ password: 'the-right-one' });
+  try {
+    const r = await cli(['probe', guarded.ws, '--quiet', '--pace', '0', '--only', 'AUTH-001,MSG-001']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /incomplete: 2 check\(s\) could not be judged \(AUTH-001, MSG-001\): no password given/);
+    assert.match(r.stdout, /stopped: no password given/);
+    const allowed = await cli(['probe', guarded.ws, '--quiet', '--pace', '0', '--only', 'AUTH-001,MSG-001', '--allow-incomplete']);
+    assert.equal(allowed.code, 0, allowed.stdout + allowed.stderr);
+  } finally {
+    await guarded.close();
   }
 });

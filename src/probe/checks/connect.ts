@@ -1,6 +1,31 @@
 /** Who may connect: credentials, identities, plain transport and subprotocols. */
-import { payloads, describe } from '../wire.js';
-import { dialed, expectRefused, fail, pass, randomId, skip, type Check } from './check.js';
+import { payloads, describe, type DialResult } from '../wire.js';
+import { dialed, expectRefused, fail, pass, randomId, skip, type Check, type Verdict } from './check.js';
+
+const OCPP_VERSION =
+  'OCPP-J 1.6 §3.1.2 and OCPP 2.0.1 / 2.1 Part 4 §3.1.2 (OCPP version): a CSMS that agrees to none of the offered subprotocols completes the WebSocket handshake with a response without a Sec-WebSocket-Protocol header and then immediately closes the connection';
+
+/**
+ * OCPP-J's answer to "no version agreed" is a completed handshake without the
+ * header and an immediate close. An HTTP refusal leaves no session either
+ * (passes, noted); a connection that stays open and serves CALLs fails.
+ */
+async function judgeNoVersion(r: DialResult, what: string): Promise<Verdict> {
+  if (!r.ok) {
+    if (r.status !== undefined) return pass(`${what}: ${dialed(r)}`, 'no session; OCPP-J describes completing the handshake without the header and closing at once, a refusal of the upgrade is stricter');
+    return expectRefused(r, what);
+  }
+  if (r.conn.protocol) {
+    await r.conn.close();
+    return fail(`${what}: the target selected ${r.conn.protocol}, which was not offered`);
+  }
+  // Closed at once: the close is already there or arrives before any answer.
+  const hb = await r.conn.call('Heartbeat', {});
+  await r.conn.close();
+  if (hb.kind === 'closed') return pass(`${what}: handshake completed without Sec-WebSocket-Protocol, then the target closed the connection (${hb.code}${hb.reason ? ` ${hb.reason.slice(0, 80)}` : ''})`);
+  if (hb.kind === 'timeout') return fail(`${what}: handshake completed without Sec-WebSocket-Protocol and the connection was kept open (no close within the timeout)`);
+  return fail(`${what}: handshake completed without Sec-WebSocket-Protocol and the target served a Heartbeat on it: ${describe(hb)}`);
+}
 
 const PROFILES = 'OCPP 2.0.1 Part 2 §A00 (security profiles 1–3: HTTP Basic authentication with the station identity as username, TLS, client certificates); OCPP 1.6 Security Whitepaper §2';
 
@@ -8,6 +33,8 @@ export const connectChecks: Check[] = [
   {
     spec: {
       id: 'AUTH-001',
+      needs: ['session'],
+      failedLogins: { own: 1, total: 1 },
       title: 'Connection accepted without credentials',
       severity: 'critical',
       basis: PROFILES,
@@ -22,6 +49,8 @@ export const connectChecks: Check[] = [
   {
     spec: {
       id: 'AUTH-002',
+      needs: ['session'],
+      failedLogins: { own: 1, total: 1 },
       title: 'Connection accepted with a wrong password',
       severity: 'critical',
       basis: PROFILES,
@@ -37,6 +66,8 @@ export const connectChecks: Check[] = [
   {
     spec: {
       id: 'AUTH-003',
+      needs: ['session'],
+      failedLogins: { own: 0, total: 1 },
       title: 'Connection accepted for an unknown station id',
       severity: 'medium',
       basis: `${PROFILES}; ENCS EV charging security requirements (only registered stations connect)`,
@@ -58,6 +89,8 @@ export const connectChecks: Check[] = [
   {
     spec: {
       id: 'AUTH-004',
+      needs: ['session'],
+      failedLogins: { own: 1, total: 1 },
       title: 'Basic-auth username other than the station id accepted',
       severity: 'medium',
       basis: 'OCPP 2.0.1 Part 2 §A00 / OCPP 1.6 Security Whitepaper §2.1: the Basic-auth username is the Charging Station identity',
@@ -74,6 +107,7 @@ export const connectChecks: Check[] = [
   {
     spec: {
       id: 'TLS-001',
+      needs: ['session'],
       title: 'Plain ws:// accepted where TLS is expected',
       severity: 'high',
       basis: 'OCPP 2.0.1 Part 2 §A00 (profile 1 only on trusted networks; profiles 2 and 3 require TLS); NISTIR 8473 (protect data in transit); UK Smart Charge Points Regulations 2021 Sch. 1 §3 (secure communication)',
@@ -101,31 +135,32 @@ export const connectChecks: Check[] = [
   {
     spec: {
       id: 'WS-001',
-      title: 'Upgrade accepted without an OCPP subprotocol',
+      needs: ['session'],
+      title: 'Session without an agreed OCPP subprotocol (none offered)',
       severity: 'low',
-      basis: 'OCPP-J (OCPP 2.0.1 Part 4 §3.1, OCPP 1.6J §3.1): the station offers ocpp<version> in Sec-WebSocket-Protocol and the CSMS must agree on one of them; RFC 6455 §4.2.2',
-      description: 'Opens the probe station\'s WebSocket with its credentials but no Sec-WebSocket-Protocol header.',
-      remedy: 'Refuse the upgrade (400) when no supported OCPP subprotocol is offered, instead of guessing a version.',
+      basis: OCPP_VERSION,
+      description: "Opens the probe station's WebSocket with its credentials but no Sec-WebSocket-Protocol header, then sends a Heartbeat.",
+      remedy: 'When no supported OCPP subprotocol is offered, complete the handshake without a Sec-WebSocket-Protocol header and close the connection at once (OCPP-J §3.1.2), instead of serving it with a guessed version.',
     },
     async run(ctx) {
-      return expectRefused(await ctx.dial({ protocols: [] }), 'no subprotocol offered');
+      return judgeNoVersion(await ctx.dial({ protocols: [] }), 'no subprotocol offered');
     },
   },
   {
     spec: {
       id: 'WS-002',
-      title: 'Unknown subprotocol accepted or answered with one not offered',
+      needs: ['session'],
+      title: 'Session without an agreed OCPP subprotocol (only an unknown one offered)',
       severity: 'low',
-      basis: 'RFC 6455 §4.2.2 (the server selects one of the offered subprotocols or none); OCPP 2.0.1 Part 4 §3.1',
-      description: 'Offers only an unknown subprotocol (ocpp0.9) with the probe station\'s credentials.',
-      remedy: 'Refuse the upgrade when none of the offered subprotocols is supported; never answer with a subprotocol the client did not offer.',
+      basis: `${OCPP_VERSION}; RFC 6455 §4.2.2 (the server selects one of the offered subprotocols or none)`,
+      description: "Offers only an unknown subprotocol (ocpp0.9) with the probe station's credentials, then sends a Heartbeat.",
+      remedy: 'Never select a subprotocol that is not supported; complete the handshake without Sec-WebSocket-Protocol and close the connection at once.',
     },
     async run(ctx) {
-      const r = await ctx.dial({ protocols: ['ocpp0.9'] });
-      if (!r.ok && /invalid subprotocol/i.test(r.error)) return fail(`only ocpp0.9 offered: the server answered with a subprotocol that was not offered (${r.error})`);
-      // 101 without Sec-WebSocket-Protocol: the upgrade was accepted with no OCPP version agreed.
-      if (!r.ok && /sent no subprotocol/i.test(r.error)) return fail(`only ocpp0.9 offered: upgrade accepted without any subprotocol (${r.error})`);
-      return expectRefused(r, 'only ocpp0.9 offered');
+      // Sent as a plain header: the ws client would refuse a 101 without a subprotocol if it offered one itself.
+      const r = await ctx.dial({ protocols: [], extraHeaders: { 'Sec-WebSocket-Protocol': 'ocpp0.9' } });
+      if (!r.ok && /sent a subprotocol/i.test(r.error)) return fail(`only ocpp0.9 offered: the target selected a subprotocol anyway (${r.error})`);
+      return judgeNoVersion(r, 'only ocpp0.9 offered');
     },
   },
 ];

@@ -8,6 +8,9 @@ import type { OcppVersion } from '../types.js';
 import { callErrorCode, describe, isCallResult, payloads, type Conn, type Wait } from '../wire.js';
 import { fail, inconclusive, pass, skip, type Check } from './check.js';
 
+/** The checks that send malformed, oversized or unexpected frames; MSG-006 judges the target's liveness after them. */
+export const MALFORMED_CHECKS = ['MSG-002', 'MSG-003', 'MSG-004', 'MSG-005'];
+
 const RPC = 'OCPP-J RPC framework (OCPP 2.0.1 Part 4 §4.2–4.3 CALLERROR and its error codes; OCPP 1.6J §4.2.3)';
 
 interface Case {
@@ -74,6 +77,7 @@ function runCases(ctx: ProbeContext): Promise<CaseResult[] | { error: string }> 
           s = opened;
         }
         const text = c.frame(s.conn.newId(), s.version);
+        ctx.malformedSent = true;
         const answer = await s.conn.exchange(text, { binary: false });
         out.push({ c, version: s.version, answer });
       }
@@ -91,6 +95,7 @@ export const frameChecks: Check[] = [
   {
     spec: {
       id: 'MSG-002',
+      needs: ['session'],
       title: 'Malformed frames not refused with a CALLERROR',
       severity: 'medium',
       basis: RPC,
@@ -113,6 +118,7 @@ export const frameChecks: Check[] = [
   {
     spec: {
       id: 'MSG-003',
+      needs: ['session'],
       title: 'CALLERROR codes differ from those OCPP-J prescribes',
       severity: 'low',
       basis: RPC,
@@ -137,6 +143,7 @@ export const frameChecks: Check[] = [
   {
     spec: {
       id: 'MSG-004',
+      needs: ['session'],
       title: 'Oversized frame read and processed',
       severity: 'low',
       basis: 'OCPP 2.0.1 Part 4 §5 (frame size is bounded by the implementation); RFC 6455 §10.4 (limits on frame size); NISTIR 8473 (resource exhaustion)',
@@ -149,6 +156,7 @@ export const frameChecks: Check[] = [
       try {
         const pad = 'A'.repeat(ctx.opts.hugeFrameBytes);
         const text = JSON.stringify([2, s.conn.newId(), 'DataTransfer', { vendorId: 'org.evguard.probe', data: pad }]);
+        ctx.malformedSent = true;
         const w = await s.conn.exchange(text);
         const evidence = `${(text.length / 1024 / 1024).toFixed(2)} MiB DataTransfer: ${describe(w)}`;
         return w.kind === 'frame' ? fail(evidence, 'the whole frame was read and answered') : pass(evidence);
@@ -160,6 +168,7 @@ export const frameChecks: Check[] = [
   {
     spec: {
       id: 'MSG-005',
+      needs: ['session'],
       title: 'Unexpected CALLRESULT or CALLERROR mishandled',
       severity: 'medium',
       basis: 'OCPP-J (OCPP 2.0.1 Part 4 §4.2): a CALLRESULT or CALLERROR whose id matches no outstanding CALL is ignored',
@@ -172,6 +181,7 @@ export const frameChecks: Check[] = [
       try {
         const evidence: string[] = [];
         const short = Math.min(ctx.opts.timeoutMs, 1500);
+        ctx.malformedSent = true;
         const r1 = await s.conn.exchange(JSON.stringify([3, 'prb-never-sent-1', { status: 'Accepted' }]), { timeoutMs: short });
         evidence.push(`stray CALLRESULT: ${describe(r1)}`);
         const r2 = await s.conn.exchange(JSON.stringify([4, 'prb-never-sent-2', 'GenericError', 'probe', {}]), { timeoutMs: short });
@@ -189,20 +199,25 @@ export const frameChecks: Check[] = [
   {
     spec: {
       id: 'MSG-006',
+      needs: ['session'],
       title: 'Target not alive after malformed input',
       severity: 'high',
       basis: 'OCPP 2.0.1 Part 4 §4.2 (errors are answered, not fatal); NISTIR 8473 (availability); ETSI EN 303 645 provision 5.13-1 (validate input)',
-      description: 'After the malformed, oversized and unexpected frames, opens a fresh session and sends a Heartbeat.',
+      description: 'Judged from the liveness checks (a fresh session and a Heartbeat) after each check that sent malformed, oversized or unexpected frames (MSG-002…005); no verdict when none was sent.',
+      judgesRecords: true,
       remedy: 'Contain every parsing and validation failure to the one message (and at most the one connection); never let it stop the server.',
     },
     async run(ctx) {
-      const before = ctx.sessionsOpened;
-      const s = await ctx.session();
-      // Dead only if it was alive before: a target never reached is no verdict.
-      if (!s.ok) return before > 0 ? fail(`a fresh session could not be opened: ${s.error}`) : inconclusive(`no session could be opened in this run: ${s.error}`);
-      const hb = await s.conn.call('Heartbeat', {});
-      await s.conn.close();
-      return isCallResult(hb) ? pass(`fresh session: BootNotification ${s.bootStatus}; Heartbeat: ${describe(hb)}`) : fail(`fresh session: Heartbeat ${describe(hb)}`);
-    },
+      const earlier = ctx.liveness.find((r) => r.state === 'dead');
+      if (!ctx.malformedSent && earlier) return inconclusive(`not judged: the target stopped answering during ${earlier.after}, before any malformed frame was sent`);
+      if (!ctx.malformedSent) return inconclusive('no malformed, oversized or unexpected frame was sent in this run (MSG-002, MSG-004 and MSG-005 did not run or had no session): nothing to judge');
+      const after = ctx.liveness.filter((r) => MALFORMED_CHECKS.includes(r.after));
+      const down = after.find((r) => r.state === 'dead');
+      if (down) return fail(`the target stopped answering during ${down.after}: ${down.detail}`);
+      const refused = after.find((r) => r.state === 'refused');
+      if (refused) return inconclusive(`after ${refused.after} the target answered, but refused the probe station (${refused.detail}): it is up, but whether it still serves stations cannot be seen`);
+      if (!after.length) return inconclusive('no liveness check followed the malformed frames');
+      return pass(...after.map((r) => `after ${r.after}: ${r.detail}`));
+    }
   },
 ];

@@ -9,6 +9,7 @@ export const loadChecks: Check[] = [
   {
     spec: {
       id: 'DOS-001',
+      needs: ['session'],
       title: 'No rate limiting of CALLs',
       severity: 'medium',
       aggressive: true,

@@ -91,6 +91,7 @@ export const tlsChecks: Check[] = [
   {
     spec: {
       id: 'TLS-002',
+      needs: ['tls'],
       title: 'TLS below 1.2 accepted',
       severity: 'high',
       basis: TLS_GUIDANCE,
@@ -113,6 +114,7 @@ export const tlsChecks: Check[] = [
   {
     spec: {
       id: 'TLS-003',
+      needs: ['tls'],
       title: 'Weak cipher suites accepted',
       severity: 'medium',
       basis: TLS_GUIDANCE,
@@ -135,6 +137,7 @@ export const tlsChecks: Check[] = [
   {
     spec: {
       id: 'TLS-009',
+      needs: ['tls'],
       title: 'Suites without forward secrecy (static RSA with AES-GCM) accepted',
       severity: 'info',
       basis: 'OCPP 2.0.1 Part 2 A00.FR.318 lists TLS_RSA_WITH_AES_128/256_GCM for compatibility; NIST SP 800-52 Rev. 2 §3.3.1 prefers ephemeral key exchange',
@@ -151,6 +154,7 @@ export const tlsChecks: Check[] = [
   {
     spec: {
       id: 'TLS-004',
+      needs: ['tls'],
       title: 'Server certificate not trusted (self-signed or unknown issuer)',
       severity: 'high',
       basis: CERT_GUIDANCE,
@@ -173,6 +177,7 @@ export const tlsChecks: Check[] = [
   {
     spec: {
       id: 'TLS-005',
+      needs: ['tls'],
       title: 'Server certificate expired or not yet valid',
       severity: 'high',
       basis: CERT_GUIDANCE,
@@ -196,6 +201,7 @@ export const tlsChecks: Check[] = [
   {
     spec: {
       id: 'TLS-006',
+      needs: ['tls'],
       title: 'Server certificate does not match the host name',
       severity: 'high',
       basis: CERT_GUIDANCE,
@@ -214,6 +220,8 @@ export const tlsChecks: Check[] = [
   {
     spec: {
       id: 'TLS-007',
+      needs: ['tls', 'clientCert'],
+      failedLogins: { own: 1, total: 1 },
       title: 'Client certificate from an unknown issuer accepted',
       severity: 'critical',
       basis: 'OCPP 2.0.1 Part 2 §A00 (security profile 3: the CSMS verifies the station certificate chain and that its CN is the station identity); ENCS EV charging security requirements',
@@ -231,6 +239,8 @@ export const tlsChecks: Check[] = [
   {
     spec: {
       id: 'TLS-008',
+      needs: ['tls', 'clientCert', 'otherStation'],
+      failedLogins: { own: 0, total: 1 },
       title: "Station A's client certificate accepted on station B's URL",
       severity: 'critical',
       basis: 'OCPP 2.0.1 Part 2 §A00 / §A02 (the certificate CN must equal the Charging Station identity); OCPP 1.6 Security Whitepaper §2.2',
