@@ -13,7 +13,7 @@ import { startStation, stationFirmwareOptions, upload, VENDOR, MODEL } from '../
 import type { SimStation } from '../../src/sim/index.js';
 import { evguard } from './run.js';
 
-describe('evguard through the root program', { timeout: 120_000 }, () => {
+describe('evguard through the root program', { timeout: 300_000 }, () => {
   let node: TestNode;
   const dir = mkdtempSync(path.join(tmpdir(), 'evguard-cli-'));
   const stations: SimStation[] = [];
