@@ -31,6 +31,7 @@ import { tlsOptions } from './tls.js';
 import { assessRoutes, createAssessment } from './assess/index.js';
 import { createIntel, intelMigrations, type Intel } from './intel/index.js';
 import { createFirmware, firmwareMigrations, type Firmware } from './firmware/index.js';
+import { followOperations } from './oplog.js';
 import { createEnforcement, intelConfigFor, startIndicatorRefresh, startSharing, taxiiAuth } from './intel/node.js';
 
 export const VERSION = '0.1.0';
@@ -85,6 +86,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     ? await startCluster({ natsUrl: config.natsUrl, databaseUrl: config.databaseUrl, name: config.clusterName, nodeId: config.nodeId, callTimeoutMs: config.ocpp.callTimeoutMs, dropTopics: config.clusterDropTopics }, { log, onBusError })
     : undefined;
   const bus = cluster?.bus ?? createLocalBus(onBusError);
+  // One structured log line per operational event, from the bus (src/oplog.ts).
+  const stopOperationalLog = followOperations(bus, log);
 
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics });
@@ -385,7 +388,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
   const ports = { http: (httpServer.address() as AddressInfo).port, https: httpsServer ? (httpsServer.address() as AddressInfo).port : undefined };
   if (ports.https) firmwareBase = `https://${config.hostnames[0] ?? (config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host)}:${ports.https}`;
-  log.info({ ports, dataDir: path.resolve(config.dataDir), database: database.dialect }, 'evguard node started');
+  log.info({ event: 'node.started', nodeId: config.nodeId, ports, dataDir: path.resolve(config.dataDir), database: database.dialect }, 'evguard node started');
 
   return {
     config,
@@ -403,6 +406,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     ports,
     generatedAdminToken,
     async close() {
+      log.info({ event: 'node.stopping', sessions: [...gateway.sessions()].length }, 'evguard node stopping');
       firmware.close();
       stations.sessions.close();
       await gateway.close();
@@ -424,6 +428,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       await bus.close();
       await cluster?.close();
       await database.close();
+      stopOperationalLog();
+      log.info({ event: 'node.stopped' }, 'evguard node stopped');
     },
   };
 }

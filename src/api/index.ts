@@ -51,8 +51,14 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
       return server;
     },
     loggerInstance: deps.log,
+    // Request lines would drown the operational log at info (the console polls); they are debug lines below.
+    disableRequestLogging: true,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug({ event: 'http.request', method: req.method, url: req.url.split('?')[0], statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
   const guard: Guard = {

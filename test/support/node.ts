@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig, type ConfigInput } from '../../src/config.js';
 import { startApp, type App } from '../../src/app.js';
 
@@ -51,7 +51,7 @@ export async function createPgDatabase(): Promise<{ url: string; drop(): Promise
   };
 }
 
-export async function startTestNode(opts: { db?: TestDb; config?: ConfigInput; dataDir?: string; databaseUrl?: string } = {}): Promise<TestNode> {
+export async function startTestNode(opts: { db?: TestDb; config?: ConfigInput; dataDir?: string; databaseUrl?: string; log?: Logger } = {}): Promise<TestNode> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'evguard-test-'));
   let pgdb: { url: string; drop(): Promise<void> } | undefined;
   let databaseUrl = opts.databaseUrl;
@@ -72,7 +72,7 @@ export async function startTestNode(opts: { db?: TestDb; config?: ConfigInput; d
     },
     {},
   );
-  const app = await startApp(config, { ephemeralPorts: true, log: pino({ level: process.env.EVGUARD_TEST_LOG ?? 'silent' }) });
+  const app = await startApp(config, { ephemeralPorts: true, log: opts.log ?? pino({ level: process.env.EVGUARD_TEST_LOG ?? 'silent' }) });
   const http = `http://127.0.0.1:${app.ports.http}`;
   const node: TestNode = {
     app,
