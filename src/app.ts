@@ -26,7 +26,7 @@ import { consoleRoutes } from './api/console.js';
 import { createTrust, lifecycleRoutes, plugAndChargeHooks, renewalTrigger, trustMigrations, type Trust } from './trust/index.js';
 import { createMonitor, monitorMigrations, monitorRoutes, type Monitor, type RecordedAction } from './monitor/index.js';
 import { createGrid, createOpenAdrVen, gridMigrations, gridRoutes, type Grid } from './grid/index.js';
-import { createMeterKeys, meterKeyRoutes, meterMigrations } from './meters/index.js';
+import { checkSignedMeterValue, createMeterKeys, meterKeyRoutes, meterMigrations } from './meters/index.js';
 import { tlsOptions } from './tls.js';
 import { assessRoutes, createAssessment } from './assess/index.js';
 import { createIntel, intelMigrations, type Intel } from './intel/index.js';
@@ -219,6 +219,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     authorize: (t) => plugAndCharge.idTokenOrContract(t, (x) => stations.idTokens.authorize(x)),
     // Readings above the station's rating (grid registry, else the plausibility default) are held out of billing and load.
     ratedPowerW: (id) => grid.connectorMaxPowerW(id),
+    // Billing records carry each signed meter value's verification against the meter key registry.
+    checkSigned: (id, signed) => checkSignedMeterValue(meterKeys, id, signed),
   }, config.transactions ?? {});
 
   // Certificate lifecycle over OCPP (CSR policy, renewal, trust store, inventory); sends through `calls`, which cluster mode routes.

@@ -15,6 +15,7 @@ import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import type { Kysely, Migration } from 'kysely';
 import { defineErrors } from '../errors.js';
 import type { Database } from '../store/index.js';
+import { decodePublicKey, keyFingerprint, ocmfText, parseOcmf, verifyOcmf } from '../monitor/index.js';
 
 export const meterErrors = defineErrors({
   METER_KEY_INVALID: { status: 400, message: 'The meter public key is not a usable public key' },
@@ -125,6 +126,43 @@ export async function createMeterKeys(database: Database) {
 }
 
 export type MeterKeys = Awaited<ReturnType<typeof createMeterKeys>>;
+
+/** What a settlement needs to know about one signed meter value. */
+export interface SignedValueCheck {
+  encoding: 'OCMF' | 'other';
+  meterSerial?: string;
+  /** OCMF pagination (PG), e.g. T12. */
+  pagination?: string;
+  /** Whose key it was checked with: the registry's (trusted), the one the station sent (only consistent), or none. */
+  keySource: 'registry' | 'station' | 'none';
+  keyFingerprint?: string;
+  result: 'verified' | 'failed' | 'noKey' | 'malformed' | 'unsupported';
+  reason?: string;
+}
+
+/**
+ * Checks one signed meter value as a settlement would: OCMF only (other
+ * formats are reported `unsupported`), against the registered key of the
+ * meter, else the key the station sent along.
+ */
+export async function checkSignedMeterValue(keys: Pick<MeterKeys, 'lookup'>, stationId: string, signed: { signedMeterData?: unknown; encodingMethod?: unknown; publicKey?: unknown }): Promise<SignedValueCheck> {
+  const data = typeof signed.signedMeterData === 'string' ? signed.signedMeterData : '';
+  const raw = ocmfText(data);
+  if (!raw) {
+    const claimsOcmf = typeof signed.encodingMethod === 'string' && signed.encodingMethod.toUpperCase() === 'OCMF';
+    return claimsOcmf ? { encoding: 'OCMF', keySource: 'none', result: 'malformed', reason: 'not an OCMF string' } : { encoding: 'other', keySource: 'none', result: 'unsupported' };
+  }
+  const parsed = parseOcmf(raw);
+  if (!parsed.ok) return { encoding: 'OCMF', keySource: 'none', result: 'malformed', reason: parsed.reason };
+  const { MS: meterSerial, PG: pagination } = parsed.payload;
+  const registered = keys.lookup(stationId, meterSerial);
+  const sent = typeof signed.publicKey === 'string' ? signed.publicKey : undefined;
+  const key = decodePublicKey(registered ?? sent ?? '');
+  const keySource = !key ? 'none' : registered ? 'registry' : 'station';
+  if (!key) return { encoding: 'OCMF', meterSerial, pagination, keySource, result: 'noKey' };
+  const r = await verifyOcmf(raw, key);
+  return { encoding: 'OCMF', meterSerial, pagination, keySource, keyFingerprint: keyFingerprint(key), result: r.verified ? 'verified' : 'failed', reason: r.reason };
+}
 
 interface Guard { require(role: 'auditor' | 'operator' | 'admin'): preHandlerHookHandler }
 

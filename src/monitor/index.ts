@@ -22,7 +22,7 @@ export { DETECTORS, DETECTOR_NAMES, type Detector, type DetectorName, type Findi
 export { isCritical, isStandardEvent, canonicalEventType, standardEventTypes, CSMS_EVENT_TYPES } from './catalog.js';
 export { formatSyslog, type SyslogConfig } from './outputs/syslog.js';
 export { signWebhook, type WebhookConfig } from './outputs/webhook.js';
-export { createNodeOcmfCrypto, signOcmf } from './ocmf.js';
+export { createNodeOcmfCrypto, decodePublicKey, keyFingerprint, ocmfText, parseOcmf, signOcmf, verifyOcmf } from './ocmf.js';
 export type { SecurityEvent };
 
 export interface DetectorSettings {

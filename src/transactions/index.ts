@@ -21,12 +21,14 @@ import type { AuthorizationResult, AuthorizationStatus, StationContext, Transact
 import type { Database } from '../store/index.js';
 import { fromJson, toJson } from '../store/index.js';
 import { transactionErrors } from './errors.js';
+import { billingRecord, billingTotals, BILLING_EXPORT_FORMAT, type BillingRecord, type SignedChecker } from './billing.js';
 import { issueLegacyId, legacyIdOwner } from './ids.js';
 import { ENERGY, implausibility, POWER, registers, validateLimits, type PlausibilityLimits } from './plausibility.js';
 
 export { transactionsMigrations } from './store.js';
 export { transactionErrors } from './errors.js';
 export { plausibilityDefaults, type PlausibilityLimits } from './plausibility.js';
+export { billingCsv, canonicalSha256, BILLING_EXPORT_FORMAT, BILLING_RECORD_FORMAT, type BillingRecord, type SignedChecker } from './billing.js';
 
 export type TransactionState = 'Started' | 'Updated' | 'Ended' | 'Refused' | 'Abandoned';
 export const TRANSACTION_STATES: readonly TransactionState[] = ['Started', 'Updated', 'Ended', 'Refused', 'Abandoned'];
@@ -100,9 +102,13 @@ export interface TransactionsDeps {
   securityEvent(e: Omit<SecurityEvent, 'timestamp' | 'source' | 'critical'>): void;
   /** The station's rated power in W, when the grid registry knows it. */
   ratedPowerW?(stationId: string): number | undefined;
+  /** Verifies a signed meter value for the billing record (the meter key registry); without it they are reported unchecked. */
+  checkSigned?: SignedChecker;
   now?(): number;
 }
 
+/** Most transactions one billing export holds. */
+const MAX_EXPORT = 10_000;
 const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
 const ms = (iso: unknown) => (typeof iso === 'string' ? Date.parse(iso) : NaN);
 export const transactionKey = (stationId: string, transactionId: string) => `${stationId}:${transactionId}`;
@@ -153,7 +159,7 @@ function toTransaction(r: any): Transaction {
 function latest(e: TransactionEventIn, measurand: string): number | undefined {
   let found: { value: number; at: number } | undefined;
   for (const s of e.meter) {
-    if (s.measurand !== measurand || s.phase || s.signed || !Number.isFinite(s.value)) continue;
+    if (s.measurand !== measurand || s.phase || !Number.isFinite(s.value)) continue;
     const at = ms(s.timestamp);
     if (!found || at >= found.at) found = { value: s.value, at };
   }
@@ -302,6 +308,7 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
   const { db, dialect } = deps.database;
   const limits = validateLimits(config.plausibility);
   const now = deps.now ?? Date.now;
+  const checkSigned: SignedChecker = deps.checkSigned ?? (async () => ({ result: 'unchecked' }));
 
   function ratedW(stationId: string): number {
     try {
@@ -448,6 +455,23 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
       if (!r) throw transactionErrors.TRANSACTION_UNKNOWN(parseTransactionKey(id) ? `No transaction ${id}` : `No transaction ${id}: name it <stationId>:<transactionId>`);
       const events = await db.selectFrom('transaction_events').selectAll().where('transaction_id', '=', id).orderBy('received_at').orderBy('seq_no').execute();
       return { ...toTransaction(r), eventLog: events.map(toLogEntry) };
+    },
+
+    /** The billing record of one transaction: energy, signed meter values with their verification, event log, hash. */
+    async billing(id: string): Promise<BillingRecord> {
+      return billingRecord(await this.get(id), checkSigned);
+    },
+
+    /** Billing records of the transactions that ended in [from, to), for the fleet or one station. */
+    async billingExport(q: { from: string; to: string; stationId?: string }) {
+      const from = Date.parse(q.from);
+      const to = Date.parse(q.to);
+      if (!(from < to)) throw transactionErrors.TRANSACTION_QUERY_INVALID('from must be a date-time before to');
+      const ended = await this.list({ stationId: q.stationId, endedFrom: new Date(from).toISOString(), endedTo: new Date(to).toISOString(), limit: MAX_EXPORT + 1 });
+      if (ended.length > MAX_EXPORT) throw transactionErrors.TRANSACTION_QUERY_INVALID(`More than ${MAX_EXPORT} transactions ended in this period; export a shorter one`);
+      const records: BillingRecord[] = [];
+      for (const t of ended.sort((a, b) => (a.endedAt! < b.endedAt! ? -1 : a.endedAt! > b.endedAt! ? 1 : a.id < b.id ? -1 : 1))) records.push(await this.billing(t.id));
+      return { format: BILLING_EXPORT_FORMAT, from: new Date(from).toISOString(), to: new Date(to).toISOString(), stationId: q.stationId, totals: billingTotals(records), records };
     },
 
     /** Whether the station has a transaction that is still open (not ended, not abandoned). */

@@ -44,14 +44,14 @@ export const POWER = 'Power.Active.Import';
 /** What the record knows before this message: its register and when, and its highest seqNo. */
 export interface PriorReading { energyWh?: number; atMs?: number; maxSeqNo?: number }
 
-/** Register readings of one message: the unphased register samples and a 1.6 meterStart / meterStop. */
+/** Register readings of one message: the unphased register samples (a 1.6 SignedData sample has no number) and a 1.6 meterStart / meterStop. */
 export function registers(e: Pick<TransactionEventIn, 'meter' | 'energyRegisterWh' | 'timestamp'>): { wh: number; atMs: number }[] {
-  const out = e.meter.filter((s) => s.measurand === ENERGY && !s.phase && !s.signed).map((s) => ({ wh: s.value, atMs: Date.parse(s.timestamp) }));
+  const out = e.meter.filter((s) => s.measurand === ENERGY && !s.phase && !(s.signed && Number.isNaN(s.value))).map((s) => ({ wh: s.value, atMs: Date.parse(s.timestamp) }));
   if (e.energyRegisterWh !== undefined) out.push({ wh: e.energyRegisterWh, atMs: Date.parse(e.timestamp) });
   return out;
 }
 
-const powers = (meter: MeterSample[]) => meter.filter((s) => s.measurand === POWER && !s.phase && !s.signed).map((s) => s.value);
+const powers = (meter: MeterSample[]) => meter.filter((s) => s.measurand === POWER && !s.phase && !(s.signed && Number.isNaN(s.value))).map((s) => s.value);
 
 /** Reasons this message is implausible; empty when it is not. */
 export function implausibility(e: TransactionEventIn, prior: PriorReading, ratedW: number, nowMs: number, limits: PlausibilityLimits): string[] {

@@ -10,29 +10,10 @@ import assert from 'node:assert/strict';
 import { eventually, startTestNode, testDatabases, type TestNode } from '../support/node.js';
 import { boot, connectRaw, type RawClient } from '../support/raw-client.js';
 import { createSimStation, type SimStation } from '../../src/sim/index.js';
+import { clock, txEvent } from './support.js';
 
 const PASSWORD = 'findings-password-0001';
 const TOKEN = 'DRIVER1501';
-
-/** A 2.x TransactionEvent with one register (and optionally power) sample at `at`. */
-export function txEvent(transactionId: string, seqNo: number, eventType: 'Started' | 'Updated' | 'Ended', at: string, wh: number, extra: Record<string, unknown> = {}) {
-  return {
-    eventType,
-    timestamp: at,
-    triggerReason: eventType === 'Started' ? 'Authorized' : eventType === 'Ended' ? 'EVDeparted' : 'MeterValuePeriodic',
-    seqNo,
-    transactionInfo: { transactionId, ...(eventType === 'Ended' ? { stoppedReason: 'EVDisconnected' } : {}) },
-    evse: { id: 1, connectorId: 1 },
-    meterValue: [{ timestamp: at, sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }] }],
-    ...extra,
-  };
-}
-
-/** Minutes after a recent whole hour, so timestamps are plausible whenever the test runs. */
-export function clock(): (minute: number, second?: number) => string {
-  const base = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
-  return (minute, second = 0) => new Date(base + minute * 60_000 + second * 1000).toISOString();
-}
 
 for (const db of testDatabases()) {
   describe(`transaction findings over real sockets (${db})`, () => {

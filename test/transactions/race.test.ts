@@ -40,7 +40,7 @@ for (const db of testDatabases()) {
       await Promise.all(Array.from({ length: STATIONS }, async (_, s) => {
         const identity = `RACE16-${s}-${db}`;
         assert.equal((await node.api('POST', '/api/v1/stations', { id: identity, securityProfile: 1, password: PASSWORD })).status, 201);
-        const client = new RPCClient({ endpoint: node.ws, identity, password: PASSWORD, protocols: ['ocpp1.6'], strictMode: true, callConcurrency: 8, reconnect: false });
+        const client = new RPCClient({ endpoint: node.ws, identity, password: PASSWORD, protocols: ['ocpp1.6'], strictMode: true, callConcurrency: 8, reconnect: false } as Partial<ConstructorParameters<typeof RPCClient>[0]> as ConstructorParameters<typeof RPCClient>[0]);
         await client.connect();
         try {
           await client.call('BootNotification', { chargePointVendor: 'ThirdParty', chargePointModel: 'Racer' });

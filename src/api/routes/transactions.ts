@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Guard } from '../index.js';
-import { TRANSACTION_STATES, transactionKey, type Transactions } from '../../transactions/index.js';
+import { createHash } from 'node:crypto';
+import { billingCsv, TRANSACTION_STATES, transactionKey, type Transactions } from '../../transactions/index.js';
 import type { IdTokens } from '../../stations/index.js';
 
 export function transactionRoutes(deps: { transactions: Transactions; idTokens: IdTokens }) {
@@ -36,6 +37,47 @@ export function transactionRoutes(deps: { transactions: Transactions; idTokens: 
     }, async (req) => {
       const { stationId, transactionId } = req.params as { stationId: string; transactionId: string };
       return deps.transactions.get(transactionKey(stationId, transactionId));
+    });
+
+    // Billing: one transaction's record (JSON), or every transaction that ended in a period (JSON or CSV), each with its SHA-256.
+    app.get('/api/v1/transactions/:id/billing', {
+      preHandler: guard.require('auditor'),
+      schema: { tags: ['billing'], params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } } } },
+    }, async (req) => deps.transactions.billing((req.params as { id: string }).id));
+    app.get('/api/v1/stations/:stationId/transactions/:transactionId/billing', {
+      preHandler: guard.require('auditor'),
+      schema: { tags: ['billing'], params: { type: 'object', properties: { stationId: { type: 'string', minLength: 1, maxLength: 48 }, transactionId: { type: 'string', minLength: 1, maxLength: 64 } } } },
+    }, async (req) => {
+      const { stationId, transactionId } = req.params as { stationId: string; transactionId: string };
+      return deps.transactions.billing(transactionKey(stationId, transactionId));
+    });
+    app.get('/api/v1/billing', {
+      preHandler: guard.require('auditor'),
+      schema: {
+        tags: ['billing'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['from', 'to'],
+          properties: {
+            from: { type: 'string', format: 'date-time' },
+            to: { type: 'string', format: 'date-time' },
+            stationId: { type: 'string', maxLength: 48 },
+            format: { type: 'string', enum: ['json', 'csv'] },
+          },
+        },
+      },
+    }, async (req, reply) => {
+      const q = req.query as { from: string; to: string; stationId?: string; format?: 'json' | 'csv' };
+      const out = await deps.transactions.billingExport(q);
+      if (q.format !== 'csv') return out;
+      const body = billingCsv(out.records);
+      // RFC 9530: the receiver can check the file it got is the file that was sent.
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="billing-${out.from.slice(0, 10)}-${out.to.slice(0, 10)}.csv"`)
+        .header('content-digest', `sha-256=:${createHash('sha256').update(body).digest('base64')}:`)
+        .send(body);
     });
 
     app.get('/api/v1/id-tokens', { preHandler: guard.require('auditor'), schema: { tags: ['authorization'] } }, async () => deps.idTokens.list());
