@@ -3,7 +3,7 @@ import { loadConfig } from '../config.js';
 import { startApp } from '../app.js';
 import { createTokenStore } from '../api/index.js';
 import { runFleet, type OcppVersion } from '../sim/index.js';
-import { parseIntOption } from './exit.js';
+import { explainListenError, parseIntOption } from './exit.js';
 import { apiClient, registerStations } from './fleet-setup.js';
 
 export function demoCommand(): Command {
@@ -15,7 +15,9 @@ export function demoCommand(): Command {
     .option('--stations <n>', 'number of simulated stations', parseIntOption('--stations', 1, 1000), 6)
     .action(async (o) => {
       const config = loadConfig({ port: o.port, tlsPort: o.tlsPort, dataDir: o.dataDir, host: '127.0.0.1', logLevel: 'warn' });
-      const app = await startApp(config);
+      const app = await startApp(config).catch((err) => {
+        throw explainListenError(err, config.tlsPort, (flag, port) => `npm run demo -- ${flag} ${port + 10} (or evguard demo ${flag} ${port + 10})`);
+      });
       const { token } = await createTokenStore(app.database).create('demo operator', 'operator');
       const base = `http://127.0.0.1:${app.ports.http}`;
       const api = apiClient(base, token);

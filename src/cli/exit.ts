@@ -46,3 +46,16 @@ export function parseUrlOption(name: string, schemes: readonly string[]) {
     return value;
   };
 }
+
+/**
+ * A listener that could not bind becomes a usage error naming the port and
+ * the flag that moves it, e.g. `npm run demo -- --port 8090`.
+ */
+export function explainListenError(err: unknown, tlsPort: number | undefined, how: (flag: string, port: number) => string): unknown {
+  const e = err as { code?: string; port?: number };
+  if (e?.code !== 'EADDRINUSE' && e?.code !== 'EACCES') return err;
+  const port = Number(e.port);
+  const flag = port === tlsPort ? '--tls-port' : '--port';
+  const why = e.code === 'EADDRINUSE' ? `port ${port} is already in use (another evguard, or another server)` : `port ${port} needs privileges this user lacks`;
+  return new UsageError(`${why}; choose another: ${how(flag, port)}`);
+}

@@ -218,7 +218,7 @@ export async function runStationProbe(o: StationProbeOptions, onProgress: (e: Pr
     server.closeAllConnections?.();
     await new Promise((r) => server.close(r));
   }
-  if (!tls) notes.push('The listener was plain ws://: the station connected without TLS (security profile 1).');
+  if (!tls) notes.push(session ? 'The listener was plain ws://: the station connected without TLS (security profile 1).' : 'The listener was plain ws:// (no --tls-cert), and no station connected to it.');
   const summary = { pass: 0, fail: 0, skip: 0, error: 0, findingsBySeverity: Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number> };
   for (const r of results) {
     summary[r.outcome]++;

@@ -10,6 +10,7 @@ import { createLocalBus } from '../bus/index.js';
 import { EvguardError } from '../errors.js';
 import { migrate, openDatabase } from '../store/index.js';
 import { createTrust, type Trust } from './index.js';
+import { normalizeSerial } from './profiles.js';
 
 export interface PkiCommandOptions {
   env?: NodeJS.ProcessEnv;
@@ -95,11 +96,12 @@ export function createPkiCommand(options: PkiCommandOptions = {}): Command {
       out(`imported ${result.name} (${result.subject}), key ${result.offline ? 'offline' : 'online'}\n`);
     }));
 
-  common(pki.command('revoke').description('Revoke a certificate by serial number (hex)').argument('<serial>', 'serial number in hex, colons allowed'))
+  common(pki.command('revoke').description('Revoke a certificate by serial number (hex)').argument('<serial>', 'serial number in hex as evguard lists it (colons and upper case are accepted)'))
     .option('--reason <reason>', 'RFC 5280 reason, e.g. keyCompromise', 'unspecified')
     .action(async (serial: string, flags: CommonFlags & { reason: string }) => withTrust(flags, async (trust) => {
       const r = await trust.revoke(serial, flags.reason);
-      out(`revoked ${serial}${r.stationId ? ` (station ${r.stationId})` : ''}\n`);
+      // The serial as evguard writes it everywhere (lower-case hex, no colons), whatever spelling was typed.
+      out(`revoked ${normalizeSerial(serial)}${r.stationId ? ` (station ${r.stationId})` : ''}\n`);
     }));
 
   return pki;

@@ -4,7 +4,9 @@
  * reach the subcommand that documents them and every command is registered.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +14,25 @@ import { startTestNode, eventually, type TestNode } from '../support/node.js';
 import { startStation, stationFirmwareOptions, upload, VENDOR, MODEL } from '../firmware/helpers.js';
 import type { SimStation } from '../../src/sim/index.js';
 import { evguard } from './run.js';
+
+test('a port in use is a usage error that names the flag to move it', { timeout: 120_000 }, async () => {
+  const taken = createServer().listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  const port = (taken.address() as AddressInfo).port;
+  const spare = createServer().listen(0, '127.0.0.1');
+  await once(spare, 'listening');
+  const tlsPort = (spare.address() as AddressInfo).port;
+  spare.close();
+  const dir = mkdtempSync(path.join(tmpdir(), 'evguard-port-'));
+  try {
+    const r = await evguard(['demo', '--port', String(port), '--tls-port', String(tlsPort), '--data-dir', dir], {});
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`port ${port} is already in use.*npm run demo -- --port ${port + 10}`));
+  } finally {
+    taken.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 describe('evguard through the root program', { timeout: 300_000 }, () => {
   let node: TestNode;

@@ -101,6 +101,16 @@ test('duplicateIdentity: a second session for a live station from another addres
   assert.equal(a.count, 2, 'the transport report aggregates into the same alert');
 });
 
+test('duplicateIdentity: a refused second connection from the same address is not said to come from another', async () => {
+  const { alerts } = await run((h) => {
+    station(h, 'CS-1').connect('10.0.0.1');
+    station(h, 'CS-1').csms('DuplicateIdentity', '10.0.0.1');
+  });
+  const a = only(alerts, 'duplicateIdentity');
+  assert.doesNotMatch(a.description ?? '', /another address/);
+  assert.match(a.description ?? '', /second connection claiming station CS-1 from 10\.0\.0\.1 was refused/);
+});
+
 test('downgrade: reconnecting with a weaker security profile', async () => {
   const { alerts } = await run((h) => {
     const s = station(h, 'CS-1');

@@ -14,10 +14,10 @@ export function createDuplicateIdentityDetector(_overrides?: Thresholds): Detect
   // Addresses of the station's live sessions, oldest first.
   const sessions = new BoundedMap<string[]>();
 
-  const finding = (stationId: string, evidence: Record<string, unknown>, remoteAddress?: string): Finding => ({
+  const finding = (stationId: string, description: string, evidence: Record<string, unknown>, remoteAddress?: string): Finding => ({
     detector: 'duplicateIdentity', severity: 'high', stationId, key: `duplicateIdentity:${stationId}`,
     title: 'Duplicate station identity (possible session hijack)',
-    description: `Station ${stationId} connected again from another address while its session was live`,
+    description,
     evidence, target: remoteAddress ? { remoteAddress } : undefined,
   });
 
@@ -28,7 +28,9 @@ export function createDuplicateIdentityDetector(_overrides?: Thresholds): Detect
       if (event.topic === Topics.securityEvent) {
         const e = securityEvent(event.data);
         if (e?.source === 'csms' && e.type === 'DuplicateIdentity' && e.stationId) {
-          return [finding(e.stationId, { remoteAddress: e.remoteAddress, techInfo: e.techInfo }, e.remoteAddress)];
+          // The transport refused it; the address may well be the live session's own (a restarted station, or a clone behind the same NAT).
+          const from = e.remoteAddress ? ` from ${e.remoteAddress}` : '';
+          return [finding(e.stationId, `A second connection claiming station ${e.stationId}${from} was refused while its session was live`, { remoteAddress: e.remoteAddress, techInfo: e.techInfo }, e.remoteAddress)];
         }
         return [];
       }
@@ -47,7 +49,7 @@ export function createDuplicateIdentityDetector(_overrides?: Thresholds): Detect
       live.push(address);
       sessions.set(stationId, live.slice(-4));
       if (other === undefined) return [];
-      return [finding(stationId, { firstAddress: other, secondAddress: address, securityProfile: num(d, 'securityProfile') }, address)];
+      return [finding(stationId, `Station ${stationId} connected again from ${address || 'another address'} while its session from ${other || 'an unknown address'} was live`, { firstAddress: other, secondAddress: address, securityProfile: num(d, 'securityProfile') }, address)];
     },
   };
 }
