@@ -15,6 +15,7 @@ import { createLocalBus, type Bus, type BusEvent } from './bus/index.js';
 import { localCalls, startCluster, type Calls } from './cluster/index.js';
 import { Topics, type SecurityEvent } from './bus/events.js';
 import { onChange, STALE_BOUND_MS } from './bus/changes.js';
+import { containRejections } from './ocpp/faults.js';
 import { createGateway, v16Handlers, v2Handlers, type Gateway, type HandlerTable, type StationContext, type StationDomain } from './ocpp/index.js';
 import { createStations, stationsMigrations, type Stations } from './stations/index.js';
 import { createTransactions, transactionsMigrations, type Transactions } from './transactions/index.js';
@@ -301,6 +302,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     },
     { ...config.ocpp, nodeId: config.nodeId },
   );
+  // No peer's fault may end the process: a rejection raised on a connection closes that connection only.
+  const releaseFaults = containRejections((reason) => gateway.containFault(reason), log);
   const router = cluster?.attach(gateway);
   calls = router ?? localCalls(gateway);
   /** Where a station is connected: this node's session, else (cluster mode) the node that announced it. */
@@ -412,6 +415,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       firmware.close();
       stations.sessions.close();
       await gateway.close();
+      releaseFaults();
       await api.close().catch(() => undefined);
       // Fastify only closes servers it listened on itself; these two are ours.
       for (const server of [httpServer, httpsServer]) {

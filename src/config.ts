@@ -15,9 +15,16 @@ export const configErrors = defineErrors({
 export interface OcppConfig {
   /** Largest WebSocket frame a station may send, in bytes. */
   readonly maxFrameBytes: number;
-  /** Sustained CALLs per second per station, and the burst above it. */
+  /**
+   * Sustained frames per second per station (every frame: CALL, CALLRESULT,
+   * CALLERROR, malformed), and the burst above it. Over it the station is read
+   * more slowly; a full burst in debt closes it (1008).
+   */
   readonly ratePerSecond: number;
   readonly rateBurst: number;
+  /** Sustained invalid frames (unparseable, schema-invalid, answers to unknown calls) per second, and the burst; over it closes (1008). */
+  readonly invalidPerSecond: number;
+  readonly invalidBurst: number;
   readonly callTimeoutMs: number;
   readonly pingIntervalMs: number;
   /** Heartbeat interval handed out in BootNotification responses. */
@@ -105,6 +112,8 @@ export const defaults: Config = {
     maxFrameBytes: 256 * 1024,
     ratePerSecond: 20,
     rateBurst: 100,
+    invalidPerSecond: 1,
+    invalidBurst: 20,
     callTimeoutMs: 30_000,
     pingIntervalMs: 30_000,
     heartbeatIntervalS: 300,
@@ -198,6 +207,7 @@ function validate(c: Config): void {
   for (const [k, v] of Object.entries(c.certificates)) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw configErrors.CONFIG_INVALID(`certificates.${k} must be a non-negative number`);
   }
+  if (!(c.ocpp.ratePerSecond > 0) || !(c.ocpp.invalidPerSecond > 0)) throw configErrors.CONFIG_INVALID('ocpp.ratePerSecond and ocpp.invalidPerSecond must be greater than 0');
   if (c.ocpp.maxFrameBytes < 1024) throw configErrors.CONFIG_INVALID('ocpp.maxFrameBytes must be at least 1024');
 }
 

@@ -15,6 +15,8 @@ import { ocppError, toRpcError, wireErrorCode, type OcppVersion } from './errors
 import type { StationContext } from './model.js';
 import { createValidator, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, type OcppValidator } from './validator.js';
 import { parseStationPath, refuseUpgrade } from './handshake.js';
+import { StationBudget, type Spend } from './budget.js';
+import { attributeFault, faultOwner } from './faults.js';
 
 export const gatewayErrors = defineErrors({
   STATION_OFFLINE: { status: 409, message: 'The station is not connected' },
@@ -80,6 +82,8 @@ export interface Gateway {
   /** True if the station's session here answers a ping; a dead one is closed so a new connection may take its place. */
   probe(stationId: string, ms?: number): Promise<boolean>;
   validator(version: OcppVersion): OcppValidator;
+  /** Takes an unhandled rejection raised on one of this gateway's connections: closes that connection, returns true. */
+  containFault(reason: unknown): boolean;
   close(): Promise<void>;
 }
 
@@ -108,7 +112,9 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     callConcurrency: 1,
     maxBadMessages: config.maxBadMessages,
     respondWithDetailedErrors: false,
-    wssOptions: { maxPayload: config.maxFrameBytes, perMessageDeflate: false },
+    // One message per event-loop turn and connection, so a station that writes
+    // a thousand frames at once waits its turn like everyone else.
+    wssOptions: { maxPayload: config.maxFrameBytes, perMessageDeflate: false, allowSynchronousEvents: false },
   });
   const live = new Map<string, Session>();
   /** Station ids between handshake and session start, so two racing upgrades cannot both win. */
@@ -174,33 +180,63 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     };
     live.set(session.stationId, session);
     rewriteErrorSpelling(client, version);
+    containClose(client, session);
     const seen = new Set<string>();
-    const bucket = { tokens: config.rateBurst, at: Date.now() };
+    const budget = new StationBudget(config);
+    const report = throttledReports(session, hooks);
     let chain: Promise<unknown> = Promise.resolve();
+    let closing = false;
+    /** Over budget for good: a WebSocket close handshake with 1008, after the refusal already queued is written. */
+    const closeForBudget = (why: string) => {
+      if (closing) return;
+      closing = true;
+      report('RateLimited', why);
+      setImmediate(() => void client.close({ code: 1008, reason: 'Message rate limit exceeded' }));
+    };
 
+    // Every frame is counted before ocpp-rpc parses it (prepended, so it runs first).
+    const ws = client._ws;
+    let verdict: Spend = 'ok';
+    let paused = false;
+    ws.prependListener('message', () => {
+      verdict = budget.frame();
+      if (verdict === 'close') return closeForBudget(`frames over ${config.ratePerSecond}/s beyond the burst of ${config.rateBurst}`);
+      if (verdict === 'slow' && !paused && !closing) {
+        // Backpressure: stop reading this socket until the budget refills; the kernel holds the rest.
+        paused = true;
+        ws.pause();
+        setTimeout(() => {
+          paused = false;
+          if (ws.readyState === 1) ws.resume();
+        }, budget.pauseMs()).unref();
+      }
+    });
+    const invalidFrame = (detail: string) => {
+      report('InvalidMessage', detail);
+      if (budget.invalidFrame() === 'close') closeForBudget(`invalid frames over ${config.invalidPerSecond}/s beyond the burst of ${config.invalidBurst}`);
+    };
     client.on('badMessage', ({ error, buffer }: { error: Error; buffer: Buffer }) => {
       // ocpp-rpc sends its CALLERROR right after this event, before it has read the id; keep it for the reply.
       client[BAD_FRAME_ID] = readableId(buffer);
-      hooks.misbehaved(session, 'InvalidMessage', error.message.slice(0, 200));
+      invalidFrame(error.message.slice(0, 200));
     });
     client.on('strictValidationFailure', ({ outbound, method, error }: any) => {
-      if (!outbound) hooks.misbehaved(session, 'InvalidMessage', `${method}: ${String(error?.message).slice(0, 200)}`);
+      if (!outbound) invalidFrame(`${method}: ${String(error?.message).slice(0, 200)}`);
     });
-    let closingForRate = false;
+    client.on('socketError', (err: Error) => {
+      // Tagged, so a rejection it causes further down is known to be this station's (see faults.ts).
+      attributeFault(err, session.stationId);
+      report('InvalidMessage', `socket error: ${String((err as any).code ?? err.message).slice(0, 200)}`);
+    });
     client.handle(async ({ method, params, messageId }: { method: string; params: unknown; messageId: string }) => {
       if (seen.has(messageId)) {
-        hooks.misbehaved(session, 'ReplayedMessageId', `${method} reused message id ${messageId.slice(0, 64)}`);
+        report('ReplayedMessageId', `${method} reused message id ${messageId.slice(0, 64)}`);
         throw ocppError('RpcFrameworkError', 'Message id already used on this connection');
       }
       seen.add(messageId);
       if (seen.size > SEEN_IDS_KEPT) seen.delete(seen.values().next().value!);
-      if (!takeToken(bucket, config)) {
-        hooks.misbehaved(session, 'RateLimited', `${method} over ${config.ratePerSecond}/s`);
-        if (bucket.tokens < -config.rateBurst && !closingForRate) {
-          // After this refusal is written, so the station learns why: a WebSocket close handshake with 1008, not a dropped socket.
-          closingForRate = true;
-          setImmediate(() => void client.close({ code: 1008, reason: 'Message rate limit exceeded' }).catch(() => undefined));
-        }
+      if (verdict !== 'ok') {
+        report('RateLimited', `${method} over ${config.ratePerSecond}/s`);
         throw ocppError('SecurityError', 'Message rate limit exceeded');
       }
       // One CALL at a time per station, so its messages are stored in the order sent.
@@ -214,6 +250,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     });
     client.once('close', ({ code, reason }: { code: number; reason: Buffer | string }) => {
       if (live.get(session.stationId) === session) live.delete(session.stationId);
+      report.flush();
       hooks.disconnected(session, code, String(reason ?? ''));
     });
     hooks.connected(session);
@@ -260,18 +297,65 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       return false;
     },
     validator: (version) => byVersion.get(version)!,
+    containFault(reason) {
+      const stationId = faultOwner(reason);
+      const session = stationId ? live.get(stationId) : undefined;
+      if (!session) return false;
+      hooks.misbehaved(session, 'InvalidMessage', `connection fault: ${String((reason as Error)?.message ?? reason).slice(0, 200)}`);
+      session.client.close({ code: 1011, reason: 'Connection fault', force: true });
+      return true;
+    },
     async close() {
       await rpc.close({ code: 1001, reason: 'CSMS shutting down', force: true });
     },
   };
 }
 
-function takeToken(bucket: { tokens: number; at: number }, config: OcppConfig): boolean {
-  const now = Date.now();
-  bucket.tokens = Math.min(config.rateBurst, bucket.tokens + ((now - bucket.at) / 1000) * config.ratePerSecond);
-  bucket.at = now;
-  bucket.tokens -= 1;
-  return bucket.tokens >= 0;
+/**
+ * ocpp-rpc starts close handshakes of its own (past maxBadMessages, after a
+ * failed send) and leaves the promise `close()` returns unhandled. A peer
+ * that errors its socket before answering the Close (invalid UTF-8, an
+ * oversized frame header) rejects that promise, and Node would end the
+ * process. Every close promise of the client is given a handler here; callers
+ * that await it still see the rejection.
+ */
+function containClose(client: any, session: Session): void {
+  const close = client.close.bind(client);
+  client.close = (opts?: unknown) => {
+    const closed: Promise<unknown> = close(opts);
+    closed.catch((err) => attributeFault(err, session.stationId));
+    return closed;
+  };
+}
+
+const REPORTS_PER_WINDOW = 5;
+const REPORT_WINDOW_MS = 10_000;
+
+/**
+ * A flooding station must not turn into a flood of stored security events:
+ * per kind, the first few of each window are reported and the rest counted,
+ * and the count goes out with the next report or when the session ends.
+ */
+function throttledReports(session: Session, hooks: GatewayHooks) {
+  type Kind = 'InvalidMessage' | 'ReplayedMessageId' | 'RateLimited';
+  const windows = new Map<Kind, { start: number; count: number; suppressed: number }>();
+  const report = (kind: Kind, detail: string) => {
+    const now = Date.now();
+    let w = windows.get(kind);
+    if (!w || now - w.start > REPORT_WINDOW_MS) {
+      const suppressed = w?.suppressed ?? 0;
+      w = { start: now, count: 0, suppressed: 0 };
+      windows.set(kind, w);
+      if (suppressed) detail += ` (and ${suppressed} more like it before)`;
+    }
+    if (++w.count > REPORTS_PER_WINDOW) w.suppressed++;
+    else hooks.misbehaved(session, kind, detail);
+  };
+  report.flush = () => {
+    for (const [kind, w] of windows) if (w.suppressed) hooks.misbehaved(session, kind, `${w.suppressed} more ${kind} not reported one by one`);
+    windows.clear();
+  };
+  return report;
 }
 
 function peerChain(socket: TLSSocket): Buffer[] | undefined {

@@ -26,10 +26,11 @@ export interface NodeProcess {
   api<T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }>;
 }
 
-export async function startNodeProcess(o: { nodeId: string; cluster: string; dataDir: string; databaseUrl: string; natsUrl: string; adminToken: string; extraArgs?: string[]; env?: Record<string, string> }): Promise<NodeProcess> {
+/** Without `databaseUrl` and `natsUrl` it is a single node on SQLite. */
+export async function startNodeProcess(o: { nodeId: string; cluster: string; dataDir: string; databaseUrl?: string; natsUrl?: string; adminToken: string; extraArgs?: string[]; env?: Record<string, string> }): Promise<NodeProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', '--tls-port', '0', '--data-dir', o.dataDir, '--database-url', o.databaseUrl, '--nats-url', o.natsUrl, '--log-level', process.env.EVGUARD_TEST_NODE_LOGS ? 'info' : 'warn', ...(o.extraArgs ?? [])],
+    ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', '--tls-port', '0', '--data-dir', o.dataDir, ...(o.databaseUrl ? ['--database-url', o.databaseUrl] : []), ...(o.natsUrl ? ['--nats-url', o.natsUrl] : []), '--log-level', process.env.EVGUARD_TEST_NODE_LOGS ? 'info' : 'warn', ...(o.extraArgs ?? [])],
     { cwd: ROOT, env: { ...process.env, EVGUARD_ADMIN_TOKEN: o.adminToken, EVGUARD_CLUSTER: o.cluster, EVGUARD_NODE_ID: o.nodeId, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

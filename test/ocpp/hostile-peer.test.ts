@@ -1,0 +1,62 @@
+/**
+ * Hostile peers against a real node process: what one station sends must
+ * never end the process that serves every other station.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startNodeProcess, type NodeProcess } from '../cluster/processes.js';
+import { openRawSocket, OP } from '../support/raw-socket.js';
+import { connectRaw, boot } from '../support/raw-client.js';
+
+const ADMIN = 'hostile-admin-token-0123456789abcdef';
+const PASSWORD = 'hostile-password-0123456789';
+
+async function startNode(t: { after(fn: () => unknown): void }): Promise<NodeProcess> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'evguard-hostile-'));
+  const node = await startNodeProcess({ nodeId: 'hostile', cluster: 'hostile', dataDir, adminToken: ADMIN });
+  t.after(async () => {
+    node.kill('SIGKILL');
+    await node.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return node;
+}
+
+async function register(node: NodeProcess, id: string): Promise<void> {
+  const res = await node.api('POST', '/api/v1/stations', { id, securityProfile: 1, password: PASSWORD });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+}
+
+/** The node still serves: its process is up, /healthz answers and an honest station gets a BootNotification answer. */
+async function assertServing(node: NodeProcess, honestId: string): Promise<void> {
+  const exitedEarly = await Promise.race([node.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
+  assert.equal(exitedEarly, false, 'the node process exited');
+  const health = await fetch(`http://127.0.0.1:${node.port}/healthz`);
+  assert.equal(health.status, 200);
+  const honest = await connectRaw(`ws://127.0.0.1:${node.port}/ocpp/${honestId}`, { protocol: 'ocpp1.6', user: honestId, password: PASSWORD });
+  const [type, , result] = await honest.call('BootNotification', boot['1.6']);
+  assert.equal(type, 3);
+  assert.equal(result.status, 'Accepted');
+  await honest.close();
+}
+
+for (const [name, lastFrame] of [
+  ['a frame with invalid UTF-8', (s: Awaited<ReturnType<typeof openRawSocket>>) => s.writeFrame(OP.text, Buffer.from([0x5b, 0xff, 0xfe, 0x5d]))],
+  ['a frame header declaring more than the frame limit', (s: Awaited<ReturnType<typeof openRawSocket>>) => s.writeFrame(OP.text, Buffer.from('[2,"x"'), { declaredLength: 64 * 1024 * 1024 })],
+] as const) {
+  test(`bad frames until the node closes, then ${name} before the Close is answered: the node keeps serving`, async (t) => {
+    const node = await startNode(t);
+    await register(node, 'HOSTILE1');
+    await register(node, 'HONEST1');
+    const s = await openRawSocket(`ws://127.0.0.1:${node.port}/ocpp/HOSTILE1`, { protocol: 'ocpp1.6', user: 'HOSTILE1', password: PASSWORD });
+    for (let i = 0; i < 12; i++) s.sendText('this is not json');
+    const close = await s.nextFrame(OP.close);
+    assert.ok(close.payload.readUInt16BE(0) >= 1000, 'the node starts a close handshake');
+    lastFrame(s);
+    await s.closed;
+    await assertServing(node, 'HONEST1');
+  });
+}
