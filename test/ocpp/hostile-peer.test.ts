@@ -60,3 +60,44 @@ for (const [name, lastFrame] of [
     await assertServing(node, 'HONEST1');
   });
 }
+
+/** Frames a flooder sends, and the close codes that end it: 1008 from the budget, or 1002 once ocpp-rpc's run of consecutive bad frames is over `maxBadMessages`. */
+for (const [name, frame, codes] of [
+  ['schema-invalid CALLs', (i: number) => JSON.stringify([2, `f${i}`, 'Heartbeat', { unexpected: i }]), [1008]],
+  ['answers to calls never made', (i: number) => JSON.stringify([3, `r${i}`, {}]), [1008, 1002]],
+  ['valid CALLs', (i: number) => JSON.stringify([2, `v${i}`, 'Heartbeat', {}]), [1008]],
+] as const) {
+  test(`a station flooding ${name} is slowed, then closed, and an honest station is still answered`, async (t) => {
+    const node = await startNode(t);
+    await register(node, 'FLOOD1');
+    await register(node, 'HONEST2');
+    const flooder = await connectRaw(`ws://127.0.0.1:${node.port}/ocpp/FLOOD1`, { protocol: 'ocpp1.6', user: 'FLOOD1', password: PASSWORD });
+    const closed = new Promise<number>((resolve) => flooder.ws.once('close', (code) => resolve(code)));
+    const honest = await connectRaw(`ws://127.0.0.1:${node.port}/ocpp/HONEST2`, { protocol: 'ocpp1.6', user: 'HONEST2', password: PASSWORD });
+    let sent = 0;
+    let open = true;
+    void closed.then(() => (open = false));
+    // As fast as the socket takes them, until the node closes it or 50,000 frames went out.
+    const flood = (async () => {
+      while (open && sent < 50_000) {
+        for (let i = 0; i < 500 && flooder.ws.readyState === 1; i++) flooder.ws.send(frame(sent++));
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    // Meanwhile the honest station sends a Heartbeat every 200 ms, well inside its own budget.
+    let answered = 0;
+    while (open) {
+      const [type] = await honest.call('Heartbeat', {});
+      assert.equal(type, 3, 'the honest station is answered during the flood');
+      answered++;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await flood;
+    assert.ok((codes as readonly number[]).includes(await closed), `the flooder is closed with ${codes.join(' or ')} (sent ${sent} frames, got ${await closed})`);
+    const events = await node.api('GET', '/api/v1/security-events?stationId=FLOOD1');
+    assert.ok(events.body.some((e: any) => e.type === 'RateLimited' || e.type === 'InvalidMessage'), JSON.stringify(events.body.map((e: any) => e.type)));
+    assert.ok(events.body.length < 50, `security events are throttled (${events.body.length} stored)`);
+    await honest.close();
+    await assertServing(node, 'HONEST2');
+  });
+}
