@@ -79,7 +79,7 @@ export function nodeMigrations() {
 
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
   const log = opts.log ?? pino({ level: config.logLevel });
-  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onConnectionError: (err) => log.warn({ err }, 'PostgreSQL closed an idle connection; it will be reopened') });
+  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onConnectionError: (err) => log.warn({ err }, 'PostgreSQL closed a connection; the pool opens a new one') });
   await migrate(database, nodeMigrations());
   const onBusError = (err: unknown, event: BusEvent) => log.error({ err, topic: event.topic }, 'bus subscriber failed');
   // Cluster mode: NATS carries the bus to every node and routes calls to the node holding each station (docs/cluster.md).
@@ -346,7 +346,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
   const httpServer = createHttpServer({ noDelay: true, ...SERVER_TIMEOUTS });
   const api = await createApi({ tokens, audit, log, version: VERSION }, httpServer, [
-    adminRoutes({ tokens, audit, metrics, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...gateway.sessions()].length }) }),
+    adminRoutes({ tokens, audit, metrics, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...gateway.sessions()].length }), ready: () => database.ready() }),
     stationRoutes({ stations, gateway: router ? { ...gateway, call: router.call, disconnect: router.disconnect } : gateway, presence: stationPresence, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
     transactionRoutes({ transactions, idTokens: stations.idTokens }),
     (app, guard) => monitorRoutes(app, guard, monitor),

@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import swagger from '@fastify/swagger';
 import { EvguardError, commonErrors } from '../errors.js';
 import type { AuditLog } from './audit.js';
+import { isDatabaseUnavailable } from '../store/index.js';
 import { roleAllows, type Principal, type Role, type TokenStore } from './auth.js';
 
 export { apiMigrations } from './store.js';
@@ -81,6 +82,11 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
       return sendError(reply, err.status, err.code, err.message);
     }
     if (err.validation) return sendError(reply, 400, 'VALIDATION_FAILED', err.message);
+    if (isDatabaseUnavailable(err)) {
+      req.log.warn({ err }, 'database unavailable');
+      reply.header('Retry-After', '5');
+      return sendError(reply, 503, 'DATABASE_UNAVAILABLE', 'The database is unreachable or cannot be written; try again shortly (GET /readyz says when it is back)');
+    }
     const status = Number(err.statusCode);
     if (status >= 400 && status < 500) {
       const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status === 406 ? 'NOT_ACCEPTABLE' : status === 404 ? 'NOT_FOUND' : status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST';

@@ -13,6 +13,7 @@ import { defineErrors } from '../errors.js';
 
 export const storeErrors = defineErrors({
   DATABASE_URL_INVALID: { status: 400, message: 'The database URL is not a postgres:// URL' },
+  DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unreachable or cannot be written; try again shortly' },
   MIGRATION_FAILED: { status: 500, message: 'A database migration failed' },
 });
 
@@ -22,7 +23,7 @@ export interface StoreConfig {
   /** `postgres://…` for PostgreSQL; empty for the embedded SQLite file in `dataDir`. */
   readonly databaseUrl?: string;
   readonly dataDir: string;
-  /** Told when PostgreSQL drops an idle connection (restart, failover, admin kill); the pool opens a new one. */
+  /** Told when PostgreSQL drops a connection, idle or checked out (restart, failover, admin kill); the pool opens a new one. */
   readonly onConnectionError?: (err: Error) => void;
 }
 
@@ -31,6 +32,8 @@ export interface Database {
   // no module can see another's schema through the type system.
   readonly db: Kysely<any>;
   readonly dialect: Dialect;
+  /** Whether the database answers a query now (the readiness probe). */
+  ready(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -40,15 +43,19 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
       throw storeErrors.DATABASE_URL_INVALID(`--database-url must start with postgres:// (got ${redactUrl(config.databaseUrl)})`);
     }
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
-    // Without a listener, an idle connection that PostgreSQL terminates would be an uncaught exception.
+    // Without a listener, a connection that PostgreSQL terminates would be an
+    // uncaught exception: the pool listens on idle clients only, so every client
+    // gets its own listener for the time it is checked out. The query in flight
+    // fails and the broken client is not returned to the pool.
     pool.on('error', (err) => config.onConnectionError?.(err));
+    pool.on('connect', (client) => client.on('error', (err) => config.onConnectionError?.(err)));
     // Fail fast with a clear message instead of on the first query.
     const client = await pool.connect().catch((err: Error) => {
       throw storeErrors.MIGRATION_FAILED(`cannot connect to PostgreSQL at ${redactUrl(config.databaseUrl!)}: ${err.message}`, { cause: err });
     });
     client.release();
     const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    return { db, dialect: 'postgres', ready: (ms) => probe(db, ms), close: () => db.destroy() };
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const file = new SQLite(path.join(config.dataDir, 'evguard.db'));
@@ -59,7 +66,47 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
   file.pragma('busy_timeout = 5000');
   file.pragma('foreign_keys = ON');
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  return { db, dialect: 'sqlite', ready: (ms) => probe(db, ms, true), close: () => db.destroy() };
+}
+
+/**
+ * Readiness: a query answers within the deadline, and for SQLite the file
+ * also takes a write (a read-only file or a full disk reads fine and fails
+ * every write).
+ */
+async function probe(db: Kysely<any>, timeoutMs = 2000, writeCheck = false): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  const check = (async () => {
+    if (!writeCheck) {
+      await sql`SELECT 1`.execute(db);
+      return true;
+    }
+    // One small row rewritten: it needs a writable file and room for the WAL frame.
+    await sql`CREATE TABLE IF NOT EXISTS evguard_ready (id INTEGER PRIMARY KEY, at TEXT NOT NULL)`.execute(db);
+    await sql`INSERT OR REPLACE INTO evguard_ready (id, at) VALUES (1, ${new Date().toISOString()})`.execute(db);
+    return true;
+  })().catch(() => false);
+  try {
+    return await Promise.race([check, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** PostgreSQL SQLSTATE classes and codes, and SQLite result codes, that mean "the database is not there or cannot take writes", not "this input is wrong". */
+const PG_UNAVAILABLE = /^(08|53|57P|58)|^55000$|^25006$/;
+const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|PROTOCOL|NOTADB|CORRUPT)/;
+const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+
+/** True for errors that come from the database being unreachable or read-only, as opposed to a bad query. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (PG_UNAVAILABLE.test(code) || SQLITE_UNAVAILABLE.test(code) || NET_UNAVAILABLE.has(code)) return true;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  // pg reports a connection lost mid-query without a code.
+  return /^Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(message);
 }
 
 /**

@@ -5,9 +5,14 @@ import type { Guard } from '../index.js';
 import type { AuditLog } from '../audit.js';
 import type { Role, TokenStore } from '../auth.js';
 
-export function adminRoutes(deps: { tokens: TokenStore; audit: AuditLog; metrics: MetricsRegistry; health: () => Record<string, unknown> }) {
+export function adminRoutes(deps: { tokens: TokenStore; audit: AuditLog; metrics: MetricsRegistry; health: () => Record<string, unknown>; ready: () => Promise<boolean> }) {
   return async function (app: FastifyInstance, guard: Guard) {
+    // Liveness: the process serves. Readiness: it can also store what stations send.
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', ...deps.health() }));
+    app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+      if (await deps.ready()) return { status: 'ready' };
+      return reply.status(503).header('Retry-After', '5').send({ error: { code: 'DATABASE_UNAVAILABLE', message: 'The database is unreachable or cannot be written' } });
+    });
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
     // Who the presented token is: the console signs in with it and shows or hides actions by role.
