@@ -346,7 +346,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
   const httpServer = createHttpServer({ noDelay: true, ...SERVER_TIMEOUTS });
   const api = await createApi({ tokens, audit, log, version: VERSION }, httpServer, [
-    adminRoutes({ tokens, audit, metrics, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...gateway.sessions()].length }), ready: () => database.ready() }),
+    adminRoutes({ tokens, audit, metrics, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...gateway.sessions()].length }), ready: () => database.ready(), publicMetrics: config.publicMetrics }),
     stationRoutes({ stations, gateway: router ? { ...gateway, call: router.call, disconnect: router.disconnect } : gateway, presence: stationPresence, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
     transactionRoutes({ transactions, idTokens: stations.idTokens }),
     (app, guard) => monitorRoutes(app, guard, monitor),

@@ -87,6 +87,8 @@ export interface Config {
   readonly keyPassphrase?: string;
   readonly logLevel: string;
   readonly nodeId: string;
+  /** Serve /metrics without a token (for a scraper on a private network); by default it needs an auditor token. */
+  readonly publicMetrics: boolean;
   readonly ocpp: OcppConfig;
   readonly intel: IntelSettings;
   readonly certificates: CertificatesConfig;
@@ -107,6 +109,7 @@ export const defaults: Config = {
   hostnames: [],
   logLevel: 'info',
   nodeId: 'node-1',
+  publicMetrics: false,
   clusterName: 'evguard',
   ocpp: {
     maxFrameBytes: 256 * 1024,
@@ -148,6 +151,7 @@ const ENV: Record<string, (v: string) => ConfigInput> = {
   EVGUARD_LOG_LEVEL: (v) => ({ logLevel: v }),
   EVGUARD_NODE_ID: (v) => ({ nodeId: v }),
   EVGUARD_ALLOW_UNKNOWN: (v) => ({ ocpp: { allowUnknown: v === '1' || v === 'true' } }),
+  EVGUARD_PUBLIC_METRICS: (v) => ({ publicMetrics: v === '1' || v === 'true' }),
   EVGUARD_INTEL_PSEUDONYM_KEY: (v) => ({ intel: { pseudonymKey: v } }),
 };
 

@@ -26,7 +26,11 @@ declare module 'fastify' {
 }
 
 export interface Guard {
-  /** preHandler that admits a principal with at least `role`. */
+  /**
+   * A hook that admits a principal with at least `role`. Routes declare it as
+   * `preHandler`; the API moves it to `onRequest` (see createApi), so the
+   * token is checked before the body is read, parsed or validated.
+   */
   require(role: Role): preHandlerHookHandler;
 }
 
@@ -62,9 +66,10 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
     req.log.debug({ event: 'http.request', method: req.method, url: req.url.split('?')[0], statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
+  const guards = new WeakSet<Function>();
   const guard: Guard = {
     require(role) {
-      return async function requireRole(req: FastifyRequest, reply: FastifyReply) {
+      const hook = async function requireRole(req: FastifyRequest, reply: FastifyReply) {
         const principal = await deps.tokens.authenticate(req.headers.authorization);
         if (!principal) {
           reply.header('WWW-Authenticate', 'Bearer realm="evguard"');
@@ -73,8 +78,23 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
         req.principal = principal;
         if (!roleAllows(principal.role, role)) return sendError(reply, 403, 'FORBIDDEN', `This needs the ${role} role; your token has ${principal.role}`);
       };
+      guards.add(hook);
+      return hook;
     },
   };
+
+  // Authentication before anything else a request costs: a guard declared as
+  // preHandler would run after the body was read (up to the route's body
+  // limit, 64 MiB for firmware) and validated, so anonymous clients could
+  // spend the node's memory and learn the API's shape from 400s. Every guard
+  // is moved to onRequest, however a route declares it.
+  app.addHook('onRoute', (route) => {
+    const pre = route.preHandler === undefined ? [] : [route.preHandler].flat();
+    const auth = pre.filter((h) => guards.has(h));
+    if (auth.length === 0) return;
+    route.preHandler = pre.filter((h) => !guards.has(h));
+    route.onRequest = [...auth, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())] as typeof route.onRequest;
+  });
 
   app.setErrorHandler((err: any, req, reply) => {
     if (err instanceof EvguardError) {
@@ -94,6 +114,15 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
     }
     req.log.error({ err }, 'unhandled error');
     return sendError(reply, 500, 'INTERNAL', 'Internal error; see the node log');
+  });
+  // Ajv's type coercion turns "1e400" into Infinity and then lets it pass
+  // `integer` and `maximum`; a number that large is never a valid parameter.
+  app.addHook('preValidation', async (req, reply) => {
+    for (const [name, value] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
+      if (typeof value === 'string' && /^[\d.eE+-]+$/.test(value) && !Number.isFinite(Number(value)) && !Number.isNaN(Number(value))) {
+        return sendError(reply, 400, 'VALIDATION_FAILED', `querystring/${name} is out of range`);
+      }
+    }
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
 

@@ -2,6 +2,8 @@ import { defineErrors } from '../errors.js';
 
 export const firmwareErrors = defineErrors({
   FIRMWARE_INVALID: { status: 400, message: 'The firmware upload is invalid' },
+  FIRMWARE_TOO_LARGE: { status: 413, message: 'The firmware image is larger than the upload limit' },
+  FIRMWARE_UPLOADS_BUSY: { status: 429, message: 'Too many firmware uploads in progress; try again when one has finished' },
   FIRMWARE_UNKNOWN: { status: 404, message: 'No firmware image with that id' },
   FIRMWARE_DUPLICATE: { status: 409, message: 'That vendor already has an image with this version' },
   FIRMWARE_NOT_SIGNED: { status: 409, message: 'The firmware image has no signature yet' },

@@ -3,12 +3,13 @@
  * SHA-256, a signature (made here or imported and checked), and the vendor's
  * TUF image repository that lists every signed release.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { firmwareErrors } from './errors.js';
 import { checkSignature, signImage, signerFor, type SignerDeps } from './signing.js';
+import { isStaged, sha256Of, type ImageSource, type StagedImage } from './staging.js';
 import type { TargetEntry, TufRepositories } from './tuf.js';
 
 export interface FirmwareImage {
@@ -32,7 +33,8 @@ export interface UploadInput {
   vendor: string;
   models: string[];
   version: string;
-  image: Buffer;
+  /** The image bytes, or the file an upload was streamed into (moved into the repository on success). */
+  image: ImageSource;
   /** Sign with evguard's code-signing certificate for the vendor (default true unless a signature is imported). */
   sign?: boolean;
   signature?: string;
@@ -48,7 +50,12 @@ export function createImages(deps: { db: Kysely<any>; dataDir: string; tuf: TufR
   const { db } = deps;
   const dir = path.join(deps.dataDir, 'firmware', 'images');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Uploads stream here first; what a killed process left behind is removed at start.
+  const stagingDir = path.join(deps.dataDir, 'firmware', 'uploads');
+  rmSync(stagingDir, { recursive: true, force: true });
   const blobPath = (sha256: string) => path.join(dir, `${sha256}.bin`);
+  /** A stored image as a source that signing reads in chunks. */
+  const blobOf = (img: FirmwareImage): StagedImage => ({ path: blobPath(img.sha256), sha256: img.sha256, length: img.length });
 
   const fromRow = (r: any): FirmwareImage => {
     const img = {
@@ -70,6 +77,7 @@ export function createImages(deps: { db: Kysely<any>; dataDir: string; tuf: TufR
 
   const images = {
     blobPath,
+    stagingDir,
     readBlob(img: FirmwareImage): Buffer {
       return readFileSync(blobPath(img.sha256));
     },
@@ -79,24 +87,28 @@ export function createImages(deps: { db: Kysely<any>; dataDir: string; tuf: TufR
       if (!Array.isArray(input.models) || input.models.length === 0 || input.models.length > 20 || !input.models.every((m) => typeof m === 'string' && NAME.test(m))) {
         throw firmwareErrors.FIRMWARE_INVALID('model must list 1–20 models (comma-separated), each 1–50 letters, digits, spaces or ._+-');
       }
-      if (!Buffer.isBuffer(input.image) || input.image.length === 0) throw firmwareErrors.FIRMWARE_INVALID('send the image as the raw request body (application/octet-stream)');
+      if (!input.image || input.image.length === 0) throw firmwareErrors.FIRMWARE_INVALID('send the image as the raw request body (application/octet-stream)');
       const importing = input.signature !== undefined || input.signingCertificate !== undefined;
       if (importing && (typeof input.signature !== 'string' || typeof input.signingCertificate !== 'string')) throw firmwareErrors.FIRMWARE_INVALID('an imported signature needs both signature (base64) and signingCertificate (PEM)');
       const dup = await db.selectFrom('firmware_images').select('id').where('vendor', '=', input.vendor).where('version', '=', input.version).executeTakeFirst();
       if (dup) throw firmwareErrors.FIRMWARE_DUPLICATE(`${input.vendor} ${input.version} already exists as ${dup.id}`);
 
-      const sha256 = createHash('sha256').update(input.image).digest('hex');
+      const sha256 = sha256Of(input.image);
       let signature: string | undefined;
       let signingCertificate: string | undefined;
       let signer: 'evguard' | 'imported' | undefined;
       if (importing) {
-        checkSignature(input.image, input.signature!, input.signingCertificate!, deps.roots(), deps.signer.isRevoked);
+        await checkSignature(input.image, input.signature!, input.signingCertificate!, deps.roots(), deps.signer.isRevoked);
         [signature, signingCertificate, signer] = [input.signature!.replace(/\s+/g, ''), input.signingCertificate!, 'imported'];
       } else if (input.sign !== false) {
         const cred = await signerFor(deps.signer, input.vendor);
-        [signature, signingCertificate, signer] = [signImage(input.image, cred.key), cred.certificatePem, 'evguard'];
+        [signature, signingCertificate, signer] = [await signImage(input.image, cred.key), cred.certificatePem, 'evguard'];
       }
-      if (!existsSync(blobPath(sha256))) {
+      if (existsSync(blobPath(sha256))) {
+        if (isStaged(input.image)) rmSync(input.image.path, { force: true });
+      } else if (isStaged(input.image)) {
+        renameSync(input.image.path, blobPath(sha256));
+      } else {
         const tmp = `${blobPath(sha256)}.${randomUUID()}.tmp`;
         writeFileSync(tmp, input.image, { mode: 0o600 });
         renameSync(tmp, blobPath(sha256));
@@ -115,7 +127,7 @@ export function createImages(deps: { db: Kysely<any>; dataDir: string; tuf: TufR
     async sign(id: string): Promise<FirmwareImage> {
       const img = await images.get(id);
       const cred = await signerFor(deps.signer, img.vendor);
-      const signature = signImage(images.readBlob(img), cred.key);
+      const signature = await signImage(blobOf(img), cred.key);
       await db.updateTable('firmware_images').set({ signature, signing_certificate: cred.certificatePem, signer: 'evguard' }).where('id', '=', id).execute();
       await publishRelease(img.vendor);
       return images.get(id);
@@ -123,7 +135,7 @@ export function createImages(deps: { db: Kysely<any>; dataDir: string; tuf: TufR
     async importSignature(id: string, signature: string, signingCertificate: string): Promise<FirmwareImage> {
       const img = await images.get(id);
       if (typeof signature !== 'string' || typeof signingCertificate !== 'string') throw firmwareErrors.FIRMWARE_INVALID('send signature (base64) and signingCertificate (PEM)');
-      checkSignature(images.readBlob(img), signature, signingCertificate, deps.roots(), deps.signer.isRevoked);
+      await checkSignature(blobOf(img), signature, signingCertificate, deps.roots(), deps.signer.isRevoked);
       await db.updateTable('firmware_images').set({ signature: signature.replace(/\s+/g, ''), signing_certificate: signingCertificate, signer: 'imported' }).where('id', '=', id).execute();
       await publishRelease(img.vendor);
       return images.get(id);

@@ -4,7 +4,7 @@
  * token in the path) that serve the image and its TUF metadata.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Guard } from '../api/index.js';
@@ -12,6 +12,7 @@ import type { Campaigns } from './campaigns.js';
 import { firmwareErrors } from './errors.js';
 import { imageRepo, type Images } from './images.js';
 import { TOP_ROLES, TufKeyMissing, type TopRole, type TufRepositories } from './tuf.js';
+import { stageStream, type StagedImage } from './staging.js';
 
 export interface RouteDeps {
   db: Kysely<any>;
@@ -21,16 +22,60 @@ export interface RouteDeps {
   maxImageBytes: number;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The uploaded image, streamed to a staging file. */
+    staged?: StagedImage;
+  }
+}
+
+/** Uploads in progress at a time: each holds a socket, a file and disk space until it ends. */
+const MAX_UPLOADS = 4;
+const MAX_UPLOADS_PER_CLIENT = 2;
+
 const idParam = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } };
 
 export function firmwareRoutes(deps: RouteDeps) {
+  const uploads = {
+    total: 0,
+    by: new Map<string, number>(),
+    take(who: string) {
+      this.total++;
+      this.by.set(who, (this.by.get(who) ?? 0) + 1);
+    },
+    release(who: string) {
+      this.total--;
+      const n = (this.by.get(who) ?? 1) - 1;
+      if (n > 0) this.by.set(who, n);
+      else this.by.delete(who);
+    },
+  };
   return async function (app: FastifyInstance, guard: Guard) {
     await app.register(async (scope) => {
-      scope.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: deps.maxImageBytes }, (_req, body, done) => done(null, body));
+      // The body streams to a staging file while it is hashed (never held in memory);
+      // the token was checked before the first byte was read (guards run on onRequest).
+      scope.addContentTypeParser('application/octet-stream', (req, payload, done) => {
+        const who = req.principal?.name ?? req.ip;
+        if (uploads.total >= MAX_UPLOADS || (uploads.by.get(who) ?? 0) >= MAX_UPLOADS_PER_CLIENT) {
+          return done(firmwareErrors.FIRMWARE_UPLOADS_BUSY(`at most ${MAX_UPLOADS_PER_CLIENT} uploads per client and ${MAX_UPLOADS} in all at a time`), undefined);
+        }
+        const declared = Number(req.headers['content-length']);
+        if (declared > deps.maxImageBytes) return done(firmwareErrors.FIRMWARE_TOO_LARGE(`the image is larger than the limit of ${deps.maxImageBytes} bytes`), undefined);
+        uploads.take(who);
+        stageStream(payload, deps.images.stagingDir, deps.maxImageBytes)
+          .then((staged) => {
+            req.staged = staged;
+            done(null, staged);
+          }, (err) => done(err, undefined))
+          .finally(() => uploads.release(who));
+      });
+      // A staged file that did not become an image (refused, failed) is removed with the request.
+      scope.addHook('onResponse', async (req) => {
+        if (req.staged) rmSync(req.staged.path, { force: true });
+      });
 
       scope.post('/api/v1/firmware', {
         preHandler: guard.require('operator'),
-        bodyLimit: deps.maxImageBytes,
         schema: {
           tags: ['firmware'],
           querystring: {
@@ -40,11 +85,11 @@ export function firmwareRoutes(deps: RouteDeps) {
         },
       }, async (req, reply) => {
         const q = req.query as { vendor: string; model: string; version: string; sign?: boolean };
-        if (!Buffer.isBuffer(req.body)) throw firmwareErrors.FIRMWARE_INVALID('send the image as the raw body with Content-Type: application/octet-stream');
+        if (!req.staged) throw firmwareErrors.FIRMWARE_INVALID('send the image as the raw body with Content-Type: application/octet-stream');
         const sig = header(req, 'x-firmware-signature');
         const certB64 = header(req, 'x-firmware-signing-certificate');
         const img = await deps.images.upload({
-          vendor: q.vendor, version: q.version, models: q.model.split(',').map((m) => m.trim()).filter(Boolean), image: req.body, sign: q.sign,
+          vendor: q.vendor, version: q.version, models: q.model.split(',').map((m) => m.trim()).filter(Boolean), image: req.staged, sign: q.sign,
           signature: sig, signingCertificate: certB64 === undefined ? undefined : Buffer.from(certB64, 'base64').toString('utf8'),
         });
         req.auditTarget = img.id;

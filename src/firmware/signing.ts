@@ -4,10 +4,11 @@
  * security whitepaper §4), plus the PEM signing certificate, issued directly
  * by the manufacturer root (OCPP allows no intermediate CA there).
  */
-import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { firmwareErrors } from './errors.js';
+import { signSource, verifySource, type ImageSource } from './staging.js';
 
 const CODE_SIGNING_EKU = '1.3.6.1.5.5.7.3.3';
 
@@ -55,8 +56,8 @@ export async function signerFor(deps: SignerDeps, vendor: string): Promise<Signe
   return { key, ...cert! };
 }
 
-export function signImage(image: Buffer, key: KeyObject): string {
-  return sign('sha256', image, key).toString('base64');
+export function signImage(image: ImageSource, key: KeyObject): Promise<string> {
+  return signSource(image, key);
 }
 
 /**
@@ -64,7 +65,7 @@ export function signImage(image: Buffer, key: KeyObject): string {
  * certificate issued directly by one of the manufacturer roots, valid now,
  * not revoked, and its key verifies the signature over the image.
  */
-export function checkSignature(image: Buffer, signatureB64: string, certificatePem: string, roots: string[], isRevoked: (serialHex: string) => boolean): void {
+export async function checkSignature(image: ImageSource, signatureB64: string, certificatePem: string, roots: string[], isRevoked: (serialHex: string) => boolean): Promise<void> {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(firstPem(certificatePem));
@@ -79,7 +80,7 @@ export function checkSignature(image: Buffer, signatureB64: string, certificateP
   if (isRevoked(cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''))) throw firmwareErrors.FIRMWARE_SIGNATURE_INVALID('the signing certificate is revoked');
   const sig = Buffer.from(signatureB64, 'base64');
   if (sig.length === 0 || sig.toString('base64') !== signatureB64.replace(/\s+/g, '')) throw firmwareErrors.FIRMWARE_SIGNATURE_INVALID('signature is not base64');
-  if (!verify('sha256', image, cert.publicKey, sig)) throw firmwareErrors.FIRMWARE_SIGNATURE_INVALID('the signature does not verify over the image with the certificate key');
+  if (!(await verifySource(image, cert.publicKey, sig))) throw firmwareErrors.FIRMWARE_SIGNATURE_INVALID('the signature does not verify over the image with the certificate key');
 }
 
 function atomicWrite(file: string, text: string) {

@@ -13,7 +13,8 @@ import { STATUS_CODES } from 'node:http';
 const IDENTITY = /^[A-Za-z0-9*\-_=+|@.]{1,48}$/;
 
 export function isValidStationId(id: string): boolean {
-  return IDENTITY.test(id);
+  // "." and ".." are path segments that URL normalisation removes: a station so named could never connect.
+  return IDENTITY.test(id) && id !== '.' && id !== '..';
 }
 
 export type PathCheck = { ok: true; stationId: string } | { ok: false; status: 400 | 404; message: string };
@@ -29,7 +30,7 @@ export function parseStationPath(url: string): PathCheck {
     return { ok: false, status: 400, message: 'Station id is not valid percent-encoding' };
   }
   if (!isValidStationId(id)) {
-    return { ok: false, status: 400, message: 'Station id must be 1–48 characters of A–Z a–z 0–9 * - _ = + | @ .' };
+    return { ok: false, status: 400, message: 'Station id must be 1–48 characters of A–Z a–z 0–9 * - _ = + | @ . (not ".." or "." alone)' };
   }
   return { ok: true, stationId: id };
 }

@@ -145,7 +145,7 @@ export function createRegistry(database: Database, bus: Bus) {
     update,
     async create(input: NewStation): Promise<{ station: StationRecord; password?: string }> {
       if (typeof input.id !== 'string' || !isValidStationId(input.id)) {
-        throw stationErrors.STATION_ID_INVALID('id must be 1–48 characters of A–Z a–z 0–9 * - _ = + | @ . (no colon)');
+        throw stationErrors.STATION_ID_INVALID('id must be 1–48 characters of A–Z a–z 0–9 * - _ = + | @ . (no colon; not "." or ".." alone)');
       }
       if (![1, 2, 3].includes(input.securityProfile)) throw stationErrors.SECURITY_PROFILE_INVALID('securityProfile must be 1, 2 or 3');
       let password = input.password;

@@ -5,7 +5,7 @@ import type { Guard } from '../index.js';
 import type { AuditLog } from '../audit.js';
 import type { Role, TokenStore } from '../auth.js';
 
-export function adminRoutes(deps: { tokens: TokenStore; audit: AuditLog; metrics: MetricsRegistry; health: () => Record<string, unknown>; ready: () => Promise<boolean> }) {
+export function adminRoutes(deps: { tokens: TokenStore; audit: AuditLog; metrics: MetricsRegistry; health: () => Record<string, unknown>; ready: () => Promise<boolean>; publicMetrics: boolean }) {
   return async function (app: FastifyInstance, guard: Guard) {
     // Liveness: the process serves. Readiness: it can also store what stations send.
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', ...deps.health() }));
@@ -13,7 +13,8 @@ export function adminRoutes(deps: { tokens: TokenStore; audit: AuditLog; metrics
       if (await deps.ready()) return { status: 'ready' };
       return reply.status(503).header('Retry-After', '5').send({ error: { code: 'DATABASE_UNAVAILABLE', message: 'The database is unreachable or cannot be written' } });
     });
-    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
+    // Metrics tell an attacker the fleet's size and the node's load: a token unless the operator opens them.
+    app.get('/metrics', { schema: { hide: true }, preHandler: deps.publicMetrics ? [] : guard.require('auditor') }, async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
     // Who the presented token is: the console signs in with it and shows or hides actions by role.
     app.get('/api/v1/me', { preHandler: guard.require('auditor'), schema: { tags: ['admin'] } }, async (req) => ({ name: req.principal!.name, role: req.principal!.role }));

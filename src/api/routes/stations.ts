@@ -99,7 +99,7 @@ export function stationRoutes(deps: StationRoutesDeps) {
         preHandler: guard.require('auditor'),
         schema: {
           tags: ['stations'],
-          querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 100000 }, offset: { type: 'integer', minimum: 0 } } },
+          querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 100000 }, offset: { type: 'integer', minimum: 0, maximum: 2147483647 } } },
         },
       },
       async (req) => {

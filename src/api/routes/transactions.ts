@@ -19,7 +19,7 @@ export function transactionRoutes(deps: { transactions: Transactions; idTokens: 
               stationId: { type: 'string', maxLength: 48 },
               state: { type: 'string', enum: [...TRANSACTION_STATES] },
               limit: { type: 'integer', minimum: 1, maximum: 1000 },
-              offset: { type: 'integer', minimum: 0 },
+              offset: { type: 'integer', minimum: 0, maximum: 2147483647 },
             },
           },
         },
