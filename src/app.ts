@@ -40,9 +40,11 @@ export const VERSION = '0.1.0';
  * A connection that never finishes its request headers (or its WebSocket
  * upgrade request) is dropped after 10 s instead of Node's 60–90 s: slow or
  * half-open connections must not pile up. Node checks these every
- * `connectionsCheckingInterval`. Bodies get 5 min (firmware uploads).
+ * `connectionsCheckingInterval`. A whole request gets 2 min: a 64 MiB firmware
+ * image at 5 Mbit/s; a JSON body is at most 1 MiB, and an upload streams to
+ * disk, so a slow sender holds a socket, not memory.
  */
-const SERVER_TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 300_000, connectionsCheckingInterval: 1_000 } as const;
+const SERVER_TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 120_000, connectionsCheckingInterval: 1_000 } as const;
 /** A live (not offline-queued) transaction message older than this is reported as StaleTimestamp. */
 const STALE_AFTER_S = 600;
 
