@@ -36,7 +36,7 @@ interface Phase {
   ratioP50: number | null;
   ratioP99: number | null;
   nodeCpuShareOfOneCore: number;
-  flood?: FloodTally & { sentPerSecond: number; answeredPerSecond: number };
+  flood?: FloodTally & { sentPerSecond: number; answeredPerSecond: number; dispatchedPerSecond: number | null };
   /** ms from the end of the flood until /healthz answered (null: not within 120 s). */
   healthzAfterMs?: number | null;
 }
@@ -74,7 +74,7 @@ async function healthzAfter(node: SupervisedNode): Promise<number | null> {
 function render(r: { date: string; machine: ReturnType<typeof machine> & { loadAverageAtEnd: number }; seconds: number; intervalMs: number; phases: Phase[] }): string {
   const rows = r.phases.map((p) => {
     const f = p.flood;
-    return `| ${p.title} | ${p.honest.calls} | ${p.honest.unanswered} | ${fmtMs(p.honest.p50, p.honest)} | ${fmtMs(p.honest.p99, p.honest)} | ${fmt(p.honest.max, ' ms')} | ${fmt(p.ratioP50, '×')} | ${fmt(p.ratioP99, '×')} | ${p.nodeCpuShareOfOneCore} | ${f ? `${f.sentPerSecond}` : '–'} | ${f ? `${f.answeredPerSecond}` : '–'} | ${f ? `${f.connections}` : '–'} | ${f ? Object.entries(f.closedByNode).map(([k, v]) => `${k}×${v}`).join(' ') || 'none' : '–'} | ${p.healthzAfterMs === undefined ? '–' : fmt(p.healthzAfterMs, ' ms')} |`;
+    return `| ${p.title} | ${p.honest.calls} | ${p.honest.unanswered} | ${fmtMs(p.honest.p50, p.honest)} | ${fmtMs(p.honest.p99, p.honest)} | ${fmt(p.honest.max, ' ms')} | ${fmt(p.ratioP50, '×')} | ${fmt(p.ratioP99, '×')} | ${p.nodeCpuShareOfOneCore} | ${f ? `${f.sentPerSecond}` : '–'} | ${f ? `${f.answeredPerSecond}` : '–'} | ${f ? fmt(f.dispatchedPerSecond) : '–'} | ${f ? `${f.connections}` : '–'} | ${f ? Object.entries(f.closedByNode).map(([k, v]) => `${k}×${v}`).join(' ') || 'none' : '–'} | ${p.healthzAfterMs === undefined ? '–' : fmt(p.healthzAfterMs, ' ms')} |`;
   });
   return `# Fairness under floods
 
@@ -82,11 +82,11 @@ function render(r: { date: string; machine: ReturnType<typeof machine> & { loadA
 
 An honest OCPP 2.0.1 station sends a Heartbeat, waits for the answer, pauses ${r.intervalMs} ms, and again; ${r.seconds} s alone, then ${r.seconds} s during each flood. The flooder is another registered station in its own process, writing batches of 64 frames as fast as its socket drains and reconnecting at once when closed.
 
-| phase | honest calls | unanswered (10 s) | p50 | p99 | max | p50 ÷ alone | p99 ÷ alone | node CPU (cores) | flood frames sent/s | node answers to flooder/s | flooder connections | closes by node | /healthz after flood |
+| phase | honest calls | unanswered (10 s) | p50 | p99 | max | p50 ÷ alone | p99 ÷ alone | node CPU (cores) | flood frames sent/s | node answers to flooder/s | flood CALLs dispatched/s | flooder connections | closes by node | /healthz after flood |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |
 ${rows.join('\n')}
 
-"Node answers to flooder/s" counts the CALLRESULTs, CALLERRORs and Close frames the node wrote back to the flooder: the frames it read, parsed and judged. Node CPU is the node process's CPU time ÷ wall time (1.0 = one core); what it takes above the baseline row is the share a flooder still takes.
+"Flood frames sent/s" is what the flooder's socket accepted (the kernel buffers what the node does not read). "Node answers to flooder/s" counts the CALLRESULTs, CALLERRORs and Close frames the node wrote back to the flooder: frames it read and judged. "Flood CALLs dispatched/s" is the growth of \`evguard_ocpp_calls_total\` (CALLs that passed validation and reached a handler) during the flood and until /healthz answered, less the honest station's calls. Node CPU is the node process's CPU time ÷ wall time (1.0 = one core); what it takes above the baseline row is the share a flooder still takes.
 `;
 }
 
@@ -103,7 +103,8 @@ try {
   await must('POST', '/api/v1/stations', { id: 'FLOOD-1', securityProfile: 1, password: 'flooding-station-password' });
   honest = await startHonestProcess({ url: `ws://127.0.0.1:${node.httpPort}/ocpp`, stationId: 'HONEST-1', password: 'honest-station-password-01', version: '2.0.1', idToken: 'NONE', intervalMs: opts.interval, heartbeatsOnly: true });
   await new Promise((r) => setTimeout(r, 1000));
-  const windows: { name: Phase['name']; from: number; to: number; cpuMs: number; flood?: FloodTally; healthzAfterMs?: number | null }[] = [];
+  const windows: { name: Phase['name']; from: number; to: number; cpuMs: number; dispatched?: { calls: number; countedTo: number }; flood?: FloodTally; healthzAfterMs?: number | null }[] = [];
+  const CALLS = 'evguard_ocpp_calls_total';
 
   log(`honest station alone for ${opts.seconds} s`);
   let from = Date.now();
@@ -115,12 +116,16 @@ try {
     log(`${TITLES[mode]} for ${opts.seconds} s`);
     from = Date.now();
     cpu = node.cpuMs();
+    const callsBefore = await node.metric(CALLS);
     const flood = await runFlood(node, { host: '127.0.0.1', port: node.httpPort, stationId: 'FLOOD-1', password: 'flooding-station-password', version: '2.0.1', mode, seconds: opts.seconds });
     const to = Date.now();
     const cpuMs = node.cpuMs() - cpu;
     const healthzAfterMs = await healthzAfter(node);
+    const callsAfter = await node.metric(CALLS);
+    const countedTo = Date.now();
+    const dispatched = callsBefore !== undefined && callsAfter !== undefined ? { calls: callsAfter - callsBefore, countedTo } : undefined;
     log(`${mode}: ${flood.framesSent} frames sent, ${flood.answers} answered; /healthz ${healthzAfterMs} ms after`);
-    windows.push({ name: mode, from, to, cpuMs, flood, healthzAfterMs });
+    windows.push({ name: mode, from, to, cpuMs, dispatched, flood, healthzAfterMs });
     // Let the node drain what it buffered before the next phase.
     await new Promise((r) => setTimeout(r, 3000));
   }
@@ -138,7 +143,8 @@ try {
       ratioP50: ratio(honestSummary.p50, base.p50),
       ratioP99: ratio(honestSummary.p99, base.p99),
       nodeCpuShareOfOneCore: +(w.cpuMs / (w.to - w.from)).toFixed(2),
-      ...(w.flood ? { flood: { ...w.flood, sentPerSecond: Math.round(w.flood.framesSent / s), answeredPerSecond: Math.round(w.flood.answers / s) }, healthzAfterMs: w.healthzAfterMs } : {}),
+      // CALLs the node dispatched to its handlers during the flood, less the honest station's.
+      ...(w.flood ? { flood: { ...w.flood, sentPerSecond: Math.round(w.flood.framesSent / s), answeredPerSecond: Math.round(w.flood.answers / s), dispatchedPerSecond: w.dispatched ? Math.max(0, Math.round((w.dispatched.calls - within(report.samples, w.from, w.dispatched.countedTo).length) / s)) : null }, healthzAfterMs: w.healthzAfterMs } : {}),
     };
   });
   const results = { name, date, machine: { ...facts, loadAverageAtEnd: +os.loadavg()[0]!.toFixed(2) }, seconds: opts.seconds, intervalMs: opts.interval, phases };

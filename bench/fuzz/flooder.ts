@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BOOT, type Version } from './hostile.js';
-import { SUBPROTOCOL } from './hostile-worker.js';
+import { refusalKind, SUBPROTOCOL } from './hostile-worker.js';
 import { connectWire, encodeFrame, OP, UpgradeRefused } from './wire.js';
 
 export type FloodMode = 'invalid' | 'valid' | 'malformed';
@@ -53,7 +53,7 @@ export async function flood(job: FloodJob): Promise<FloodTally> {
     try {
       conn = await connectWire({ host: job.host, port: job.port, tls: false, stationId: job.stationId, password: job.password, subprotocol: SUBPROTOCOL[job.version], timeoutMs: 5000 });
     } catch (err) {
-      const key = err instanceof UpgradeRefused ? String(err.status) : 'error';
+      const key = err instanceof UpgradeRefused ? String(err.status) : refusalKind(err as Error);
       tally.refused[key] = (tally.refused[key] ?? 0) + 1;
       await sleep(20);
       continue;

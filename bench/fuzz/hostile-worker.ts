@@ -50,6 +50,12 @@ export function prng(seed: number): () => number {
   };
 }
 
+/** A short name for why a connection attempt failed before the upgrade answered. */
+export function refusalKind(err: Error & { code?: string }): string {
+  if (err.code) return err.code; // ECONNREFUSED while the node restarts, ECONNRESET, …
+  return /timed out/.test(err.message) ? 'upgrade timeout' : /closed/.test(err.message) ? 'closed during upgrade' : 'other';
+}
+
 export const SUBPROTOCOL: Record<Version, string> = { '1.6': 'ocpp1.6', '2.0.1': 'ocpp2.0.1', '2.1': 'ocpp2.1' };
 
 export async function runHostile(job: WorkerJob, onProgress?: (t: WorkerTally) => void): Promise<WorkerTally> {
@@ -65,7 +71,7 @@ export async function runHostile(job: WorkerJob, onProgress?: (t: WorkerTally) =
       try {
         conn = await connectWire({ ...endpoint, stationId: s.id, password: s.password, subprotocol: SUBPROTOCOL[s.version], timeoutMs: 10_000 });
       } catch (err) {
-        const key = err instanceof UpgradeRefused ? String(err.status) : 'error';
+        const key = err instanceof UpgradeRefused ? String(err.status) : refusalKind(err as Error);
         tally.refused[key] = (tally.refused[key] ?? 0) + 1;
         // 409 while the node still holds the previous session; anything else: the node may be restarting.
         await sleep(key === '409' ? 100 + rng() * 400 : 250 + rng() * 750);

@@ -47,6 +47,8 @@ export interface SupervisedNode {
   api<T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }>;
   /** Latency of one GET /healthz in ms, or undefined if it did not answer 200 within `timeoutMs`. */
   health(timeoutMs?: number): Promise<number | undefined>;
+  /** Sum of every series of a Prometheus counter or gauge on /metrics; undefined if /metrics did not answer. */
+  metric(name: string): Promise<number | undefined>;
   /** Size of the data directory in bytes (database growth). */
   dataBytes(): number;
   stop(): Promise<void>;
@@ -184,6 +186,17 @@ export async function startSupervisedNode(o: NodeOptions = {}): Promise<Supervis
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },
     health,
+    async metric(name) {
+      try {
+        const res = await fetch(`${http}/metrics`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+        if (!res.ok) return undefined;
+        let sum = 0;
+        for (const line of (await res.text()).split('\n')) if (line.startsWith(name + '{') || line.startsWith(name + ' ')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+        return sum;
+      } catch {
+        return undefined;
+      }
+    },
     dataBytes: () => {
       try {
         return dirBytes(dataDir);
