@@ -60,7 +60,9 @@ export async function flood(job: FloodJob): Promise<FloodTally> {
     }
     tally.connections++;
     await conn.write(encodeFrame({ opcode: OP.text, payload: JSON.stringify([2, `boot${++n}`, 'BootNotification', BOOT[job.version]]) }));
-    while (conn.open && Date.now() < deadline) {
+    for (let b = 0; conn.open && Date.now() < deadline; b++) {
+      // Let this process read the node's answers (and its Close) now and then.
+      if (b % 16 === 15) await new Promise((r) => setImmediate(r));
       const frames: Buffer[] = [];
       for (let i = 0; i < BATCH; i++) frames.push(encodeFrame({ opcode: OP.text, payload: frameFor(job.mode, `f${++n}`) }));
       tally.framesSent += BATCH;
