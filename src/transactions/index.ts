@@ -321,9 +321,10 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
   }
 
   /**
-   * Concurrent retransmissions of one 1.6 start on PostgreSQL can both miss
-   * the other's row; the loser's insert violates the (station, start) key and
-   * the whole database transaction simply runs again (and finds the winner's id).
+   * Two messages creating the same record at once on PostgreSQL (retransmissions
+   * of one 1.6 start, or a 2.x Started racing its first Updated) can both miss
+   * the other's row; the loser's insert violates a key and the whole database
+   * transaction simply runs again (and finds the winner's row).
    */
   async function record(ctx: StationContext, e: TransactionEventIn, auth: AuthorizationResult | undefined): Promise<Outcome> {
     for (let attempt = 1; ; attempt++) {
@@ -346,7 +347,11 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
         if (owner === 'never') throw transactionErrors.TRANSACTION_NOT_ISSUED(`Transaction ${transactionId} was never issued to this station`);
       }
       const key = transactionKey(ctx.stationId, transactionId);
-      const existing = await trx.selectFrom('transactions').selectAll().where('id', '=', key).executeTakeFirst();
+      // A station's messages are handled as they arrive, not one after another: on PostgreSQL the row is
+      // locked so a racing message waits and reads what the first one wrote (SQLite runs one writer anyway).
+      let read = trx.selectFrom('transactions').selectAll().where('id', '=', key);
+      if (dialect === 'postgres') read = read.forUpdate();
+      const existing = await read.executeTakeFirst();
       const nowMs = now();
       const nowIso = new Date(nowMs).toISOString();
       const prior = { energyWh: num(existing?.energy_wh), atMs: existing ? (Number.isFinite(ms(existing.last_sample_at)) ? ms(existing.last_sample_at) : ms(existing.started_at)) : undefined, maxSeqNo: num(existing?.max_seq_no) };
