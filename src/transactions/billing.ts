@@ -57,7 +57,8 @@ export async function billingRecord(tx: Transaction & { eventLog: TransactionEve
   // A transaction with any implausible reading is suspect as a whole: held for review, never in the totals.
   const billable = tx.state === 'Ended' && tx.authorization?.status === 'Accepted' && tx.energyStartWh !== undefined && tx.energyStopWh !== undefined
     && !tx.flags.some((f) => f.startsWith('implausible:'));
-  const review = new Set(tx.flags);
+  // Late and after-end samples changed nothing; the record keeps those flags, the review leaves them out.
+  const review = new Set(tx.flags.filter((f) => f !== 'late' && f !== 'afterEnd'));
   if (tx.state !== 'Ended') review.add('notEnded');
   if (!tx.authorization) review.add('noAuthorization');
   for (const s of signedMeterValues) if (s.check.result !== 'verified') review.add(`signature:${s.check.result}`);

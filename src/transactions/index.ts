@@ -242,7 +242,8 @@ function nextRow(existing: any, e: TransactionEventIn, c: { key: string; station
   let lastSampleAt: string | null = existing?.last_sample_at ?? null;
   if (apply) {
     const regs = registers(e).filter((r) => Number.isFinite(r.wh)).sort((a, b) => a.atMs - b.atMs);
-    const newest = regs.at(-1)?.wh;
+    // A 1.6 meterStart / meterStop is the start's or stop's own register, whatever samples ride along.
+    const newest = e.energyRegisterWh !== undefined && Number.isFinite(e.energyRegisterWh) ? e.energyRegisterWh : regs.at(-1)?.wh;
     if (e.kind === 'Started' && start === undefined && newest !== undefined) start = newest;
     if (newest !== undefined && (energy === undefined || newest >= energy || e.kind === 'Ended')) energy = newest;
     if (start === undefined && regs.length) start = regs[0]!.wh;

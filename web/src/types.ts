@@ -54,12 +54,16 @@ export interface SecurityEventRow {
 }
 
 export interface Transaction {
+  /** `<stationId>:<transactionId>` */
   id: string;
   stationId: string;
+  transactionId: string;
   evseId?: number;
   connectorId?: number;
   idToken?: string;
-  state: 'Started' | 'Updated' | 'Ended';
+  state: 'Started' | 'Updated' | 'Ended' | 'Refused' | 'Abandoned';
+  authorization?: { status: string; at: string };
+  flags: string[];
   startedAt?: string;
   endedAt?: string;
   energyWh?: number;
