@@ -60,7 +60,6 @@ const DOMAIN_TO_RPC: Record<string, RpcErrorCode> = {
   STATION_QUARANTINED: 'SecurityError',
   MESSAGE_RATE_EXCEEDED: 'SecurityError',
   MESSAGE_ID_REUSED: 'RpcFrameworkError',
-  TRANSACTION_FOREIGN: 'SecurityError',
   TRANSACTION_NOT_ISSUED: 'SecurityError',
   TRANSACTION_UNKNOWN: 'PropertyConstraintViolation',
   NOT_SUPPORTED: 'NotSupported',

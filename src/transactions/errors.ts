@@ -1,7 +1,6 @@
 import { defineErrors } from '../errors.js';
 
 export const transactionErrors = defineErrors({
-  TRANSACTION_FOREIGN: { status: 409, message: 'The transaction id belongs to another station' },
   TRANSACTION_NOT_ISSUED: { status: 409, message: 'The CSMS never issued this transaction id to this station' },
   TRANSACTION_UNKNOWN: { status: 404, message: 'No such transaction' },
   TRANSACTION_IDS_EXHAUSTED: { status: 503, message: 'No OCPP 1.6 transaction ids are left' },

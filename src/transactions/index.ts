@@ -212,7 +212,8 @@ function nextRow(existing: any, e: TransactionEventIn, c: { key: string; station
   if (afterEnd) flags.push('afterEnd');
   if (late) flags.push('late');
   const apply = plausible && !afterEnd && !late;
-  const ts = c.implausible.some((r) => r.startsWith('timestamp')) ? c.nowIso : e.timestamp;
+  // Stored in one form (UTC, milliseconds) so periods compare as text; an implausible time gives way to the receipt time.
+  const ts = c.implausible.some((r) => r.startsWith('timestamp')) ? c.nowIso : new Date(ms(e.timestamp)).toISOString();
 
   let state: TransactionState = existing?.state ?? (e.kind === 'Started' ? 'Started' : e.kind);
   const txFlags = new Set<string>(fromJson<string[]>(existing?.flags ?? '[]'));
@@ -344,8 +345,8 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
       if (transactionId === undefined) transactionId = await issueLegacyId(trx, dialect, ctx.stationId, e.dedupKey);
       else if (e.idIssuedByCsms) {
         const owner = await legacyIdOwner(trx, ctx.stationId, transactionId);
-        if (owner === 'foreign') throw transactionErrors.TRANSACTION_FOREIGN(`Transaction ${transactionId} is not this station's`);
-        if (owner === 'never') throw transactionErrors.TRANSACTION_NOT_ISSUED(`Transaction ${transactionId} was never issued to this station`);
+        // The station hears the same answer either way: which ids other stations hold is none of its business.
+        if (owner !== 'issued') throw transactionErrors.TRANSACTION_NOT_ISSUED(`Transaction ${transactionId} was not issued to this station`, { details: { owner } });
       }
       const key = transactionKey(ctx.stationId, transactionId);
       // A station's messages are handled as they arrive, not one after another: on PostgreSQL the row is
@@ -432,9 +433,9 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
       try {
         out = await record(ctx, e, auth);
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code === 'TRANSACTION_FOREIGN' || code === 'TRANSACTION_NOT_ISSUED') {
-          deps.securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'ForeignTransaction', techInfo: `${e.kind} for transaction ${e.transactionId}: ${(err as Error).message}` });
+        if ((err as { code?: string }).code === 'TRANSACTION_NOT_ISSUED') {
+          const owner = (err as { details?: { owner?: string } }).details?.owner === 'foreign' ? 'issued to another station' : 'never issued';
+          deps.securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'ForeignTransaction', techInfo: `${e.kind} for transaction ${e.transactionId}, ${owner}` });
         }
         throw err;
       }
@@ -478,12 +479,6 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
       const records: BillingRecord[] = [];
       for (const t of ended.sort((a, b) => (a.endedAt! < b.endedAt! ? -1 : a.endedAt! > b.endedAt! ? 1 : a.id < b.id ? -1 : 1))) records.push(await this.billing(t.id));
       return { format: BILLING_EXPORT_FORMAT, from: new Date(from).toISOString(), to: new Date(to).toISOString(), stationId: q.stationId, totals: billingTotals(records), records };
-    },
-
-    /** Whether the station has a transaction that is still open (not ended, not abandoned). */
-    async hasOpen(stationId: string): Promise<boolean> {
-      const row = await db.selectFrom('transactions').select('id').where('station_id', '=', stationId).where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1).executeTakeFirst();
-      return !!row;
     },
   };
 }
