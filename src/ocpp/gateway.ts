@@ -302,7 +302,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       const session = stationId ? live.get(stationId) : undefined;
       if (!session) return false;
       hooks.misbehaved(session, 'InvalidMessage', `connection fault: ${String((reason as Error)?.message ?? reason).slice(0, 200)}`);
-      session.client.close({ code: 1011, reason: 'Connection fault', force: true });
+      session.client.close({ code: 1011, reason: 'Connection fault' });
       return true;
     },
     async close() {
