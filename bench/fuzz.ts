@@ -42,7 +42,7 @@ Options: ${r.options.frames} frames or ${r.options.seconds} s, ${r.options.stati
 | hostile frames sent | ${r.frames.sent} (${r.frames.perSecond}/s over ${r.durationS} s, ${(r.frames.bytes / 2 ** 20).toFixed(1)} MiB) |
 | node exits (crashes), each restarted | **${r.node.crashes}** |
 | node RSS before the soak / max / at the end | ${r.node.rssMiB.beforeSoak} / **${r.node.rssMiB.max}** / ${r.node.rssMiB.end} MiB |
-| node CPU during the soak | ${r.node.cpuSeconds} s (${r.node.cpuShareOfOneCore} of one core) |
+| node CPU during the soak | ${r.node.cpuSeconds} s (${r.node.cpuShareOfOneCore} of one core); load generators ${r.generatorCpuSeconds} s |
 | data directory before / after | ${r.node.dataDirMiB.beforeSoak} / ${r.node.dataDirMiB.end} MiB |
 | \`/healthz\` during the soak (1/s, 2 s timeout) | ${r.healthz.probes - r.healthz.failed}/${r.healthz.probes} answered, p50 ${fmt(r.healthz.p50, ' ms')}, p99 ${fmt(r.healthz.p99, ' ms')}, max ${fmt(r.healthz.max, ' ms')} |
 | \`/healthz\` after the soak | ${r.healthz.answeredAfterSoak ? 'answered' : '**did not answer**'} |

@@ -36,6 +36,8 @@ export interface WorkerTally {
   peerCloses: Record<string, number>;
   received: { frames: number; callErrors: number; callResults: number; calls: number };
   drainTimeouts: number;
+  /** CPU time of this load process, ms: shows whether the generator was the limit. */
+  cpuMs: number;
 }
 
 /** Small deterministic PRNG (mulberry32) so a run can be repeated with --seed. */
@@ -59,9 +61,14 @@ export function refusalKind(err: Error & { code?: string }): string {
 export const SUBPROTOCOL: Record<Version, string> = { '1.6': 'ocpp1.6', '2.0.1': 'ocpp2.0.1', '2.1': 'ocpp2.1' };
 
 export async function runHostile(job: WorkerJob, onProgress?: (t: WorkerTally) => void): Promise<WorkerTally> {
-  const tally: WorkerTally = { frames: 0, bytes: 0, byAttack: {}, connections: 0, refused: {}, peerCloses: {}, received: { frames: 0, callErrors: 0, callResults: 0, calls: 0 }, drainTimeouts: 0 };
+  const tally: WorkerTally = { frames: 0, bytes: 0, byAttack: {}, connections: 0, refused: {}, peerCloses: {}, received: { frames: 0, callErrors: 0, callResults: 0, calls: 0 }, drainTimeouts: 0, cpuMs: 0 };
+  const cpuAtStart = process.cpuUsage();
+  const cpu = () => {
+    const u = process.cpuUsage(cpuAtStart);
+    tally.cpuMs = Math.round((u.user + u.system) / 1000);
+  };
   const done = () => tally.frames >= job.frames || Date.now() >= job.deadline;
-  const progress = setInterval(() => onProgress?.(tally), 1000);
+  const progress = setInterval(() => (cpu(), onProgress?.(tally)), 1000);
 
   async function station(s: HostileStation, rng: () => number) {
     const endpoint: Endpoint = { host: job.host, port: s.tls ? job.tlsPort : job.httpPort, tls: s.tls };
@@ -69,7 +76,7 @@ export async function runHostile(job: WorkerJob, onProgress?: (t: WorkerTally) =
     while (!done()) {
       let conn: WireConnection;
       try {
-        conn = await connectWire({ ...endpoint, stationId: s.id, password: s.password, subprotocol: SUBPROTOCOL[s.version], timeoutMs: 10_000 });
+        conn = await connectWire({ ...endpoint, stationId: s.id, password: s.password, subprotocol: SUBPROTOCOL[s.version], timeoutMs: 30_000 });
       } catch (err) {
         const key = err instanceof UpgradeRefused ? String(err.status) : refusalKind(err as Error);
         tally.refused[key] = (tally.refused[key] ?? 0) + 1;
@@ -149,6 +156,7 @@ export async function runHostile(job: WorkerJob, onProgress?: (t: WorkerTally) =
   const root = prng(job.seed);
   await Promise.all(job.stations.map((s) => station(s, prng(Math.floor(root() * 2 ** 32)))));
   clearInterval(progress);
+  cpu();
   return tally;
 }
 

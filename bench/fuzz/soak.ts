@@ -33,6 +33,8 @@ export interface SoakResults {
   durationS: number;
   frames: { sent: number; perSecond: number; bytes: number; byAttack: Record<string, number> };
   connections: { opened: number; refused: Record<string, number>; closedByNode: Record<string, number>; drainTimeouts: number };
+  /** CPU seconds of the hostile load processes together. */
+  generatorCpuSeconds: number;
   received: WorkerTally['received'];
   node: {
     crashes: number;
@@ -144,7 +146,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResults> {
     honest = undefined;
     const rssEnd = node.rssSeries().at(-1)?.[1] ?? 0;
 
-    const sum = <K extends 'frames' | 'bytes' | 'connections' | 'drainTimeouts'>(k: K) => tallies.reduce((s, t) => s + t[k], 0);
+    const sum = <K extends 'frames' | 'bytes' | 'connections' | 'drainTimeouts' | 'cpuMs'>(k: K) => tallies.reduce((s, t) => s + t[k], 0);
     const merge = (pick: (t: WorkerTally) => Record<string, number>) => {
       const out: Record<string, number> = {};
       for (const t of tallies) for (const [k, v] of Object.entries(pick(t))) out[k] = (out[k] ?? 0) + v;
@@ -161,6 +163,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResults> {
       durationS: +((soakTo - soakFrom) / 1000).toFixed(1),
       frames: { sent: sum('frames'), perSecond: Math.round(sum('frames') / ((soakTo - soakFrom) / 1000)), bytes: sum('bytes'), byAttack: merge((t) => t.byAttack) },
       connections: { opened: sum('connections'), refused: merge((t) => t.refused), closedByNode: merge((t) => t.peerCloses), drainTimeouts: sum('drainTimeouts') },
+      generatorCpuSeconds: +(sum('cpuMs') / 1000).toFixed(1),
       received: {
         frames: tallies.reduce((s, t) => s + t.received.frames, 0),
         callErrors: tallies.reduce((s, t) => s + t.received.callErrors, 0),
