@@ -25,6 +25,10 @@ export interface OcppConfig {
   /** Sustained invalid frames (unparseable, schema-invalid, answers to unknown calls) per second, and the burst; over it closes (1008). */
   readonly invalidPerSecond: number;
   readonly invalidBurst: number;
+  /** Upgrades being authenticated at once, in all and per source address; past them a 503 with a random Retry-After of 1…shedRetryAfterS seconds. */
+  readonly maxHandshakes: number;
+  readonly maxHandshakesPerAddress: number;
+  readonly shedRetryAfterS: number;
   readonly callTimeoutMs: number;
   readonly pingIntervalMs: number;
   /** Heartbeat interval handed out in BootNotification responses. */
@@ -117,6 +121,9 @@ export const defaults: Config = {
     rateBurst: 100,
     invalidPerSecond: 1,
     invalidBurst: 20,
+    maxHandshakes: 128,
+    maxHandshakesPerAddress: 32,
+    shedRetryAfterS: 30,
     callTimeoutMs: 30_000,
     pingIntervalMs: 30_000,
     heartbeatIntervalS: 300,
@@ -211,7 +218,9 @@ function validate(c: Config): void {
   for (const [k, v] of Object.entries(c.certificates)) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw configErrors.CONFIG_INVALID(`certificates.${k} must be a non-negative number`);
   }
-  if (!(c.ocpp.ratePerSecond > 0) || !(c.ocpp.invalidPerSecond > 0)) throw configErrors.CONFIG_INVALID('ocpp.ratePerSecond and ocpp.invalidPerSecond must be greater than 0');
+  for (const k of ['ratePerSecond', 'invalidPerSecond', 'maxHandshakes', 'maxHandshakesPerAddress', 'shedRetryAfterS'] as const) {
+    if (!(c.ocpp[k] > 0)) throw configErrors.CONFIG_INVALID(`ocpp.${k} must be greater than 0`);
+  }
   if (c.ocpp.maxFrameBytes < 1024) throw configErrors.CONFIG_INVALID('ocpp.maxFrameBytes must be at least 1024');
 }
 

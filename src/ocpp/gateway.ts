@@ -117,6 +117,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     wssOptions: { maxPayload: config.maxFrameBytes, perMessageDeflate: false, allowSynchronousEvents: false },
   });
   const live = new Map<string, Session>();
+  const handshakes = inFlightHandshakes(config.maxHandshakes, config.maxHandshakesPerAddress);
   /** Station ids between handshake and session start, so two racing upgrades cannot both win. */
   const upgrading = new Set<string>();
 
@@ -164,6 +165,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       reject(503, 'Authentication is unavailable; try again');
     } finally {
       if (claimed) upgrading.delete(stationId);
+      handshakes.release(handshake.request.socket);
     }
   });
 
@@ -260,6 +262,10 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     handleUpgrade(req, socket, head) {
       const parsed = parseStationPath(req.url ?? '/');
       if (!parsed.ok) return refuseUpgrade(socket, parsed.status, parsed.message);
+      // Shed instead of queueing: a storm (or a guesser) past the bound is told when to come back, spread over a window.
+      if (!handshakes.take(socket, req.socket.remoteAddress ?? '')) {
+        return refuseUpgrade(socket, 503, 'The CSMS is busy authenticating other stations; retry after Retry-After seconds', { 'Retry-After': String(1 + Math.floor(Math.random() * config.shedRetryAfterS)) });
+      }
       rpc.handleUpgrade(req, socket as any, head);
     },
     session: (id) => live.get(id),
@@ -325,6 +331,35 @@ function containClose(client: any, session: Session): void {
     const closed: Promise<unknown> = close(opts);
     closed.catch((err) => attributeFault(err, session.stationId));
     return closed;
+  };
+}
+
+/**
+ * Upgrades between the request and the authentication decision (password
+ * hashing, certificate checks, the duplicate probe), bounded in all and per
+ * source address. A slot is released when the decision is made or the socket
+ * closes, whichever comes first.
+ */
+function inFlightHandshakes(max: number, perAddress: number) {
+  const held = new Map<Duplex, string>();
+  const byAddress = new Map<string, number>();
+  const release = (socket: Duplex) => {
+    const address = held.get(socket);
+    if (address === undefined) return;
+    held.delete(socket);
+    const n = (byAddress.get(address) ?? 1) - 1;
+    if (n > 0) byAddress.set(address, n);
+    else byAddress.delete(address);
+  };
+  return {
+    take(socket: Duplex, address: string): boolean {
+      if (held.size >= max || (byAddress.get(address) ?? 0) >= perAddress) return false;
+      held.set(socket, address);
+      byAddress.set(address, (byAddress.get(address) ?? 0) + 1);
+      socket.once('close', () => release(socket));
+      return true;
+    },
+    release,
   };
 }
 

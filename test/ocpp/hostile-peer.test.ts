@@ -4,7 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startNodeProcess, type NodeProcess } from '../cluster/processes.js';
@@ -101,3 +103,38 @@ for (const [name, frame, codes] of [
     await assertServing(node, 'HONEST2');
   });
 }
+
+/** One WebSocket upgrade request; resolves with the HTTP status and the Retry-After header (101 when accepted). */
+function upgrade(port: number, id: string, password: string): Promise<{ status: number; retryAfter?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port, path: `/ocpp/${id}`,
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), 'Sec-WebSocket-Protocol': 'ocpp1.6', Authorization: 'Basic ' + Buffer.from(`${id}:${password}`).toString('base64') },
+    });
+    req.on('upgrade', (_res, socket) => (socket.destroy(), resolve({ status: 101 })));
+    req.on('response', (res) => (res.resume(), resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined })));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('a storm of upgrades past the handshake bound is shed with 503 and Retry-After, and the shed stations get in when they retry', async (t) => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'evguard-storm-'));
+  writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ ocpp: { maxHandshakes: 2, shedRetryAfterS: 2 } }));
+  const node = await startNodeProcess({ nodeId: 'storm', cluster: 'storm', dataDir, adminToken: ADMIN, extraArgs: ['--config', path.join(dataDir, 'config.json')] });
+  t.after(async () => {
+    node.kill('SIGKILL');
+    await node.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  // Operator-chosen passwords: the expensive scrypt cost, so handshakes overlap.
+  const ids = Array.from({ length: 24 }, (_, i) => `STORM${i}`);
+  for (const id of ids) await register(node, id);
+  const first = await Promise.all(ids.map((id) => upgrade(node.port, id, PASSWORD)));
+  const shed = first.filter((r) => r.status === 503);
+  assert.ok(shed.length > 0, `some upgrades are shed (${JSON.stringify(first.map((r) => r.status))})`);
+  assert.deepEqual([...new Set(first.map((r) => r.status))].sort(), [101, 503]);
+  for (const r of shed) assert.ok(Number(r.retryAfter) >= 1 && Number(r.retryAfter) <= 2, `Retry-After ${r.retryAfter}`);
+  // Each shed station comes back one at a time and is let in.
+  for (const [i, r] of first.entries()) if (r.status === 503) assert.equal((await upgrade(node.port, ids[i]!, PASSWORD)).status, 101);
+});
