@@ -15,6 +15,8 @@ export interface HostileStation {
   password: string;
   version: Version;
   tls: boolean;
+  /** Loopback source address the station connects from. */
+  address: string;
 }
 
 export interface WorkerJob {
@@ -76,7 +78,7 @@ export async function runHostile(job: WorkerJob, onProgress?: (t: WorkerTally) =
     while (!done()) {
       let conn: WireConnection;
       try {
-        conn = await connectWire({ ...endpoint, stationId: s.id, password: s.password, subprotocol: SUBPROTOCOL[s.version], timeoutMs: 30_000 });
+        conn = await connectWire({ ...endpoint, stationId: s.id, password: s.password, subprotocol: SUBPROTOCOL[s.version], timeoutMs: 30_000, localAddress: s.address });
       } catch (err) {
         const key = err instanceof UpgradeRefused ? String(err.status) : refusalKind(err as Error);
         tally.refused[key] = (tally.refused[key] ?? 0) + 1;

@@ -80,7 +80,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResults> {
       const tls = i % 4 === 3;
       const password = `fuzz-password-${id}-x`;
       await must('POST', '/api/v1/stations', { id, securityProfile: tls ? 2 : 1, password });
-      stations.push({ id, password, version: versions[i % 3]!, tls });
+      // Spread over 32 loopback addresses (the honest station is alone on 127.0.0.1), as a fleet's stations would be.
+      stations.push({ id, password, version: versions[i % 3]!, tls, address: `127.0.1.${2 + (i % 32)}` });
     }
 
     honest = await startHonestProcess({ url: `ws://127.0.0.1:${node.httpPort}/ocpp`, stationId: honestId, password: honestPassword, version: honestVersion, idToken: 'HONESTTAG', intervalMs: 100 });
