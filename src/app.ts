@@ -358,9 +358,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     (app, guard) =>
       app.register(async (scope) => {
         // Reading the PKI needs the auditor role; changing it (revocation, imports) the operator role.
+        // onRequest, like every guard: the token is checked before the body is read or validated.
         const read = guard.require('auditor');
         const write = guard.require('operator');
-        scope.addHook('preHandler', async (req, reply) => (req.method === 'GET' ? read : write).call(scope, req, reply, () => undefined));
+        scope.addHook('onRequest', async (req, reply) => (req.method === 'GET' ? read : write).call(scope, req, reply, () => undefined));
         await trust.apiRoutes(scope);
         await lifecycleRoutes(scope, certificates);
       }),
