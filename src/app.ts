@@ -386,8 +386,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   await listen(httpServer, opts.ephemeralPorts ? 0 : config.port, config.host);
 
   let httpsServer: HttpsServer | undefined;
+  let stopTicketRotation = () => {};
   if (config.tlsPort !== 0) {
-    httpsServer = createHttpsServer({ ...tlsOptions(trust.serverCredentials(), trust.stationTrustAnchors()), ...SERVER_TIMEOUTS, handshakeTimeout: 10_000 });
+    // Ticket keys from the store: a station resumes its TLS session across restarts and nodes.
+    const tickets = { ticketKeys: await trust.ticketKeys.current(), sessionTimeout: trust.ticketKeys.lifetimeS };
+    httpsServer = createHttpsServer({ ...tlsOptions(trust.serverCredentials(), trust.stationTrustAnchors()), ...tickets, ...SERVER_TIMEOUTS, handshakeTimeout: 10_000 });
+    const server = httpsServer;
+    stopTicketRotation = refreshEvery(60_000, log, { ticketKeys: async () => server.setTicketKeys(await trust.ticketKeys.current()) });
     httpsServer.on('request', (req, res) => api.routing(req, res));
     httpsServer.on('upgrade', upgrade);
     httpsServer.on('tlsClientError', () => undefined);
@@ -432,6 +437,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       await monitor.close();
       stopIndicatorRefresh();
       stopRefresh();
+      stopTicketRotation();
       await sharing.close();
       await enforcement.close();
       await bus.close();

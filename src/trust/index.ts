@@ -21,6 +21,7 @@ import { createCertificateLifecycle, DEFAULT_LIFECYCLE, type CertificateLifecycl
 import { ensureServiceCredential, readOperatorServerCredential, serverSan, type ServiceCredential } from './service.js';
 import { checkStationClientCertificate, signStationCsr, type ClientCertificateCheck, type StationCertificateType } from './station.js';
 import { createTrustStore, type CertificateRecord, type InstalledCertificate } from './store.js';
+import { createTicketKeys, type TicketKeys } from './tickets.js';
 
 export { trustErrors } from './errors.js';
 export { trustMigrations } from './store.js';
@@ -59,6 +60,8 @@ export interface CaSummary { name: string; purpose: string; pem: string; subject
 
 export interface Trust {
   ensureHierarchies(): Promise<void>;
+  /** TLS session ticket keys shared through the store (tickets.ts). */
+  readonly ticketKeys: TicketKeys;
   serverCredentials(): { key: string[]; cert: string[] };
   stationTrustAnchors(): string[];
   checkStationClientCertificate(chainDer: Buffer[], stationId: string): ClientCertificateCheck;
@@ -158,6 +161,7 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
   }
 
   const trust: Trust = {
+    ticketKeys: createTicketKeys(deps.db, passphrase),
     async ensureHierarchies() {
       await authority.ensure();
       const svc = { authority, store, vault, now };

@@ -80,6 +80,19 @@ export const trustMigrations: Record<string, Migration> = {
       await db.schema.dropTable('trust_renewal').ifExists().execute();
     },
   },
+  // TLS session ticket keys, sealed, one per rotation epoch (src/trust/tickets.ts).
+  'trust/003_tls_ticket_keys': {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('trust_tls_ticket_keys')
+        .addColumn('epoch', 'bigint', (c) => c.primaryKey())
+        .addColumn('sealed', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('trust_tls_ticket_keys').ifExists().execute();
+    },
+  },
 };
 
 /** requested: the station accepted the trigger; refused: it did not; completed: a new certificate was issued; failed: the call failed. */
