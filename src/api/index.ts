@@ -5,7 +5,7 @@
  * plugins; this file only knows how to authenticate, audit and render errors.
  */
 import type { Server } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type preHandlerHookHandler } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type preHandlerHookHandler } from 'fastify';
 import swagger from '@fastify/swagger';
 import { EvguardError, commonErrors } from '../errors.js';
 import type { AuditLog } from './audit.js';
@@ -57,7 +57,7 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
     },
     loggerInstance: deps.log,
     // Request lines would drown the operational log at info (the console polls); they are debug lines below.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
