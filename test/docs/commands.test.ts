@@ -101,7 +101,8 @@ async function startPage(): Promise<PageRun> {
     return code;
   }
   function shell(code: string) {
-    const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', code], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // -e as a reader who stops at the first error; no pipefail, as in an interactive shell (`curl … | grep -m 1` is fine).
+    const child = spawn('bash', ['-e', '-c', code], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));

@@ -36,17 +36,23 @@ export function Chart(props: { title: string; summary: string; x: number[]; ys: 
     const opts: uPlot.Options = {
       width: Math.max(280, el.clientWidth),
       height: props.height ?? 220,
-      scales: { x: { time: props.xIsTime !== false }, ...Object.fromEntries([...scales].map((k) => [k, { auto: true }])) },
+      scales: {
+        // One sample (or several at one instant) would stretch the axis over years: give it a minute either side.
+        x: { time: props.xIsTime !== false, range: (_u, min, max) => (min === max ? [min - (props.xIsTime !== false ? 60 : 1), max + (props.xIsTime !== false ? 60 : 1)] : [min, max]) },
+        ...Object.fromEntries([...scales].map((k) => [k, { auto: true }])),
+      },
       series: [
         {},
         ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, dash: s.dash, scale: s.scale ?? 'y', fill: s.bars ? s.color + '99' : undefined, paths: s.bars ? bars : undefined, points: { show: false } })),
       ],
       axes: [
-        { stroke: 'currentColor', grid: { stroke: '#8884' } },
+        // Time labels need room ("12/6/26 12:15am" under ":05"): at least 90 px between ticks so they never overlap.
+        { stroke: 'currentColor', grid: { stroke: '#8884' }, space: 90 },
         { stroke: 'currentColor', grid: { stroke: '#8884' }, label: props.axes?.left, scale: props.series[0]?.scale ?? 'y' },
         ...(props.axes?.right ? [{ stroke: 'currentColor', side: 1 as const, grid: { show: false }, label: props.axes.right, scale: [...scales][1] }] : []),
       ],
-      legend: { show: true },
+      // Series names only: live values would read "Time: --" whenever the pointer is elsewhere.
+      legend: { show: true, live: false },
     };
     plot.current = new uPlot(opts, [props.x, ...props.ys] as uPlot.AlignedData, el);
     const ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(280, el.clientWidth), height: props.height ?? 220 }));

@@ -87,7 +87,14 @@ export function AlertsView({ selected }: { selected?: string }) {
             )
           }
         </ResourceState>
-        {selected && <AlertDetail id={selected} fromList={current} onChange={(a) => list.set((old) => (old ?? []).map((x) => (x.id === a.id ? a : x)))} />}
+        {selected ? (
+          <AlertDetail id={selected} fromList={current} onChange={(a) => list.set((old) => (old ?? []).map((x) => (x.id === a.id ? a : x)))} />
+        ) : (
+          <div class="card muted" data-testid="alert-hint">
+            <p>Choose an alert to see its evidence, the automatic actions taken (and undo them), and to acknowledge, resolve or comment on it.</p>
+            <p>New alerts appear at the top as the detectors raise them.</p>
+          </div>
+        )}
       </div>
     </section>
   );

@@ -8,7 +8,7 @@ import { api, ApiError, post } from '../api';
 import { useResource, href } from '../hooks';
 import { Chart } from '../chart';
 import { Badge, ConfirmAction, ErrorNote, Field, Outcome, ResourceState, Time, fmtTime, severityTone, useCan } from '../ui';
-import type { Alert, SecurityEventRow, Station, Transaction, TransactionDetail } from '../types';
+import type { Alert, Certificate, SecurityEventRow, Station, Transaction, TransactionDetail } from '../types';
 import { StationCertificates } from './station-certificates';
 import { AssessmentPanel } from './assessment';
 
@@ -206,7 +206,7 @@ function Actions({ s, reload }: { s: Station; reload(): void }) {
 
 interface TimelineItem {
   at: string;
-  kind: 'event' | 'alert';
+  kind: 'event' | 'alert' | 'certificate';
   title: string;
   detail?: string;
   tone: 'ok' | 'warn' | 'bad' | 'neutral' | 'info';
@@ -216,20 +216,25 @@ interface TimelineItem {
 function Timeline({ id }: { id: string }) {
   const events = useResource<SecurityEventRow[]>(`/api/v1/security-events?stationId=${encodeURIComponent(id)}&limit=200`, 5000);
   const alerts = useResource<Alert[]>(`/api/v1/alerts?stationId=${encodeURIComponent(id)}&limit=200`, 5000);
+  // A revocation is an operator's (or a detector's) act, not a security event the station sent: it belongs here too.
+  const certificates = useResource<Certificate[]>(`/api/v1/certificates?stationId=${encodeURIComponent(id)}`, 15000);
   const items = useMemo(() => {
     const out: TimelineItem[] = [];
+    for (const c of certificates.data ?? []) {
+      if (c.revokedAt) out.push({ at: c.revokedAt, kind: 'certificate', title: `Certificate revoked (${c.revocationReason ?? 'unspecified'})`, detail: `${c.commonName} · serial ${c.serialHex}`, tone: c.revocationReason === 'keyCompromise' ? 'bad' : 'warn' });
+    }
     for (const e of events.data ?? []) out.push({ at: e.timestamp, kind: 'event', title: e.type, detail: [e.techInfo, e.remoteAddress].filter(Boolean).join(' · '), tone: e.critical ? 'bad' : 'neutral' });
     for (const a of alerts.data ?? []) out.push({ at: a.createdAt, kind: 'alert', title: `Alert: ${a.title}`, detail: `${a.severity} · ${a.state}${a.count > 1 ? ` · ×${a.count}` : ''}`, tone: severityTone(a.severity), link: href('alerts', a.id) });
     return out.sort((a, b) => b.at.localeCompare(a.at)).slice(0, 300);
-  }, [events.data, alerts.data]);
+  }, [events.data, alerts.data, certificates.data]);
   return (
     <div class="card">
       <h2>Security timeline</h2>
       {events.error && <ErrorNote error={events.error} />}
       {items.length === 0 ? (
-        <p class="muted">{events.loading ? 'Loading…' : 'No security events or alerts for this station.'}</p>
+        <p class="muted">{events.loading ? 'Loading…' : 'No security events, alerts or revocations for this station.'}</p>
       ) : (
-        <ol class="timeline" aria-label="Security events and alerts, newest first">
+        <ol class="timeline" aria-label="Security events, alerts and revocations, newest first">
           {items.map((it, i) => (
             <li key={i}>
               <Time at={it.at} /> <Badge tone={it.tone}>{it.kind}</Badge> {it.link ? <a href={it.link}>{it.title}</a> : <strong>{it.title}</strong>}
