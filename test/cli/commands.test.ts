@@ -15,7 +15,7 @@ import { startStation, stationFirmwareOptions, upload, VENDOR, MODEL } from '../
 import type { SimStation } from '../../src/sim/index.js';
 import { evguard } from './run.js';
 
-test('a port in use is a usage error that names the flag to move it', { timeout: 120_000 }, async () => {
+test('a port in use is a usage error that names the flag to move it', { timeout: 300_000 }, async () => {
   const taken = createServer().listen(0, '127.0.0.1');
   await once(taken, 'listening');
   const port = (taken.address() as AddressInfo).port;
@@ -34,7 +34,7 @@ test('a port in use is a usage error that names the flag to move it', { timeout:
   }
 });
 
-describe('evguard through the root program', { timeout: 300_000 }, () => {
+describe('evguard through the root program', { timeout: 900_000 }, () => {
   let node: TestNode;
   const dir = mkdtempSync(path.join(tmpdir(), 'evguard-cli-'));
   const stations: SimStation[] = [];

@@ -22,7 +22,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-test('the demo shows charging, a renewal, a finished campaign, alerts and the grid guard, then stops on SIGTERM', { timeout: 300_000 }, async (t) => {
+test('the demo shows charging, a renewal, a finished campaign, alerts and the grid guard, then stops on SIGTERM', { timeout: 600_000 }, async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'evguard-demo-'));
   const [http, https] = [await freePort(), await freePort()];
   const demo = spawn(process.execPath, [...CLI, 'demo', '--port', String(http), '--tls-port', String(https), '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });

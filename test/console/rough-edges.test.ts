@@ -10,7 +10,7 @@ import { startTestNode } from '../support/node.js';
 import { makeCsr } from '../trust/fixture.js';
 import { ensureConsoleBuilt, launch, watchProblems } from './support.js';
 
-test('favicon, alerts hint, revocation on the timeline, legends without "--"', { timeout: 180_000 }, async () => {
+test('favicon, alerts hint, revocation on the timeline, legends without "--"', { timeout: 400_000 }, async () => {
   ensureConsoleBuilt();
   const node = await startTestNode({ db: 'sqlite' });
   const browser = await launch();
