@@ -8,7 +8,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { Registry as MetricsRegistry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config.js';
 import { migrate, openDatabase, type Database } from './store/index.js';
 import { createLocalBus, type Bus, type BusEvent } from './bus/index.js';
@@ -29,6 +28,7 @@ import { createMonitor, monitorMigrations, monitorRoutes, type Monitor, type Rec
 import { createGrid, createOpenAdrVen, gridMigrations, gridRoutes, type Grid } from './grid/index.js';
 import { checkSignedMeterValue, createMeterKeys, meterKeyRoutes, meterMigrations } from './meters/index.js';
 import { tlsOptions } from './tls.js';
+import { createMetrics } from './metrics.js';
 import { assessRoutes, createAssessment } from './assess/index.js';
 import { createIntel, intelMigrations, type Intel } from './intel/index.js';
 import { createFirmware, firmwareMigrations, type Firmware } from './firmware/index.js';
@@ -92,11 +92,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   // One structured log line per operational event, from the bus (src/oplog.ts).
   const stopOperationalLog = followOperations(bus, log);
 
-  const metrics = new MetricsRegistry();
-  collectDefaultMetrics({ register: metrics });
-  const connectedGauge = new Gauge({ name: 'evguard_stations_connected', help: 'Stations with a live OCPP session', registers: [metrics] });
-  const callsCounter = new Counter({ name: 'evguard_ocpp_calls_total', help: 'CALLs received from stations', labelNames: ['action'], registers: [metrics] });
-  const securityCounter = new Counter({ name: 'evguard_security_events_total', help: 'Security events recorded', labelNames: ['type'], registers: [metrics] });
+  const metrics = createMetrics({ version: VERSION, nodeId: config.nodeId });
+  const unfollowMetrics = metrics.follow(bus);
 
   const trust = await createTrust({ db: database, bus, log }, {
     dataDir: config.dataDir,
@@ -105,6 +102,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     keyPassphrase: config.keyPassphrase,
     serverCertFile: config.tlsCertFile,
     serverKeyFile: config.tlsKeyFile,
+    publicUrl: publicUrlOf(config),
   });
   await trust.ensureHierarchies();
 
@@ -177,7 +175,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   );
 
   const securityEvent = (e: Omit<SecurityEvent, 'timestamp' | 'source' | 'critical'>) => {
-    securityCounter.inc({ type: e.type });
+    metrics.securityEvent(e.type, 'csms');
     monitor
       .recordSecurityEvent({ ...e, source: 'csms', critical: false, timestamp: new Date().toISOString() })
       .catch((err) => log.error({ err }, 'security event not recorded'));
@@ -254,7 +252,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       return transactions.event(ctx, e);
     },
     async securityEvent(ctx, r) {
-      securityCounter.inc({ type: r.type });
+      metrics.securityEvent(r.type, 'station');
       await monitor.recordSecurityEvent({
         stationId: ctx.stationId,
         type: r.type,
@@ -277,14 +275,22 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       heldElsewhere: cluster ? (id, ms) => router!.heldElsewhere(id, ms) : undefined,
       duplicateRefused: (f) => securityEvent({ stationId: f.stationId, remoteAddress: f.remoteAddress, type: 'DuplicateIdentity', techInfo: 'second authenticated connection refused while the first is alive' }),
       async dispatch(ctx, action, params) {
-        callsCounter.inc({ action });
-        const handler = tables[ctx.version]![action];
-        if (!handler) throw Object.assign(new Error(`${action} is recognised but not supported by this CSMS`), { rpcErrorCode: 'NotSupported' });
-        await stations.admit(ctx, action);
-        return handler(ctx, params);
+        const done = metrics.call(action, ctx.version);
+        try {
+          const handler = tables[ctx.version]![action];
+          if (!handler) throw Object.assign(new Error(`${action} is recognised but not supported by this CSMS`), { rpcErrorCode: 'NotSupported' });
+          await stations.admit(ctx, action);
+          const answer = await handler(ctx, params);
+          done(true);
+          return answer;
+        } catch (err) {
+          done(false);
+          throw err;
+        }
       },
+      handshake: (facts, result) => metrics.handshake(facts, result),
       connected(ctx) {
-        connectedGauge.inc();
+        metrics.stationConnected();
         stations.sessions.started(ctx);
         router?.held(ctx.stationId);
         void stations.registry.touch(ctx.stationId, ctx.version).catch(() => undefined);
@@ -292,7 +298,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         bus.publish(Topics.stationConnected, { stationId: ctx.stationId, ocppVersion: ctx.version, securityProfile: ctx.securityProfile, remoteAddress: ctx.remoteAddress, nodeId: config.nodeId }, ctx.stationId);
       },
       disconnected(ctx, code, reason) {
-        connectedGauge.dec();
+        metrics.stationDisconnected();
         stations.sessions.ended(ctx);
         router?.released(ctx.stationId);
         bus.publish(Topics.stationDisconnected, { stationId: ctx.stationId, code, reason }, ctx.stationId);
@@ -347,8 +353,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const generatedAdminToken = await bootstrapAdminToken(config, tokens);
 
   const httpServer = createHttpServer({ noDelay: true, ...SERVER_TIMEOUTS });
-  const api = await createApi({ tokens, audit, log, version: VERSION }, httpServer, [
-    adminRoutes({ tokens, audit, metrics, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...gateway.sessions()].length }), ready: () => database.ready(), publicMetrics: config.publicMetrics }),
+  let ports: { http: number; https?: number } | undefined;
+  const api = await createApi({ tokens, audit, log, version: VERSION, transport: { plainApi: config.plainApi, publicMetrics: config.publicMetrics, httpsPort: () => ports?.https } }, httpServer, [
+    adminRoutes({ tokens, audit, metrics: metrics.registry, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...gateway.sessions()].length }), ready: () => database.ready(), publicMetrics: config.publicMetrics }),
     stationRoutes({ stations, gateway: router ? { ...gateway, call: router.call, disconnect: router.disconnect } : gateway, presence: stationPresence, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
     transactionRoutes({ transactions, idTokens: stations.idTokens }),
     (app, guard) => monitorRoutes(app, guard, monitor),
@@ -396,10 +403,18 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     httpsServer.on('request', (req, res) => api.routing(req, res));
     httpsServer.on('upgrade', upgrade);
     httpsServer.on('tlsClientError', () => undefined);
+    // OCSP stapling: clients that ask get the node's own signed status for its certificate in the handshake.
+    httpsServer.on('OCSPRequest', (cert: Buffer, issuer: Buffer, done: (err: Error | null, response?: Buffer) => void) => {
+      if (!issuer) return done(null);
+      trust.stapledOcsp(cert, issuer).then((der) => done(null, der), (err) => {
+        log.warn({ err }, 'OCSP stapling failed');
+        done(null);
+      });
+    });
     await listen(httpsServer, opts.ephemeralPorts ? 0 : config.tlsPort, config.host);
   }
 
-  const ports = { http: (httpServer.address() as AddressInfo).port, https: httpsServer ? (httpsServer.address() as AddressInfo).port : undefined };
+  ports = { http: (httpServer.address() as AddressInfo).port, https: httpsServer ? (httpsServer.address() as AddressInfo).port : undefined };
   if (ports.https) firmwareBase = `https://${config.hostnames[0] ?? (config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host)}:${ports.https}`;
   log.info({ event: 'node.started', nodeId: config.nodeId, ports, dataDir: path.resolve(config.dataDir), database: database.dialect }, 'evguard node started');
 
@@ -420,6 +435,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     generatedAdminToken,
     async close() {
       log.info({ event: 'node.stopping', sessions: [...gateway.sessions()].length }, 'evguard node stopping');
+      unfollowMetrics();
       firmware.close();
       stations.sessions.close();
       await gateway.close();
@@ -463,6 +479,13 @@ function refreshEvery(ms: number, log: Logger, jobs: Record<string, () => Promis
   }, ms);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** Where relying parties fetch CRLs and OCSP: the configured public URL, else the plain port under the node's first name. */
+function publicUrlOf(config: Config): string {
+  if (config.publicUrl) return config.publicUrl;
+  const host = config.hostnames[0] ?? (config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host);
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
 }
 
 function listen(server: Server | HttpsServer, port: number, host: string): Promise<void> {

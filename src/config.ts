@@ -86,6 +86,17 @@ export interface Config {
   readonly adminToken?: string;
   readonly organization: string;
   readonly hostnames: readonly string[];
+  /**
+   * Serve the REST API, console, TAXII and /metrics on the plain HTTP port to
+   * every client, not only loopback ones: for a TLS-terminating proxy in front.
+   */
+  readonly plainApi: boolean;
+  /**
+   * Base URL relying parties use for the node's CRLs and OCSP (written into
+   * the certificates the node issues). Default: http://<first hostname or
+   * localhost>:<port>.
+   */
+  readonly publicUrl?: string;
   readonly tlsCertFile?: string;
   readonly tlsKeyFile?: string;
   readonly keyPassphrase?: string;
@@ -111,6 +122,7 @@ export const defaults: Config = {
   dataDir: './.evguard',
   organization: 'evguard',
   hostnames: [],
+  plainApi: false,
   logLevel: 'info',
   nodeId: 'node-1',
   publicMetrics: false,
@@ -157,6 +169,8 @@ const ENV: Record<string, (v: string) => ConfigInput> = {
   EVGUARD_KEY_PASSPHRASE: (v) => ({ keyPassphrase: v }),
   EVGUARD_LOG_LEVEL: (v) => ({ logLevel: v }),
   EVGUARD_NODE_ID: (v) => ({ nodeId: v }),
+  EVGUARD_PLAIN_API: (v) => ({ plainApi: v === '1' || v === 'true' }),
+  EVGUARD_PUBLIC_URL: (v) => ({ publicUrl: v }),
   EVGUARD_ALLOW_UNKNOWN: (v) => ({ ocpp: { allowUnknown: v === '1' || v === 'true' } }),
   EVGUARD_PUBLIC_METRICS: (v) => ({ publicMetrics: v === '1' || v === 'true' }),
   EVGUARD_INTEL_PSEUDONYM_KEY: (v) => ({ intel: { pseudonymKey: v } }),
@@ -221,6 +235,7 @@ function validate(c: Config): void {
   for (const k of ['ratePerSecond', 'invalidPerSecond', 'maxHandshakes', 'maxHandshakesPerAddress', 'shedRetryAfterS'] as const) {
     if (!(c.ocpp[k] > 0)) throw configErrors.CONFIG_INVALID(`ocpp.${k} must be greater than 0`);
   }
+  if (c.publicUrl !== undefined && !/^https?:\/\/[^\s/?#]+\/?$/.test(c.publicUrl)) throw configErrors.CONFIG_INVALID('publicUrl (EVGUARD_PUBLIC_URL) must be http(s)://host[:port] with no path');
   if (c.ocpp.maxFrameBytes < 1024) throw configErrors.CONFIG_INVALID('ocpp.maxFrameBytes must be at least 1024');
 }
 

@@ -60,6 +60,7 @@ export const commonErrors = defineErrors({
   VALIDATION_FAILED: { status: 400, message: 'The request body or parameters are invalid' },
   UNAUTHENTICATED: { status: 401, message: 'A valid bearer token is required' },
   FORBIDDEN: { status: 403, message: 'Your role does not allow this action' },
+  HTTPS_REQUIRED: { status: 403, message: 'This is served over HTTPS (or to loopback clients) only' },
   NOT_FOUND: { status: 404, message: 'No such resource' },
   CONFLICT: { status: 409, message: 'The resource already exists or is in a conflicting state' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },

@@ -39,7 +39,29 @@ export interface ApiDeps {
   audit: AuditLog;
   log: any;
   version: string;
+  /** What the plain HTTP port serves to clients that are not on this host (see plainPortAllows). */
+  transport?: { plainApi: boolean; publicMetrics?: boolean; httpsPort(): number | undefined };
 }
+
+/**
+ * On the plain HTTP port, remote clients get only what must be reachable
+ * without TLS: /healthz, /readyz, CRLs and OCSP (signed objects that RFC 5280 relying
+ * parties fetch over http), and the firmware download path (which itself
+ * answers "HTTPS only"). OCPP `ws://` upgrades never reach this router. The
+ * API, console, TAXII and /metrics carry tokens and answers that must not
+ * cross a network in clear: there they answer loopback clients only, unless
+ * the operator sets plainApi for a TLS-terminating proxy.
+ */
+const PLAIN_PUBLIC = /^\/(?:healthz(?:[?#]|$)|readyz(?:[?#]|$)|pki\/(?:crl|ocsp)(?:[/?#]|$)|firmware\/d\/)/;
+/** With publicMetrics the operator chose a tokenless scrape: no secret crosses, so /metrics is public on the plain port too. */
+const METRICS = /^\/metrics(?:[?#]|$)/;
+
+export function isLoopback(address: string | undefined): boolean {
+  return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+}
+
+/** One year; browsers then refuse plain HTTP for this host name. */
+const HSTS = 'max-age=31536000';
 
 export type RoutePlugin = (app: FastifyInstance, guard: Guard) => Promise<void> | void;
 
@@ -94,6 +116,23 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
     if (auth.length === 0) return;
     route.preHandler = pre.filter((h) => !guards.has(h));
     route.onRequest = [...auth, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())] as typeof route.onRequest;
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    if ((req.raw.socket as { encrypted?: boolean }).encrypted || deps.transport?.plainApi !== false) return;
+    if (isLoopback(req.raw.socket.remoteAddress) || PLAIN_PUBLIC.test(req.url) || (deps.transport.publicMetrics && METRICS.test(req.url))) return;
+    const tlsPort = deps.transport.httpsPort();
+    const host = /^([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d+)?$/.exec(req.headers.host ?? '')?.[1];
+    const browsing = (req.method === 'GET' || req.method === 'HEAD') && !/^\/(?:api\/|taxii2\/|metrics(?:[?#]|$))/.test(req.url);
+    // A browser asking for the console is sent to HTTPS; an API client is told, not redirected (its token already crossed).
+    if (tlsPort && host && browsing) return reply.redirect(`https://${host}:${tlsPort}${req.url}`, 308);
+    const where = tlsPort ? `https://${host ?? '<host>'}:${tlsPort}` : 'a TLS listener (--tls-port) or a TLS-terminating proxy with --plain-api';
+    return sendError(reply, 403, 'HTTPS_REQUIRED', `The API, console, TAXII and metrics are served over HTTPS to remote clients: use ${where}`);
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    if ((req.raw.socket as { encrypted?: boolean }).encrypted) reply.header('strict-transport-security', HSTS);
+    // API answers can carry secrets (new tokens, station passwords) and always carry a tenant's data: never cached.
+    if (/^\/(?:api|taxii2)\/|^\/metrics(?:[?#]|$)/.test(req.url) && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
   });
 
   app.setErrorHandler((err: any, req, reply) => {

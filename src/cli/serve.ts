@@ -18,6 +18,8 @@ export function serveCommand(): Command {
     .option('--hostname <name...>', 'extra host names for the generated server certificate (default: localhost only)')
     .option('--tls-cert <file>', 'use this server certificate (PEM, with chain) instead of a generated one')
     .option('--tls-key <file>', 'private key for --tls-cert')
+    .option('--plain-api', 'serve the REST API, console, TAXII and /metrics on the plain HTTP port to remote clients too, only behind a TLS-terminating proxy (default: loopback clients only there)')
+    .option('--public-url <url>', 'http(s)://host[:port] relying parties reach for CRLs and OCSP (default http://<hostname or localhost>:<port>)')
     .option('--allow-unknown', 'let unknown stations connect as Pending (an operator must accept them) (default: refused)')
     .option('--config <file>', 'JSON config file (flags > EVGUARD_* env > file > defaults)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (default info)')
@@ -35,6 +37,8 @@ export function serveCommand(): Command {
         tlsCertFile: o.tlsCert,
         tlsKeyFile: o.tlsKey,
         logLevel: o.logLevel,
+        plainApi: o.plainApi ? true : undefined,
+        publicUrl: o.publicUrl,
         ocpp: o.allowUnknown ? { allowUnknown: true } : undefined,
       };
       const config = loadConfig(stripUndefined(flags), process.env, o.config);

@@ -45,12 +45,14 @@ export interface HandshakeFacts {
 
 export type HandshakeDecision =
   | { accept: true; securityProfile: 1 | 2 | 3 }
-  | { accept: false; status: 400 | 401 | 403 | 404 | 409 | 429 | 503; message: string };
+  | { accept: false; status: 400 | 401 | 403 | 404 | 409 | 429 | 503; message: string; /** Why, for metrics: the security event type, or LockedOut. */ reason?: string };
 
 export interface GatewayHooks {
   authenticate(facts: HandshakeFacts): Promise<HandshakeDecision>;
   /** A second authenticated connection claimed a station whose session is alive. */
   duplicateRefused(facts: HandshakeFacts): void;
+  /** Every handshake that got as far as authentication, with how it ended (metrics). */
+  handshake?(facts: HandshakeFacts, result: HandshakeDecision): void;
   /** Cluster mode: does another node hold a live session for this station? (It pings it; a dead one there is closed.) */
   heldElsewhere?(stationId: string, probeMs: number): Promise<boolean>;
   /** Dispatches one validated CALL from a station; must throw an RPC or Evguard error to refuse. */
@@ -139,11 +141,18 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       version: VERSION_OF_SUBPROTOCOL[subprotocol]!,
     };
     let claimed = false;
+    const refuse = (status: 409 | 503, message: string) => {
+      hooks.handshake?.(facts, { accept: false, status, message });
+      return reject(status, message);
+    };
     try {
       // Authenticate first: an attempt that fails (or that the policy slows down) must not hold the station's slot against the real station.
       const decision = await hooks.authenticate(facts);
-      if (!decision.accept) return reject(decision.status, decision.message);
-      if (upgrading.has(stationId)) return reject(409, 'Another connection for this station is being established');
+      if (!decision.accept) {
+        hooks.handshake?.(facts, decision);
+        return reject(decision.status, decision.message);
+      }
+      if (upgrading.has(stationId)) return refuse(409, 'Another connection for this station is being established');
       upgrading.add(stationId);
       claimed = true;
       const existing = live.get(stationId);
@@ -152,17 +161,18 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
         // only if the old socket no longer answers a ping.
         if (await isAlive(existing.client, config.duplicateProbeMs)) {
           hooks.duplicateRefused(facts);
-          return reject(409, 'This station is already connected');
+          return refuse(409, 'This station is already connected');
         }
         existing.client.close({ code: 1001, reason: 'Replaced by a new connection', force: true });
         live.delete(stationId);
       } else if (hooks.heldElsewhere && (await hooks.heldElsewhere(stationId, config.duplicateProbeMs))) {
         hooks.duplicateRefused(facts);
-        return reject(409, 'This station is already connected');
+        return refuse(409, 'This station is already connected');
       }
+      hooks.handshake?.(facts, decision);
       accept({ securityProfile: decision.securityProfile, version: facts.version }, subprotocol);
     } catch {
-      reject(503, 'Authentication is unavailable; try again');
+      refuse(503, 'Authentication is unavailable; try again');
     } finally {
       if (claimed) upgrading.delete(stationId);
       handshakes.release(handshake.request.socket);

@@ -36,7 +36,7 @@ export interface PolicyDeps {
 export const SLOWDOWN_MS = 2_000;
 
 export function createHandshakePolicy(deps: PolicyDeps) {
-  const refuse = (status: 401 | 403 | 429, message: string): HandshakeDecision => ({ accept: false, status, message });
+  const refuse = (status: 401 | 403 | 429, message: string, reason: string): HandshakeDecision => ({ accept: false, status, message, reason });
   const verified = createVerifiedCache();
   const admit = (stationId: string, remoteAddress: string, secret: StationSecret) => {
     deps.accepted?.(stationId, secret);
@@ -48,13 +48,13 @@ export function createHandshakePolicy(deps: PolicyDeps) {
     const indicator = deps.blockedAddress?.(f.remoteAddress);
     if (indicator) {
       deps.securityEvent({ ...base, type: 'BlockedByIndicator', techInfo: `address matches shared indicator ${indicator}` });
-      return refuse(403, 'Connection refused');
+      return refuse(403, 'Connection refused', 'BlockedByIndicator');
     }
     // Lock-outs hit the attacker's address, not the station: an address lock-out spares stations that authenticated from it before.
     let knownHere: Promise<boolean> | undefined;
     const known = () => (knownHere ??= deps.registry.knownAt(f.stationId, f.remoteAddress));
     const lock = deps.lockedOut?.({ stationId: f.stationId, remoteAddress: f.remoteAddress });
-    if (lock && !(lock.scope === 'address' && (await known()))) return refuse(429, `Locked out until ${lock.until}`);
+    if (lock && !(lock.scope === 'address' && (await known()))) return refuse(429, `Locked out until ${lock.until}`, 'LockedOut');
     if (deps.slowedDown?.(f.stationId) && !(await known())) await new Promise((r) => setTimeout(r, SLOWDOWN_MS));
 
     const secret = await deps.registry.secret(f.stationId);
@@ -70,23 +70,23 @@ export function createHandshakePolicy(deps: PolicyDeps) {
       }
       deps.securityEvent({ ...base, type: 'UnknownStation', techInfo: 'connection refused' });
       // Same answer as a wrong password, so ids cannot be enumerated.
-      return refuse(401, 'Authentication failed');
+      return refuse(401, 'Authentication failed', 'UnknownStation');
     }
     const profile = secret.record.securityProfile;
 
     if (profile >= 2 && !f.secure) {
       deps.securityEvent({ ...base, type: 'SecurityProfileDowngrade', techInfo: `registered for profile ${profile}, arrived over plain ws://` });
-      return refuse(403, `This station must connect with wss:// (security profile ${profile})`);
+      return refuse(403, `This station must connect with wss:// (security profile ${profile})`, 'SecurityProfileDowngrade');
     }
     if (profile === 3) {
       if (!f.peerCertificateChain?.length) {
         deps.securityEvent({ ...base, type: 'SecurityProfileDowngrade', techInfo: 'registered for profile 3, presented no client certificate' });
-        return refuse(403, 'This station must present its client certificate (security profile 3)');
+        return refuse(403, 'This station must present its client certificate (security profile 3)', 'SecurityProfileDowngrade');
       }
       const check = deps.checkClientCertificate?.(f.peerCertificateChain, f.stationId) ?? { ok: false as const, reason: 'no-trust-anchor' };
       if (!check.ok) {
         deps.securityEvent({ ...base, type: 'ClientCertificateRejected', techInfo: check.reason });
-        return refuse(403, 'Client certificate rejected');
+        return refuse(403, 'Client certificate rejected', 'ClientCertificateRejected');
       }
       admit(f.stationId, f.remoteAddress, secret);
       return { accept: true, securityProfile: 3 };
@@ -98,11 +98,11 @@ export function createHandshakePolicy(deps: PolicyDeps) {
         type: 'InvalidStationCredentials',
         techInfo: f.mismatchedUser ? `Basic-auth username "${f.mismatchedUser}" is not the station id` : 'no Basic-auth credentials',
       });
-      return refuse(401, 'Authentication failed');
+      return refuse(401, 'Authentication failed', 'InvalidStationCredentials');
     }
     if (!secret.passwordHash || !(await verified.verify(f.stationId, f.password, secret.passwordHash))) {
       deps.securityEvent({ ...base, type: 'InvalidStationCredentials', techInfo: 'wrong password' });
-      return refuse(401, 'Authentication failed');
+      return refuse(401, 'Authentication failed', 'InvalidStationCredentials');
     }
     admit(f.stationId, f.remoteAddress, secret);
     return { accept: true, securityProfile: profile };

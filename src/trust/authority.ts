@@ -290,7 +290,9 @@ export function createAuthority(opts: AuthorityOptions) {
     return s;
   }
 
-  return { load, ensure, ca, cas: () => [...cas.values()], signer, chain, issue, exportCsr, importCa, records, recordCertificate, chainsTo };
+  /** Whether issued certificates carry CRL and OCSP locations (a public URL is configured). */
+  const publishesLocations = () => !!opts.publicUrl;
+  return { load, ensure, ca, cas: () => [...cas.values()], signer, chain, issue, exportCsr, importCa, records, recordCertificate, chainsTo, publishesLocations };
 }
 
 export type Authority = ReturnType<typeof createAuthority>;

@@ -4,8 +4,12 @@
  * issuance and checking, revocation (CRL and OCSP) and Plug & Charge
  * contract certificates. See docs/trust.md.
  */
-import { createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import * as ocsp from '@peculiar/asn1-ocsp';
+import { Certificate as AsnCertificate } from '@peculiar/asn1-x509';
 import type { FastifyInstance } from 'fastify';
+import * as x509 from './x509.js';
 import type { JsonName } from './x509.js';
 import type { Bus } from '../bus/index.js';
 import { onChange, publishChange, type CertificateRevoked } from '../bus/changes.js';
@@ -86,6 +90,8 @@ export interface Trust {
   installedCertificates(stationId: string): Promise<InstalledCertificate[]>;
   crlDer(caName: string): Promise<Buffer>;
   ocspRespond(requestDer: Buffer): Promise<Buffer>;
+  /** An OCSP response for one of the node's own TLS certificates, for stapling (cached for half its validity). */
+  stapledOcsp(certDer: Buffer, issuerDer: Buffer): Promise<Buffer | undefined>;
   get15118EVCertificate(input: { iso15118SchemaVersion?: string; action: 'Install' | 'Update'; exiRequest: string }): Promise<import('./contracts.js').Get15118EVCertificateResult>;
   getCertificateStatus(ocspRequestData: import('./contracts.js').OcspRequestData): Promise<import('./contracts.js').GetCertificateStatusResult>;
   authorizeContract(input: { emaid?: string; certificatePem?: string; iso15118CertificateHashData?: import('./contracts.js').OcspRequestData[] }): Promise<import('./contracts.js').ContractAuthorization>;
@@ -111,6 +117,8 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
   const passphrase = resolvePassphrase(config.dataDir, config.keyPassphrase, warn);
   const vault = createKeyVault(config.dataDir, passphrase);
   const store = createTrustStore(deps.db);
+  /** Stapled OCSP responses for the node's own certificates, by serial; cleared on every revocation. */
+  const staples = new Map<string, { der: Buffer; until: number }>();
   const iso15118Curve = config.iso15118Curve ?? 'P-256';
   const authority = createAuthority({ store, vault, organization: config.organization, iso15118Curve, publicUrl: config.publicUrl, now, warn });
   const revocation = createRevocation({ authority, store, now });
@@ -131,6 +139,7 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
     rec.revokedAt = typeof revokedAt === 'string' ? revokedAt : now().toISOString();
     rec.revocationReason = typeof reason === 'string' ? reason : undefined;
     revocation.invalidate();
+        staples.clear();
     const c: CertificateRevoked = { serialHex: rec.serialHex, stationId: rec.stationId, kind: rec.kind, reason: rec.revocationReason, revokedAt: rec.revokedAt };
     for (const l of revocationListeners) l(c);
     return true;
@@ -255,6 +264,27 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
     installedCertificates: (stationId) => store.listInstalled(stationId),
     crlDer: (name) => revocation.crlDer(name),
     ocspRespond: (der) => revocation.ocspRespond(der),
+    async stapledOcsp(certDer, issuerDer) {
+      const cert = new x509.X509Certificate(certDer);
+      const serial = normalizeSerial(cert.serialNumber);
+      if (!serial || !authority.records.has(serial)) return undefined; // an operator's own certificate: its CA staples, not us
+      const cached = staples.get(serial);
+      if (cached && cached.until > now().getTime()) return cached.der;
+      // Node asks with one certificate whichever of the ECDSA and RSA pair the handshake picks, so the
+      // response covers every server certificate from this issuer; a client finds its own CertID in it.
+      const issuer = AsnConvert.parse(issuerDer, AsnCertificate).tbsCertificate;
+      const sha1 = (b: ArrayBuffer | Uint8Array) => createHash('sha1').update(Buffer.from(b as ArrayBuffer)).digest('hex');
+      const [nameHash, keyHash] = [sha1(AsnConvert.serialize(issuer.subject)), sha1(issuer.subjectPublicKeyInfo.subjectPublicKey)];
+      const issuerName = new x509.X509Certificate(issuerDer).subject;
+      const serials = new Set([serial, ...server.map((c) => new x509.X509Certificate(c.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)![0]))
+        .filter((c) => c.issuer === issuerName).map((c) => normalizeSerial(c.serialNumber)!)]);
+      const requests = [...serials].map((s) => AsnConvert.parse(revocation.buildRequest('sha1', nameHash, keyHash, s), ocsp.OCSPRequest));
+      requests[0]!.tbsRequest.requestList = requests.flatMap((r) => r.tbsRequest.requestList);
+      const der = await revocation.ocspRespond(Buffer.from(AsnConvert.serialize(requests[0]!)));
+      // Responses are valid for an hour; staple one for half of that, and never past a revocation.
+      for (const s of serials) staples.set(s, { der, until: now().getTime() + 30 * 60_000 });
+      return der;
+    },
     get15118EVCertificate: (input) => contracts.get15118EVCertificate(input),
     getCertificateStatus: (data) => contracts.getCertificateStatus(data),
     authorizeContract: (input) => contracts.authorizeContract(input),
@@ -296,6 +326,7 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
       const key = input.keyPem ? vault.parseOperatorKey(input.keyPem, input.keyPassphrase) : undefined;
       await authority.importCa(name, input.certPem, key);
       revocation.invalidate();
+        staples.clear();
       return summary(name);
     },
     certificateLifecycle: (link, lifecycleConfig) => createCertificateLifecycle(

@@ -8,7 +8,7 @@
 import { createPrivateKey, createPublicKey, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type * as x509 from './x509.js';
+import * as x509 from './x509.js';
 import type { Authority } from './authority.js';
 import { trustErrors } from './errors.js';
 import { spkiOf } from './issue.js';
@@ -44,23 +44,37 @@ export async function ensureServiceCredential(deps: { authority: Authority; stor
   const issuer = deps.authority.ca(profile.issuer);
   const chainPem = await deps.store.getServiceCredential(def.name);
   const key = deps.vault.load(def.name);
-  if (chainPem && key && issuer.nodeCert && stillGood(chainPem, key, issuer.nodeCert, deps.now(), def.san, deps.authority)) {
+  if (chainPem && key && issuer.nodeCert && stillGood(chainPem, key, issuer.nodeCert, deps.now(), def, deps.authority)) {
     return { key, keyPem: clearPem(key), chainPem };
   }
   const fresh = generateKey(def.keySpec);
   const issued = await deps.authority.issue({
     kind: def.kind, issuerCa: profile.issuer, subject: def.subject, publicKey: spkiOf(fresh),
-    validityDays: profile.validityDays, keyUsages: profile.keyUsages, extendedKeyUsages: profile.extendedKeyUsages, san: def.san,
+    validityDays: profile.validityDays, keyUsages: keyUsagesFor(def), extendedKeyUsages: profile.extendedKeyUsages, san: def.san,
   });
   deps.vault.save(def.name, fresh);
   await deps.store.saveServiceCredential(def.name, issued.chainPem, deps.now().toISOString());
   return { key: fresh, keyPem: clearPem(fresh), chainPem: issued.chainPem };
 }
 
-function stillGood(chainPem: string, key: KeyObject, issuer: NodeX509, now: Date, san: ServiceDefinition['san'], authority: Authority): boolean {
+/**
+ * An ECDSA key cannot encipher (RFC 5480 §3: keyEncipherment is for RSA key
+ * transport), so the ECDSA certificate asks only for what it does.
+ */
+function keyUsagesFor(def: ServiceDefinition): number {
+  const usages = LEAF_PROFILES[def.kind].keyUsages;
+  return def.keySpec.startsWith('RSA') ? usages : usages & ~x509.KeyUsageFlags.keyEncipherment;
+}
+
+function stillGood(chainPem: string, key: KeyObject, issuer: NodeX509, now: Date, def: ServiceDefinition, authority: Authority): boolean {
+  const san = def.san;
   try {
     const leaf = new NodeX509(chainPem);
     if (!authority.chainsTo(leaf, issuer)) return false;
+    // Re-issue a certificate made before its profile changed (key usage, CRL and OCSP locations).
+    const parsed = new x509.X509Certificate(leaf.raw);
+    if ((parsed.getExtension(x509.KeyUsagesExtension)?.usages ?? 0) !== keyUsagesFor(def)) return false;
+    if (authority.publishesLocations() && (!parsed.getExtension(x509.CRLDistributionPointsExtension) || !parsed.getExtension(x509.AuthorityInfoAccessExtension))) return false;
     if (Date.parse(leaf.validTo) - now.getTime() < RENEW_BEFORE_MS) return false;
     if (!spkiOf(key).equals(leaf.publicKey.export({ type: 'spki', format: 'der' }))) return false;
     if (san) {
