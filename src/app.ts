@@ -29,6 +29,7 @@ import { createGrid, createOpenAdrVen, gridMigrations, gridRoutes, type Grid } f
 import { checkSignedMeterValue, createMeterKeys, meterKeyRoutes, meterMigrations } from './meters/index.js';
 import { tlsOptions } from './tls.js';
 import { createMetrics } from './metrics.js';
+import { recordIdentity } from './node-identity.js';
 import { assessRoutes, createAssessment } from './assess/index.js';
 import { createIntel, intelMigrations, type Intel } from './intel/index.js';
 import { createFirmware, firmwareMigrations, type Firmware } from './firmware/index.js';
@@ -81,6 +82,7 @@ export function nodeMigrations() {
 
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
   const log = opts.log ?? pino({ level: config.logLevel });
+  recordIdentity(config);
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onConnectionError: (err) => log.warn({ err }, 'PostgreSQL closed a connection; the pool opens a new one') });
   await migrate(database, nodeMigrations());
   const onBusError = (err: unknown, event: BusEvent) => log.error({ err, topic: event.topic }, 'bus subscriber failed');

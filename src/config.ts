@@ -181,6 +181,11 @@ const ENV: Record<string, (v: string) => ConfigInput> = {
  * process.env, `file` a JSON config file path (flag --config or EVGUARD_CONFIG).
  */
 export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env, file?: string): Config {
+  return loadConfigWithSources(flags, env, file).config;
+}
+
+/** The config, and the top-level keys a flag, an EVGUARD_* variable or the config file set (rather than a default). */
+export function loadConfigWithSources(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env, file?: string): { config: Config; explicit: ReadonlySet<keyof Config> } {
   const layers: ConfigInput[] = [];
   const configFile = file ?? env.EVGUARD_CONFIG;
   if (configFile) layers.push(readConfigFile(configFile));
@@ -191,7 +196,8 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   layers.push(flags);
   const merged = layers.reduce<Config>((acc, layer) => merge(acc, layer) as Config, defaults);
   validate(merged);
-  return deepFreeze(structuredClone(merged));
+  const explicit = new Set(layers.flatMap((l) => Object.entries(l).filter(([, v]) => v !== undefined).map(([k]) => k as keyof Config)));
+  return { config: deepFreeze(structuredClone(merged)), explicit };
 }
 
 function readConfigFile(file: string): ConfigInput {

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadConfig, type ConfigInput } from '../config.js';
+import type { ConfigInput } from '../config.js';
+import { loadNodeConfig } from '../node-identity.js';
 import { startApp } from '../app.js';
 import { explainListenError, parseIntOption } from './exit.js';
 
@@ -41,7 +42,7 @@ export function serveCommand(): Command {
         publicUrl: o.publicUrl,
         ocpp: o.allowUnknown ? { allowUnknown: true } : undefined,
       };
-      const config = loadConfig(stripUndefined(flags), process.env, o.config);
+      const config = loadNodeConfig(stripUndefined(flags), process.env, o.config, { record: true });
       const firstStart = !existsSync(path.join(config.dataDir, 'keys'));
       process.stdout.write(firstStart ? `first start: creating certificate authorities and a server certificate in ${config.dataDir} …\n` : 'starting evguard …\n');
       const app = await startApp(config).catch((err) => {

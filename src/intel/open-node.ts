@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../config.js';
+import { loadNodeConfig } from '../node-identity.js';
 import { createLocalBus } from '../bus/index.js';
 import { sql } from 'kysely';
 import { openDatabase, type Database } from '../store/index.js';
@@ -20,8 +20,8 @@ import { intelConfigFor, shareableAlert } from './node.js';
 const MAX_ALERTS = 1000;
 
 export const openIntelNode: OpenIntelNode = async ({ dataDir, configFile }) => {
-  // The node's own configuration (flags > EVGUARD_* > config file), so pseudonyms and TLP are the node's.
-  const config = loadConfig(dataDir ? { dataDir } : {}, process.env, configFile);
+  // The node's own configuration (flags > EVGUARD_* > config file > the data dir's identity), so organization, pseudonyms and TLP are the node's.
+  const config = loadNodeConfig(dataDir ? { dataDir } : {}, process.env, configFile, { record: false });
   if (!existsSync(config.dataDir) || !statSync(config.dataDir).isDirectory()) {
     throw intelErrors.INTEL_INVALID_INPUT(`no evguard data directory at ${config.dataDir}; pass --data-dir <dir> of a node (or set EVGUARD_DATA_DIR)`);
   }

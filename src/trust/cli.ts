@@ -11,6 +11,7 @@ import { EvguardError } from '../errors.js';
 import { migrate, openDatabase } from '../store/index.js';
 import { createTrust, type Trust } from './index.js';
 import { normalizeSerial } from './profiles.js';
+import { loadNodeConfig } from '../node-identity.js';
 
 export interface PkiCommandOptions {
   env?: NodeJS.ProcessEnv;
@@ -20,7 +21,7 @@ export interface PkiCommandOptions {
   exit?: (code: number) => void;
 }
 
-interface CommonFlags { dataDir: string; databaseUrl?: string; organization: string }
+interface CommonFlags { dataDir?: string; databaseUrl?: string; organization?: string }
 
 export function createPkiCommand(options: PkiCommandOptions = {}): Command {
   const env = options.env ?? process.env;
@@ -29,22 +30,25 @@ export function createPkiCommand(options: PkiCommandOptions = {}): Command {
   const exit = options.exit ?? ((code) => process.exit(code));
 
   const common = (cmd: Command) => cmd
-    .addOption(new Option('--data-dir <dir>', 'evguard data directory').default(env.EVGUARD_DATA_DIR ?? './.evguard'))
-    .addOption(new Option('--database-url <url>', 'postgres:// URL instead of the embedded SQLite database').default(env.EVGUARD_DATABASE_URL))
-    .addOption(new Option('--organization <name>', 'organisation station certificates carry').default(env.EVGUARD_ORGANIZATION ?? 'evguard'))
+    .addOption(new Option('--data-dir <dir>', 'evguard data directory (default EVGUARD_DATA_DIR or ./.evguard)'))
+    .addOption(new Option('--database-url <url>', 'postgres:// URL instead of the embedded SQLite database (default: the node\'s, from its data dir)'))
+    .addOption(new Option('--organization <name>', 'organisation station certificates carry (default: the node\'s, from its data dir)'))
     .configureOutput({ writeOut: out, writeErr: err })
     .exitOverride();
 
   async function withTrust(flags: CommonFlags, action: (trust: Trust) => Promise<void>): Promise<void> {
     let database;
     try {
-      database = await openDatabase({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl });
+      // The node's own identity from its data dir; flags that contradict it are refused.
+      const given = Object.fromEntries(Object.entries({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl, organization: flags.organization }).filter(([, v]) => v !== undefined));
+      const config = loadNodeConfig(given, env, undefined, { record: false });
+      database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
       // The node's whole schema: the data dir may be a running node's (and the migrator refuses a partial set).
       const { nodeMigrations } = await import('../app.js');
       await migrate(database, nodeMigrations());
       const log = { info() {}, warn: (_o: unknown, msg: string) => err(`warning: ${msg}\n`) };
       const trust = await createTrust({ db: database, bus: createLocalBus(), log }, {
-        dataDir: flags.dataDir, organization: flags.organization, hostnames: [], keyPassphrase: env.EVGUARD_KEY_PASSPHRASE,
+        dataDir: config.dataDir, organization: config.organization, hostnames: [], keyPassphrase: config.keyPassphrase,
       });
       await action(trust);
     } catch (e) {
