@@ -7,12 +7,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Bus } from '../bus/index.js';
 import type { Database } from '../store/index.js';
 import { intelErrors } from './errors.js';
-import { buildBundle, organizationIdentity, type ShareableAlert, type ShareableIncident } from './mapping.js';
+import { STATION_OBJECT_TYPE } from './pattern.js';
+import { buildBundle, EXTENSION_AUTHOR, organizationIdentity, STATION_EXTENSION, type ShareableAlert, type ShareableIncident } from './mapping.js';
 import { createIndicatorIndex, type EnforcedIndicator, type Match, type MatchInput } from './matcher.js';
 import { parsePattern, type PatternTerm } from './pattern.js';
 import { createPseudonymiser } from './pseudonym.js';
 import { createStixValidator, type ValidationResult } from './schema.js';
-import { sdoId, stixTime, tlpMarking, TLP_LEVELS, type Bundle, type Sighting, type StixObject, type TlpLevel } from './stix.js';
+import { normaliseTimestamps, sdoId, stixTime, tlpMarking, TLP_LEVELS, type Bundle, type Sighting, type StixObject, type TlpLevel } from './stix.js';
 import { createIntelStore, sortableTime } from './store.js';
 import { registerTaxiiRoutes, type CollectionConfig, type TaxiiAuth } from './taxii-server.js';
 import type { TaxiiClient } from './taxii-client.js';
@@ -29,7 +30,8 @@ export type { EnforcedIndicator, Match, MatchInput } from './matcher.js';
 export type { ValidationResult } from './schema.js';
 export type { CollectionConfig, Grant, Principal, Role, TaxiiAuth } from './taxii-server.js';
 export type { ObservedTraffic } from './sightings.js';
-export { parsePattern, patternFor, type PatternTerm, type TermKind } from './pattern.js';
+export { canonicalSerial, parsePattern, patternFor, type PatternTerm, type TermKind } from './pattern.js';
+export { STATION_EXTENSION } from './mapping.js';
 
 /** Bus topics this module publishes. */
 export const IntelTopics = {
@@ -229,7 +231,9 @@ export async function createIntel(deps: IntelDeps, config: IntelConfig): Promise
     exportBundle,
     async share(input) {
       const bundle = exportBundle(input);
-      for (const o of bundle.objects) await store.insertObject(outbound.id, o, dateAdded());
+      // The definition of evguard's custom observable travels in the collection with the first objects that use it.
+      const usesStation = bundle.objects.some((o) => o.type === STATION_OBJECT_TYPE || (typeof o.pattern === 'string' && o.pattern.includes(`${STATION_OBJECT_TYPE}:`)));
+      for (const o of [...(usesStation ? [EXTENSION_AUTHOR, STATION_EXTENSION] : []), ...bundle.objects]) await store.insertObject(outbound.id, o, dateAdded());
       return bundle;
     },
     validate: (object) => validator.validate(object),
@@ -245,7 +249,9 @@ export async function createIntel(deps: IntelDeps, config: IntelConfig): Promise
       const source = opts.source ?? 'import';
       const rejected: ImportResult['rejected'] = [];
       const accepted: StixObject[] = [];
-      for (const object of objects) {
+      for (const received of objects) {
+        // Any precision STIX allows is accepted, and stored at millisecond precision or finer.
+        const object = normaliseTimestamps(received);
         const check = validator.validate(object);
         const id = (object as { id?: unknown })?.id;
         if (!check.valid) {

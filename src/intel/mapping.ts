@@ -6,10 +6,10 @@
  */
 import {
   canonicalJson, scoId, sdoId, stixTime, tlpMarking, uuidv5, EVGUARD_NAMESPACE,
-  type Bundle, type Identity, type Indicator, type ObservedData, type Relationship, type Sighting, type StixCommon, type TlpLevel,
+  type Bundle, type ExtensionDefinition, type Identity, type Indicator, type ObservedData, type Relationship, type Sighting, type StixCommon, type TlpLevel,
 } from './stix.js';
 import {
-  isShareableAddress, normaliseAddress, normaliseSerial, normaliseSha256, patternFor, type PatternTerm,
+  canonicalSerial, isShareableAddress, normaliseAddress, normaliseSerial, normaliseSha256, patternFor, STATION_OBJECT_TYPE, type PatternTerm,
 } from './pattern.js';
 import type { Pseudonymiser } from './pseudonym.js';
 
@@ -156,7 +156,9 @@ export function buildBundle(alerts: ShareableAlert[], incidents: ShareableIncide
     );
     related.push(...indicators.map((i) => i.id));
 
-    const observables = observablesFor(e, ctx.pseudonym).map((o) => set.add({ ...o, object_marking_refs: [marking.id] }));
+    // A station named as compromised is also observed, so its indicator's sighting has observed-data like any other.
+    const stationTerm = terms.find((t) => t.kind === 'station');
+    const observables = [...observablesFor(e, ctx.pseudonym), ...(stationTerm ? [stationObservable(stationTerm.value)] : [])].map((o) => set.add({ ...o, object_marking_refs: [marking.id] }));
     let observed: ObservedData | undefined;
     if (observables.length > 0) {
       observed = set.add<ObservedData>({
@@ -250,7 +252,7 @@ export function observablesFor(e: ObservableEvidence, pseudonym: Pseudonymiser):
   const out: StixCommon[] = [];
   const fw = normaliseSha256(e.firmwareSha256);
   if (fw) out.push({ type: 'file', spec_version: '2.1', id: scoId('file', { hashes: { 'SHA-256': fw } }), hashes: { 'SHA-256': fw } });
-  const serial = normaliseSerial(e.certificateSerialHex);
+  const serial = canonicalSerial(e.certificateSerialHex);
   const fp = normaliseSha256(e.certificateSha256Fingerprint);
   if (serial || fp) {
     const props = { ...(fp ? { hashes: { 'SHA-256': fp } } : {}), ...(serial ? { serial_number: serial } : {}) };
@@ -279,4 +281,45 @@ function objectOrder(a: StixCommon, b: StixCommon): number {
   const rb = tb < 0 ? observed : tb;
   if (ra !== rb) return ra - rb;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * Who defines evguard's STIX extensions: one fixed identity for every
+ * deployment, so the extension definition is the same object (same id, same
+ * bytes) whichever organization shares it.
+ */
+export const EXTENSION_AUTHOR: Identity = {
+  type: 'identity', spec_version: '2.1', id: sdoId('identity', { name: 'evguard', identity_class: 'system' }),
+  created: IDENTITY_CREATED, modified: IDENTITY_CREATED, name: 'evguard', identity_class: 'system',
+  description: 'The evguard charging-station management system, author of its STIX 2.1 extension definitions',
+};
+
+/**
+ * STIX 2.1 §7.3 extension definition of the custom observable
+ * `x-evguard-charging-station` (a new SCO). No standard type names a
+ * charging station: `infrastructure` is an SDO (it cannot be matched by a
+ * pattern) and `software`/`x509-certificate` describe parts of a station,
+ * not the station. Receivers that do not know the type keep the objects and
+ * can look the definition up by this id: it is published in the node's
+ * outbound TAXII collection next to the first objects that use the type.
+ * It is not put inside exported bundles, because the OASIS bundle schema
+ * (cti-stix2-json-schemas, stix2.1) lists no extension-definition and its
+ * custom-object branch cannot tell one from an observable.
+ */
+export const STATION_EXTENSION: ExtensionDefinition = {
+  type: 'extension-definition', spec_version: '2.1', id: `extension-definition--${uuidv5(EVGUARD_NAMESPACE, `${STATION_OBJECT_TYPE}/1.0.0`)}`,
+  created_by_ref: EXTENSION_AUTHOR.id, created: IDENTITY_CREATED, modified: IDENTITY_CREATED,
+  name: STATION_OBJECT_TYPE,
+  description: 'A charging station (EVSE controller) as an OCPP central system knows it. Used in indicator patterns ([x-evguard-charging-station:station_id = \'…\']) and in observed-data when a severe alert names a station as compromised.',
+  schema: 'JSON object, a STIX 2.1 cyber-observable: type "x-evguard-charging-station"; spec_version "2.1"; id "x-evguard-charging-station--<UUIDv5>" computed as for standard SCOs (STIX 2.1 §2.9) from the id-contributing property station_id; station_id (string, required, 1–256 characters): the station\'s OCPP identity, or when shared across organizations its keyed pseudonym ("ps-…", HMAC-SHA-256 under the sharing node\'s key, stable per sharer); extensions must name this definition with extension_type "new-sco". No other properties are defined.',
+  version: '1.0.0',
+  extension_types: ['new-sco'],
+};
+
+/** The custom observable for one (pseudonymised) station id. */
+export function stationObservable(stationId: string): StixCommon {
+  return {
+    type: STATION_OBJECT_TYPE, spec_version: '2.1', id: scoId(STATION_OBJECT_TYPE, { station_id: stationId }), station_id: stationId,
+    extensions: { [STATION_EXTENSION.id]: { extension_type: 'new-sco' } },
+  };
 }

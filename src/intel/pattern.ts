@@ -31,7 +31,7 @@ export function patternFor(term: PatternTerm): string {
     case 'firmware-sha256':
       return `[file:hashes.'SHA-256' = ${quote(term.value)}]`;
     case 'certificate-serial':
-      return `[x509-certificate:serial_number = ${quote(colonHex(term.value))}]`;
+      return `[x509-certificate:serial_number = ${quote(canonicalSerial(term.value)!)}]`;
     case 'certificate-sha256':
       return `[x509-certificate:hashes.'SHA-256' = ${quote(term.value)}]`;
     case 'address':
@@ -57,6 +57,19 @@ export function normaliseSerial(value: unknown): string | undefined {
   const hex = value.replace(/[\s:]/g, '').replace(/^0x/i, '').toLowerCase();
   if (!/^[0-9a-f]{1,128}$/.test(hex)) return undefined;
   return hex.replace(/^0+(?=.)/, '');
+}
+
+/**
+ * The one spelling of a certificate serial in everything evguard writes,
+ * observables and patterns alike: lower-case hex byte pairs joined by
+ * colons, as the STIX 2.1 specification's own x509-certificate examples
+ * write it (`36:f7:d4:…`), without leading zero bytes. Any spelling a partner
+ * uses (colons or not, either case, `0x`, DER's sign byte) compares equal
+ * through normaliseSerial.
+ */
+export function canonicalSerial(value: unknown): string | undefined {
+  const hex = normaliseSerial(value);
+  return hex === undefined ? undefined : colonHex(hex);
 }
 
 function colonHex(hex: string): string {

@@ -55,7 +55,7 @@ export function createStixValidator(dir: string = schemaDirectory()): StixValida
     for (const file of readdirSync(path.join(dir, group)).filter((f) => f.endsWith('.json')).sort()) {
       const schema = JSON.parse(readFileSync(path.join(dir, group, file), 'utf8'));
       ajv.addSchema(schema);
-      if (group !== 'common' || file === 'marking-definition.json' || file === 'language-content.json' || file === 'bundle.json') {
+      if (group !== 'common' || file === 'marking-definition.json' || file === 'language-content.json' || file === 'extension-definition.json' || file === 'bundle.json') {
         byType.set(file.replace(/\.json$/, ''), schema.$id);
       }
     }

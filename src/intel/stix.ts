@@ -53,6 +53,14 @@ export interface Sighting extends StixCommon {
 }
 export interface Relationship extends StixCommon { type: 'relationship'; relationship_type: string; source_ref: string; target_ref: string; description?: string }
 export interface Bundle { type: 'bundle'; id: string; objects: StixCommon[] }
+export interface ExtensionDefinition extends StixCommon {
+  type: 'extension-definition';
+  name: string;
+  description?: string;
+  schema: string;
+  version: string;
+  extension_types: ('new-sdo' | 'new-sco' | 'new-sro' | 'property-extension' | 'toplevel-property-extension')[];
+}
 
 /** A STIX object as received from someone else: only the common core is trusted to exist, after validation. */
 export type StixObject = StixCommon;
@@ -141,4 +149,29 @@ export function stixTime(value: string | Date): string {
   const d = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(d.getTime())) throw new RangeError(`not a timestamp: ${String(value).slice(0, 40)}`);
   return d.toISOString();
+}
+
+/** A STIX timestamp whose fraction has fewer than three digits (or none). */
+const COARSE_TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,2}))?Z$/;
+
+/**
+ * Partners' objects in every precision STIX allows (a timestamp's fraction
+ * is optional, §2.15), stored normalised: any timestamp with less than
+ * millisecond precision gets its fraction padded to three digits, so
+ * `created` and `modified` meet §3.2's millisecond rule and every timestamp
+ * compares and sorts as text. Finer precision is kept as sent. Walks nested
+ * objects and arrays (extensions, kill chains, SCO properties); returns a new
+ * value and leaves the input alone.
+ */
+export function normaliseTimestamps<T>(value: T, depth = 0): T {
+  if (depth > 32) return value;
+  if (typeof value === 'string') {
+    const m = COARSE_TIMESTAMP.exec(value);
+    return (m ? `${m[1]}.${(m[2] ?? '').padEnd(3, '0')}Z` : value) as T;
+  }
+  if (Array.isArray(value)) return value.map((v) => normaliseTimestamps(v, depth + 1)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normaliseTimestamps(v, depth + 1)])) as T;
+  }
+  return value;
 }

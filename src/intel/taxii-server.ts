@@ -10,7 +10,7 @@ import { EvguardError } from '../errors.js';
 import { intelErrors } from './errors.js';
 import type { StixValidator } from './schema.js';
 import type { IntelStore, ObjectRow } from './store.js';
-import type { StixObject } from './stix.js';
+import { normaliseTimestamps, type StixObject } from './stix.js';
 import {
   acceptsTaxii, encodeNext, isIdentifier, isTaxiiContentType, parseFilters, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, type Filters, type Query,
 } from './taxii-media.js';
@@ -192,7 +192,9 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       const successes: { id: string; version: string; message?: string }[] = [];
       const failures: { id: string; version?: string; message: string }[] = [];
       const accepted: StixObject[] = [];
-      for (const object of body.objects as unknown[]) {
+      for (const received of body.objects as unknown[]) {
+        // Any precision STIX allows is accepted, and stored at millisecond precision or finer.
+        const object = normaliseTimestamps(received);
         const o = object as Partial<StixObject> | null;
         const id = o && typeof o === 'object' && typeof o.id === 'string' ? o.id.slice(0, 300) : 'unknown';
         const version = o && typeof o.modified === 'string' ? o.modified : o && typeof o.created === 'string' ? o.created : undefined;

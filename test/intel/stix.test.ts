@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { EvguardError } from '../../src/errors.js';
 import {
-  canonicalJson, parsePattern, patternFor, scoId, TLP2_EXTENSION_ID, TLP2_MARKING_IDS, TLP_LEVELS, uuidv5, type StixObject,
+  canonicalJson, parsePattern, patternFor, scoId, STATION_EXTENSION, TLP2_EXTENSION_ID, TLP2_MARKING_IDS, TLP_LEVELS, uuidv5, type StixObject,
 } from '../../src/intel/index.js';
 import { ADDRESS, FINGERPRINT, FIRMWARE, openNode, sampleAlerts, type TestNode } from './fixtures.js';
 
@@ -146,5 +146,66 @@ describe('STIX patterns', () => {
       "[ipv4-addr:value = 'unterminated",
       '',
     ]) assert.equal(parsePattern(p).enforceable, false, p);
+  });
+});
+
+describe('STIX that connects with other producers', () => {
+  let node: TestNode;
+  before(async () => { node = await openNode(); });
+  after(async () => { await node.close(); });
+
+  it('spells a certificate serial one way, in the observable and in the pattern alike', () => {
+    const objects = node.intel.exportBundle({ alerts: sampleAlerts() }).objects;
+    const cert = objects.find((o) => o.type === 'x509-certificate' && o.serial_number)!;
+    assert.equal(cert.serial_number, '0a:1b:2c:3d');
+    const patterns = objects.filter((o) => o.type === 'indicator').map((o) => String(o.pattern));
+    assert.ok(patterns.includes(`[x509-certificate:serial_number = '${cert.serial_number}']`), patterns.join('\n'));
+    // The observable's id is what any producer derives from the same canonical properties (STIX 2.1 §2.9).
+    assert.equal(cert.id, scoId('x509-certificate', { hashes: { 'SHA-256': FINGERPRINT }, serial_number: '0a:1b:2c:3d' }));
+  });
+
+  it('defines its custom observable with an extension definition the OASIS schema accepts, and observes a compromised station', async () => {
+    const bundle = await node.intel.share({ alerts: sampleAlerts() });
+    assert.deepEqual(node.intel.validate(bundle).errors, []);
+    // The definition is published in the outbound collection with the objects that use the type.
+    const outbound = await node.database.db.selectFrom('intel_objects').select(['object_id', 'body']).where('object_type', 'in', ['extension-definition', 'identity']).execute();
+    const definition = outbound.map((r) => JSON.parse(String(r.body))).find((o) => o.type === 'extension-definition');
+    assert.ok(definition, 'the extension definition is shared');
+    assert.deepEqual(definition, STATION_EXTENSION);
+    assert.deepEqual(definition.extension_types, ['new-sco']);
+    assert.equal(definition.name, 'x-evguard-charging-station');
+    assert.ok(outbound.some((r) => r.object_id === definition.created_by_ref), 'and its author');
+    assert.deepEqual(node.intel.validate(definition).errors, []);
+    const stations = bundle.objects.filter((o) => o.type === 'x-evguard-charging-station');
+    assert.ok(stations.length > 0);
+    for (const s of stations) {
+      assert.deepEqual(s.extensions, { [definition.id]: { extension_type: 'new-sco' } });
+      assert.equal(s.id, scoId('x-evguard-charging-station', { station_id: s.station_id }));
+    }
+    // The station indicator's sighting now points at observed-data holding that station.
+    const indicator = bundle.objects.find((o) => o.type === 'indicator' && String(o.pattern).includes(String(stations[0]!.station_id)))!;
+    const sighting = bundle.objects.find((o) => o.type === 'sighting' && o.sighting_of_ref === indicator.id)!;
+    const observed = bundle.objects.find((o) => o.id === (sighting.observed_data_refs as string[])[0])!;
+    assert.ok((observed.object_refs as string[]).includes(stations[0]!.id));
+  });
+
+  it('accepts partner timestamps in every precision STIX allows and stores them normalised', async () => {
+    const partner = { type: 'identity', spec_version: '2.1', id: 'identity--2b1e4a0c-6c0d-4a59-9f3e-1b2c3d4e5f60', name: 'Partner ISAC', identity_class: 'organization' };
+    const indicator = (n: number, at: string) => ({
+      type: 'indicator', spec_version: '2.1', id: `indicator--6a0f3c9e-1d2b-4c5a-8e7f-00000000000${n}`, created_by_ref: partner.id,
+      created: at, modified: at, valid_from: at, pattern: `[ipv4-addr:value = '198.51.100.${n}']`, pattern_type: 'stix',
+    });
+    const seconds = indicator(1, '2024-05-01T10:00:00Z');
+    const tenths = indicator(2, '2024-05-01T10:00:00.5Z');
+    const micros = indicator(3, '2024-05-01T10:00:00.123456Z');
+    const result = await node.intel.importObjects([{ ...partner, created: '2024-05-01T09:00:00Z', modified: '2024-05-01T09:00:00Z' }, seconds, tenths, micros]);
+    assert.deepEqual(result.rejected, []);
+    assert.equal(result.accepted, 4);
+    const stored = async (id: string) => JSON.parse(String((await node.database.db.selectFrom('intel_objects').select('body').where('object_id', '=', id).executeTakeFirstOrThrow()).body));
+    assert.equal((await stored(seconds.id)).created, '2024-05-01T10:00:00.000Z');
+    assert.equal((await stored(seconds.id)).valid_from, '2024-05-01T10:00:00.000Z');
+    assert.equal((await stored(tenths.id)).modified, '2024-05-01T10:00:00.500Z');
+    assert.equal((await stored(micros.id)).created, '2024-05-01T10:00:00.123456Z');
+    assert.ok(node.intel.match({ remoteAddress: '198.51.100.1' }), 'the second-precision indicator is enforced');
   });
 });
