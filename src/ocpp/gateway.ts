@@ -90,6 +90,8 @@ export interface Gateway {
 }
 
 const SEEN_IDS_KEPT = 1024;
+/** How long a station that goes on sending after the node's Close keeps its connection, unread, so it can still read the Close. */
+const CLOSE_GRACE_MS = 1000;
 const BAD_FRAME_ID = Symbol('badFrameId');
 
 /** The message id of a frame that failed to parse fully, if one can be read. */
@@ -206,11 +208,22 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       setImmediate(() => void client.close({ code: 1008, reason: 'Message rate limit exceeded' }));
     };
 
-    // Every frame is counted before ocpp-rpc parses it (prepended, so it runs first).
+    // Every frame is counted before ocpp-rpc parses it (prepended, so it runs first):
+    // messages, and pings and pongs, which ws answers and reports without ocpp-rpc.
     const ws = client._ws;
     let verdict: Spend = 'ok';
     let paused = false;
-    ws.prependListener('message', () => {
+    let cutOff = false;
+    const onFrame = () => {
+      if (ws.readyState !== 1) {
+        // A frame after the node's Close: the station is not closing. Read nothing more
+        // (nothing would refill a budget now) and end the connection once it had time to read the Close.
+        if (cutOff) return;
+        cutOff = true;
+        ws.pause();
+        setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+        return;
+      }
       verdict = budget.frame();
       if (verdict === 'close') return closeForBudget(`frames over ${config.ratePerSecond}/s beyond the burst of ${config.rateBurst}`);
       if (verdict === 'slow' && !paused && !closing) {
@@ -222,7 +235,8 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
           if (ws.readyState === 1) ws.resume();
         }, budget.pauseMs()).unref();
       }
-    });
+    };
+    for (const event of ['message', 'ping', 'pong']) ws.prependListener(event, onFrame);
     const invalidFrame = (detail: string) => {
       report('InvalidMessage', detail);
       if (budget.invalidFrame() === 'close') closeForBudget(`invalid frames over ${config.invalidPerSecond}/s beyond the burst of ${config.invalidBurst}`);

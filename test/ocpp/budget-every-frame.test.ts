@@ -1,0 +1,74 @@
+/**
+ * A station's frame budget must hold for every frame it can make the node
+ * read: WebSocket pings and pongs as well as messages, and frames it goes on
+ * sending after the node has sent its Close.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startNodeProcess, type NodeProcess } from '../cluster/processes.js';
+import { encodeFrame, openRawSocket, OP, type RawSocket } from '../support/raw-socket.js';
+
+const ADMIN = 'budget-admin-token-0123456789abcdef';
+const PASSWORD = 'budget-password-0123456789';
+
+async function startNode(t: { after(fn: () => unknown): void }): Promise<NodeProcess> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'evguard-budget-'));
+  const node = await startNodeProcess({ nodeId: 'budget', cluster: 'budget', dataDir, adminToken: ADMIN });
+  t.after(async () => {
+    node.kill('SIGKILL');
+    await node.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return node;
+}
+
+async function station(node: NodeProcess, id: string): Promise<RawSocket> {
+  const res = await node.api('POST', '/api/v1/stations', { id, securityProfile: 1, password: PASSWORD });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return openRawSocket(`ws://127.0.0.1:${node.port}/ocpp/${id}`, { protocol: 'ocpp1.6', user: id, password: PASSWORD });
+}
+
+/** Writes `batch` until `limit` bytes went out or the connection ended; resolves with the bytes the node's side accepted. */
+async function push(s: RawSocket, batch: Buffer, limit: number): Promise<number> {
+  let written = 0;
+  let ended = false;
+  void s.closed.then(() => (ended = true));
+  while (!ended && written < limit) {
+    written += batch.length;
+    // Waits while the node does not read (a hang guard of 1 s per batch keeps the loop bounded).
+    if (!s.socket.write(batch)) await new Promise((r) => (s.socket.once('drain', r), setTimeout(r, 1000)));
+    else await new Promise((r) => setImmediate(r));
+  }
+  return written - s.socket.writableLength;
+}
+
+test('a station flooding pings is slowed, then closed with 1008, like any other flooder', async (t) => {
+  const node = await startNode(t);
+  const s = await station(node, 'PINGER1');
+  // The flooder reads every pong, so nothing piles up on the node's side; 100,000 pings at most.
+  const ping = encodeFrame(OP.ping, Buffer.from('12345678'));
+  await push(s, Buffer.concat(Array(500).fill(ping)), 100_000 * ping.length);
+  const close = s.frames.find((f) => f.opcode === OP.close) ?? (await s.nextFrame(OP.close, 5000));
+  assert.equal(close.payload.readUInt16BE(0), 1008);
+  await s.closed;
+  const events = await node.api('GET', '/api/v1/security-events?stationId=PINGER1');
+  assert.ok(events.body.some((e: any) => e.type === 'RateLimited'), JSON.stringify(events.body.map((e: any) => e.type)));
+});
+
+test('frames a station sends after the node closed it for its budget are not read, and its connection ends', async (t) => {
+  const node = await startNode(t);
+  const s = await station(node, 'AFTER1');
+  // Schema-invalid CALLs until the invalid budget runs out and the node sends its Close.
+  for (let i = 0; i < 40; i++) s.sendText(JSON.stringify([2, `bad${i}`, 'Heartbeat', { unexpected: i }]));
+  const close = await s.nextFrame(OP.close, 10_000);
+  assert.equal(close.payload.readUInt16BE(0), 1008);
+  // Then 200 KiB frames without end, instead of answering the Close: at most 128 MiB.
+  const big = encodeFrame(OP.text, Buffer.alloc(200 * 1024, 0x78));
+  const accepted = await push(s, Buffer.concat(Array(8).fill(big)), 128 * 1024 * 1024);
+  await s.closed;
+  // Without a cut-off the node reads on until ws's 30 s close timeout; with it, only what the kernel's socket buffers hold gets in.
+  assert.ok(accepted < 32 * 1024 * 1024, `the node accepted ${(accepted / 1048576).toFixed(1)} MiB after its Close`);
+});
