@@ -17,6 +17,8 @@ import { createValidator, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, type OcppValidat
 import { parseStationPath, refuseUpgrade } from './handshake.js';
 import { StationBudget, type Spend } from './budget.js';
 import { attributeFault, faultOwner } from './faults.js';
+// Before any ws socket exists: a failed receiver must read no further chunk (see the module).
+import './ws-receiver-guard.js';
 
 export const gatewayErrors = defineErrors({
   STATION_OFFLINE: { status: 409, message: 'The station is not connected' },
