@@ -65,13 +65,27 @@ export function firmwareRoutes(deps: RouteDeps) {
         stageStream(payload, deps.images.stagingDir, deps.maxImageBytes)
           .then((staged) => {
             req.staged = staged;
+            // The client may have left while the last bytes were written.
+            if (ended.has(req)) {
+              discard(req);
+              return done(firmwareErrors.FIRMWARE_INVALID('the upload ended before it was stored'), undefined);
+            }
             done(null, staged);
           }, (err) => done(err, undefined))
           .finally(() => uploads.release(who));
       });
-      // A staged file that did not become an image (refused, failed) is removed with the request.
-      scope.addHook('onResponse', async (req) => {
+      // A staged file that no handler took (refused before it, or the client left) is removed when the
+      // exchange ends. The response's 'close' comes in every case; onResponse does not come when the client left.
+      const ended = new WeakSet<FastifyRequest>();
+      const discard = (req: FastifyRequest) => {
         if (req.staged) rmSync(req.staged.path, { force: true });
+        req.staged = undefined;
+      };
+      scope.addHook('onRequest', async (req, reply) => {
+        reply.raw.once('close', () => {
+          ended.add(req);
+          discard(req);
+        });
       });
 
       scope.post('/api/v1/firmware', {
@@ -85,13 +99,16 @@ export function firmwareRoutes(deps: RouteDeps) {
         },
       }, async (req, reply) => {
         const q = req.query as { vendor: string; model: string; version: string; sign?: boolean };
-        if (!req.staged) throw firmwareErrors.FIRMWARE_INVALID('send the image as the raw body with Content-Type: application/octet-stream');
+        // The handler owns the staged file from here: stored (moved) or removed, whether the client waits or not.
+        const image = req.staged;
+        req.staged = undefined;
+        if (!image) throw firmwareErrors.FIRMWARE_INVALID('send the image as the raw body with Content-Type: application/octet-stream');
         const sig = header(req, 'x-firmware-signature');
         const certB64 = header(req, 'x-firmware-signing-certificate');
         const img = await deps.images.upload({
-          vendor: q.vendor, version: q.version, models: q.model.split(',').map((m) => m.trim()).filter(Boolean), image: req.staged, sign: q.sign,
+          vendor: q.vendor, version: q.version, models: q.model.split(',').map((m) => m.trim()).filter(Boolean), image, sign: q.sign,
           signature: sig, signingCertificate: certB64 === undefined ? undefined : Buffer.from(certB64, 'base64').toString('utf8'),
-        });
+        }).finally(() => rmSync(image.path, { force: true }));
         req.auditTarget = img.id;
         req.auditDetails = { vendor: img.vendor, version: img.version, sha256: img.sha256, signer: img.signer };
         return reply.status(201).send(img);
