@@ -43,8 +43,6 @@ export interface ProbeContext {
   session(as?: { stationId: string; password?: string }): Promise<SessionResult>;
   serverTls(): Promise<ServerTlsFacts | { error: string }>;
   note(text: string): void;
-  /** Authenticated sessions opened so far in this run (0: the target was never reachable as the station). */
-  readonly sessionsOpened: number;
   /** A malformed, oversized or unexpected frame was sent in this run (what MSG-006 judges after). */
   malformedSent: boolean;
   /** Was the target alive (fresh session and Heartbeat) after each check run so far? */
@@ -69,7 +67,6 @@ export function createContext(opts: ProbeOptions, notes: string[]): ProbeContext
     path: u.pathname,
     offered,
     negotiated: undefined as string | undefined,
-    sessionsOpened: 0,
     malformedSent: false,
     liveness: [] as LivenessRecord[],
     url: (id = opts.stationId) => stationUrl(opts.url, id),
@@ -102,7 +99,6 @@ export function createContext(opts: ProbeOptions, notes: string[]): ProbeContext
       if (w.kind === 'frame' && Array.isArray(w.frame.json) && w.frame.json[0] === 3) bootStatus = String((w.frame.json[2] as any)?.status ?? 'unknown');
       else if (w.kind === 'frame') bootStatus = `CALLERROR ${String((w.frame.json as any)?.[2])}`;
       else if (w.kind === 'closed') return { ok: false as const, error: `closed after BootNotification (${w.code})` };
-      ctx.sessionsOpened++;
       return { ok: true as const, conn: r.conn, version, bootStatus };
     },
     serverTls() {

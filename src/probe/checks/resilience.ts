@@ -13,7 +13,7 @@ import { dialed, fail, inconclusive, pass, randomId, skip, type Check, type Verd
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const AVAILABILITY = 'NISTIR 8473 (availability); ETSI EN 303 645 provision 5.9-1 (resilience to outages)';
-const MESSAGE_ID = 'OCPP-J 1.6 §4.1.3 and OCPP 2.0.1 / 2.1 Part 4 §4.1.4 (the message id is unique per sender on one WebSocket connection and correlates a CALL with its CALLRESULT or CALLERROR on that connection)';
+const MESSAGE_ID = 'OCPP-J 1.6 §4.1.4 and OCPP 2.0.1 / 2.1 Part 4 §4.1.4, "The message ID" (the message id is unique per sender on one WebSocket connection and correlates a CALL with its CALLRESULT or CALLERROR on that connection)';
 
 /** After the check's own traffic: does the probe station (and the other one, if given) still get a session that answers? */
 async function stillServing(ctx: ProbeContext, label: string): Promise<Verdict | undefined> {

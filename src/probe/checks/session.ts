@@ -127,7 +127,7 @@ export const sessionChecks: Check[] = [
       needs: ['session'],
       title: 'Replayed message accepted',
       severity: 'medium',
-      basis: 'OCPP-J (OCPP 2.0.1 Part 4 §4.1.1, OCPP 1.6J §4.1.1): a message id is unique per sender and connection; NISTIR 8473 (replay protection)',
+      basis: 'OCPP-J 1.6 §4.1.4 and OCPP 2.0.1 / 2.1 Part 4 §4.1.4, "The message ID" (a CALL id differs from every id the sender used before on the same connection); NISTIR 8473 (replay protection)',
       description: 'Sends the same CALL (StatusNotification) twice with one message id on one session.',
       remedy: 'Remember recent message ids per connection and answer a reused one with a CALLERROR instead of processing it again.',
     },
