@@ -89,7 +89,7 @@ export const resilienceChecks: Record<'storm' | 'sharedIds' | 'reusedIds' | 'unk
       title: 'Answers crossed between stations that use the same message ids',
       severity: 'high',
       basis: MESSAGE_ID,
-      description: 'Two stations send CALLs with the same counter-style message ids (m1…m5) at once, one Heartbeats and the other StatusNotifications; each must get its own answers.',
+      description: 'Two stations send CALLs with the same counter-style message ids (m1…m5) at the same time, each waiting for every answer as OCPP-J asks, one Heartbeats and the other StatusNotifications; each must get its own answers.',
       remedy: 'Key every message id by its connection (or at least its station) when matching answers, deduplicating or caching; never by the id alone.',
     },
     async run(ctx) {
@@ -99,11 +99,17 @@ export const resilienceChecks: Record<'storm' | 'sharedIds' | 'reusedIds' | 'unk
       if (!b.ok) return inconclusive(`could not open ${ctx.opts.otherStationId}'s session: ${b.error}`);
       const ids = ['m1', 'm2', 'm3', 'm4', 'm5'];
       const [status, statusPayload] = payloads.status(b.version);
-      for (const id of ids) {
-        a.conn.send(JSON.stringify([2, id, 'Heartbeat', {}]));
-        b.conn.send(JSON.stringify([2, id, status, statusPayload]));
-      }
-      const [gotA, gotB] = await Promise.all([answers(a.conn, ids.length, ctx.opts.timeoutMs), answers(b.conn, ids.length, ctx.opts.timeoutMs)]);
+      // Each station waits for each answer (OCPP-J synchronicity, one CALL outstanding), the two run at once, so equal ids are in flight together.
+      const run = async (conn: Conn, frame: (id: string) => string) => {
+        const got: Wait[] = [];
+        for (const id of ids) {
+          const w = await conn.exchange(frame(id));
+          if (w.kind !== 'frame') break;
+          got.push(w);
+        }
+        return got;
+      };
+      const [gotA, gotB] = await Promise.all([run(a.conn, (id) => JSON.stringify([2, id, 'Heartbeat', {}])), run(b.conn, (id) => JSON.stringify([2, id, status, statusPayload]))]);
       const wrong: string[] = [];
       const judge = (who: string, got: Wait[], own: (w: Wait) => boolean) => {
         if (got.length < ids.length) wrong.push(`${who} got ${got.length} of ${ids.length} answers`);
