@@ -14,7 +14,7 @@ import { frameChecks } from './checks/frames.js';
 import { loadChecks } from './checks/load.js';
 import { fail, inconclusive, pass, skip, type Check, type Verdict } from './checks/check.js';
 import { probeErrors } from './errors.js';
-import { SEVERITIES, type CheckResult, type CheckSpec, type CsmsProbeReport, type Outcome, type ProbeOptions, type ProgressEvent, type Severity } from './types.js';
+import { SEVERITIES, type CheckResult, type CheckSpec, type CsmsProbeReport, type ProbeOptions, type ProgressEvent, type Severity } from './types.js';
 
 export const PROBE_VERSION = '0.1.0';
 
@@ -39,7 +39,8 @@ const liveCheck: Check = {
     remedy: 'Find what the named check sent in the evidence and contain its failure to the one message or connection.',
   },
   async run(ctx) {
-    const covered = new Set([...SELF_JUDGED, ...(ctx.opts.only && !ctx.opts.only.includes('MSG-006')) || ctx.opts.skip?.includes('MSG-006') ? [] : MALFORMED_CHECKS]);
+    const msg006Ran = (!ctx.opts.only || ctx.opts.only.includes('MSG-006')) && !ctx.opts.skip?.includes('MSG-006');
+    const covered = new Set([...SELF_JUDGED, ...(msg006Ran ? MALFORMED_CHECKS : [])]);
     const down = ctx.liveness.find((r) => r.state === 'dead' && r.after !== 'start');
     if (down && !covered.has(down.after)) return fail(`the target stopped answering during ${down.after}: ${down.detail}`);
     if (down) return pass(`the target stopped answering during ${down.after}, reported by that check's own verdict${MALFORMED_CHECKS.includes(down.after) ? ' (MSG-006)' : ''}`);
@@ -115,7 +116,6 @@ export function checkProbeOptions(o: ProbeOptions): void {
 
 /** Failed logins on the probe station's own id per run: below the common per-station threshold of 5. */
 export const OWN_FAILED_LOGINS = 4;
-
 
 export async function runProbe(o: ProbeOptions, onProgress: (e: ProgressEvent) => void = () => undefined): Promise<CsmsProbeReport> {
   checkProbeOptions(o);
