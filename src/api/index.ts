@@ -154,13 +154,16 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
     req.log.error({ err }, 'unhandled error');
     return sendError(reply, 500, 'INTERNAL', 'Internal error; see the node log');
   });
-  // Ajv's type coercion turns "1e400" into Infinity and then lets it pass
-  // `integer` and `maximum`; a number that large is never a valid parameter.
+  // Ajv's type coercion turns "1e400" and "Infinity" (signed, blank-padded) into an infinite number and
+  // then lets it pass `integer` and `maximum`; a number that large is never a valid parameter. A string
+  // parameter that happens to read as one (a vendor called "Infinity") is left alone.
   app.addHook('preValidation', async (req, reply) => {
+    const declared = (req.routeOptions.schema?.querystring as { properties?: Record<string, { type?: string | string[] }> } | undefined)?.properties;
     for (const [name, value] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
-      if (typeof value === 'string' && /^[\d.eE+-]+$/.test(value) && !Number.isFinite(Number(value)) && !Number.isNaN(Number(value))) {
-        return sendError(reply, 400, 'VALIDATION_FAILED', `querystring/${name} is out of range`);
-      }
+      if (typeof value !== 'string' || value.trim() === '' || Number.isFinite(Number(value)) || Number.isNaN(Number(value))) continue;
+      const type = declared?.[name]?.type;
+      if (type !== undefined && ![type].flat().some((t) => t === 'integer' || t === 'number')) continue;
+      return sendError(reply, 400, 'VALIDATION_FAILED', `querystring/${name} is out of range`);
     }
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
