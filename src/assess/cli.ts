@@ -18,7 +18,7 @@ function stationLines(a: StationAssessment): string[] {
 export function assessCommand(): Command {
   return new Command('assess')
     .description('Assess stations against the security baseline (per station and fleet), or write the procurement checklist')
-    .option('--api <url>', 'evguard node to read assessments from, e.g. http://localhost:8080')
+    .option('--api <url>', 'REST base URL of the evguard node (or EVGUARD_API)', process.env.EVGUARD_API ?? 'http://localhost:8080')
     .option('--token <token>', 'API token (auditor role; operator for --refresh), or EVGUARD_TOKEN')
     .option('--station <id>', 'assess one station instead of the fleet')
     .option('--refresh', 'read the station\'s configuration first (GetConfiguration / GetVariables); needs --station and the operator role', false)
@@ -39,8 +39,7 @@ export function assessCommand(): Command {
         return;
       }
       const token = o.token ?? process.env.EVGUARD_TOKEN;
-      if (!o.api) throw new UsageError('give --api <url> (and --token) to assess stations, or --checklist');
-      if (!token) throw new UsageError('--api needs --token or EVGUARD_TOKEN');
+      if (!token) throw new UsageError('assessing stations needs --token or EVGUARD_TOKEN (an auditor token), or give --checklist');
       if (o.refresh && !o.station) throw new UsageError('--refresh needs --station');
       try {
         new URL(o.api);
