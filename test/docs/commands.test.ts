@@ -131,6 +131,7 @@ async function startPage(): Promise<PageRun> {
       const timer = setTimeout(() => run.child.kill('SIGKILL'), 180_000);
       const began = Date.now();
       const exit = await run.exited;
+      // EVGUARD_DOC_TIMES=1 prints how long each block took, to find the slow ones.
       if (process.env.EVGUARD_DOC_TIMES) process.stderr.write(`${where(block)}: ${Date.now() - began} ms\n`);
       clearTimeout(timer);
       assert.equal(exit, 0, `${where(block)} exited ${exit}:\n${code}\n--- output:\n${run.output()}`);
