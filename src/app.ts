@@ -189,6 +189,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     // Randomised resume: profiles go out through the gateway's call path, so the guard's beforeCall sees them.
     call: (id, action, payload) => gateway.call(id, action, payload),
     versionOf: (id) => gateway?.session(id)?.version,
+    // In a cluster every node's guard decides against one shared ledger (src/grid/ledger.ts).
+    cluster: cluster ? { name: config.clusterName, origin: cluster.instance } : undefined,
   }, config.grid ?? {});
   const ven = config.grid?.openadr ? createOpenAdrVen({ siteIds: () => grid.sites().map((s) => s.id), setDsoLimit: grid.setDsoLimit, log }, config.grid.openadr) : undefined;
 
@@ -326,7 +328,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     if (stationId && gateway.session(stationId)?.securityProfile === 3) void gateway.disconnect(stationId, 1008, 'Certificate revoked');
   });
   // Bounded staleness (src/bus/changes.ts): state another node changed is re-read from the store at this interval, in case its change event was lost.
-  const stopRefresh = refreshEvery(STALE_BOUND_MS, log, { revocations: () => trust.refreshRevocations(), lockouts: () => monitor.refreshLockouts() });
+  const stopRefresh = refreshEvery(STALE_BOUND_MS, log, { revocations: () => trust.refreshRevocations(), lockouts: () => monitor.refreshLockouts(), gridLimits: () => grid.reloadLimits() });
 
   // Firmware: signed images, TUF release metadata, staged campaigns; downloads only over the HTTPS listener.
   let firmwareBase: string | undefined;

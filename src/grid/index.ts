@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Bus } from '../bus/index.js';
+import { onChange, publishChange } from '../bus/changes.js';
 import { Topics, type OcppVersion, type SecurityEvent, type StationBooted, type StationConnected, type TransactionChanged } from '../bus/events.js';
 import type { StationContext } from '../ocpp/index.js';
 import type { Database } from '../store/index.js';
@@ -17,6 +18,7 @@ import { commandEffect, GUARDED_ACTIONS } from './commands.js';
 import { gridErrors } from './errors.js';
 import { LiveLoad, LoadSeries, type LoadPoint } from './load.js';
 import { RampScheduler, type RampLevel } from './ramp.js';
+import { localLedger, sharedLedger, type Decision, type Ledger, type LedgerEntry } from './ledger.js';
 import { createGridStore, type Feeder, type Site, type StationAssignment } from './store.js';
 import type { OpenAdrConfig } from './openadr.js';
 import { RESUME_DEFAULTS, resumePlan, type ResumePlan } from './resume.js';
@@ -94,6 +96,8 @@ export interface GridDeps {
   call?(stationId: string, action: string, payload: unknown): Promise<unknown>;
   /** OCPP version of a station connected to this node; undefined when it is not held here. */
   versionOf?(stationId: string): OcppVersion | undefined;
+  /** Cluster mode: the guard's decisions and state are shared by every node (ledger.ts). */
+  cluster?: { name: string; origin: string };
 }
 
 export interface LevelView { id: string; name?: string; feederId?: string; loadKw: number; reservedKw: number; limitKw?: number; configuredLimitKw?: number; dsoLimitKw?: number; rampKwPerS?: number; stations: number }
@@ -149,6 +153,10 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
   const defaultPowerW = config.defaultStationPowerW ?? 22_000;
   const maxHoldMs = config.maxHoldMs ?? 15_000;
   const iso = (ms: number) => new Date(ms).toISOString();
+
+  // Sites, feeders and assignments are the fleet's: a change on any node is re-read on every node.
+  const limitsChanged = (kind: 'feeder' | 'site' | 'station', id: string) => publishChange(deps.bus, 'grid.limits.changed', { kind, id });
+  const unfollowLimits = onChange(deps.bus, 'grid.limits.changed', () => void store.load().catch((err) => deps.log?.warn({ err }, 'grid limits not reloaded')));
 
   const unsubscribe = deps.bus.subscribe(Topics.transactionChanged, (e) => {
     const t = e.data as Partial<TransactionChanged>;
@@ -343,7 +351,7 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     }
   }
 
-  function bookSchedule(stationId: string, key: string, t: ProfileTimeline, nowMs: number) {
+  function bookSchedule(stationId: string, key: string, t: Booking, nowMs: number) {
     pruneSchedule(nowMs);
     let profiles = booked.get(stationId);
     bookedPoints -= sizeOf(profiles?.get(key));
@@ -356,13 +364,18 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     bookedPoints += sizeOf(b);
   }
 
-  function clearSchedule(stationId: string, payload: unknown) {
-    const profiles = booked.get(stationId);
-    if (!profiles) return;
+  /** The profile a ClearChargingProfile names (1.6 `id`, 2.x `chargingProfileId`); undefined clears all of the station's. */
+  function profileIdOf(payload: unknown): string | undefined {
     const p = payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : {};
     const id = p.chargingProfileId ?? p.id;
+    return id === undefined ? undefined : String(id);
+  }
+
+  function clearSchedule(stationId: string, id: string | undefined) {
+    const profiles = booked.get(stationId);
+    if (!profiles) return;
     for (const [key, b] of profiles) {
-      if (id === undefined || String(id) === key) {
+      if (id === undefined || id === key) {
         bookedPoints -= sizeOf(b);
         profiles.delete(key);
       }
@@ -429,9 +442,13 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     }
   }
 
-  /** Decides synchronously (so concurrent commands see each other), then holds the command if the ramp asks for it. */
-  async function beforeCall(ctx: StationContext, action: string, payload: unknown): Promise<void> {
-    if (!GUARDED_ACTIONS.has(action)) return;
+  /**
+   * Decides one command (synchronously, so concurrent commands see each
+   * other) and returns how long to hold it with the ledger entries that record
+   * its effect; throws to refuse. In a cluster it runs under the guard's lock
+   * with every node's entries applied (ledger.ts).
+   */
+  function decide(ctx: StationContext, action: string, payload: unknown): Decision<number> {
     const nowMs = now();
     expireReservations(nowMs);
     counters.checked++;
@@ -464,14 +481,48 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     if (!isResume && !massAllowed(stationId, nowMs)) {
       refuse(ctx, action, gridErrors.GRID_APPROVAL_REQUIRED(`${action} would reach more than ${Math.max(config.massMinStations ?? 10, Math.floor((config.massShare ?? 0.2) * deps.fleetSize()))} stations within ${config.massWindowS ?? 60} s; ask a second operator to approve the mass action (POST /api/v1/grid/approvals)`));
     }
-    if (!isResume) massLog.push({ stationId, atMs: nowMs });
-    if (massLog.length > 100_000) massLog.shift();
-    ramp.commit(rampLevels, effect.deltaW, start);
-    ramp.prune(nowMs);
-    if (timeline) bookSchedule(stationId, profileKey, timeline, nowMs);
-    else if (action === 'ClearChargingProfile') clearSchedule(stationId, payload);
+    const entries: LedgerEntry[] = [];
+    if (!isResume) entries.push({ k: 'mass', stationId, atMs: nowMs });
+    if (effect.deltaW !== 0 && rampLevels.length) entries.push({ k: 'ramp', levels: rampLevels, deltaW: effect.deltaW, startMs: start });
+    if (timeline) entries.push({ k: 'book', stationId, key: profileKey, points: timeline.points, ups: timeline.ups });
+    else if (action === 'ClearChargingProfile') entries.push({ k: 'clear', stationId, id: profileIdOf(payload) });
     const holdMs = start > nowMs ? start - nowMs + random() * (config.jitterMs ?? 1000) : 0;
-    if (effect.deltaW > 0) reservations.push({ stationId, w: effect.deltaW, untilMs: nowMs + holdMs + (config.reservationTtlS ?? 120) * 1000, kind: effect.kind === 'start' ? 'start' : 'limit' });
+    if (effect.deltaW > 0) entries.push({ k: 'reserve', stationId, w: effect.deltaW, untilMs: nowMs + holdMs + (config.reservationTtlS ?? 120) * 1000, kind: effect.kind === 'start' ? 'start' : 'limit' });
+    return { value: holdMs, entries };
+  }
+
+  /** Applies one ledger entry (this node's or, in a cluster, another node's) to the guard's state. */
+  function apply(e: LedgerEntry) {
+    const nowMs = now();
+    switch (e.k) {
+      case 'mass':
+        massLog.push({ stationId: e.stationId, atMs: e.atMs });
+        if (massLog.length > 100_000) massLog.shift();
+        break;
+      case 'ramp':
+        ramp.commit(e.levels, e.deltaW, e.startMs);
+        ramp.prune(nowMs);
+        break;
+      case 'book':
+        bookSchedule(e.stationId, e.key, { points: e.points, ups: e.ups }, nowMs);
+        break;
+      case 'clear':
+        clearSchedule(e.stationId, e.id);
+        break;
+      case 'reserve':
+        if (e.untilMs > nowMs && reservations.length < 100_000) reservations.push({ stationId: e.stationId, w: e.w, untilMs: e.untilMs, kind: e.kind });
+        break;
+    }
+  }
+
+  const ledger: Ledger = deps.cluster && deps.db.dialect === 'postgres'
+    ? sharedLedger({ database: deps.db, lockKey: `evguard-grid-guard:${deps.cluster.name}`, origin: deps.cluster.origin, apply, now })
+    : localLedger(apply);
+
+  /** Decides (see `decide`), then holds the command if the ramp asks for it. */
+  async function beforeCall(ctx: StationContext, action: string, payload: unknown): Promise<void> {
+    if (!GUARDED_ACTIONS.has(action)) return;
+    const holdMs = await ledger.run(() => decide(ctx, action, payload));
     if (holdMs > 0) {
       counters.held++;
       counters.heldMsTotal += holdMs;
@@ -552,6 +603,7 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
       checkKw('rampKwPerS', f.rampKwPerS, true);
       const feeder: Feeder = { id: f.id, name: f.name ?? f.id, limitKw: f.limitKw, rampKwPerS: f.rampKwPerS, updatedAt: iso(now()) };
       await store.putFeeder(feeder);
+      limitsChanged('feeder', f.id);
       return feeder;
     },
     async deleteFeeder(id: string) {
@@ -559,6 +611,7 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
       const used = [...store.sites.values()].filter((s) => s.feederId === id).map((s) => s.id);
       if (used.length) throw gridErrors.GRID_CONFLICT(`Feeder ${id} still supplies sites ${used.slice(0, 5).join(', ')}`);
       await store.deleteFeeder(id);
+      limitsChanged('feeder', id);
       series.drop(`feeder:${id}`);
     },
     async putSite(s: { id: string; name?: string; feederId?: string; limitKw: number; rampKwPerS?: number }): Promise<Site> {
@@ -568,6 +621,7 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
       if (s.feederId !== undefined && !store.feeders.has(s.feederId)) throw gridErrors.GRID_NOT_FOUND(`No feeder ${String(s.feederId).slice(0, 64)}`);
       const site: Site = { id: s.id, name: s.name ?? s.id, feederId: s.feederId, limitKw: s.limitKw, rampKwPerS: s.rampKwPerS, updatedAt: iso(now()) };
       await store.putSite(site);
+      limitsChanged('site', s.id);
       return site;
     },
     async deleteSite(id: string) {
@@ -575,6 +629,7 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
       const used = [...store.stations.values()].filter((a) => a.siteId === id).length;
       if (used) throw gridErrors.GRID_CONFLICT(`Site ${id} still has ${used} stations; unassign them first`);
       await store.deleteSite(id);
+      limitsChanged('site', id);
       series.drop(`site:${id}`);
     },
     async assignStation(siteId: string, stationId: string, maxPowerW?: number): Promise<StationAssignment> {
@@ -582,11 +637,13 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
       if (maxPowerW !== undefined && !(Number.isFinite(maxPowerW) && maxPowerW > 0 && maxPowerW <= 1e7)) throw gridErrors.GRID_INPUT_INVALID('maxPowerW must be a number from 1 to 10000000');
       const a: StationAssignment = { stationId, siteId, maxPowerW: maxPowerW ?? defaultPowerW, updatedAt: iso(now()) };
       await store.putStation(a);
+      limitsChanged('station', stationId);
       return a;
     },
     async unassignStation(siteId: string, stationId: string) {
       if (store.stations.get(stationId)?.siteId !== siteId) throw gridErrors.GRID_NOT_FOUND(`Station ${stationId} is not on site ${siteId}`);
       await store.deleteStation(stationId);
+      limitsChanged('station', stationId);
     },
     /** A utility limit for a site (OpenADR IMPORT_CAPACITY_LIMIT); undefined lifts it. */
     setDsoLimit(siteId: string, limit: { kw: number; until: string; source: string } | undefined) {
@@ -618,8 +675,11 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     resumeSettings: () => ({ enabled: resumeOn, ...resume }),
     /** Commands checked, passed at once, held (and for how long in all) and refused by code. */
     guardStats: () => ({ ...counters, refused: { ...counters.refused } }),
+    /** Re-reads sites, feeders and assignments (every STALE_BOUND_MS in a node, in case a change event was lost). */
+    reloadLimits: () => store.load(),
     async close() {
       unsubscribe();
+      unfollowLimits();
       for (const u of unsubscribeResume) u();
       for (const p of pending.values()) clearTimeout(p.timer);
       pending.clear();

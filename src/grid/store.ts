@@ -2,9 +2,10 @@
  * The grid's tables: feeders, sites (each optionally on a feeder) and the
  * assignment of stations to sites with their maximum power. Small tables,
  * read whole into memory at start and written through on every change, so the
- * guard decides without touching the database.
+ * guard decides without touching the database; another node's change is
+ * re-read on its `grid.limits.changed` event and every STALE_BOUND_MS.
  */
-import type { Kysely, Migration } from 'kysely';
+import { PostgresAdapter, type Kysely, type Migration } from 'kysely';
 import type { Database } from '../store/index.js';
 
 export const gridMigrations: Record<string, Migration> = {
@@ -37,6 +38,20 @@ export const gridMigrations: Record<string, Migration> = {
       await db.schema.createIndex('grid_stations_site').on('grid_stations').column('site_id').execute();
     },
   },
+  'grid/002_guard_log': {
+    // The guard's shared ledger in cluster mode (ledger.ts): ramp, reservations, bookings and mass log, appended under a lock.
+    async up(db: Kysely<any>) {
+      const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+      await db.schema
+        .createTable('grid_guard_log')
+        .addColumn('id', pg ? 'bigserial' : 'integer', (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('entry', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('grid_guard_log_at').on('grid_guard_log').column('at_ms').execute();
+    },
+  },
 };
 
 export interface Feeder { id: string; name: string; limitKw: number; rampKwPerS?: number; updatedAt: string }
@@ -55,16 +70,19 @@ export function createGridStore(database: Database) {
     feeders,
     sites,
     stations,
+    /** Reads the three tables whole, then swaps them in (a decision never sees half a reload). */
     async load() {
-      for (const r of await db.selectFrom('grid_feeders').selectAll().execute()) {
-        feeders.set(r.id, { id: r.id, name: r.name, limitKw: Number(r.limit_kw), rampKwPerS: opt(r.ramp_kw_per_s), updatedAt: r.updated_at });
-      }
-      for (const r of await db.selectFrom('grid_sites').selectAll().execute()) {
-        sites.set(r.id, { id: r.id, name: r.name, feederId: r.feeder_id ?? undefined, limitKw: Number(r.limit_kw), rampKwPerS: opt(r.ramp_kw_per_s), updatedAt: r.updated_at });
-      }
-      for (const r of await db.selectFrom('grid_stations').selectAll().execute()) {
-        stations.set(r.station_id, { stationId: r.station_id, siteId: r.site_id, maxPowerW: Number(r.max_power_w), updatedAt: r.updated_at });
-      }
+      const [f, si, st] = await Promise.all([
+        db.selectFrom('grid_feeders').selectAll().execute(),
+        db.selectFrom('grid_sites').selectAll().execute(),
+        db.selectFrom('grid_stations').selectAll().execute(),
+      ]);
+      feeders.clear();
+      sites.clear();
+      stations.clear();
+      for (const r of f) feeders.set(r.id, { id: r.id, name: r.name, limitKw: Number(r.limit_kw), rampKwPerS: opt(r.ramp_kw_per_s), updatedAt: r.updated_at });
+      for (const r of si) sites.set(r.id, { id: r.id, name: r.name, feederId: r.feeder_id ?? undefined, limitKw: Number(r.limit_kw), rampKwPerS: opt(r.ramp_kw_per_s), updatedAt: r.updated_at });
+      for (const r of st) stations.set(r.station_id, { stationId: r.station_id, siteId: r.site_id, maxPowerW: Number(r.max_power_w), updatedAt: r.updated_at });
     },
     async putFeeder(f: Feeder) {
       const row = { id: f.id, name: f.name, limit_kw: f.limitKw, ramp_kw_per_s: f.rampKwPerS ?? null, updated_at: f.updatedAt };

@@ -1,0 +1,110 @@
+/**
+ * The grid guard's ledger: every decision's effect on the guard's state (ramp
+ * accounting, reservations of headroom, booked schedule step-ups, the mass
+ * action log) is an entry, applied to the guard's in-memory state.
+ *
+ * On one node the ledger is that memory. In a cluster each node keeps a replica
+ * and the decisions are made one at a time across the cluster: under a
+ * PostgreSQL transaction-level advisory lock a node first applies every entry
+ * other nodes appended since its last turn (`grid_guard_log`, in id order),
+ * then decides, then appends its own entries, then commits (which releases the
+ * lock). So two operators on two nodes can never together pass what the guard
+ * would refuse to one: the second decision sees the first's ramp, reservation
+ * and booking.
+ *
+ * Why PostgreSQL rows under a lock rather than a JetStream key-value bucket
+ * with compare-and-set: under a mass start every command contends for the same
+ * keys (the fleet's and the site's ramp). With compare-and-set, N concurrent
+ * writers lose and retry — O(N²) round trips, and no fairness, just when the
+ * guard matters most; and one decision touches several keys (site, feeder,
+ * fleet, reservation, booking), which a key-value bucket cannot update
+ * atomically. The advisory lock queues the decisions in PostgreSQL (each one
+ * a few milliseconds: one read of new entries, one insert), in arrival order,
+ * with the multi-level update atomic. Within a node decisions are queued in
+ * memory first, so a mass start holds one database connection, not the pool.
+ */
+import type { Kysely } from 'kysely';
+import { sql, type Database } from '../store/index.js';
+import type { RampLevel } from './ramp.js';
+import type { RampStep, StepPoint } from './schedule.js';
+
+export type LedgerEntry =
+  | { k: 'ramp'; levels: RampLevel[]; deltaW: number; startMs: number }
+  | { k: 'reserve'; stationId: string; w: number; untilMs: number; kind: 'start' | 'limit' }
+  | { k: 'mass'; stationId: string; atMs: number }
+  | { k: 'book'; stationId: string; key: string; points: StepPoint[]; ups: RampStep[] }
+  | { k: 'clear'; stationId: string; id?: string };
+
+export interface Decision<T> {
+  value: T;
+  entries: LedgerEntry[];
+}
+
+export interface Ledger {
+  /**
+   * Runs `decide` (synchronous, may throw to refuse) with every other node's
+   * entries applied first, then applies its entries here and shares them.
+   */
+  run<T>(decide: () => Decision<T>): Promise<T>;
+}
+
+/** One node: the guard's memory is the whole ledger. */
+export function localLedger(apply: (e: LedgerEntry) => void): Ledger {
+  return {
+    async run(decide) {
+      const d = decide();
+      for (const e of d.entries) apply(e);
+      return d.value;
+    },
+  };
+}
+
+/** Entries older than this are deleted (a booking further ahead is re-sent by its profile's next change, or lost with the old rows). */
+const RETENTION_MS = 24 * 3600_000;
+const PRUNE_EVERY_MS = 60_000;
+
+/** Cluster mode: decisions serialised across nodes by a PostgreSQL advisory lock, state shared through `grid_guard_log`. */
+export function sharedLedger(o: { database: Database; lockKey: string; origin: string; apply(e: LedgerEntry): void; now?: () => number }): Ledger {
+  const db = o.database.db as unknown as Kysely<any>;
+  const now = o.now ?? Date.now;
+  let last = 0;
+  let prunedAt = 0;
+  /** One decision at a time per node: the others wait here, not on a database connection. */
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function turn<T>(decide: () => Decision<T>): Promise<T> {
+    return db.transaction().execute(async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${o.lockKey}))`.execute(trx);
+      const rows = await trx.selectFrom('grid_guard_log').select(['id', 'origin', 'entry']).where('id', '>', last).orderBy('id').execute();
+      for (const r of rows) {
+        last = Math.max(last, Number(r.id));
+        if (r.origin === o.origin) continue;
+        try {
+          o.apply(JSON.parse(r.entry) as LedgerEntry);
+        } catch {
+          // A row this version cannot read is skipped, never fatal to the guard.
+        }
+      }
+      const d = decide();
+      if (d.entries.length) {
+        const at = now();
+        const ids = await trx.insertInto('grid_guard_log').values(d.entries.map((e) => ({ origin: o.origin, at_ms: at, entry: JSON.stringify(e) }))).returning('id').execute();
+        for (const r of ids) last = Math.max(last, Number(r.id));
+        for (const e of d.entries) o.apply(e);
+      }
+      if (now() - prunedAt > PRUNE_EVERY_MS) {
+        prunedAt = now();
+        await trx.deleteFrom('grid_guard_log').where('at_ms', '<', prunedAt - RETENTION_MS).execute();
+      }
+      return d.value;
+    });
+  }
+
+  return {
+    run(decide) {
+      const p = queue.then(() => turn(decide));
+      queue = p.catch(() => undefined);
+      return p;
+    },
+  };
+}
