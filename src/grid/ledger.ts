@@ -21,7 +21,9 @@
  * atomically. The advisory lock queues the decisions in PostgreSQL (each one
  * a few milliseconds: one read of new entries, one insert), in arrival order,
  * with the multi-level update atomic. Within a node decisions are queued in
- * memory first, so a mass start holds one database connection, not the pool.
+ * memory and decided together at the node's next turn, so a mass start holds
+ * one database connection, not the pool, and pays the lock's round trips once
+ * per batch.
  */
 import type { Kysely } from 'kysely';
 import { sql, type Database } from '../store/index.js';
@@ -69,11 +71,18 @@ export function sharedLedger(o: { database: Database; lockKey: string; origin: s
   const now = o.now ?? Date.now;
   let last = 0;
   let prunedAt = 0;
-  /** One decision at a time per node: the others wait here, not on a database connection. */
-  let queue: Promise<unknown> = Promise.resolve();
+  /** Decisions waiting for this node's next turn under the lock. */
+  let waiting: { decide: () => Decision<unknown>; resolve(v: unknown): void; reject(e: unknown): void }[] = [];
+  let busy = false;
 
-  async function turn<T>(decide: () => Decision<T>): Promise<T> {
-    return db.transaction().execute(async (trx) => {
+  /**
+   * One turn under the cluster-wide lock decides every command that queued on
+   * this node meanwhile, in order, each seeing the ones before it: under a
+   * mass start a turn costs five round trips for many decisions, not for each.
+   */
+  async function turn(batch: typeof waiting) {
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    await db.transaction().execute(async (trx) => {
       await sql`SELECT pg_advisory_xact_lock(hashtext(${o.lockKey}))`.execute(trx);
       const rows = await trx.selectFrom('grid_guard_log').select(['id', 'origin', 'entry']).where('id', '>', last).orderBy('id').execute();
       for (const r of rows) {
@@ -85,26 +94,56 @@ export function sharedLedger(o: { database: Database; lockKey: string; origin: s
           // A row this version cannot read is skipped, never fatal to the guard.
         }
       }
-      const d = decide();
-      if (d.entries.length) {
-        const at = now();
-        const ids = await trx.insertInto('grid_guard_log').values(d.entries.map((e) => ({ origin: o.origin, at_ms: at, entry: JSON.stringify(e) }))).returning('id').execute();
+      const entries: LedgerEntry[] = [];
+      for (const w of batch) {
+        try {
+          const d = w.decide();
+          // Applied at once, so the next decision in the batch sees it.
+          for (const e of d.entries) o.apply(e);
+          entries.push(...d.entries);
+          outcomes.push({ ok: true, value: d.value });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+      const at = now();
+      for (let i = 0; i < entries.length; i += 500) {
+        const ids = await trx.insertInto('grid_guard_log').values(entries.slice(i, i + 500).map((e) => ({ origin: o.origin, at_ms: at, entry: JSON.stringify(e) }))).returning('id').execute();
         for (const r of ids) last = Math.max(last, Number(r.id));
-        for (const e of d.entries) o.apply(e);
       }
-      if (now() - prunedAt > PRUNE_EVERY_MS) {
-        prunedAt = now();
-        await trx.deleteFrom('grid_guard_log').where('at_ms', '<', prunedAt - RETENTION_MS).execute();
+      if (at - prunedAt > PRUNE_EVERY_MS) {
+        prunedAt = at;
+        await trx.deleteFrom('grid_guard_log').where('at_ms', '<', at - RETENTION_MS).execute();
       }
-      return d.value;
+    });
+    batch.forEach((w, i) => {
+      const r = outcomes[i]!;
+      if (r.ok) w.resolve(r.value);
+      else w.reject(r.error);
     });
   }
 
+  async function drain() {
+    if (busy) return;
+    busy = true;
+    try {
+      while (waiting.length) {
+        const batch = waiting;
+        waiting = [];
+        // A failed turn (database gone) refuses its whole batch: no command passes unjudged.
+        await turn(batch).catch((err) => batch.forEach((w) => w.reject(err)));
+      }
+    } finally {
+      busy = false;
+    }
+  }
+
   return {
-    run(decide) {
-      const p = queue.then(() => turn(decide));
-      queue = p.catch(() => undefined);
-      return p;
+    run<T>(decide: () => Decision<T>) {
+      return new Promise<T>((resolve, reject) => {
+        waiting.push({ decide, resolve: resolve as (v: unknown) => void, reject });
+        void drain();
+      });
     },
   };
 }

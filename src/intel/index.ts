@@ -106,6 +106,8 @@ export interface Intel {
    * Returns how many are enforced.
    */
   reload(): Promise<number>;
+  /** Reloads only when the stored indicators changed since the last load (cheap enough to call every few seconds). */
+  refresh(): Promise<void>;
   recordSighting(indicatorId: string, observed: ObservedTraffic): Promise<Sighting>;
   /** Pulls a remote collection from where the last pull stopped, then imports it. */
   pullFrom(client: TaxiiClient, collectionId: string, opts?: { addedAfter?: string; remote?: string }): Promise<ImportResult & { lastAdded?: string }>;
@@ -152,7 +154,9 @@ export async function createIntel(deps: IntelDeps, config: IntelConfig): Promise
     return `${new Date(ms).toISOString().slice(0, -1)}${String(lastMicros % 1000).padStart(3, '0')}Z`;
   };
 
+  let fingerprint = '';
   const load = async () => {
+    fingerprint = await store.indicatorsFingerprint();
     const rows = await store.indicators();
     const present = new Set(rows.map((r) => r.indicator_id));
     for (const known of index.list()) if (!present.has(known.indicatorId)) index.remove(known.indicatorId);
@@ -268,6 +272,9 @@ export async function createIntel(deps: IntelDeps, config: IntelConfig): Promise
     match: (input) => index.match(input ?? {}),
     isFirmwareBlocked: (sha256) => (typeof sha256 === 'string' ? index.match({ firmwareSha256: sha256 }) : undefined),
     reload: load,
+    async refresh() {
+      if ((await store.indicatorsFingerprint()) !== fingerprint) await load();
+    },
     recordSighting: (indicatorId, observed) => sightings.record(indicatorId, observed),
     async pullFrom(client, collectionId, opts = {}) {
       const remote = opts.remote ?? `${(await client.apiRoot()).url}#${collectionId}`;

@@ -235,7 +235,7 @@ export function startIndicatorRefresh(intel: Intel, everyMs: number, log?: Log):
     if (running) return;
     running = true;
     intel
-      .reload()
+      .refresh()
       .catch((err) => log?.warn({ err }, 'indicator refresh failed'))
       .finally(() => (running = false));
   }, everyMs);

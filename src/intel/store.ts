@@ -96,6 +96,8 @@ export interface IntelStore {
   putIndicator(row: IndicatorRow): Promise<void>;
   deleteIndicator(id: string): Promise<void>;
   indicators(): Promise<IndicatorRow[]>;
+  /** Changes whenever an indicator is imported, replaced or deleted (count and newest import time). */
+  indicatorsFingerprint(): Promise<string>;
   remotePosition(remote: string): Promise<string | undefined>;
   setRemotePosition(remote: string, lastAdded: string, now: string): Promise<void>;
 }
@@ -200,6 +202,11 @@ export function createIntelStore(database: Database): IntelStore {
 
     async indicators() {
       return (await db.selectFrom('intel_indicators').selectAll().orderBy('indicator_id').execute()) as IndicatorRow[];
+    },
+
+    async indicatorsFingerprint() {
+      const r: any = await db.selectFrom('intel_indicators').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('imported_at').as('newest')]).executeTakeFirst();
+      return `${Number(r?.n ?? 0)}|${r?.newest ?? ''}`;
     },
 
     async remotePosition(remote) {

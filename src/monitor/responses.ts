@@ -55,16 +55,13 @@ export interface LockoutRow { id: string; stationId?: string; remoteAddress?: st
 /** What the upgrade check learns about a lock in force. */
 export interface LockView { until: string; reason: string; scope: LockScope; mode: LockMode }
 
-/** A lock-out set or lifted on one node, announced so every node's upgrade check enforces it (cluster mode). */
-export type LockoutChange = LockoutChanged;
-
 type Target = { stationId?: string; remoteAddress?: string };
 const scopeOf = (t: Target): LockScope | undefined => (t.stationId && t.remoteAddress ? 'pair' : t.remoteAddress ? 'address' : t.stationId ? 'station' : undefined);
 /** One key per lock: the pair, the address, or the station it names. */
 const keyOf = (t: Target): string => (t.stationId && t.remoteAddress ? `p:${t.stationId}\u0000${t.remoteAddress}` : t.remoteAddress ? `a:${t.remoteAddress}` : `s:${t.stationId}`);
 const modeOf = (v: unknown): LockMode => (v === 'slow' ? 'slow' : 'refuse');
 
-export function createResponder(database: Database, actions: ResponseActions, now: () => Date, log?: { error(o: unknown, m: string): void }, announce: (c: LockoutChange) => void = () => undefined) {
+export function createResponder(database: Database, actions: ResponseActions, now: () => Date, log?: { error(o: unknown, m: string): void }, announce: (c: LockoutChanged) => void = () => undefined) {
   const { db } = database;
   let locks = new Map<string, Lock>();
 
@@ -106,7 +103,7 @@ export function createResponder(database: Database, actions: ResponseActions, no
     },
 
     /** Mirrors a lock-out change another node (or this one) announced; input from the bus is checked, not trusted. */
-    apply(c: Partial<LockoutChange>) {
+    apply(c: Partial<LockoutChanged>) {
       const ok = (v: unknown, max: number) => v === undefined || (typeof v === 'string' && v.length > 0 && v.length <= max);
       if (!c || typeof c !== 'object' || !ok(c.stationId, 128) || !ok(c.remoteAddress, 64)) return;
       const target = { stationId: c.stationId, remoteAddress: c.remoteAddress };

@@ -17,7 +17,6 @@ export { stationsMigrations } from './store.js';
 export { stationErrors } from './errors.js';
 export { generatePassword, hashPassword, verifyPassword, passwordProblem } from './credentials.js';
 export type { StationRecord, SecurityProfile, Registration, NewStation, Registry } from './registry.js';
-export type { LiveSession, SessionWatch } from './sessions.js';
 export type { IdToken, IdTokenStatus, IdTokens } from './id-tokens.js';
 export type { ClientCertificateCheck } from './policy.js';
 
