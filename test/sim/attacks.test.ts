@@ -132,7 +132,9 @@ for (const db of testDatabases()) {
         // The quarantine ended the session the station had been admitted to; it comes back under the new rules.
         await eventually('session revoked', async () => ((await node.api('GET', `/api/v1/security-events?stationId=${id}`)).body.some((e: any) => e.type === 'SessionRevoked') ? true : undefined), 15_000);
         await eventually('session closed', async () => ((await node.api('GET', `/api/v1/stations/${id}`)).body.connected === false ? true : undefined), 15_000);
-        await station.reconnect();
+        // Back under the new rules: connected, but its connector statuses are refused while it is quarantined.
+        await assert.rejects(station.reconnect(), /quarantined/);
+        assert.equal(station.state, 'open');
         for (const a of alert.actions) assert.equal((await node.api('POST', `/api/v1/alert-actions/${a.id}/undo`)).status, 204);
         assert.equal((await node.api('GET', `/api/v1/stations/${id}`)).body.quarantined, false);
         assert.ok(seen.includes('ChangeAvailability:Operative'), seen.join());
