@@ -36,6 +36,12 @@ export class TokenBucket {
     return --this.tokens;
   }
 
+  /** Milliseconds until the bucket is full again. */
+  msUntilFull(now = Date.now()): number {
+    const tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate);
+    return Math.ceil(((this.burst - tokens) / this.rate) * 1000);
+  }
+
   /** Milliseconds until the balance is back to one whole token. */
   msUntilPositive(): number {
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.rate) * 1000);
@@ -61,6 +67,11 @@ export class StationBudget {
   /** A frame that failed parsing or validation, on top of `frame()`. */
   invalidFrame(): Spend {
     return this.invalid.take() < 0 ? 'close' : 'ok';
+  }
+
+  /** How long until both budgets are full, as a new one would be. */
+  msUntilFull(): number {
+    return Math.max(this.frames.msUntilFull(), this.invalid.msUntilFull());
   }
 
   /** How long to stop reading so the frame budget refills. */

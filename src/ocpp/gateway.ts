@@ -123,6 +123,23 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     wssOptions: { maxPayload: config.maxFrameBytes, perMessageDeflate: false, allowSynchronousEvents: false },
   });
   const live = new Map<string, Session>();
+  /**
+   * A station's budget outlives its connections until it has refilled, so a
+   * station cannot start over with a full one by reconnecting.
+   */
+  const budgets = new Map<string, { budget: StationBudget; connections: number; forget?: NodeJS.Timeout }>();
+  const takeBudget = (stationId: string): StationBudget => {
+    let entry = budgets.get(stationId);
+    if (!entry) budgets.set(stationId, (entry = { budget: new StationBudget(config), connections: 0 }));
+    clearTimeout(entry.forget);
+    entry.connections++;
+    return entry.budget;
+  };
+  const releaseBudget = (stationId: string): void => {
+    const entry = budgets.get(stationId);
+    if (!entry || --entry.connections > 0) return;
+    entry.forget = setTimeout(() => budgets.delete(stationId), entry.budget.msUntilFull()).unref();
+  };
   const handshakes = inFlightHandshakes(config.maxHandshakes, config.maxHandshakesPerAddress);
   /** Station ids between handshake and session start, so two racing upgrades cannot both win. */
   const upgrading = new Set<string>();
@@ -198,7 +215,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     rewriteErrorSpelling(client, version);
     containClose(client, session);
     const seen = new Set<string>();
-    const budget = new StationBudget(config);
+    const budget = takeBudget(session.stationId);
     const report = throttledReports(session, hooks);
     let chain: Promise<unknown> = Promise.resolve();
     let closing = false;
@@ -278,6 +295,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     });
     client.once('close', ({ code, reason }: { code: number; reason: Buffer | string }) => {
       if (live.get(session.stationId) === session) live.delete(session.stationId);
+      releaseBudget(session.stationId);
       report.flush();
       hooks.disconnected(session, code, String(reason ?? ''));
     });

@@ -1,22 +1,26 @@
 /**
  * A station's frame budget must hold for every frame it can make the node
- * read: WebSocket pings and pongs as well as messages, and frames it goes on
- * sending after the node has sent its Close.
+ * read: WebSocket pings and pongs as well as messages, frames it goes on
+ * sending after the node has sent its Close, and frames on a new connection
+ * it opened to start again with a full budget.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startNodeProcess, type NodeProcess } from '../cluster/processes.js';
 import { encodeFrame, openRawSocket, OP, type RawSocket } from '../support/raw-socket.js';
+import { connectRaw } from '../support/raw-client.js';
 
 const ADMIN = 'budget-admin-token-0123456789abcdef';
 const PASSWORD = 'budget-password-0123456789';
 
-async function startNode(t: { after(fn: () => unknown): void }): Promise<NodeProcess> {
+async function startNode(t: { after(fn: () => unknown): void }, config?: object): Promise<NodeProcess> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'evguard-budget-'));
-  const node = await startNodeProcess({ nodeId: 'budget', cluster: 'budget', dataDir, adminToken: ADMIN });
+  const configFile = path.join(dataDir, 'config.json');
+  if (config) writeFileSync(configFile, JSON.stringify(config));
+  const node = await startNodeProcess({ nodeId: 'budget', cluster: 'budget', dataDir, adminToken: ADMIN, extraArgs: config ? ['--config', configFile] : [] });
   t.after(async () => {
     node.kill('SIGKILL');
     await node.exited;
@@ -71,4 +75,29 @@ test('frames a station sends after the node closed it for its budget are not rea
   await s.closed;
   // Without a cut-off the node reads on until ws's 30 s close timeout; with it, only what the kernel's socket buffers hold gets in.
   assert.ok(accepted < 32 * 1024 * 1024, `the node accepted ${(accepted / 1048576).toFixed(1)} MiB after its Close`);
+});
+
+test('a station that reconnects to start over keeps the budget it spent', async (t) => {
+  // One frame a second, a burst of 20: the budget a second connection starts with cannot have refilled.
+  const node = await startNode(t, { ocpp: { ratePerSecond: 1, rateBurst: 20 } });
+  await station(node, 'AGAIN1').then((s) => s.socket.destroy());
+  const heartbeats = async (round: number): Promise<string[]> => {
+    const c = await connectRaw(`ws://127.0.0.1:${node.port}/ocpp/AGAIN1`, { protocol: 'ocpp1.6', user: 'AGAIN1', password: PASSWORD });
+    const answers: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      c.ws.on('message', (d) => {
+        const frame = JSON.parse(String(d));
+        answers.push(frame[0] === 3 ? 'ok' : frame[2]);
+        if (answers.length === 20) resolve();
+      });
+      c.ws.once('close', () => resolve());
+    });
+    for (let i = 0; i < 20; i++) c.ws.send(JSON.stringify([2, `r${round}-${i}`, 'Heartbeat', {}]));
+    await done;
+    c.ws.terminate();
+    return answers;
+  };
+  assert.deepEqual(await heartbeats(1), Array(20).fill('ok'));
+  const second = await heartbeats(2);
+  assert.ok(second.filter((a) => a === 'ok').length < 10, `a new connection got a new budget: ${JSON.stringify(second)}`);
 });
