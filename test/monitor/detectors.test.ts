@@ -183,6 +183,44 @@ test('meterPlausibility: more energy than the connector can deliver', async () =
   only(alerts, 'meterPlausibility', 'Energy beyond connector maximum power');
 });
 
+test('meterPlausibility: a message the record held out as implausible alerts on its sender; late samples are no reading', async () => {
+  const { alerts } = await run((h) => {
+    const s = station(h, 'CS-1');
+    s.tx('T1', 'Started', 0, { energyWh: 1000, powerW: 0 });
+    h.clock.advance(60);
+    s.tx('T1', 'Updated', 1, { energyWh: 1100, powerW: 6000 });
+    h.clock.advance(60);
+    // Lower than before, but the record kept it as a late sample: nothing to say.
+    s.tx('T1', 'Updated', 2, { energyWh: 900, flags: ['late'] });
+    s.tx('T1', 'Updated', 3, { energyWh: 1e15, flags: ['implausible:registerTooLarge'] });
+  });
+  const a = only(alerts, 'meterPlausibility', 'Implausible meter data held out of billing and load');
+  assert.equal(a.stationId, 'CS-1');
+});
+
+test('strandedTransactions: refused and abandoned transactions piling up on one station', async () => {
+  const { alerts } = await run((h) => {
+    const s = station(h, 'CS-1');
+    for (let i = 0; i < 3; i++) {
+      s.tx(`R${i}`, 'Started', 0, { state: 'Refused' });
+      s.tx(`R${i}`, 'Ended', 1, { state: 'Refused' }); // the same refused transaction counts once
+      h.clock.advance(300);
+    }
+    s.tx('A1', 'Ended', 2, { state: 'Abandoned', flags: ['abandoned'] });
+    station(h, 'CS-2').tx('R9', 'Started', 0, { state: 'Refused' });
+    s.tx('A2', 'Ended', 2, { state: 'Abandoned', flags: ['abandoned'] });
+  });
+  const a = only(alerts, 'strandedTransactions');
+  assert.equal(a.stationId, 'CS-1');
+});
+
+test('loadSwing: power from messages the record held back is no load step', async () => {
+  const { alerts } = await run((h) => {
+    for (let i = 0; i < 25; i++) station(h, `CS-${i}`).tx('T1', 'Updated', 1, { powerW: 1e308, flags: ['implausible:powerAboveRating'] });
+  }, { detectors: { loadSwing: { thresholds: { stations: 10 } } } });
+  assert.deepEqual(alerts.filter((a) => a.detector === 'loadSwing'), []);
+});
+
 test('signedMeter: a payload altered after signing fails verification', async () => {
   const meter = ocmfMeter('MTR-1');
   const begin = await meter.sign(10, 'B');

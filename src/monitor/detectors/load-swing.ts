@@ -58,6 +58,8 @@ export function createLoadSwingDetector(overrides?: Thresholds): Detector {
       const stationId = text(d, 'stationId', 128);
       if (!stationId) return [];
       const ended = d.eventType === 'Ended';
+      // A message the record held back (late, after the end, implausible) is no load step; its evidence goes to meterPlausibility.
+      if (!ended && Array.isArray(d.flags) && d.flags.length > 0) return [];
       const w = ended ? 0 : num(d, 'powerW');
       if (w === undefined) return [];
       const prev = power.get(stationId);
