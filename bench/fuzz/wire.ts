@@ -6,7 +6,7 @@
  * frames, frames after a Close, and any frame split across TCP writes.
  *
  * It reads what the node sends back only to count it (frames, CALLERRORs,
- * the Close code); it never answers a Close or a ping by itself.
+ * pings, the Close code); it never answers a Close or a ping by itself.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -93,8 +93,6 @@ export class WireConnection {
   /** The TCP connection is gone (either side). */
   ended = false;
   readonly received: ReceivedCounts = { frames: 0, callErrors: 0, callResults: 0, calls: 0, pings: 0 };
-  /** Called with each text frame the node sends (after counting). */
-  onText: ((text: string) => void) | undefined;
   private buffer: Buffer = Buffer.alloc(0);
   private endWaiters: (() => void)[] = [];
 
@@ -190,7 +188,6 @@ export class WireConnection {
         if (text.startsWith('[4,')) this.received.callErrors++;
         else if (text.startsWith('[3,')) this.received.callResults++;
         else if (text.startsWith('[2,')) this.received.calls++;
-        this.onText?.(text);
       }
     }
   }
