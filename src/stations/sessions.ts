@@ -113,8 +113,6 @@ export function createSessionWatch(deps: SessionWatchDeps) {
     ended(session: LiveSession) {
       if (live.get(session.stationId)?.session === session) live.delete(session.stationId);
     },
-    /** Re-checks every live session now (tests, and the periodic sweep). */
-    sweep,
     close() {
       unfollow();
       clearInterval(timer);
