@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { createTaxiiClient, TAXII_MEDIA_TYPE, type Principal, type StixObject } from '../../src/intel/index.js';
+import { createTaxiiClient, STATION_EXTENSION, TAXII_MEDIA_TYPE, type Principal, type StixObject } from '../../src/intel/index.js';
 import { ADDRESS, FINGERPRINT, FIRMWARE, openNode, sampleAlerts, type TestNode } from './fixtures.js';
 
 const TOKENS: Record<string, Principal> = {
@@ -100,7 +100,9 @@ describe('TAXII 2.1 server and client', () => {
       }
       next = page.body.next;
     }
-    const exported = server.intel.exportBundle({ alerts: sampleAlerts() }).objects;
+    // The bundle's objects, plus the extension definition of the station observable and its author.
+    const bundle = server.intel.exportBundle({ alerts: sampleAlerts() }).objects;
+    const exported = [...bundle.map((o) => ({ id: o.id })), { id: STATION_EXTENSION.id }, { id: STATION_EXTENSION.created_by_ref! }];
     assert.deepEqual(new Set(all.map((o) => o.id)), new Set(exported.map((o) => o.id)));
     assert.equal(all.length, exported.length, 'no object twice');
     // limit is capped at the server's page size
@@ -111,7 +113,7 @@ describe('TAXII 2.1 server and client', () => {
 
     const indicators = await call(`/taxii2/evguard/collections/${shared}/objects/?match[type]=indicator,malware&limit=100`);
     assert.ok(indicators.body.objects.every((o: StixObject) => o.type === 'indicator' || o.type === 'malware'));
-    const one = exported.find((o) => o.type === 'indicator')!;
+    const one = bundle.find((o) => o.type === 'indicator')!;
     const byId = await call(`/taxii2/evguard/collections/${shared}/objects/?match[id]=${one.id}`);
     assert.deepEqual(byId.body.objects, [one]);
     const direct = await call(`/taxii2/evguard/collections/${shared}/objects/${one.id}/`);
