@@ -307,8 +307,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         router?.released(ctx.stationId);
         bus.publish(Topics.stationDisconnected, { stationId: ctx.stationId, code, reason }, ctx.stationId);
       },
-      misbehaved(ctx, kind, detail) {
-        securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: kind === 'InvalidMessage' ? 'InvalidMessage' : kind, techInfo: detail });
+      misbehaved(ctx, kind, detail, occurrences) {
+        securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: kind, techInfo: detail, occurrences });
       },
       beforeCall: (ctx, action, payload) => grid.beforeCall(ctx, action, payload),
     },

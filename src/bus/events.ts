@@ -22,6 +22,8 @@ export interface SecurityEvent {
   techInfo?: string;
   remoteAddress?: string;
   timestamp: string;
+  /** How many occurrences this record stands for (a flooding station's events are stored in bursts); 1 when absent. */
+  occurrences?: number;
 }
 
 export interface TransactionChanged {

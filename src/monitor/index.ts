@@ -204,6 +204,7 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
       critical: e.critical === true || (source === 'csms' && isCsmsCritical(type)) ? 1 : 0,
       tech_info: typeof e.techInfo === 'string' ? e.techInfo.slice(0, 1000) : null,
       remote_address: typeof e.remoteAddress === 'string' ? e.remoteAddress.slice(0, 64) : null,
+      occurrences: Number.isSafeInteger(e.occurrences) && e.occurrences! > 1 ? Math.min(e.occurrences!, 1_000_000) : 1,
       timestamp: Number.isFinite(t) ? new Date(t).toISOString() : received,
       received_at: received,
     };
@@ -330,6 +331,7 @@ function toEvent(r: any): SecurityEvent {
     source: r.source,
     critical: Number(r.critical) === 1,
     techInfo: r.tech_info ?? undefined,
+    ...(Number(r.occurrences) > 1 ? { occurrences: Number(r.occurrences) } : {}),
     remoteAddress: r.remote_address ?? undefined,
     timestamp: r.timestamp,
   };

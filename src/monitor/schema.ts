@@ -105,4 +105,10 @@ export const monitorMigrations: Record<string, Migration> = {
       await db.schema.alterTable('monitor_lockouts').addColumn('mode', 'text', (c) => c.notNull().defaultTo('refuse')).execute();
     },
   },
+  'monitor/003_event_occurrences': {
+    // One stored event may stand for many: the gateway throttles what a flooding station causes.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('monitor_security_events').addColumn('occurrences', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+    },
+  },
 };

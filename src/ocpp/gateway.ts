@@ -62,7 +62,7 @@ export interface GatewayHooks {
   connected(ctx: StationContext): void;
   disconnected(ctx: StationContext, code: number, reason: string): void;
   /** A frame or CALL was malformed, replayed or over the rate; `kind` is a CSMS security-event type. */
-  misbehaved(ctx: StationContext, kind: 'InvalidMessage' | 'ReplayedMessageId' | 'RateLimited', detail: string): void;
+  misbehaved(ctx: StationContext, kind: 'InvalidMessage' | 'ReplayedMessageId' | 'RateLimited', detail: string, occurrences?: number): void;
   /**
    * Runs before every CSMS→station CALL, after its payload passed the schema: a
    * guard (e.g. the grid's power limits) may hold the call back a while or throw
@@ -409,29 +409,39 @@ function inFlightHandshakes(max: number, perAddress: number) {
 
 const REPORTS_PER_WINDOW = 5;
 const REPORT_WINDOW_MS = 10_000;
+/** Suppressed reports go out as one event standing for this many, so detectors still count every one. */
+const SUMMARY_EVERY = 50;
 
 /**
  * A flooding station must not turn into a flood of stored security events:
- * per kind, the first few of each window are reported and the rest counted,
- * and the count goes out with the next report or when the session ends.
+ * per kind, the first few of each window are reported one by one; the rest
+ * are stored as one event per SUMMARY_EVERY with `occurrences` set, and what
+ * is left goes out with the next report or when the session ends.
  */
 function throttledReports(session: Session, hooks: GatewayHooks) {
   type Kind = 'InvalidMessage' | 'ReplayedMessageId' | 'RateLimited';
   const windows = new Map<Kind, { start: number; count: number; suppressed: number }>();
+  const summary = (kind: Kind, n: number) => hooks.misbehaved(session, kind, `${n} more ${kind} not reported one by one`, n);
   const report = (kind: Kind, detail: string) => {
     const now = Date.now();
     let w = windows.get(kind);
+    let carried = 0;
     if (!w || now - w.start > REPORT_WINDOW_MS) {
-      const suppressed = w?.suppressed ?? 0;
+      carried = w?.suppressed ?? 0;
       w = { start: now, count: 0, suppressed: 0 };
       windows.set(kind, w);
-      if (suppressed) detail += ` (and ${suppressed} more like it before)`;
     }
-    if (++w.count > REPORTS_PER_WINDOW) w.suppressed++;
-    else hooks.misbehaved(session, kind, detail);
+    if (++w.count > REPORTS_PER_WINDOW) {
+      if (++w.suppressed >= SUMMARY_EVERY) {
+        summary(kind, w.suppressed);
+        w.suppressed = 0;
+      }
+      return;
+    }
+    hooks.misbehaved(session, kind, carried ? `${detail} (and ${carried} more like it before)` : detail, 1 + carried);
   };
   report.flush = () => {
-    for (const [kind, w] of windows) if (w.suppressed) hooks.misbehaved(session, kind, `${w.suppressed} more ${kind} not reported one by one`);
+    for (const [kind, w] of windows) if (w.suppressed) summary(kind, w.suppressed);
     windows.clear();
   };
   return report;

@@ -29,6 +29,8 @@ export interface SecurityEventView {
   remoteAddress?: string;
   techInfo?: string;
   timestamp?: number;
+  /** Occurrences the event stands for, at least 1. */
+  occurrences: number;
 }
 
 /** Reads a `security.event` payload, with 1.6 type names mapped to their 2.x names. */
@@ -43,5 +45,6 @@ export function securityEvent(data: unknown): SecurityEventView | undefined {
     remoteAddress: text(o, 'remoteAddress', 64),
     techInfo: text(o, 'techInfo', 500),
     timestamp: timeMs(o, 'timestamp'),
+    occurrences: typeof o.occurrences === 'number' && Number.isSafeInteger(o.occurrences) && o.occurrences > 1 ? o.occurrences : 1,
   };
 }

@@ -23,7 +23,7 @@ export function createInvalidFloodDetector(overrides?: Thresholds): Detector {
       if (!e || !COUNTED.has(e.type)) return [];
       const subject = e.stationId ? `station:${e.stationId}` : e.remoteAddress ? `address:${e.remoteAddress}` : undefined;
       if (!subject) return [];
-      const count = windows.hit(subject, now.getTime(), t.windowSeconds * 1000);
+      const count = windows.hit(subject, now.getTime(), t.windowSeconds * 1000, e.occurrences);
       if (count < t.count) return [];
       windows.clear(subject);
       return [{

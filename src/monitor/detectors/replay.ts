@@ -25,8 +25,8 @@ export function createReplayDetector(overrides?: Thresholds): Detector {
     title, description, evidence,
   });
 
-  function counted(kind: string, subject: string, limit: number, nowMs: number): number | undefined {
-    const count = windows.hit(`${kind}:${subject}`, nowMs, t.windowSeconds * 1000);
+  function counted(kind: string, subject: string, limit: number, nowMs: number, weight = 1): number | undefined {
+    const count = windows.hit(`${kind}:${subject}`, nowMs, t.windowSeconds * 1000, weight);
     if (count < limit) return undefined;
     windows.clear(`${kind}:${subject}`);
     return count;
@@ -46,7 +46,7 @@ export function createReplayDetector(overrides?: Thresholds): Detector {
         }
         if (e.source !== 'csms') return [];
         if (e.type === 'ReplayedMessageId') {
-          const count = counted('id', subject, t.replayedIds, now.getTime());
+          const count = counted('id', subject, t.replayedIds, now.getTime(), e.occurrences);
           if (count) return [finding(e.stationId, 'Replayed message ids', `${count} reused message ids from ${subject} within ${t.windowSeconds} s`, { replays: count, lastTechInfo: e.techInfo, remoteAddress: e.remoteAddress })];
         }
         if (e.type === 'StaleTimestamp') {

@@ -39,10 +39,10 @@ export class EventWindow {
     this.hits = new BoundedMap(limit);
   }
 
-  /** Records one event at `nowMs` and returns how many fall inside the window. */
-  hit(key: string, nowMs: number, windowMs: number): number {
+  /** Records `weight` events at `nowMs` and returns how many fall inside the window (at most `maxPerKey`). */
+  hit(key: string, nowMs: number, windowMs: number, weight = 1): number {
     const kept = (this.hits.get(key) ?? []).filter((t) => t > nowMs - windowMs && t <= nowMs);
-    kept.push(nowMs);
+    for (let i = Math.min(weight, this.maxPerKey); i > 0; i--) kept.push(nowMs);
     if (kept.length > this.maxPerKey) kept.splice(0, kept.length - this.maxPerKey);
     this.hits.set(key, kept);
     return kept.length;
