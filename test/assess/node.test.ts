@@ -104,7 +104,8 @@ for (const db of testDatabases()) {
           assert.equal(JSON.parse(readFileSync(json, 'utf8')).assessments.length, 2);
           assert.match(readFileSync(html, 'utf8'), /^<!doctype html>/);
           // Usage errors are thrown before anything is printed: checked in-process.
-          await assert.rejects(buildCli().parseAsync(['node', 'evguard', 'assess']), (err: Error) => exitCodeFor(err) === 2 && /--api/.test(err.message));
+          // --api defaults to http://localhost:8080 (or EVGUARD_API), as for firmware; the token has no default.
+          await assert.rejects(buildCli().parseAsync(['node', 'evguard', 'assess']), (err: Error) => exitCodeFor(err) === 2 && /--token/.test(err.message));
           await assert.rejects(buildCli().parseAsync(['node', 'evguard', 'assess', '--api', node.http, '--token', 't', '--refresh']), (err: Error) => exitCodeFor(err) === 2 && /--station/.test(err.message));
         } finally {
           rmSync(dir, { recursive: true, force: true });
