@@ -11,23 +11,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestNode } from '../support/node.js';
+import { statusBeforeBody as uploadStatusBeforeBody } from '../support/http.js';
 import { startNodeProcess } from '../cluster/processes.js';
 
-/** Sends only the request head of an upload and resolves with the status the server answers before any body byte. */
-function statusBeforeBody(port: number, p: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': String(48 * 1024 * 1024), ...headers } });
-    req.on('response', (res) => {
-      res.resume();
-      resolve(res.statusCode!);
-      req.destroy();
-    });
-    req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
-    req.flushHeaders();
-    // A hang guard: without authentication on onRequest the server waits for the body.
-    setTimeout(() => (req.destroy(), reject(new Error('no answer before the body was sent'))), 5000).unref();
-  });
-}
+/** An upload announcing 48 MiB, without the body. */
+const statusBeforeBody = (port: number, p: string, headers: Record<string, string>) =>
+  uploadStatusBeforeBody(port, p, { contentType: 'application/octet-stream', contentLength: 48 * 1024 * 1024, headers });
 
 test('HTTP edge: authentication before bodies and validation, bounded numbers, ids, metrics, readiness', async (t) => {
   const node = await startTestNode({ db: 'sqlite' });

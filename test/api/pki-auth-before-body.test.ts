@@ -6,24 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { startTestNode } from '../support/node.js';
+import { statusBeforeBody as jsonStatusBeforeBody } from '../support/http.js';
 
-/** Sends only the head of a POST that announces a 1 MiB JSON body; resolves with the status answered before any body byte. */
-function statusBeforeBody(port: number, p: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(1024 * 1024 - 1) } });
-    req.on('response', (res) => {
-      res.resume();
-      resolve(res.statusCode!);
-      req.destroy();
-    });
-    req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
-    req.flushHeaders();
-    // A hang guard: with the guard after parsing, the server waits for the body.
-    setTimeout(() => (req.destroy(), reject(new Error('no answer before the body was sent'))), 5000).unref();
-  });
-}
+/** A POST announcing a 1 MiB JSON body, without the body. */
+const statusBeforeBody = (port: number, p: string) => jsonStatusBeforeBody(port, p, { contentType: 'application/json', contentLength: 1024 * 1024 - 1 });
 
 test('PKI and certificate routes check the token before the body', async (t) => {
   const node = await startTestNode({ db: 'sqlite' });
