@@ -94,6 +94,7 @@ export function onChange<K extends ChangeTopic>(bus: Bus, topic: K, handler: (da
  */
 export class BoundedCache<V> {
   readonly #map = new Map<string, { value: V; at: number }>();
+  #epoch = 0;
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries: number,
@@ -111,17 +112,29 @@ export class BoundedCache<V> {
     return hit.value;
   }
 
-  set(key: string, value: V): void {
+  /**
+   * Counts invalidations. A reader that fills the cache from the store takes
+   * it before its read and passes it to `set`: a change that landed while the
+   * read was in flight bumps it, and the possibly stale value is not kept.
+   */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  set(key: string, value: V, readAtEpoch?: number): void {
+    if (readAtEpoch !== undefined && readAtEpoch !== this.#epoch) return;
     this.#map.delete(key);
     this.#map.set(key, { value, at: this.now() });
     while (this.#map.size > this.maxEntries) this.#map.delete(this.#map.keys().next().value!);
   }
 
   delete(key: string): void {
+    this.#epoch++;
     this.#map.delete(key);
   }
 
   clear(): void {
+    this.#epoch++;
     this.#map.clear();
   }
 

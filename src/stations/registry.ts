@@ -105,9 +105,10 @@ export function createRegistry(database: Database, bus: Bus) {
 
   /** Reads the store, bypassing (and refreshing) the cache. */
   async function fresh(id: string): Promise<StationSecret | undefined> {
+    const epoch = cache.epoch;
     const row = await db.selectFrom('stations').selectAll().where('id', '=', id).executeTakeFirst();
     const value = row ? secretOf(row) : null;
-    cache.set(id, value);
+    cache.set(id, value, epoch);
     return value ?? undefined;
   }
 
@@ -132,10 +133,11 @@ export function createRegistry(database: Database, bus: Bus) {
     async freshMany(ids: readonly string[]): Promise<Map<string, StationSecret>> {
       const out = new Map<string, StationSecret>();
       for (let i = 0; i < ids.length; i += 500) {
+        const epoch = cache.epoch;
         const rows = await db.selectFrom('stations').selectAll().where('id', 'in', ids.slice(i, i + 500)).execute();
         for (const row of rows) {
           const s = secretOf(row);
-          cache.set(row.id, s);
+          cache.set(row.id, s, epoch);
           out.set(row.id, s);
         }
       }
