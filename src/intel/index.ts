@@ -13,7 +13,7 @@ import { createIndicatorIndex, type EnforcedIndicator, type Match, type MatchInp
 import { parsePattern, type PatternTerm } from './pattern.js';
 import { createPseudonymiser } from './pseudonym.js';
 import { createStixValidator, type ValidationResult } from './schema.js';
-import { normaliseTimestamps, sdoId, stixTime, tlpMarking, TLP_LEVELS, type Bundle, type Sighting, type StixObject, type TlpLevel } from './stix.js';
+import { normaliseTimestamps, referencesFirst, sdoId, stixTime, tlpMarking, TLP_LEVELS, type Bundle, type Sighting, type StixObject, type TlpLevel } from './stix.js';
 import { createIntelStore, sortableTime } from './store.js';
 import { registerTaxiiRoutes, type CollectionConfig, type TaxiiAuth } from './taxii-server.js';
 import type { TaxiiClient } from './taxii-client.js';
@@ -237,7 +237,9 @@ export async function createIntel(deps: IntelDeps, config: IntelConfig): Promise
       const bundle = exportBundle(input);
       // The definition of evguard's custom observable travels in the collection with the first objects that use it.
       const usesStation = bundle.objects.some((o) => o.type === STATION_OBJECT_TYPE || (typeof o.pattern === 'string' && o.pattern.includes(`${STATION_OBJECT_TYPE}:`)));
-      for (const o of [...(usesStation ? [EXTENSION_AUTHOR, STATION_EXTENSION] : []), ...bundle.objects]) await store.insertObject(outbound.id, o, dateAdded());
+      // Stored one at a time, each after what it refers to: a reader never sees a report before its indicators.
+      const objects = referencesFirst([...(usesStation ? [EXTENSION_AUTHOR, STATION_EXTENSION] : []), ...bundle.objects]);
+      for (const o of objects) await store.insertObject(outbound.id, o, dateAdded());
       return bundle;
     },
     validate: (object) => validator.validate(object),

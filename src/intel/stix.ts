@@ -175,3 +175,41 @@ export function normaliseTimestamps<T>(value: T, depth = 0): T {
   }
   return value;
 }
+
+/** The ids an object refers to: its `*_ref` and `*_refs` properties and the extension definitions it uses. */
+export function referencedIds(object: StixCommon): string[] {
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(object)) {
+    if (key.endsWith('_ref') && typeof value === 'string') out.push(value);
+    else if (key.endsWith('_refs') && Array.isArray(value)) out.push(...value.filter((v): v is string => typeof v === 'string'));
+  }
+  const extensions = (object as { extensions?: unknown }).extensions;
+  if (extensions && typeof extensions === 'object') out.push(...Object.keys(extensions).filter((k) => k.startsWith('extension-definition--')));
+  return out;
+}
+
+/**
+ * The objects reordered so that each comes after every object of the list it
+ * refers to (otherwise in the given order). Stored in this order, one at a
+ * time, a collection never shows a reader a report whose indicator is not
+ * there yet. A reference cycle, which STIX does not forbid, keeps its order.
+ */
+export function referencesFirst<T extends StixCommon>(objects: readonly T[]): T[] {
+  const byId = new Map(objects.map((o) => [o.id, o] as const));
+  const placed = new Set<string>();
+  const visiting = new Set<string>();
+  const out: T[] = [];
+  const place = (o: T) => {
+    if (placed.has(o.id) || visiting.has(o.id)) return;
+    visiting.add(o.id);
+    for (const ref of referencedIds(o)) {
+      const target = byId.get(ref);
+      if (target) place(target);
+    }
+    visiting.delete(o.id);
+    placed.add(o.id);
+    out.push(o);
+  };
+  for (const o of objects) place(o);
+  return out;
+}

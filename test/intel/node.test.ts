@@ -190,6 +190,9 @@ for (const db of testDatabases()) {
       const objects = await collection(a, 'shared');
       for (const o of objects) assert.deepEqual(a.app.intel.validate(o), { valid: true, errors: [] }, o.id);
       for (const ref of report.object_refs as string[]) assert.ok(objects.some((o) => o.id === ref), `${ref} is in the collection`);
+      // Each object was added after those it refers to, so no reader ever saw the report before its indicators.
+      const added = (await collection(a, 'shared', 'match[version]=all')).map((o) => o.id);
+      for (const ref of report.object_refs as string[]) assert.ok(added.indexOf(ref) < added.indexOf(report.id as string), `${ref} was added before the report`);
       assert.ok(objects.some((o) => o.type === 'infrastructure'));
       assert.ok(!JSON.stringify(objects).includes('CS-BRUTE'), 'station ids leave the node only as pseudonyms');
     });
