@@ -8,7 +8,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Bus } from './bus/index.js';
 import { Topics } from './bus/events.js';
-import type { HandshakeDecision, HandshakeFacts } from './ocpp/index.js';
+import type { HandshakeDecision, HandshakeFacts } from './model/handshake.js';
 
 /**
  * prom-client's default Node metrics include three gauges named `…_total`

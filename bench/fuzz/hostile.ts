@@ -8,9 +8,10 @@
  * CALLERRORs for calls never made, prototype-pollution keys, binary frames,
  * control-frame abuse, and random mutations of valid frames.
  */
+import type { OcppVersion } from '../../src/model/ocpp-version.js';
 import { encodeFrame, OP, type FrameSpec, type WireConnection } from './wire.js';
 
-export type Version = '1.6' | '2.0.1' | '2.1';
+export type Version = OcppVersion;
 
 export interface AttackContext {
   readonly conn: WireConnection;

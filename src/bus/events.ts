@@ -2,7 +2,8 @@
  * Topics and payloads published on the bus. Producers and subscribers import
  * these types; a topic's payload never changes shape without a new topic.
  */
-export type OcppVersion = '1.6' | '2.0.1' | '2.1';
+import type { OcppVersion } from '../model/ocpp-version.js';
+
 
 export interface StationConnected { stationId: string; ocppVersion: OcppVersion; securityProfile: 1 | 2 | 3; remoteAddress: string; nodeId: string }
 export interface StationDisconnected { stationId: string; code: number; reason: string }

@@ -18,7 +18,7 @@
  * Pure functions; src/grid/index.ts decides when to send and passes the
  * profile through the guard like any other command.
  */
-import type { OcppVersion } from '../bus/events.js';
+import type { OcppVersion } from '../model/ocpp-version.js';
 
 export interface ResumeSettings {
   /** Release window in seconds (default 600; 0 turns the feature off). */

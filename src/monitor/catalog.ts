@@ -8,7 +8,7 @@
  * appendices, which add DiscardedRenewedClientCertificate. Types outside these
  * lists (vendor events) are valid and kept; they are simply not critical.
  */
-import type { OcppVersion } from '../bus/events.js';
+import type { OcppVersion } from '../model/ocpp-version.js';
 
 const V16: Record<string, boolean> = {
   FirmwareUpdated: true,

@@ -4,7 +4,8 @@
  * alerts, automatic responses, and outputs for operators and SIEMs.
  */
 import type { Bus, BusEvent } from '../bus/index.js';
-import { Topics, type OcppVersion, type SecurityEvent } from '../bus/events.js';
+import { Topics, type SecurityEvent } from '../bus/events.js';
+import type { OcppVersion } from '../model/ocpp-version.js';
 import type { Database } from '../store/index.js';
 import { isCritical, isCsmsCritical } from './catalog.js';
 import { createAlertStore, monitorErrors, severityAtLeast, SEVERITIES, type Alert, type AlertState } from './alerts.js';

@@ -5,7 +5,9 @@
 import { createRPCError } from 'ocpp-rpc';
 import { EvguardError } from '../errors.js';
 
-export type OcppVersion = '1.6' | '2.0.1' | '2.1';
+import type { OcppVersion } from '../model/ocpp-version.js';
+
+export type { OcppVersion };
 
 export type RpcErrorCode =
   | 'FormatViolation'

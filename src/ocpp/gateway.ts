@@ -11,8 +11,12 @@ import type { TLSSocket } from 'node:tls';
 import { RPCServer } from 'ocpp-rpc';
 import { defineErrors } from '../errors.js';
 import type { OcppConfig } from '../config.js';
-import { ocppError, toRpcError, wireErrorCode, type OcppVersion } from './errors.js';
-import type { StationContext } from './model.js';
+import { ocppError, toRpcError, wireErrorCode } from './errors.js';
+import type { OcppVersion } from '../model/ocpp-version.js';
+import type { StationContext } from '../model/station.js';
+import type { HandshakeDecision, HandshakeFacts } from '../model/handshake.js';
+
+export type { HandshakeDecision, HandshakeFacts };
 import { createValidator, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, type OcppValidator } from './validator.js';
 import { parseStationPath, refuseUpgrade } from './handshake.js';
 import { StationBudget, type Spend } from './budget.js';
@@ -29,25 +33,6 @@ export const gatewayErrors = defineErrors({
   MESSAGE_RATE_EXCEEDED: { status: 429, message: 'Message rate limit exceeded' },
   MESSAGE_ID_REUSED: { status: 400, message: 'The message id was already used on this connection' },
 });
-
-/** What the transport knows about a connection attempt; the policy decides. */
-export interface HandshakeFacts {
-  stationId: string;
-  remoteAddress: string;
-  /** The connection arrived over TLS (security profile 2 or 3 possible). */
-  secure: boolean;
-  /** Basic-auth password, present only when the username equals the station id. */
-  password?: Buffer;
-  /** Basic-auth username as sent, when it differs from the station id. */
-  mismatchedUser?: string;
-  /** DER chain of the client certificate, leaf first, when one was presented. */
-  peerCertificateChain?: Buffer[];
-  version: OcppVersion;
-}
-
-export type HandshakeDecision =
-  | { accept: true; securityProfile: 1 | 2 | 3 }
-  | { accept: false; status: 400 | 401 | 403 | 404 | 409 | 429 | 503; message: string; /** Why, for metrics: the security event type, or LockedOut. */ reason?: string };
 
 export interface GatewayHooks {
   authenticate(facts: HandshakeFacts): Promise<HandshakeDecision>;

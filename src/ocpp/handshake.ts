@@ -4,18 +4,9 @@
  */
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
+import { isValidStationId } from '../model/station-id.js';
 
-/**
- * OCPP 2.0.1 Part 2 §A00: the identity is an identifierString of at most 48
- * characters; a colon is not allowed because it separates the Basic-auth
- * username from the password.
- */
-const IDENTITY = /^[A-Za-z0-9*\-_=+|@.]{1,48}$/;
-
-export function isValidStationId(id: string): boolean {
-  // "." and ".." are path segments that URL normalisation removes: a station so named could never connect.
-  return IDENTITY.test(id) && id !== '.' && id !== '..';
-}
+export { isValidStationId };
 
 export type PathCheck = { ok: true; stationId: string } | { ok: false; status: 400 | 404; message: string };
 

@@ -4,4 +4,5 @@ export { createValidator, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, type OcppValidat
 export { ocppError, toRpcError, wireErrorCode, type OcppVersion, type RpcErrorCode } from './errors.js';
 export { v16Handlers } from './adapters/v16.js';
 export { v2Handlers } from './adapters/v2.js';
-export type * from './model.js';
+export type * from '../model/station.js';
+export type { HandlerTable, ActionHandler } from './adapters/table.js';

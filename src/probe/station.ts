@@ -13,7 +13,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import * as x509 from '../trust/x509.js';
 import { probeErrors } from './errors.js';
 import { PROBE_VERSION } from './run.js';
-import { SEVERITIES, type CheckResult, type CheckSpec, type Outcome, type ProbeReport, type ProgressEvent, type Severity } from './types.js';
+import { SEVERITIES, type CheckResult, type CheckSpec, type OcppVersion, type Outcome, type ProbeReport, type ProgressEvent, type Severity } from './types.js';
 
 export interface StationProbeOptions {
   host: string;
@@ -84,7 +84,7 @@ export const STATION_CHECKS: readonly CheckSpec[] = [
 interface Session {
   ws: WebSocket;
   stationId: string;
-  version: '1.6' | '2.0.1' | '2.1';
+  version: OcppVersion;
   booted: Promise<void>;
   firmware: string[];
   events: string[];
@@ -111,7 +111,7 @@ async function selfSigned(cn: string, withSan: boolean) {
   return { cert: cert.toString('pem'), key: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString() };
 }
 
-const VERSION_OF: Record<string, '1.6' | '2.0.1' | '2.1'> = { 'ocpp1.6': '1.6', 'ocpp2.0.1': '2.0.1', 'ocpp2.1': '2.1' };
+const VERSION_OF: Record<string, OcppVersion> = { 'ocpp1.6': '1.6', 'ocpp2.0.1': '2.0.1', 'ocpp2.1': '2.1' };
 
 function answerStation(action: string, version: string): unknown {
   const now = new Date().toISOString();

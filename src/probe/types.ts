@@ -7,7 +7,9 @@ export function severityRank(s: Severity): number {
   return SEVERITIES.indexOf(s);
 }
 
-export type OcppVersion = '1.6' | '2.0.1' | '2.1';
+import type { OcppVersion } from '../model/ocpp-version.js';
+
+export type { OcppVersion };
 
 /** What a check is, independent of any run. */
 export interface CheckSpec {

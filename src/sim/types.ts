@@ -2,8 +2,9 @@
 import type { EventEmitter } from 'node:events';
 import type { SimValidator } from './schemas.js';
 import type { SimFirmwareOptions } from './firmware.js';
+import type { OcppVersion } from '../model/ocpp-version.js';
 
-export type OcppVersion = '1.6' | '2.0.1' | '2.1';
+export type { OcppVersion };
 export type SecurityProfile = 1 | 2 | 3;
 export type SimStationState = 'idle' | 'connecting' | 'open' | 'offline' | 'closed';
 

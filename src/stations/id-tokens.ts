@@ -3,7 +3,7 @@
  * An unknown token is "Unknown" (1.6 adapters turn that into "Invalid").
  */
 import type { Database } from '../store/index.js';
-import type { AuthorizationResult } from '../ocpp/index.js';
+import type { AuthorizationResult } from '../model/station.js';
 import { stationErrors } from './errors.js';
 
 export type IdTokenStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid';

@@ -6,7 +6,7 @@ import type { Bus } from '../bus/index.js';
 import { Topics, type SecurityEvent } from '../bus/events.js';
 import type { Database } from '../store/index.js';
 import { toJson } from '../store/index.js';
-import type { StationContext, StationDomain } from '../ocpp/index.js';
+import type { StationContext, StationDomain } from '../model/station.js';
 import { createRegistry, type Registry } from './registry.js';
 import { createIdTokens, type IdTokens } from './id-tokens.js';
 import { createHandshakePolicy, type PolicyDeps } from './policy.js';

@@ -3,7 +3,7 @@
  * §A00–A05, OCPP 1.6 security whitepaper §2). Pure decision over the facts the
  * gateway collected; the only side effect is the security event it reports.
  */
-import type { HandshakeDecision, HandshakeFacts } from '../ocpp/index.js';
+import type { HandshakeDecision, HandshakeFacts } from '../model/handshake.js';
 import type { SecurityEvent } from '../bus/events.js';
 import { createVerifiedCache } from './credentials.js';
 import type { Registry, StationSecret } from './registry.js';

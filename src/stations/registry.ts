@@ -10,7 +10,7 @@ import type { Database } from '../store/index.js';
 import type { Bus } from '../bus/index.js';
 import { BoundedCache, onChange, publishChange, STALE_BOUND_MS } from '../bus/changes.js';
 import { fromJson, toJson } from '../store/index.js';
-import { isValidStationId } from '../ocpp/index.js';
+import { isValidStationId } from '../model/station-id.js';
 import { stationErrors } from './errors.js';
 import { generatePassword, hashPassword, passwordProblem } from './credentials.js';
 

@@ -17,7 +17,7 @@
  */
 import type { Bus } from '../bus/index.js';
 import { Topics, type SecurityEvent, type TransactionChanged } from '../bus/events.js';
-import type { AuthorizationResult, AuthorizationStatus, StationContext, TransactionEventIn, TransactionEventResult } from '../ocpp/index.js';
+import type { AuthorizationResult, AuthorizationStatus, StationContext, TransactionEventIn, TransactionEventResult } from '../model/station.js';
 import type { Database } from '../store/index.js';
 import { fromJson, toJson } from '../store/index.js';
 import { transactionErrors } from './errors.js';

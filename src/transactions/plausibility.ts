@@ -5,7 +5,7 @@
  * guard's load. Pure: the caller supplies the rating, the clock and what the
  * record already holds.
  */
-import type { MeterSample, TransactionEventIn } from '../ocpp/index.js';
+import type { MeterSample, TransactionEventIn } from '../model/station.js';
 import { transactionErrors } from './errors.js';
 
 export interface PlausibilityLimits {

@@ -9,12 +9,13 @@
  */
 import { randomUUID, X509Certificate as NodeX509 } from 'node:crypto';
 import type { Bus } from '../bus/index.js';
+import type { OcppVersion } from '../model/ocpp-version.js';
 import { trustErrors } from './errors.js';
 import { normalizeSerial } from './profiles.js';
 import type { CertificateRecord, InstalledCertificate, Renewal, TrustStore } from './store.js';
 import type { Trust } from './index.js';
 
-type Version = '1.6' | '2.0.1' | '2.1';
+type Version = OcppVersion;
 export type StationCertificateKind = 'ChargingStationCertificate' | 'V2GCertificate';
 
 /** What the lifecycle needs from the core: live sessions, outgoing calls, the registry, security events. */

@@ -4,7 +4,7 @@
  * use cases M01/M02, M06, C07). The adapters call these through the
  * StationDomain; nothing here knows an OCPP version.
  */
-import type { AuthorizationRequest, AuthorizationResult, StationContext, StationDomain } from '../ocpp/index.js';
+import type { AuthorizationRequest, AuthorizationResult, StationContext, StationDomain } from '../model/station.js';
 import type { Trust } from './index.js';
 
 /** StatusInfoType.reasonCode is at most 20 characters; the ISO 15118 ResponseCode goes to additionalInfo in full. */

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
-import type { SimStation } from '../../src/sim/index.js';
+import type { OcppVersion, SimStation } from '../../src/sim/index.js';
 import { MODEL, VENDOR, startStation, stationFirmwareOptions, upload, waitCampaign, waitFor } from './helpers.js';
 
 for (const db of testDatabases()) {
@@ -28,7 +28,7 @@ for (const db of testDatabases()) {
       assert.equal(r.status, 201, JSON.stringify(r.body));
       v2 = r.body;
       const fw = await stationFirmwareOptions(node);
-      const fleet: [string, '1.6' | '2.0.1' | '2.1', string][] = [
+      const fleet: [string, OcppVersion, string][] = [
         ['fw16a', '1.6', '1.0.0'], ['fw16b', '1.6', '1.5.0'], ['fw201a', '2.0.1', '1.0.0'], ['fw201b', '2.0.1', '1.9.9'], ['fw21a', '2.1', '1.2.0'], ['fw21b', '2.1', '1.0.0'],
       ];
       for (const [id, v, ver] of fleet) {

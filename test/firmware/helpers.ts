@@ -1,5 +1,5 @@
 /** Shared set-up for the firmware tests: a node, a simulated fleet, raw uploads. */
-import { createSimStation, type SimStation } from '../../src/sim/index.js';
+import { createSimStation, type OcppVersion, type SimStation } from '../../src/sim/index.js';
 import type { SimFirmwareOptions } from '../../src/sim/firmware.js';
 import type { TestNode } from '../support/node.js';
 
@@ -28,7 +28,7 @@ export async function stationFirmwareOptions(node: TestNode): Promise<SimFirmwar
   };
 }
 
-export async function startStation(node: TestNode, id: string, ocppVersion: '1.6' | '2.0.1' | '2.1', firmwareVersion: string, firmware: SimFirmwareOptions, model = MODEL): Promise<SimStation> {
+export async function startStation(node: TestNode, id: string, ocppVersion: OcppVersion, firmwareVersion: string, firmware: SimFirmwareOptions, model = MODEL): Promise<SimStation> {
   const password = `pw-${id}-0123456789abcdef`.slice(0, 40);
   const created = await node.api('POST', '/api/v1/stations', { id, securityProfile: 1, password });
   if (created.status !== 201) throw new Error(`station ${id}: ${JSON.stringify(created.body)}`);

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runAttack } from '../../src/sim/attacks.js';
 import { createSimStation, type SimStation } from '../../src/sim/index.js';
-import type { OcppVersion } from '../../src/bus/events.js';
+import type { OcppVersion } from '../../src/model/ocpp-version.js';
 import { profileTimeline, profileTimelines, rampViolations, resumePlan, RESUME_DEFAULTS } from '../../src/grid/index.js';
 import { eventually, startTestNode, testDatabases, type TestNode } from '../support/node.js';
 

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import WebSocket from 'ws';
+import type { OcppVersion } from '../../src/model/ocpp-version.js';
 import { eventually, startTestNode, type TestNode } from '../support/node.js';
 import { boot, connectRaw, type RawClient } from '../support/raw-client.js';
 
@@ -17,7 +18,7 @@ before(async () => {
 });
 after(() => node.stop());
 
-type V = '1.6' | '2.0.1' | '2.1';
+type V = OcppVersion;
 const SUB: Record<V, string> = { '1.6': 'ocpp1.6', '2.0.1': 'ocpp2.0.1', '2.1': 'ocpp2.1' };
 
 async function station(id: string, v: V): Promise<RawClient> {

@@ -2,7 +2,7 @@
  * Meter value normalisation shared by all versions: units to Wh / W, the
  * default measurand, and signed meter data.
  */
-import type { MeterSample } from '../model.js';
+import type { MeterSample } from '../../model/station.js';
 
 const DEFAULT_MEASURAND = 'Energy.Active.Import.Register';
 

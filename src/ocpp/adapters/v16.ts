@@ -1,7 +1,8 @@
 /**
  * OCPP 1.6J (with the 1.6 security extension) onto the internal model.
  */
-import type { AuthorizationResult, HandlerTable, StationDomain } from '../model.js';
+import type { AuthorizationResult, StationDomain } from '../../model/station.js';
+import type { HandlerTable } from './table.js';
 import { samplesV16 } from './meter.js';
 
 /** 1.6 idTagInfo knows no "Unknown": an unknown tag is Invalid (OCPP 1.6 §7.1 AuthorizationStatus). */

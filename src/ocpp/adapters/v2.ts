@@ -2,7 +2,8 @@
  * OCPP 2.0.1 and 2.1 onto the internal model. 2.1 is a superset of 2.0.1 for
  * every message handled here, so one table serves both.
  */
-import type { AuthorizationResult, HandlerTable, StationDomain } from '../model.js';
+import type { AuthorizationResult, StationDomain } from '../../model/station.js';
+import type { HandlerTable } from './table.js';
 import { samplesV2 } from './meter.js';
 
 function idTokenInfo(a: AuthorizationResult) {

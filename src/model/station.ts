@@ -1,8 +1,11 @@
 /**
  * The one internal model that OCPP 1.6, 2.0.1 and 2.1 are mapped onto. Domain
- * code implements `StationDomain` and never sees a version-specific shape.
+ * code implements `StationDomain` and never sees a version-specific shape; the
+ * version adapters in src/ocpp/adapters translate each version's messages into
+ * these calls. It lives outside src/ocpp so that the transport depends on the
+ * model and the domain never imports the transport.
  */
-import type { OcppVersion } from './errors.js';
+import type { OcppVersion } from './ocpp-version.js';
 
 export interface StationContext {
   readonly stationId: string;
@@ -109,7 +112,3 @@ export interface StationDomain {
   get15118EVCertificate?(ctx: StationContext, req: { schemaVersion: string; action: string; exiRequest: string }): Promise<{ status: 'Accepted' | 'Failed'; exiResponse: string }>;
   getCertificateStatus?(ctx: StationContext, req: { ocspRequestData: Record<string, string> }): Promise<{ status: 'Accepted' | 'Failed'; ocspResult?: string }>;
 }
-
-/** One handler per OCPP action of a version, built by that version's adapter. */
-export type ActionHandler = (ctx: StationContext, params: any) => Promise<unknown>;
-export type HandlerTable = Readonly<Record<string, ActionHandler>>;
