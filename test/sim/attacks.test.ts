@@ -137,7 +137,7 @@ for (const db of testDatabases()) {
         // ChangeAvailability beat the quarantine, so the status is sent explicitly.)
         await station.reconnect().catch((err: Error) => assert.match(err.message, /quarantined/));
         assert.equal(station.state, 'open');
-        await assert.rejects(station.reportStatus(1), /quarantined/);
+        await assert.rejects(station.statusNotification(1, 'Unavailable'), /quarantined/);
         for (const a of alert.actions) assert.equal((await node.api('POST', `/api/v1/alert-actions/${a.id}/undo`)).status, 204);
         assert.equal((await node.api('GET', `/api/v1/stations/${id}`)).body.quarantined, false);
         assert.ok(seen.includes('ChangeAvailability:Operative'), seen.join());
