@@ -45,6 +45,7 @@ Options: ${r.options.frames} frames or ${r.options.seconds} s, ${r.options.stati
 | node CPU during the soak | ${r.node.cpuSeconds} s (${r.node.cpuShareOfOneCore} of one core); load generators ${r.generatorCpuSeconds} s |
 | data directory before / after | ${r.node.dataDirMiB.beforeSoak} / ${r.node.dataDirMiB.end} MiB |
 | \`/healthz\` during the soak (1/s, 2 s timeout) | ${r.healthz.probes - r.healthz.failed}/${r.healthz.probes} answered, p50 ${fmt(r.healthz.p50, ' ms')}, p99 ${fmt(r.healthz.p99, ' ms')}, max ${fmt(r.healthz.max, ' ms')} |
+| \`/healthz\` during the soak, from the honest station's process | ${r.healthzFromHonest.answered}/${r.healthzFromHonest.calls} answered, p50 ${fmtMs(r.healthzFromHonest.p50, r.healthzFromHonest)}, p99 ${fmtMs(r.healthzFromHonest.p99, r.healthzFromHonest)} |
 | \`/healthz\` after the soak | ${r.healthz.answeredAfterSoak ? 'answered' : '**did not answer**'} |
 | connections opened / refused at the upgrade | ${r.connections.opened} / ${kv(r.connections.refused)} |
 | closes sent by the node (code: count) | ${kv(r.connections.closedByNode)} |

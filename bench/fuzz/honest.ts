@@ -21,6 +21,12 @@ export interface HonestJob {
   /** Only Heartbeats (the fairness bench); else a transaction with meter values too. */
   heartbeatsOnly?: boolean;
   callTimeoutMs?: number;
+  /**
+   * Also GET this URL (the node's /healthz) once a second with a 2 s timeout,
+   * from this process: a second prober, apart from the supervisor's, so that a
+   * starved prober can be told from a starved node.
+   */
+  healthzUrl?: string;
 }
 
 export interface Sample {
@@ -35,6 +41,8 @@ export interface Sample {
 
 export interface HonestReport {
   samples: Sample[];
+  /** The /healthz probes, when `healthzUrl` was given (action 'healthz'). */
+  health: Sample[];
   reconnects: number;
   connectFailures: number;
 }
@@ -43,6 +51,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function startHonest(job: HonestJob): { stop(): Promise<HonestReport> } {
   const samples: Sample[] = [];
+  const health: Sample[] = [];
+  const healthProbe = job.healthzUrl
+    ? setInterval(() => {
+        const at = Date.now();
+        const t0 = performance.now();
+        fetch(job.healthzUrl!, { signal: AbortSignal.timeout(2000) })
+          .then(async (res) => {
+            await res.arrayBuffer();
+            health.push({ at, action: 'healthz', ms: res.ok ? performance.now() - t0 : undefined, ...(res.ok ? {} : { error: String(res.status) }) });
+          })
+          .catch(() => health.push({ at, action: 'healthz', ms: undefined }));
+      }, 1000)
+    : undefined;
   let stopping = false;
   let reconnects = -1;
   let connectFailures = 0;
@@ -153,8 +174,9 @@ export function startHonest(job: HonestJob): { stop(): Promise<HonestReport> } {
   return {
     async stop() {
       stopping = true;
+      clearInterval(healthProbe);
       await loop;
-      return { samples, reconnects: Math.max(0, reconnects), connectFailures };
+      return { samples, health, reconnects: Math.max(0, reconnects), connectFailures };
     },
   };
 }

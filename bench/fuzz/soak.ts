@@ -46,6 +46,8 @@ export interface SoakResults {
     dataDirMiB: { beforeSoak: number; end: number };
   };
   healthz: { probes: number; failed: number; p50: number | null; p99: number | null; max: number | null; answeredAfterSoak: boolean };
+  /** The same probe from the honest station's process: if it answers where the supervisor's did not, the supervisor was starved, not the node. */
+  healthzFromHonest: LatencySummary;
   honest: { version: Version; baseline: LatencySummary; soak: LatencySummary; after: LatencySummary; ratioP50: number | null; ratioP99: number | null; reconnects: number };
 }
 
@@ -84,7 +86,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResults> {
       stations.push({ id, password, version: versions[i % 3]!, tls, address: `127.0.1.${2 + (i % 32)}` });
     }
 
-    honest = await startHonestProcess({ url: `ws://127.0.0.1:${node.httpPort}/ocpp`, stationId: honestId, password: honestPassword, version: honestVersion, idToken: 'HONESTTAG', intervalMs: 100 });
+    honest = await startHonestProcess({ url: `ws://127.0.0.1:${node.httpPort}/ocpp`, stationId: honestId, password: honestPassword, version: honestVersion, idToken: 'HONESTTAG', intervalMs: 100, healthzUrl: `${node.http}/healthz` });
     const baselineFrom = Date.now() + 1000; // after boot and the transaction's start
     log(`honest station alone for ${o.baselineSeconds} s (baseline)`);
     await new Promise((r) => setTimeout(r, 1000 + o.baselineSeconds * 1000));
@@ -182,6 +184,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResults> {
         dataDirMiB: { beforeSoak: mib(dataBeforeSoak), end: mib(node.dataBytes()) },
       },
       healthz: { probes: health.length + healthFailed, failed: healthFailed, p50: pctOf(health, 50), p99: pctOf(health, 99), max: health.length ? +Math.max(...health).toFixed(2) : null, answeredAfterSoak },
+      healthzFromHonest: summarize(within(report.health, soakFrom, soakTo)),
       honest: {
         version: honestVersion,
         baseline,
