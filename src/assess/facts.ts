@@ -61,11 +61,6 @@ export function configValue(f: StationFacts, ...names: string[]): string | undef
   return undefined;
 }
 
-/** Numeric-aware version comparison: "1.10.2" > "1.9". */
-export function compareVersions(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' });
-}
-
 /** Turns a 1.6 GetConfiguration.conf into the configuration map. */
 export function fromGetConfiguration(res: any): Record<string, string> {
   const out: Record<string, string> = {};

@@ -4,7 +4,8 @@
  * and judges one station's facts: pass, fail, unknown (evguard cannot tell
  * yet) or not applicable. Pure functions, no I/O.
  */
-import { compareVersions, configValue, type Advisory, type StationFacts } from './facts.js';
+import { compareVersions } from '../model/firmware-version.js';
+import { configValue, type Advisory, type StationFacts } from './facts.js';
 
 export type RuleSeverity = 'low' | 'medium' | 'high' | 'critical';
 export type RuleStatus = 'pass' | 'fail' | 'unknown' | 'not-applicable';

@@ -11,7 +11,8 @@ import type { Kysely } from 'kysely';
 import type { Bus } from '../bus/index.js';
 import { firmwareErrors } from './errors.js';
 import { imageRepo, type FirmwareImage, type Images } from './images.js';
-import { compareVersions, planWaves, shouldHalt, spreadInstallTime, stateAfterStatus, TERMINAL_STATES, type RolloutSpec, type StationUpdateState } from './policy.js';
+import { compareVersions } from '../model/firmware-version.js';
+import { planWaves, shouldHalt, spreadInstallTime, stateAfterStatus, TERMINAL_STATES, type RolloutSpec, type StationUpdateState } from './policy.js';
 import { verifyRelease } from './release-check.js';
 import type { TufRepositories } from './tuf.js';
 

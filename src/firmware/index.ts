@@ -15,7 +15,7 @@ import { createTufRepositories, defaultLifetimes, type TufLifetimes } from './tu
 
 export { firmwareErrors } from './errors.js';
 export { firmwareMigrations } from './store.js';
-export { compareVersions, planWaves, shouldHalt, spreadInstallTime, FAILURE_STATUSES } from './policy.js';
+export { planWaves, shouldHalt, spreadInstallTime, FAILURE_STATUSES } from './policy.js';
 export type { FirmwareImage } from './images.js';
 export type { Campaign, CampaignInput, CampaignStation, CampaignState, StationInfo } from './campaigns.js';
 export type { TufLifetimes } from './tuf.js';

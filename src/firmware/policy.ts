@@ -1,30 +1,9 @@
 /**
- * Rollout policy as data and pure functions: version order, wave planning,
+ * Rollout policy as data and pure functions: wave planning,
  * the halt rule, install-time spreading and the meaning of each
  * FirmwareStatusNotification status. No I/O here.
  */
 import { randomInt } from 'node:crypto';
-
-/**
- * Orders firmware versions: numeric runs compare as numbers, others as text
- * ("1.10.0" > "1.9.3", "2.0.0-rc1" < "2.0.0" is not attempted: a suffix
- * sorts after the bare version, so name release candidates below it).
- */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[^0-9A-Za-z]+/).filter(Boolean);
-  const pb = b.split(/[^0-9A-Za-z]+/).filter(Boolean);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i];
-    const y = pb[i];
-    if (x === undefined) return -1;
-    if (y === undefined) return 1;
-    const nx = /^\d+$/.test(x) ? Number(x) : NaN;
-    const ny = /^\d+$/.test(y) ? Number(y) : NaN;
-    const c = !Number.isNaN(nx) && !Number.isNaN(ny) ? nx - ny : x.localeCompare(y);
-    if (c !== 0) return Math.sign(c);
-  }
-  return 0;
-}
 
 export interface RolloutSpec {
   /** Share of the stations in the canary wave, 0–100 (at least one station). */

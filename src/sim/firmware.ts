@@ -16,6 +16,7 @@ import { Readable } from 'node:stream';
 import { BaseFetcher, Updater } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { X509Certificate as PeculiarCertificate, X509Crl } from '../trust/x509.js';
+import { compareVersions } from '../model/firmware-version.js';
 import type { IncomingHandler, OcppVersion } from './types.js';
 
 export interface SimFirmwareOptions {
@@ -78,18 +79,6 @@ export class HttpsFetcher extends BaseFetcher {
       req.end();
     });
   }
-}
-
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[^0-9A-Za-z]+/).filter(Boolean);
-  const pb = b.split(/[^0-9A-Za-z]+/).filter(Boolean);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const [x, y] = [pa[i], pb[i]];
-    if (x === undefined || y === undefined) return x === undefined ? -1 : 1;
-    const c = /^\d+$/.test(x) && /^\d+$/.test(y) ? Number(x) - Number(y) : x.localeCompare(y);
-    if (c !== 0) return Math.sign(c);
-  }
-  return 0;
 }
 
 export interface ReleaseCheck {
