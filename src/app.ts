@@ -381,7 +381,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     firmware.routes,
     assessRoutes(
       createAssessment({
-        database,
+        lastAudited: (target, action) => audit.lastOk(target, action),
         stations,
         gateway: router ? { ...gateway, call: router.call } : gateway,
         dataDir: config.dataDir,

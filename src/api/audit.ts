@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../store/index.js';
 import { toJson } from '../store/index.js';
+import { createApiStore } from './store.js';
 
 export interface AuditEntry {
   actor: string;
@@ -16,32 +17,27 @@ export interface AuditEntry {
   sourceAddress?: string;
 }
 
-export function createAuditLog({ db }: Database) {
+export function createAuditLog(database: Database) {
+  const { audit } = createApiStore(database);
   return {
     async append(e: AuditEntry): Promise<string> {
       const id = randomUUID();
-      await db
-        .insertInto('audit_log')
-        .values({
-          id,
-          at: new Date().toISOString(),
-          actor: e.actor,
-          role: e.role,
-          action: e.action,
-          target: e.target ?? null,
-          outcome: e.outcome,
-          details: toJson(e.details ?? {}),
-          source_address: e.sourceAddress ?? null,
-        })
-        .execute();
+      await audit.append({
+        id,
+        at: new Date().toISOString(),
+        actor: e.actor,
+        role: e.role,
+        action: e.action,
+        target: e.target ?? null,
+        outcome: e.outcome,
+        details: toJson(e.details ?? {}),
+        source_address: e.sourceAddress ?? null,
+      });
       return id;
     },
     async list(q: { since?: string; actor?: string; limit?: number } = {}) {
-      let query = db.selectFrom('audit_log').selectAll();
-      if (q.since) query = query.where('at', '>=', q.since);
-      if (q.actor) query = query.where('actor', '=', q.actor);
-      const rows = await query.orderBy('at', 'desc').limit(Math.min(q.limit ?? 200, 1000)).execute();
-      return rows.map((r: any) => ({
+      const rows = await audit.list({ since: q.since, actor: q.actor, limit: Math.min(q.limit ?? 200, 1000) });
+      return rows.map((r) => ({
         id: r.id,
         at: r.at,
         actor: r.actor,
@@ -53,6 +49,8 @@ export function createAuditLog({ db }: Database) {
         sourceAddress: r.source_address ?? undefined,
       }));
     },
+    /** When `action` on `target` last succeeded, or undefined if never. */
+    lastOk: (target: string, action: string): Promise<string | undefined> => audit.lastOk(target, action),
   };
 }
 

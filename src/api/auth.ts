@@ -8,6 +8,7 @@ import type { Database } from '../store/index.js';
 import type { Bus } from '../bus/index.js';
 import { BoundedCache, onChange, publishChange, STALE_BOUND_MS } from '../bus/changes.js';
 import { commonErrors } from '../errors.js';
+import { createApiStore } from './store.js';
 
 export type Role = 'auditor' | 'operator' | 'admin';
 export const ROLES: readonly Role[] = ['auditor', 'operator', 'admin'];
@@ -30,7 +31,8 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
  * node clears every node's cache at once through `api-token.changed`, and the
  * bound covers a node that missed that event.
  */
-export function createTokenStore({ db }: Database, adminToken?: string, bus?: Bus) {
+export function createTokenStore(database: Database, adminToken?: string, bus?: Bus) {
+  const { tokens } = createApiStore(database);
   const cache = new BoundedCache<Principal | null>(STALE_BOUND_MS, 10_000);
   if (bus) onChange(bus, 'api-token.changed', () => cache.clear());
   const envAdminHash = adminToken ? Buffer.from(sha256(adminToken), 'hex') : undefined;
@@ -44,7 +46,7 @@ export function createTokenStore({ db }: Database, adminToken?: string, bus?: Bu
       if (envAdminHash && timingSafeEqual(Buffer.from(hash, 'hex'), envAdminHash)) return { tokenId: 'env-admin', name: 'admin (EVGUARD_ADMIN_TOKEN)', role: 'admin' };
       const hit = cache.get(hash);
       if (hit !== undefined) return hit ?? undefined;
-      const row = await db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
+      const row = await tokens.activeByHash(hash);
       const principal = row ? { tokenId: row.id, name: row.name, role: row.role as Role } : null;
       cache.set(hash, principal);
       return principal ?? undefined;
@@ -54,23 +56,19 @@ export function createTokenStore({ db }: Database, adminToken?: string, bus?: Bu
       if (typeof name !== 'string' || !name.trim() || name.length > 100) throw commonErrors.VALIDATION_FAILED('name must be 1–100 characters');
       const token = `evg_${randomBytes(32).toString('base64url')}`;
       const id = randomUUID();
-      await db.insertInto('api_tokens').values({ id, name, role, token_hash: sha256(token), created_at: new Date().toISOString() }).execute();
+      await tokens.insert({ id, name, role, token_hash: sha256(token), created_at: new Date().toISOString() });
       return { id, token, name, role };
     },
     async list() {
-      const rows = await db.selectFrom('api_tokens').select(['id', 'name', 'role', 'created_at', 'revoked_at']).orderBy('created_at').execute();
-      return rows.map((r: any) => ({ id: r.id, name: r.name, role: r.role, createdAt: r.created_at, revokedAt: r.revoked_at ?? undefined }));
+      const rows = await tokens.list();
+      return rows.map((r) => ({ id: r.id, name: r.name, role: r.role, createdAt: r.created_at, revokedAt: r.revoked_at ?? undefined }));
     },
     async revoke(id: string): Promise<void> {
-      const res = await db.updateTable('api_tokens').set({ revoked_at: new Date().toISOString() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) throw commonErrors.NOT_FOUND(`No active token ${id}`);
+      if (!(await tokens.revoke(id, new Date().toISOString()))) throw commonErrors.NOT_FOUND(`No active token ${id}`);
       cache.clear();
       if (bus) publishChange(bus, 'api-token.changed', { tokenId: id, change: 'revoked' });
     },
-    async count(): Promise<number> {
-      const r = await db.selectFrom('api_tokens').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
-      return Number(r?.n ?? 0);
-    },
+    count: (): Promise<number> => tokens.count(),
   };
 }
 

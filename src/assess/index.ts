@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Database } from '../store/index.js';
 import type { Gateway } from '../ocpp/index.js';
 import type { Stations } from '../stations/index.js';
 import { defineErrors } from '../errors.js';
@@ -24,7 +23,8 @@ export const assessErrors = defineErrors({
 });
 
 export interface AssessDeps {
-  database: Database;
+  /** When the audit log last recorded `action` on `target` succeeding (the api module's audit log). */
+  lastAudited(target: string, action: string): Promise<string | undefined>;
   stations: Stations;
   gateway: Gateway;
   listCertificates(stationId: string): { serialHex: string; kind: string; notAfter: string; revokedAt?: string }[];
@@ -75,16 +75,7 @@ export function createAssessment(deps: AssessDeps): Assessment {
 
   async function passwordChangedAt(stationId: string): Promise<string | undefined> {
     // The audit log is the record of rotations (POST /api/v1/stations/:id/password).
-    const row = await deps.database.db
-      .selectFrom('audit_log')
-      .select('at')
-      .where('target', '=', stationId)
-      .where('action', '=', 'POST /api/v1/stations/:id/password')
-      .where('outcome', '=', 'ok')
-      .orderBy('at', 'desc')
-      .executeTakeFirst()
-      .catch(() => undefined);
-    return (row as { at?: string } | undefined)?.at;
+    return deps.lastAudited(stationId, 'POST /api/v1/stations/:id/password').catch(() => undefined);
   }
 
   async function gather(stationId: string, advisories = loadAdvisories(advisoryFile)): Promise<StationFacts> {

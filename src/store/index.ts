@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type ColumnType, type Migration } from 'kysely';
 import { defineErrors } from '../errors.js';
 
 export const storeErrors = defineErrors({
@@ -165,6 +165,22 @@ export function fromJson<T>(value: unknown): T {
 export function toJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
+
+/**
+ * A module's typed view of the shared connection: the same Kysely instance,
+ * seen through the tables its own store.ts declares (`XxxTables`). Only a
+ * module's store.ts calls this, with its own tables.
+ */
+export function tablesOf<T>(database: Database): Kysely<T> {
+  return database.db as unknown as Kysely<T>;
+}
+
+/** A bigint (int8) column: PostgreSQL's driver reads it back as a string, SQLite as a number. */
+export type Int8Column = ColumnType<string | number, number, number>;
+/** An id the database assigns (SQLite INTEGER PRIMARY KEY AUTOINCREMENT, PostgreSQL bigserial): read as Int8Column, never written. */
+export type SerialIdColumn = ColumnType<string | number, never, never>;
+/** A column with a database default: optional on insert. */
+export type Defaulted<T> = ColumnType<T, T | undefined, T>;
 
 export function redactUrl(url: string): string {
   try {
