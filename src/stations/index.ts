@@ -12,6 +12,7 @@ import { createIdTokens, type IdTokens } from './id-tokens.js';
 import { createHandshakePolicy, type PolicyDeps } from './policy.js';
 import { createSessionWatch, type LiveSession, type SessionWatch } from './sessions.js';
 import { stationErrors } from './errors.js';
+import { createStationsStore } from './store.js';
 
 export { stationsMigrations } from './store.js';
 export { stationErrors } from './errors.js';
@@ -62,9 +63,9 @@ export interface Stations {
 }
 
 export function createStations(deps: StationsDeps, config: StationsConfig): Stations {
-  const { db } = deps.database;
-  const registry = createRegistry(deps.database, deps.bus);
-  const idTokens = createIdTokens(deps.database);
+  const store = createStationsStore(deps.database);
+  const registry = createRegistry(store, deps.bus);
+  const idTokens = createIdTokens(store);
   const sessions = createSessionWatch({
     registry,
     bus: deps.bus,
@@ -76,10 +77,7 @@ export function createStations(deps: StationsDeps, config: StationsConfig): Stat
   const authenticate = createHandshakePolicy({ ...deps, registry, allowUnknown: config.allowUnknown, accepted: (id, s) => sessions.accepted(id, s) });
 
   async function storeReport(stationId: string, kind: string, payload: unknown) {
-    await db
-      .insertInto('station_reports')
-      .values({ id: registry.newReportId(), station_id: stationId, kind, payload: toJson(payload), received_at: new Date().toISOString() })
-      .execute();
+    await store.reports.insert({ id: registry.newReportId(), station_id: stationId, kind, payload: toJson(payload), received_at: new Date().toISOString() });
   }
 
   const domain: StationsDomain = {
@@ -99,11 +97,7 @@ export function createStations(deps: StationsDeps, config: StationsConfig): Stat
     },
     async connectorStatus(ctx, r) {
       const now = new Date().toISOString();
-      await db
-        .insertInto('connectors')
-        .values({ station_id: ctx.stationId, evse_id: r.evseId, connector_id: r.connectorId, status: r.status, error_code: r.errorCode ?? null, updated_at: now })
-        .onConflict((oc) => oc.columns(['station_id', 'evse_id', 'connector_id']).doUpdateSet({ status: r.status, error_code: r.errorCode ?? null, updated_at: now }))
-        .execute();
+      await store.connectors.put({ station_id: ctx.stationId, evse_id: r.evseId, connector_id: r.connectorId, status: r.status, error_code: r.errorCode ?? null, updated_at: now });
       deps.bus.publish(Topics.connectorStatus, { stationId: ctx.stationId, ...r }, ctx.stationId);
     },
     async report(ctx, kind, payload) {
@@ -136,14 +130,12 @@ export function createStations(deps: StationsDeps, config: StationsConfig): Stat
       }
     },
     async connectors(stationId) {
-      const rows = await db.selectFrom('connectors').selectAll().where('station_id', '=', stationId).orderBy('evse_id').orderBy('connector_id').execute();
-      return rows.map((r: any) => ({ evseId: Number(r.evse_id), connectorId: Number(r.connector_id), status: r.status, updatedAt: r.updated_at }));
+      const rows = await store.connectors.list(stationId);
+      return rows.map((r) => ({ evseId: Number(r.evse_id), connectorId: Number(r.connector_id), status: r.status, updatedAt: r.updated_at }));
     },
     async reports(stationId, kind) {
-      let q = db.selectFrom('station_reports').selectAll().where('station_id', '=', stationId);
-      if (kind) q = q.where('kind', '=', kind);
-      const rows = await q.orderBy('received_at', 'desc').limit(500).execute();
-      return rows.map((r: any) => ({ id: r.id, kind: r.kind, payload: JSON.parse(r.payload), receivedAt: r.received_at }));
+      const rows = await store.reports.list(stationId, kind);
+      return rows.map((r) => ({ id: r.id, kind: r.kind, payload: JSON.parse(r.payload), receivedAt: r.received_at }));
     },
   };
 }

@@ -6,13 +6,13 @@
  * `station.changed` event says the station's security state changed.
  */
 import { randomUUID } from 'node:crypto';
-import type { Database } from '../store/index.js';
 import type { Bus } from '../bus/index.js';
 import { BoundedCache, onChange, publishChange, STALE_BOUND_MS } from '../bus/changes.js';
 import { fromJson, toJson } from '../store/index.js';
 import { isValidStationId } from '../model/station-id.js';
 import { stationErrors } from './errors.js';
 import { generatePassword, hashPassword, passwordProblem } from './credentials.js';
+import type { StationRow, StationsStore, StationUpdate } from './store.js';
 
 export type SecurityProfile = 1 | 2 | 3;
 export type Registration = 'Accepted' | 'Pending' | 'Rejected';
@@ -48,11 +48,11 @@ export interface NewStation {
   tags?: string[];
 }
 
-function toRecord(row: any): StationRecord {
+function toRecord(row: StationRow): StationRecord {
   return {
     id: row.id,
     securityProfile: Number(row.security_profile) as SecurityProfile,
-    registration: row.registration,
+    registration: row.registration as Registration,
     ocppVersion: row.ocpp_version ?? undefined,
     vendor: row.vendor ?? undefined,
     model: row.model ?? undefined,
@@ -75,8 +75,7 @@ const REMEMBER_EVERY_MS = 3600_000;
 /** Columns whose change can revoke what a station was admitted with; a change to any of them is announced. */
 const SECURITY_COLUMNS = new Set(['password_hash', 'security_profile', 'registration', 'quarantined']);
 
-export function createRegistry(database: Database, bus: Bus) {
-  const { db } = database;
+export function createRegistry(store: StationsStore, bus: Bus) {
   // Bounded so that probing random ids cannot grow memory without limit.
   const cache = new BoundedCache<StationSecret | null>(STALE_BOUND_MS, 200_000);
   const known = new BoundedCache<boolean>(STALE_BOUND_MS, 100_000);
@@ -90,12 +89,12 @@ export function createRegistry(database: Database, bus: Bus) {
 
   /** A rotated password or a deleted station starts afresh: where the old credential was used proves nothing now. */
   async function forgetAddresses(id: string) {
-    await db.deleteFrom('station_addresses').where('station_id', '=', id).execute();
+    await store.addresses.forget(id);
     remembered.delete(id);
   }
   const changed = (stationId: string, change: 'created' | 'updated' | 'deleted') => publishChange(bus, 'station.changed', { stationId, change }, stationId);
 
-  const secretOf = (row: any): StationSecret => ({ record: toRecord(row), passwordHash: row.password_hash ?? undefined });
+  const secretOf = (row: StationRow): StationSecret => ({ record: toRecord(row), passwordHash: row.password_hash ?? undefined });
 
   async function secret(id: string): Promise<StationSecret | undefined> {
     const hit = cache.get(id);
@@ -106,7 +105,7 @@ export function createRegistry(database: Database, bus: Bus) {
   /** Reads the store, bypassing (and refreshing) the cache. */
   async function fresh(id: string): Promise<StationSecret | undefined> {
     const epoch = cache.epoch;
-    const row = await db.selectFrom('stations').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await store.stations.get(id);
     const value = row ? secretOf(row) : null;
     cache.set(id, value, epoch);
     return value ?? undefined;
@@ -118,10 +117,10 @@ export function createRegistry(database: Database, bus: Bus) {
     return s.record;
   }
 
-  async function update(id: string, fields: Record<string, unknown>): Promise<StationRecord> {
-    const res = await db.updateTable('stations').set({ ...fields, updated_at: new Date().toISOString() }).where('id', '=', id).executeTakeFirst();
+  async function update(id: string, fields: StationUpdate): Promise<StationRecord> {
+    const found = await store.stations.update(id, { ...fields, updated_at: new Date().toISOString() });
     cache.delete(id);
-    if (Number(res.numUpdatedRows) === 0) throw stationErrors.STATION_UNKNOWN(`No station with id ${id}`);
+    if (!found) throw stationErrors.STATION_UNKNOWN(`No station with id ${id}`);
     if (Object.keys(fields).some((k) => SECURITY_COLUMNS.has(k))) changed(id, 'updated');
     return get(id);
   }
@@ -134,7 +133,7 @@ export function createRegistry(database: Database, bus: Bus) {
       const out = new Map<string, StationSecret>();
       for (let i = 0; i < ids.length; i += 500) {
         const epoch = cache.epoch;
-        const rows = await db.selectFrom('stations').selectAll().where('id', 'in', ids.slice(i, i + 500)).execute();
+        const rows = await store.stations.getMany(ids.slice(i, i + 500));
         for (const row of rows) {
           const s = secretOf(row);
           cache.set(row.id, s, epoch);
@@ -161,18 +160,15 @@ export function createRegistry(database: Database, bus: Bus) {
       }
       const now = new Date().toISOString();
       try {
-        await db
-          .insertInto('stations')
-          .values({
-            id: input.id,
-            security_profile: input.securityProfile,
-            password_hash: password ? await hashPassword(password, input.password === undefined ? 'generated' : 'chosen') : null,
-            registration: input.registration ?? 'Accepted',
-            tags: toJson(input.tags ?? []),
-            created_at: now,
-            updated_at: now,
-          })
-          .execute();
+        await store.stations.insert({
+          id: input.id,
+          security_profile: input.securityProfile,
+          password_hash: password ? await hashPassword(password, input.password === undefined ? 'generated' : 'chosen') : null,
+          registration: input.registration ?? 'Accepted',
+          tags: toJson(input.tags ?? []),
+          created_at: now,
+          updated_at: now,
+        });
       } catch (err) {
         if (/unique|duplicate|primary key/i.test(String((err as Error).message))) throw stationErrors.STATION_EXISTS(`Station ${input.id} already exists`);
         throw err;
@@ -183,13 +179,13 @@ export function createRegistry(database: Database, bus: Bus) {
       return { station: await get(input.id), password: input.password === undefined ? password : undefined };
     },
     async list(q: { limit?: number; offset?: number } = {}): Promise<StationRecord[]> {
-      const rows = await db.selectFrom('stations').selectAll().orderBy('id').limit(q.limit ?? 1000).offset(q.offset ?? 0).execute();
+      const rows = await store.stations.list(q.limit ?? 1000, q.offset ?? 0);
       return rows.map(toRecord);
     },
     async remove(id: string): Promise<void> {
-      const res = await db.deleteFrom('stations').where('id', '=', id).executeTakeFirst();
+      const existed = await store.stations.remove(id);
       cache.delete(id);
-      if (Number(res.numDeletedRows) === 0) throw stationErrors.STATION_UNKNOWN(`No station with id ${id}`);
+      if (!existed) throw stationErrors.STATION_UNKNOWN(`No station with id ${id}`);
       await forgetAddresses(id);
       changed(id, 'deleted');
     },
@@ -224,11 +220,7 @@ export function createRegistry(database: Database, bus: Bus) {
       });
     },
     async touch(id: string, ocppVersion?: string) {
-      await db
-        .updateTable('stations')
-        .set(ocppVersion ? { last_seen_at: new Date().toISOString(), ocpp_version: ocppVersion } : { last_seen_at: new Date().toISOString() })
-        .where('id', '=', id)
-        .execute();
+      await store.stations.update(id, ocppVersion ? { last_seen_at: new Date().toISOString(), ocpp_version: ocppVersion } : { last_seen_at: new Date().toISOString() });
       const hit = cache.get(id);
       if (hit) hit.record.lastSeenAt = new Date().toISOString();
     },
@@ -238,11 +230,7 @@ export function createRegistry(database: Database, bus: Bus) {
       if (!address || remembered.get(id) === address) return;
       remembered.set(id, address);
       const now = new Date().toISOString();
-      await db
-        .insertInto('station_addresses')
-        .values({ station_id: id, remote_address: address.slice(0, 64), last_ok_at: now })
-        .onConflict((oc) => oc.columns(['station_id', 'remote_address']).doUpdateSet({ last_ok_at: now }))
-        .execute();
+      await store.addresses.remember(id, address.slice(0, 64), now);
     },
     /** Whether the station authenticated from this address within the last 30 days (cached for at most STALE_BOUND_MS). */
     async knownAt(id: string, address: string): Promise<boolean> {
@@ -250,9 +238,9 @@ export function createRegistry(database: Database, bus: Bus) {
       const hit = known.get(key);
       if (hit !== undefined) return hit;
       const since = new Date(Date.now() - KNOWN_ADDRESS_MS).toISOString();
-      const row = await db.selectFrom('station_addresses').select('station_id').where('station_id', '=', id).where('remote_address', '=', address.slice(0, 64)).where('last_ok_at', '>', since).executeTakeFirst();
-      known.set(key, !!row);
-      return !!row;
+      const isKnown = await store.addresses.knownSince(id, address.slice(0, 64), since);
+      known.set(key, isKnown);
+      return isKnown;
     },
   };
 }

@@ -1,8 +1,68 @@
 /**
  * The stations module's tables: registered stations, connector state, and
- * reports stored as received (NotifyReport, NotifyEvent, LogStatus…).
+ * reports stored as received (NotifyReport, NotifyEvent, LogStatus…), the
+ * id-token registry and the addresses stations authenticated from. Only this
+ * file holds their SQL; the rest of the module works through the repository
+ * below, and other modules through the stations API.
  */
-import type { Kysely, Migration } from '../store/index.js';
+import type { Insertable, Kysely, Migration, Selectable, Updateable } from 'kysely';
+import { tablesOf, type Database, type Defaulted } from '../store/index.js';
+
+export interface StationsTables {
+  stations: {
+    id: string;
+    security_profile: number;
+    password_hash: string | null;
+    registration: Defaulted<string>;
+    ocpp_version: string | null;
+    vendor: string | null;
+    model: string | null;
+    serial_number: string | null;
+    firmware_version: string | null;
+    /** JSON text: string[]. */
+    tags: Defaulted<string>;
+    /** 0 or 1. */
+    quarantined: Defaulted<number>;
+    last_boot_at: string | null;
+    last_seen_at: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+  connectors: {
+    station_id: string;
+    evse_id: number;
+    connector_id: number;
+    status: string;
+    error_code: string | null;
+    updated_at: string;
+  };
+  station_reports: {
+    id: string;
+    station_id: string;
+    kind: string;
+    /** JSON text. */
+    payload: string;
+    received_at: string;
+  };
+  id_tokens: {
+    id_token: string;
+    type: string;
+    status: string;
+    expires_at: string | null;
+    created_at: string;
+  };
+  station_addresses: {
+    station_id: string;
+    remote_address: string;
+    last_ok_at: string;
+  };
+}
+
+export type StationRow = Selectable<StationsTables['stations']>;
+export type StationUpdate = Updateable<StationsTables['stations']>;
+export type ConnectorRow = StationsTables['connectors'];
+export type ReportRow = StationsTables['station_reports'];
+export type IdTokenRow = StationsTables['id_tokens'];
 
 export const stationsMigrations: Record<string, Migration> = {
   'stations/001_init': {
@@ -73,3 +133,93 @@ export const stationsMigrations: Record<string, Migration> = {
     },
   },
 };
+
+export function createStationsStore(database: Database) {
+  const db = tablesOf<StationsTables>(database);
+  return {
+    stations: {
+      async get(id: string): Promise<StationRow | undefined> {
+        return db.selectFrom('stations').selectAll().where('id', '=', id).executeTakeFirst();
+      },
+      async getMany(ids: readonly string[]): Promise<StationRow[]> {
+        return db.selectFrom('stations').selectAll().where('id', 'in', ids).execute();
+      },
+      async list(limit: number, offset: number): Promise<StationRow[]> {
+        return db.selectFrom('stations').selectAll().orderBy('id').limit(limit).offset(offset).execute();
+      },
+      async insert(row: Insertable<StationsTables['stations']>): Promise<void> {
+        await db.insertInto('stations').values(row).execute();
+      },
+      /** Whether the station exists (and so was updated). */
+      async update(id: string, fields: StationUpdate): Promise<boolean> {
+        const res = await db.updateTable('stations').set(fields).where('id', '=', id).executeTakeFirst();
+        return Number(res.numUpdatedRows) > 0;
+      },
+      /** Whether the station existed. */
+      async remove(id: string): Promise<boolean> {
+        const res = await db.deleteFrom('stations').where('id', '=', id).executeTakeFirst();
+        return Number(res.numDeletedRows) > 0;
+      },
+    },
+    addresses: {
+      async forget(stationId: string): Promise<void> {
+        await db.deleteFrom('station_addresses').where('station_id', '=', stationId).execute();
+      },
+      async remember(stationId: string, address: string, at: string): Promise<void> {
+        await db
+          .insertInto('station_addresses')
+          .values({ station_id: stationId, remote_address: address, last_ok_at: at })
+          .onConflict((oc) => oc.columns(['station_id', 'remote_address']).doUpdateSet({ last_ok_at: at }))
+          .execute();
+      },
+      /** Whether the station authenticated from `address` after `since`. */
+      async knownSince(stationId: string, address: string, since: string): Promise<boolean> {
+        const row = await db.selectFrom('station_addresses').select('station_id').where('station_id', '=', stationId).where('remote_address', '=', address).where('last_ok_at', '>', since).executeTakeFirst();
+        return !!row;
+      },
+    },
+    connectors: {
+      async put(row: ConnectorRow): Promise<void> {
+        await db
+          .insertInto('connectors')
+          .values(row)
+          .onConflict((oc) => oc.columns(['station_id', 'evse_id', 'connector_id']).doUpdateSet({ status: row.status, error_code: row.error_code, updated_at: row.updated_at }))
+          .execute();
+      },
+      async list(stationId: string): Promise<ConnectorRow[]> {
+        return db.selectFrom('connectors').selectAll().where('station_id', '=', stationId).orderBy('evse_id').orderBy('connector_id').execute();
+      },
+    },
+    reports: {
+      async insert(row: ReportRow): Promise<void> {
+        await db.insertInto('station_reports').values(row).execute();
+      },
+      /** The station's newest 500 reports, of one kind or all. */
+      async list(stationId: string, kind?: string): Promise<ReportRow[]> {
+        let q = db.selectFrom('station_reports').selectAll().where('station_id', '=', stationId);
+        if (kind) q = q.where('kind', '=', kind);
+        return q.orderBy('received_at', 'desc').limit(500).execute();
+      },
+    },
+    idTokens: {
+      async put(row: IdTokenRow): Promise<void> {
+        await db
+          .insertInto('id_tokens')
+          .values(row)
+          .onConflict((oc) => oc.column('id_token').doUpdateSet({ type: row.type, status: row.status, expires_at: row.expires_at }))
+          .execute();
+      },
+      async list(limit: number): Promise<IdTokenRow[]> {
+        return db.selectFrom('id_tokens').selectAll().orderBy('id_token').limit(limit).execute();
+      },
+      async remove(idToken: string): Promise<void> {
+        await db.deleteFrom('id_tokens').where('id_token', '=', idToken).execute();
+      },
+      async get(idToken: string): Promise<IdTokenRow | undefined> {
+        return db.selectFrom('id_tokens').selectAll().where('id_token', '=', idToken).executeTakeFirst();
+      },
+    },
+  };
+}
+
+export type StationsStore = ReturnType<typeof createStationsStore>;
