@@ -7,7 +7,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Bus } from './bus/index.js';
-import { Topics } from './bus/events.js';
+import { Topics, type LockoutChanged } from './bus/events.js';
+import type { Alert } from './monitor/events.js';
 import type { HandshakeDecision, HandshakeFacts } from './model/handshake.js';
 
 /**
@@ -81,12 +82,12 @@ export function createMetrics(opts: { version: string; nodeId: string }) {
      */
     follow(bus: Bus): () => void {
       const subs = [
-        bus.subscribe('monitor.lockout', (e) => {
-          const l = e.data as { op?: string; stationId?: string; remoteAddress?: string };
+        bus.subscribe(Topics.monitorLockout, (e) => {
+          const l: Partial<LockoutChanged> | undefined = e.data;
           if (l?.op === 'set') lockouts.inc({ scope: l.stationId && l.remoteAddress ? 'station_address' : l.stationId ? 'station' : 'address' });
         }),
         bus.subscribe(Topics.alertRaised, (e) => {
-          const a = e.data as { detector?: unknown; severity?: unknown };
+          const a: Partial<Alert> | undefined = e.data;
           if (typeof a?.detector === 'string') alerts.inc({ detector: a.detector, severity: String(a.severity ?? 'unknown') });
         }),
       ];

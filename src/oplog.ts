@@ -14,7 +14,8 @@
  */
 import type { Logger } from 'pino';
 import type { Bus, BusEvent } from './bus/index.js';
-import { Topics, type SecurityEvent, type StationConnected, type StationDisconnected, type StationBooted, type TransactionChanged } from './bus/events.js';
+import { Topics } from './bus/events.js';
+import type { Alert } from './monitor/events.js';
 
 type Level = 'debug' | 'info' | 'warn';
 
@@ -56,8 +57,8 @@ export function followOperations(bus: Bus, log: Logger, opts: OperationalLogOpti
   const seenActions = new Map<string, number>();
   const alertSeverity = (s: string): Level => (s === 'low' ? 'info' : 'warn');
 
-  function onAlert(e: BusEvent) {
-    const a = e.data as { id: string; detector: string; severity: string; title: string; stationId?: string; state: string; count: number; actions?: { kind: string; outcome: string; until?: string; undone?: boolean }[] };
+  function onAlert(e: BusEvent<Alert>) {
+    const a = e.data;
     if (!a || typeof a.id !== 'string') return;
     const base = { alertId: a.id, stationId: a.stationId, detector: a.detector, severity: a.severity };
     if (e.topic === Topics.alertRaised) line(alertSeverity(a.severity), 'alert.raised', { ...base, title: a.title }, `alert raised: ${a.title}`);
@@ -74,19 +75,19 @@ export function followOperations(bus: Bus, log: Logger, opts: OperationalLogOpti
 
   const subscriptions = [
     bus.subscribe(Topics.stationConnected, (e) => {
-      const c = e.data as StationConnected;
+      const c = e.data;
       line('info', 'station.connected', { stationId: c.stationId, ocppVersion: c.ocppVersion, securityProfile: c.securityProfile, remoteAddress: c.remoteAddress }, 'station connected');
     }),
     bus.subscribe(Topics.stationDisconnected, (e) => {
-      const d = e.data as StationDisconnected;
+      const d = e.data;
       line('info', 'station.disconnected', { stationId: d.stationId, code: d.code, reason: d.reason || undefined }, 'station disconnected');
     }),
     bus.subscribe(Topics.stationBooted, (e) => {
-      const b = e.data as StationBooted;
+      const b = e.data;
       line(b.status === 'Accepted' ? 'debug' : 'info', 'station.booted', { stationId: b.stationId, status: b.status, vendor: b.vendor, model: b.model, firmwareVersion: b.firmwareVersion, reason: b.reason }, `station booted (${b.status})`);
     }),
     bus.subscribe(Topics.securityEvent, (e) => {
-      const s = e.data as SecurityEvent;
+      const s = e.data;
       if (!s || typeof s.type !== 'string') return;
       const fields = { stationId: s.stationId, remoteAddress: s.remoteAddress, type: s.type, techInfo: s.techInfo };
       if (s.source === 'csms' && REFUSALS.has(s.type)) line('warn', 'station.refused', fields, `station refused: ${s.type}`);
@@ -94,31 +95,31 @@ export function followOperations(bus: Bus, log: Logger, opts: OperationalLogOpti
       else if (s.source === 'csms') line('warn', 'security.observed', fields, `security event: ${s.type}`);
       else line(s.critical ? 'warn' : 'debug', 'security.reported', fields, `station reported ${s.type}`);
     }),
-    bus.subscribe('monitor.lockout', (e) => {
-      const l = e.data as { op: 'set' | 'lift'; stationId?: string; remoteAddress?: string; until?: string; reason?: string };
+    bus.subscribe(Topics.monitorLockout, (e) => {
+      const l = e.data;
       if (l?.op === 'set') line('warn', 'lockout.set', { stationId: l.stationId, remoteAddress: l.remoteAddress, until: l.until, reason: l.reason }, `locked out ${l.stationId ?? l.remoteAddress} until ${l.until}`);
       else if (l?.op === 'lift') line('info', 'lockout.lifted', { stationId: l.stationId, remoteAddress: l.remoteAddress }, 'lock-out lifted');
     }),
     bus.subscribe(Topics.alertRaised, onAlert),
     bus.subscribe(Topics.alertChanged, onAlert),
-    bus.subscribe('firmware.campaign', (e) => {
-      const c = e.data as { campaignId: string; state: string; from?: string; haltReason?: string; firmwareId?: string };
+    bus.subscribe(Topics.firmwareCampaign, (e) => {
+      const c = e.data;
       line(c.state === 'halted' ? 'warn' : 'info', 'campaign.state', { campaignId: c.campaignId, state: c.state, from: c.from, firmwareId: c.firmwareId, haltReason: c.haltReason }, `campaign ${c.state}${c.haltReason ? `: ${c.haltReason}` : ''}`);
     }),
-    bus.subscribe('certificate.revoked', (e) => {
-      const r = e.data as { serialHex: string; stationId?: string; kind?: string; reason?: string };
+    bus.subscribe(Topics.certificateRevoked, (e) => {
+      const r = e.data;
       line('warn', 'certificate.revoked', { stationId: r.stationId, serial: r.serialHex, kind: r.kind, reason: r.reason }, `certificate revoked (${r.reason ?? 'unspecified'})`);
     }),
-    bus.subscribe('certificate.issued', (e) => {
-      const r = e.data as { serialHex: string; stationId?: string; certificateType?: string; notAfter?: string };
+    bus.subscribe(Topics.certificateIssued, (e) => {
+      const r = e.data;
       line('info', 'certificate.issued', { stationId: r.stationId, serial: r.serialHex, certificateType: r.certificateType, notAfter: r.notAfter }, 'certificate issued');
     }),
-    bus.subscribe('certificate.expiring', (e) => {
-      const r = e.data as { serialHex: string; stationId?: string; kind?: string; notAfter?: string };
+    bus.subscribe(Topics.certificateExpiring, (e) => {
+      const r = e.data;
       line('warn', 'certificate.expiring', { stationId: r.stationId, serial: r.serialHex, kind: r.kind, notAfter: r.notAfter }, 'certificate expiring');
     }),
     bus.subscribe(Topics.transactionChanged, (e) => {
-      const t = e.data as TransactionChanged;
+      const t = e.data;
       if (t.eventType === 'Updated') return;
       line('debug', `transaction.${t.eventType.toLowerCase()}`, { stationId: t.stationId, transactionId: t.transactionId, connectorId: t.connectorId, energyWh: t.energyWh }, `transaction ${t.eventType.toLowerCase()}`);
     }),

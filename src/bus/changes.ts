@@ -11,69 +11,16 @@
  * delays a revocation by at most that bound; it never keeps it open.
  */
 import type { Bus } from './index.js';
+import type { ChangeEvents, TopicMap } from './events.js';
 
 /** How long any node may act on a cached copy of security-relevant state (docs/cluster.md). */
 export const STALE_BOUND_MS = 3_000;
 
-/** A station's credentials, profile, registration or quarantine changed, or it was created or deleted. */
-export interface StationChanged {
-  stationId: string;
-  change: 'created' | 'updated' | 'deleted';
-}
-
-/** An operator API token was revoked. */
-export interface ApiTokenChanged {
-  tokenId: string;
-  change: 'revoked';
-}
-
-/** A lock-out set or lifted (src/monitor/responses.ts). */
-export interface LockoutChanged {
-  op: 'set' | 'lift';
-  /** What it locks: a (station, address) pair, an address, or a station (slow-down only). */
-  stationId?: string;
-  remoteAddress?: string;
-  mode?: 'refuse' | 'slow';
-  id?: string;
-  until?: string;
-  reason?: string;
-}
-
-/** A certificate evguard issued was revoked (src/trust). */
-export interface CertificateRevoked {
-  serialHex: string;
-  stationId?: string;
-  kind?: string;
-  reason?: string;
-  revokedAt: string;
-}
-
-/** Enforced threat indicators changed (src/intel). */
-export interface IndicatorsChanged {
-  source: string;
-  enforced: number;
-  notEnforced: number;
-}
-
-/** The grid's sites, feeders or station assignments changed (src/grid). */
-export interface GridLimitsChanged {
-  kind: 'feeder' | 'site' | 'station';
-  id: string;
-}
-
-/** Topic → payload of every change event. A payload never changes shape without a new topic. */
-export interface ChangeEvents {
-  'station.changed': StationChanged;
-  'api-token.changed': ApiTokenChanged;
-  'monitor.lockout': LockoutChanged;
-  'certificate.revoked': CertificateRevoked;
-  'intel.indicators.imported': IndicatorsChanged;
-  'grid.limits.changed': GridLimitsChanged;
-}
+export type { ApiTokenChanged, CertificateRevoked, ChangeEvents, GridLimitsChanged, IndicatorsChanged, LockoutChanged, StationChanged } from './events.js';
 
 export type ChangeTopic = keyof ChangeEvents;
 
-export function publishChange<K extends ChangeTopic>(bus: Bus, topic: K, data: ChangeEvents[K], stationId?: string): void {
+export function publishChange<K extends ChangeTopic>(bus: Bus, topic: K, data: TopicMap[K], stationId?: string): void {
   bus.publish(topic, data, stationId);
 }
 
@@ -81,9 +28,9 @@ export function publishChange<K extends ChangeTopic>(bus: Bus, topic: K, data: C
  * Follows one change topic. Payloads from other nodes arrive over NATS and are
  * checked by the handler (a malformed one must not throw into the bus).
  */
-export function onChange<K extends ChangeTopic>(bus: Bus, topic: K, handler: (data: Partial<ChangeEvents[K]>) => void): () => void {
+export function onChange<K extends ChangeTopic>(bus: Bus, topic: K, handler: (data: Partial<TopicMap[K]>) => void): () => void {
   return bus.subscribe(topic, (e) => {
-    if (e.data && typeof e.data === 'object') handler(e.data as Partial<ChangeEvents[K]>);
+    if (e.data && typeof e.data === 'object') handler(e.data);
   });
 }
 

@@ -2,7 +2,13 @@
  * The event bus: every persisted state change is published here, and
  * detectors, the API's live streams and the console follow it. In-process by
  * default; cluster mode swaps in a NATS-backed implementation of the same API.
+ * Typed by `TopicMap` (src/bus/events.ts): a topic's payload is known to both
+ * sides without a cast.
  */
+import type { Topic, TopicMap } from './events.js';
+
+export type { Topic, TopicMap };
+
 export interface BusEvent<T = unknown> {
   /** Dotted topic, e.g. `station.connected`, `transaction.updated`, `security.event`. */
   readonly topic: string;
@@ -13,10 +19,15 @@ export interface BusEvent<T = unknown> {
 
 export type BusHandler = (event: BusEvent) => void;
 
+/** Every topic (`*`) or every topic under a prefix (`security.*`). */
+export type TopicPattern = '*' | `${string}.*`;
+
 export interface Bus {
-  publish<T>(topic: string, data: T, stationId?: string): void;
-  /** Subscribes to a topic, or to every topic with `*`, or a prefix with `security.*`. Returns an unsubscribe function. */
-  subscribe(pattern: string, handler: BusHandler): () => void;
+  publish<K extends Topic>(topic: K, data: TopicMap[K], stationId?: string): void;
+  /** Subscribes to one topic, its payload typed by `TopicMap`. Returns an unsubscribe function. */
+  subscribe<K extends Topic>(topic: K, handler: (event: BusEvent<TopicMap[K]>) => void): () => void;
+  /** Subscribes to every topic with `*`, or to a prefix with `security.*`. */
+  subscribe(pattern: TopicPattern, handler: BusHandler): () => void;
   close(): Promise<void>;
 }
 
@@ -37,7 +48,7 @@ export function createLocalBus(onError: (err: unknown, event: BusEvent) => void 
         }
       }
     },
-    subscribe(pattern, handler) {
+    subscribe(pattern: string, handler: BusHandler) {
       let set = patterns.get(pattern);
       if (!set) patterns.set(pattern, (set = new Set()));
       set.add(handler);
@@ -50,6 +61,11 @@ export function createLocalBus(onError: (err: unknown, event: BusEvent) => void 
       patterns.clear();
     },
   };
+}
+
+/** Narrows an event taken from a pattern or shared handler to one topic's payload type. */
+export function isTopic<K extends Topic>(event: BusEvent, topic: K): event is BusEvent<TopicMap[K]> {
+  return event.topic === topic;
 }
 
 export function matches(pattern: string, topic: string): boolean {

@@ -109,7 +109,7 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<Bus> {
         onError(err, event);
       }
     },
-    subscribe(pattern, handler) {
+    subscribe(pattern: string, handler: BusHandler) {
       let set = handlers.get(pattern);
       if (!set) handlers.set(pattern, (set = new Set()));
       set.add(handler);

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { Bus, BusEvent } from '../bus/index.js';
+import type { Bus, BusEvent, BusHandler, Topic } from '../bus/index.js';
 import { createNatsBus } from '../bus/nats.js';
 import type { Gateway } from '../ocpp/index.js';
 import { redactUrl } from '../store/index.js';
@@ -110,7 +110,8 @@ export async function startCluster(config: ClusterConfig, deps: ClusterDeps = {}
     leaderBus() {
       return {
         publish: (topic, data, stationId) => bus.publish(topic, data, stationId),
-        subscribe: (pattern, handler) => bus.subscribe(pattern, (e) => (leadership.isLeader() ? handler(e) : undefined)),
+        // One wrapper for topics and patterns alike: the bus beneath delivers what the caller's overload promised.
+        subscribe: (pattern: string, handler: BusHandler) => bus.subscribe(pattern as Topic, (e) => (leadership.isLeader() ? handler(e) : undefined)),
         close: async () => undefined,
       };
     },

@@ -9,6 +9,7 @@
 import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Bus } from '../bus/index.js';
+import { Topics } from '../bus/events.js';
 import { firmwareErrors } from './errors.js';
 import { imageRepo, type FirmwareImage, type Images } from './images.js';
 import { compareVersions } from '../model/firmware-version.js';
@@ -129,7 +130,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
   async function setCampaign(c: { id: string; state: CampaignState }, state: CampaignState, extra: Record<string, unknown> = {}) {
     await db.updateTable('firmware_campaigns').set({ state, ...extra, updated_at: now() }).where('id', '=', c.id).execute();
     const haltReason = typeof extra.halt_reason === 'string' ? { haltReason: extra.halt_reason } : {};
-    deps.bus.publish('firmware.campaign', { campaignId: c.id, state, from: c.state, ...haltReason });
+    deps.bus.publish(Topics.firmwareCampaign, { campaignId: c.id, state, from: c.state, ...haltReason });
   }
 
   async function get(id: string): Promise<Campaign> {
@@ -228,7 +229,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
         reported_version: null, install_at: null, updated_at: at,
       }).execute();
     }
-    deps.bus.publish('firmware.campaign', { campaignId: id, state: initial, firmwareId: img.id });
+    deps.bus.publish(Topics.firmwareCampaign, { campaignId: id, state: initial, firmwareId: img.id });
     await advance(id);
     return get(id);
   }
@@ -421,14 +422,14 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
   }
 
   const unsubscribe = [
-    deps.bus.subscribe('firmware.status', (e) => void onStatus(e.data as any).catch((err) => deps.log?.warn({ err }, 'firmware status not applied'))),
-    deps.bus.subscribe('station.booted', (e) => void onBoot(e.data as any).catch((err) => deps.log?.warn({ err }, 'firmware boot check failed'))),
-    deps.bus.subscribe('station.connected', () => void tick()),
+    deps.bus.subscribe(Topics.firmwareStatus, (e) => void onStatus(e.data).catch((err) => deps.log?.warn({ err }, 'firmware status not applied'))),
+    deps.bus.subscribe(Topics.stationBooted, (e) => void onBoot(e.data).catch((err) => deps.log?.warn({ err }, 'firmware boot check failed'))),
+    deps.bus.subscribe(Topics.stationConnected, () => void tick()),
   ];
   // A campaign created or resumed on another node: the lead takes the next step at once, not at its next tick.
   if (deps.leads) {
-    unsubscribe.push(deps.bus.subscribe('firmware.campaign', (e) => {
-      const id = (e.data as { campaignId?: unknown })?.campaignId;
+    unsubscribe.push(deps.bus.subscribe(Topics.firmwareCampaign, (e) => {
+      const id: unknown = e.data?.campaignId;
       if (typeof id === 'string' && id.length <= 64) void advance(id).catch((err) => deps.log?.warn({ err }, 'campaign step failed'));
     }));
   }

@@ -160,8 +160,9 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
   const unfollowLimits = onChange(deps.bus, 'grid.limits.changed', () => void store.load().catch((err) => deps.log?.warn({ err }, 'grid limits not reloaded')));
 
   const unsubscribe = deps.bus.subscribe(Topics.transactionChanged, (e) => {
-    const t = e.data as Partial<TransactionChanged>;
+    const t: Partial<TransactionChanged> | undefined = e.data;
     const stationId = live.apply(t ?? {});
+    if (!t) return;
     // The station now reports what a start or a new limit did; its reservation has served.
     if (stationId && (t.eventType === 'Started' || t.powerW !== undefined)) {
       const at = reservations.findIndex((r) => r.stationId === stationId && (t.eventType === 'Started' ? r.kind === 'start' : r.kind !== 'start'));
@@ -226,8 +227,8 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
   const unsubscribeResume = resumeOn
     ? [
       deps.bus.subscribe(Topics.stationBooted, (e) => {
-        const b = e.data as Partial<StationBooted>;
-        if (typeof b.stationId !== 'string') return;
+        const b: Partial<StationBooted> | undefined = e.data;
+        if (typeof b?.stationId !== 'string') return;
         const p = pending.get(b.stationId);
         if (p) p.booted = true;
         // 1.6 has no boot reason: every 1.6 boot follows a start of the station, so it counts as a power-up.
@@ -241,8 +242,8 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
         });
       }),
       deps.bus.subscribe(Topics.stationConnected, (e) => {
-        const c = e.data as Partial<StationConnected>;
-        if (typeof c.stationId !== 'string') return;
+        const c: Partial<StationConnected> | undefined = e.data;
+        if (typeof c?.stationId !== 'string') return;
         const stationId = c.stationId;
         clearTimeout(pending.get(stationId)?.timer);
         // A reconnect without a boot is a communication loss; it matters if sessions run (or come back in the queued events).

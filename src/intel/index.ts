@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Bus } from '../bus/index.js';
+import { Topics, type IndicatorSighted as IndicatorSightedEvent } from '../bus/events.js';
 import type { Database } from '../store/index.js';
 import { intelErrors } from './errors.js';
 import { STATION_OBJECT_TYPE } from './pattern.js';
@@ -33,24 +34,15 @@ export type { ObservedTraffic } from './sightings.js';
 export { canonicalSerial, parsePattern, patternFor, type PatternTerm, type TermKind } from './pattern.js';
 export { STATION_EXTENSION } from './mapping.js';
 
-/** Bus topics this module publishes. */
+/** Bus topics this module publishes (payloads in src/bus/events.ts). */
 export const IntelTopics = {
   /** A received indicator matched live traffic; the monitor raises an alert from it. */
-  indicatorSighted: 'intel.indicator.sighted',
+  indicatorSighted: Topics.indicatorSighted,
   /** Indicators were imported (pulled or posted); the payload lists the counts. */
-  indicatorsImported: 'intel.indicators.imported',
+  indicatorsImported: Topics.indicatorsImported,
 } as const;
 
-export interface IndicatorSightedEvent {
-  indicatorId: string;
-  name?: string;
-  kind?: string;
-  sightingId: string;
-  count: number;
-  stationId?: string;
-  remoteAddress?: string;
-  at: string;
-}
+export type { IndicatorSighted as IndicatorSightedEvent } from '../bus/events.js';
 
 export interface IntelConfig {
   organizationName: string;

@@ -8,7 +8,8 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Bus } from '../bus/index.js';
+import type { Bus, BusEvent } from '../bus/index.js';
+import type { Alert } from '../monitor/events.js';
 import { Topics, type SecurityEvent } from '../bus/events.js';
 import type { Config, IntelSettings } from '../config.js';
 import { intelErrors } from './errors.js';
@@ -118,9 +119,9 @@ export interface Sharing {
 export function startSharing(deps: { intel: Intel; bus: Bus; settings: IntelSettings; log?: Log }): Sharing {
   let chain: Promise<void> = Promise.resolve();
   const min = SEVERITY_RANK[deps.settings.shareMinSeverity] ?? SEVERITY_RANK.medium;
-  const onAlert = (event: { data: unknown }) => {
-    const alert = event.data as Parameters<typeof shareableAlert>[0];
-    if (!alert || typeof alert !== 'object' || !((SEVERITY_RANK[alert.severity as AlertSeverity] ?? -1) >= min)) return;
+  const onAlert = (event: BusEvent<Alert>) => {
+    const alert = event.data;
+    if (!alert || typeof alert !== 'object' || !((SEVERITY_RANK[alert.severity] ?? -1) >= min)) return;
     chain = chain
       .then(async () => {
         await deps.intel.share({ alerts: [shareableAlert(alert)] });

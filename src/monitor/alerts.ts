@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { fromJson, toJson, type Database } from '../store/index.js';
 import { defineErrors } from '../errors.js';
 import type { Finding, Severity } from './detectors/types.js';
+import type { Alert, AlertAction, AlertComment, AlertState } from './events.js';
 
 export const monitorErrors = defineErrors({
   MONITOR_ALERT_NOT_FOUND: { status: 404, message: 'No such alert' },
@@ -18,30 +19,7 @@ export const monitorErrors = defineErrors({
   MONITOR_CONFIG_INVALID: { status: 400, message: 'The monitor configuration is invalid' },
 });
 
-export type AlertState = 'open' | 'acknowledged' | 'resolved';
-
-export interface AlertAction { id: string; kind: string; at: string; undone?: boolean; undoneBy?: string; undoneAt?: string; outcome: 'ok' | 'failed'; until?: string }
-export interface AlertComment { by: string; text: string; at: string }
-
-export interface Alert {
-  id: string;
-  detector: string;
-  severity: Severity;
-  title: string;
-  description?: string;
-  stationId?: string;
-  createdAt: string;
-  updatedAt: string;
-  count: number;
-  state: AlertState;
-  acknowledgedBy?: string;
-  acknowledgedAt?: string;
-  resolvedBy?: string;
-  resolvedAt?: string;
-  evidence: Record<string, unknown>;
-  actions: AlertAction[];
-  comments: AlertComment[];
-}
+export type { Alert, AlertAction, AlertComment, AlertState } from './events.js';
 
 const RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 export const SEVERITIES = Object.keys(RANK) as Severity[];

@@ -3,7 +3,7 @@
  * and what the CSMS observes), detectors that turn event patterns into
  * alerts, automatic responses, and outputs for operators and SIEMs.
  */
-import type { Bus, BusEvent } from '../bus/index.js';
+import { isTopic, type Bus, type BusEvent } from '../bus/index.js';
 import { Topics, type SecurityEvent } from '../bus/events.js';
 import type { OcppVersion } from '../model/ocpp-version.js';
 import type { Database } from '../store/index.js';
@@ -157,8 +157,8 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
   // Live-stream listeners follow the alert topics on the fleet's bus: this node's alerts (delivered
   // synchronously as it publishes) and, in a cluster, those the lead node raised or another node changed.
   const fleet = deps.fleetBus ?? deps.bus;
-  const toListeners = (e: BusEvent) => {
-    const alert = e.data as Alert;
+  const toListeners = (e: BusEvent<Alert>) => {
+    const alert = e.data;
     if (!alert || typeof alert !== 'object' || typeof alert.id !== 'string') return;
     for (const l of listeners) {
       try {
@@ -174,7 +174,7 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
     onChange(fleet, 'monitor.lockout', (c) => responder.apply(c)),
   ];
 
-  function emit(topic: string, alert: Alert, forceNotify: boolean) {
+  function emit(topic: typeof Topics.alertRaised | typeof Topics.alertChanged, alert: Alert, forceNotify: boolean) {
     deps.bus.publish(topic, alert, alert.stationId);
     if (forceNotify || severityAtLeast(alert.severity, notifyMin)) {
       syslog?.send(alert, topic);
@@ -215,16 +215,15 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
 
   function onEvent(event: BusEvent) {
     if (closed) return;
-    const data = event.data as SecurityEvent | undefined;
     // Events other modules publish straight onto the bus are kept too; ours carry their stored id.
-    if (event.topic === Topics.securityEvent && data && typeof data === 'object' && data.id === undefined) {
-      const p = persist(data).catch((err) => log?.warn({ err }, 'security event from the bus not stored'));
+    if (isTopic(event, Topics.securityEvent) && event.data && typeof event.data === 'object' && event.data.id === undefined) {
+      const p = persist(event.data).catch((err) => log?.warn({ err }, 'security event from the bus not stored'));
       pending.add(p);
       void p.finally(() => pending.delete(p));
     }
     const at = now();
     for (const d of detectors) {
-      if (!d.topics.includes(event.topic)) continue;
+      if (!d.topics.some((t) => t === event.topic)) continue;
       try {
         const result = d.feed(event, at);
         if (Array.isArray(result)) {

@@ -102,7 +102,7 @@ export function createStations(deps: StationsDeps, config: StationsConfig): Stat
     },
     async report(ctx, kind, payload) {
       await storeReport(ctx.stationId, kind, payload);
-      deps.bus.publish(`station.report`, { stationId: ctx.stationId, kind, payload }, ctx.stationId);
+      deps.bus.publish(Topics.stationReport, { stationId: ctx.stationId, kind, payload }, ctx.stationId);
     },
     async meterValues(ctx, evseId, samples) {
       await storeReport(ctx.stationId, 'MeterValues', { evseId, samples });

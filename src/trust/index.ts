@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import * as x509 from './x509.js';
 import type { JsonName } from './x509.js';
 import type { Bus } from '../bus/index.js';
+import { Topics } from '../bus/events.js';
 import { onChange, publishChange, type CertificateRevoked } from '../bus/changes.js';
 import type { Database } from '../store/index.js';
 import { createAuthority } from './authority.js';
@@ -197,7 +198,7 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
     checkStationClientCertificate: (chainDer, stationId) => checkStationClientCertificate(authority, config.organization, now(), chainDer, stationId),
     async signStationCsr(input) {
       const result = await signStationCsr(authority, { organization: config.organization, iso15118Curve }, input);
-      deps.bus.publish('certificate.issued', { serialHex: result.serialHex, stationId: input.stationId, notAfter: result.notAfter, certificateType: input.certificateType ?? 'ChargingStationCertificate' }, input.stationId);
+      deps.bus.publish(Topics.certificateIssued, { serialHex: result.serialHex, stationId: input.stationId, notAfter: result.notAfter, certificateType: input.certificateType ?? 'ChargingStationCertificate' }, input.stationId);
       return result;
     },
     async revoke(serialHex, reason = 'unspecified') {
@@ -248,7 +249,7 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
     expiringStationCertificates: expiring,
     publishExpiryAlerts(days) {
       const list = expiring(days);
-      for (const r of list) deps.bus.publish('certificate.expiring', { serialHex: r.serialHex, stationId: r.stationId, kind: r.kind, notAfter: r.notAfter }, r.stationId);
+      for (const r of list) deps.bus.publish(Topics.certificateExpiring, { serialHex: r.serialHex, stationId: r.stationId, kind: r.kind, notAfter: r.notAfter }, r.stationId);
       return list;
     },
     async recordInstalledCertificates(stationId, entries) {

@@ -9,6 +9,7 @@
  */
 import { randomUUID, X509Certificate as NodeX509 } from 'node:crypto';
 import type { Bus } from '../bus/index.js';
+import { Topics, type CertificateIssued } from '../bus/events.js';
 import type { OcppVersion } from '../model/ocpp-version.js';
 import { trustErrors } from './errors.js';
 import { normalizeSerial } from './profiles.js';
@@ -96,9 +97,9 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
   const daysLeft = (notAfter: string) => Math.floor((Date.parse(notAfter) - now().getTime()) / DAY);
 
   // A certificate issued to a station closes the renewal that asked for it.
-  const unsubscribe = deps.bus.subscribe('certificate.issued', (event) => {
-    const d = event.data as { serialHex?: string; stationId?: string; certificateType?: string };
-    if (!d.stationId || !d.serialHex) return;
+  const unsubscribe = deps.bus.subscribe(Topics.certificateIssued, (event) => {
+    const d: Partial<CertificateIssued> | undefined = event.data;
+    if (!d?.stationId || !d.serialHex) return;
     void store.listRenewals(d.stationId, 10).then(async (list) => {
       const open = list.find((r) => r.state === 'requested' && r.certificateType === (d.certificateType ?? 'ChargingStationCertificate'));
       if (open) await store.completeRenewal(open.id, d.serialHex!, now().toISOString());

@@ -8,6 +8,7 @@ import { createNatsBus, streamName } from '../../src/bus/nats.js';
 import type { BusEvent } from '../../src/bus/index.js';
 import { startCluster } from '../../src/cluster/index.js';
 import { waitFor } from './processes.js';
+import { publishUntyped } from '../support/bus.js';
 
 const NATS = (process.env.EVGUARD_TEST_NATS ?? 'nats://127.0.0.1:4222').replace('nats://', '');
 
@@ -24,10 +25,10 @@ test('events fan out to every bus once; a publisher sees its own event once, syn
   const seenB: BusEvent[] = [];
   a.subscribe('*', (e) => seenA.push(e));
   b.subscribe('security.*', (e) => seenB.push(e));
-  a.publish('security.event', { type: 'X' }, 'S1');
+  a.publish('security.event', { type: 'X', source: 'station', critical: false, timestamp: new Date().toISOString() }, 'S1');
   assert.equal(seenA.length, 1, 'delivered to the publisher before publish returns');
-  a.publish('station.connected', { stationId: 'S1' }, 'S1');
-  b.publish('security.event', { type: 'Y' });
+  a.publish('station.connected', { stationId: 'S1', ocppVersion: '2.0.1', securityProfile: 2, remoteAddress: '10.0.0.1', nodeId: 'a' }, 'S1');
+  b.publish('security.event', { type: 'Y', source: 'station', critical: false, timestamp: new Date().toISOString() });
   await waitFor(() => seenB.length === 2 && seenA.length === 3, 'fan-out');
   await nc.flush();
   await new Promise((r) => setTimeout(r, 200));
@@ -43,7 +44,7 @@ test('events fan out to every bus once; a publisher sees its own event once, syn
   const c = await createNatsBus({ nc, namespace: ns, origin: 'c', durableMaxAgeMs: 0, onError: (err) => errors.push(err) });
   const seenC: BusEvent[] = [];
   c.subscribe('*', (e) => seenC.push(e));
-  c.publish('bad topic>', {});
+  publishUntyped(c, 'bad topic>', {});
   assert.equal(seenC.length, 1);
   assert.equal(errors.length, 1);
   await Promise.all([a.close(), b.close(), c.close()]);

@@ -15,8 +15,10 @@ import { createEnforcement, intelConfigFor, shareableAlert, startSharing } from 
 import { defaults } from '../../src/config.js';
 import { createIntelStore } from '../../src/intel/store.js';
 import { openNode, type TestNode } from './fixtures.js';
+import type { Alert } from '../../src/monitor/events.js';
+import { publishUntyped } from '../support/bus.js';
 
-const alert = (over: Record<string, unknown> = {}) => ({
+const alert = (over: Partial<Alert> = {}): Alert => ({
   id: 'a-1', detector: 'bruteForce', severity: 'high', title: 'Password brute force against a station', stationId: 'CS-9',
   createdAt: '2024-06-01T08:00:00.000Z', updatedAt: '2024-06-01T08:00:00.000Z', count: 1, state: 'open',
   evidence: { failures: 5, windowSeconds: 300, lastAddress: '203.0.113.50' }, actions: [], comments: [], ...over,
@@ -71,7 +73,7 @@ describe('node glue', () => {
     node.bus.publish(Topics.alertRaised, alert({ id: 'low-1', severity: 'medium' }));
     node.bus.publish(Topics.alertRaised, alert({ id: 'high-1' }));
     node.bus.publish(Topics.alertChanged, alert({ id: 'low-1', severity: 'critical' }));
-    node.bus.publish(Topics.alertRaised, { nonsense: true });
+    publishUntyped(node.bus, Topics.alertRaised, { nonsense: true });
     await on.settled();
     await on.close();
     const reports = await sharedReports();

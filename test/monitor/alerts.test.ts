@@ -5,6 +5,7 @@ import { Topics } from '../../src/bus/events.js';
 import { EvguardError } from '../../src/errors.js';
 import { isCritical } from '../../src/monitor/index.js';
 import { Clock, openHarness, station } from './harness.js';
+import { publishUntyped } from '../support/bus.js';
 
 test('the security event catalogue flags critical events per OCPP version', () => {
   assert.equal(isCritical('TamperDetectionActivated', '1.6'), true);
@@ -48,9 +49,9 @@ test('events published straight on the bus are stored too, and garbage payloads 
   try {
     h.bus.publish(Topics.securityEvent, { stationId: 'CS-2', type: 'TamperDetectionActivated', source: 'station', critical: true, timestamp: h.clock.iso() });
     for (const garbage of [null, 42, 'x', [], { type: 7 }, { stationId: {}, type: ['a'] }, { seqNo: -1, transactionId: 'T', stationId: 'S', signedMeterValues: [{ signedMeterData: 'OCMF|{|}' }, null, 5] }]) {
-      for (const topic of Object.values(Topics)) h.bus.publish(topic, garbage);
+      for (const topic of Object.values(Topics)) publishUntyped(h.bus, topic, garbage);
     }
-    h.bus.publish(Topics.transactionChanged, { stationId: 'S', transactionId: 'T', seqNo: 1, signedMeterValues: [{ signedMeterData: 'A'.repeat(100_000), encodingMethod: 'OCMF' }] });
+    publishUntyped(h.bus, Topics.transactionChanged, { stationId: 'S', transactionId: 'T', seqNo: 1, signedMeterValues: [{ signedMeterData: 'A'.repeat(100_000), encodingMethod: 'OCMF' }] });
     await h.monitor.settled();
     const events = await h.monitor.listSecurityEvents({});
     assert.equal(events.filter((e) => e.stationId === 'CS-2').length, 1);

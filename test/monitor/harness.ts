@@ -73,7 +73,7 @@ export function station(h: Pick<Harness, 'bus' | 'clock'>, stationId: string) {
     status: (status = 'Available', timestamp = clock.iso()) => bus.publish(Topics.connectorStatus, { stationId, evseId: 1, connectorId: 1, status, timestamp }, stationId),
     event: (type: string, techInfo?: string, timestamp = clock.iso()) => bus.publish(Topics.securityEvent, { id: 0, stationId, type, source: 'station', critical: false, techInfo, timestamp }, stationId),
     csms: (type: string, remoteAddress = '10.0.0.1', techInfo?: string) => bus.publish(Topics.securityEvent, { id: 0, stationId, type, source: 'csms', critical: false, techInfo, remoteAddress, timestamp: clock.iso() }, stationId),
-    firmware: (status: string) => bus.publish(Topics.firmwareStatus, { stationId, status, requestId: 1 }, stationId),
+    firmware: (status: string) => bus.publish(Topics.firmwareStatus, { stationId, status, requestId: 1, signed: false }, stationId),
     tx: (transactionId: string, eventType: 'Started' | 'Updated' | 'Ended', seqNo: number, extra: Record<string, unknown> = {}) =>
       bus.publish(Topics.transactionChanged, { stationId, transactionId, eventType, seqNo, timestamp: clock.iso(), evseId: 1, connectorId: 1, ...extra }, stationId),
   };

@@ -3,9 +3,11 @@
  * monitor's clock, returning findings. Detectors never touch the database,
  * the network or the wall clock, so each attack can be replayed in a test.
  */
-import type { BusEvent } from '../../bus/index.js';
+import type { BusEvent, Topic } from '../../bus/index.js';
 
-export type Severity = 'low' | 'medium' | 'high' | 'critical';
+import type { Severity } from '../events.js';
+
+export type { Severity };
 
 export const DETECTOR_NAMES = [
   'bruteForce',
@@ -44,7 +46,7 @@ export interface Finding {
 
 export interface Detector {
   readonly name: DetectorName;
-  readonly topics: readonly string[];
+  readonly topics: readonly Topic[];
   feed(event: BusEvent, now: Date): Finding[] | Promise<Finding[]>;
 }
 
