@@ -2,8 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { parseIntOption, UsageError } from '../cli/exit.js';
-import { apiClient } from '../cli/fleet-setup.js';
+import { apiClient } from '../api/client.js';
+import { parseIntOption, usageError } from '../cli-kit.js';
 import { renderAssessmentHtml, renderChecklistHtml, renderChecklistMarkdown } from './render.js';
 import type { FleetSummary, StationAssessment } from './evaluate.js';
 
@@ -39,12 +39,12 @@ export function assessCommand(): Command {
         return;
       }
       const token = o.token ?? process.env.EVGUARD_TOKEN;
-      if (!token) throw new UsageError('assessing stations needs --token or EVGUARD_TOKEN (an auditor token), or give --checklist');
-      if (o.refresh && !o.station) throw new UsageError('--refresh needs --station');
+      if (!token) throw usageError('assessing stations needs --token or EVGUARD_TOKEN (an auditor token), or give --checklist');
+      if (o.refresh && !o.station) throw usageError('--refresh needs --station');
       try {
         new URL(o.api);
       } catch {
-        throw new UsageError('--api must be a URL such as http://localhost:8080');
+        throw usageError('--api must be a URL such as http://localhost:8080');
       }
       const api = apiClient(o.api, token);
       let score: number;

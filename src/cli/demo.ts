@@ -14,8 +14,10 @@ import { startApp, type App } from '../app.js';
 import { createTokenStore } from '../api/index.js';
 import { runFleet, type Fleet, type OcppVersion } from '../sim/index.js';
 import { runAttack, type AttackMode } from '../sim/attacks.js';
-import { explainListenError, parseIntOption } from './exit.js';
-import { apiClient, firmwareTrust, registerStations, type ApiClient } from './fleet-setup.js';
+import { parseIntOption } from '../cli-kit.js';
+import { explainListenError } from './exit.js';
+import { apiClient, type ApiClient } from '../api/client.js';
+import { firmwareTrust, registerStations } from './fleet-setup.js';
 import { SIM_VENDOR } from './sim.js';
 
 const MODEL = 'SimStation';

@@ -2,27 +2,8 @@
  * Registers simulated stations and an id token with a running node over its
  * REST API, so `evguard sim` and `evguard demo` need no manual set-up.
  */
+import type { ApiClient } from '../api/client.js';
 import type { SimFirmwareOptions } from '../sim/firmware.js';
-
-export interface ApiClient {
-  request<T = any>(method: string, path: string, body?: unknown): Promise<T>;
-}
-
-export function apiClient(baseUrl: string, token: string): ApiClient {
-  return {
-    async request(method, path, body) {
-      const res = await fetch(new URL(path, baseUrl), {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        body: body !== undefined ? JSON.stringify(body) : undefined,
-      });
-      const text = await res.text();
-      const json = text ? JSON.parse(text) : undefined;
-      if (!res.ok) throw Object.assign(new Error(`${method} ${path} → ${res.status}: ${json?.error?.message ?? text}`), { status: res.status, body: json });
-      return json;
-    },
-  };
-}
 
 /** Creates (or re-keys) each station and returns its password. */
 export async function registerStations(api: ApiClient, ids: string[], securityProfile: 1 | 2 | 3): Promise<Map<string, string>> {

@@ -4,7 +4,7 @@
  * or bad input, always with a message that says what to fix.
  */
 import { buildCli } from './commands.js';
-import { exitCodeFor } from './exit.js';
+import { exitCodeFor } from '../cli-kit.js';
 
 try {
   await buildCli().parseAsync(process.argv);

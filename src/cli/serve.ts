@@ -4,7 +4,8 @@ import { Command } from 'commander';
 import type { ConfigInput } from '../config.js';
 import { loadNodeConfig } from '../node-identity.js';
 import { startApp } from '../app.js';
-import { explainListenError, parseIntOption } from './exit.js';
+import { parseIntOption } from '../cli-kit.js';
+import { explainListenError } from './exit.js';
 
 export function serveCommand(): Command {
   return new Command('serve')

@@ -3,8 +3,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { runFleet, type FleetStats, type OcppVersion } from '../sim/index.js';
 import type { SimFirmwareOptions } from '../sim/firmware.js';
 import { ATTACK_DETECTOR, ATTACK_MODES, runAttack, type AttackMode } from '../sim/attacks.js';
-import { parseIntOption, parseUrlOption, UsageError } from './exit.js';
-import { apiClient, fetchCaBundle, firmwareTrust, registerStations } from './fleet-setup.js';
+import { parseIntOption, parseUrlOption, usageError } from '../cli-kit.js';
+import { apiClient } from '../api/client.js';
+import { fetchCaBundle, firmwareTrust, registerStations } from './fleet-setup.js';
 
 export function parseMix(value: string): Partial<Record<OcppVersion, number>> {
   const mix: Partial<Record<OcppVersion, number>> = {};
@@ -51,10 +52,10 @@ export function simCommand(): Command {
     .addHelpText('after', '\nSimulated stations are stations: they charge with meter values, reconnect after a lost connection,\nand on Ctrl-C or SIGTERM stop their transactions and disconnect. See docs/simulator.md.')
     .action(async (o) => {
       const token = o.token ?? process.env.EVGUARD_TOKEN;
-      if (o.api && !token) throw new UsageError('--api needs --token (an operator API token) or EVGUARD_TOKEN');
+      if (o.api && !token) throw usageError('--api needs --token (an operator API token) or EVGUARD_TOKEN');
       let url: string | undefined = o.ocppUrl ?? o.url;
       if (!url) {
-        if (o.api && o.profile !== 1) throw new UsageError('profiles 2 and 3 need --ocpp-url wss://<host>:<tls-port>/ocpp (the node prints it at start)');
+        if (o.api && o.profile !== 1) throw usageError('profiles 2 and 3 need --ocpp-url wss://<host>:<tls-port>/ocpp (the node prints it at start)');
         url = o.api ? `${new URL(o.api).origin.replace(/^http/, 'ws')}/ocpp` : 'ws://localhost:8080/ocpp';
       }
       const ids = Array.from({ length: o.count }, (_, i) => `${o.prefix}${String(i + 1).padStart(5, '0')}`);
@@ -70,10 +71,10 @@ export function simCommand(): Command {
         // As a manufacturer provisions them: the manufacturer root for signed firmware, the node's CAs for the HTTPS download.
         firmware = await firmwareTrust(api, SIM_VENDOR);
       } else if (o.profile !== 3 && !o.password && o.attack !== 'brute-force') {
-        throw new UsageError('give --password, or --api and --token so the simulator can register its stations');
+        throw usageError('give --password, or --api and --token so the simulator can register its stations');
       }
       if (o.attack) {
-        if (o.attack === 'mass-start' && !(o.api && token)) throw new UsageError('--attack mass-start needs --api and --token (the operator token under attack)');
+        if (o.attack === 'mass-start' && !(o.api && token)) throw usageError('--attack mass-start needs --api and --token (the operator token under attack)');
         const report = await runAttack(o.attack as AttackMode, {
           url, stationIds: ids, passwordFor: (id) => passwords.get(id) ?? o.password, ocppVersion: o.mix['2.1'] && !o.mix['2.0.1'] ? '2.1' : '2.0.1',
           securityProfile: o.profile === 2 ? 2 : 1, tls: ca ? { ca } : undefined, api: o.api, token,

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { UsageError } from '../cli/exit.js';
+import { apiClient } from '../api/client.js';
+import { exitCodeFor, usageError } from '../cli-kit.js';
 
 export interface FirmwareCommandOptions {
   env?: NodeJS.ProcessEnv;
@@ -44,27 +45,9 @@ export function firmwareCommand(options: FirmwareCommandOptions = {}): Command {
     .option('--json', 'print JSON')
     .configureOutput({ writeOut: out, writeErr: err });
 
-  async function request(c: Conn, method: string, path: string, body?: unknown, raw?: Buffer): Promise<any> {
-    if (!c.token) throw new UsageError('no API token: pass --token or set EVGUARD_TOKEN');
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, c.api), {
-        method,
-        headers: { authorization: `Bearer ${c.token}`, ...(raw ? { 'content-type': 'application/octet-stream' } : body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        body: raw ?? (body !== undefined ? JSON.stringify(body) : undefined),
-      });
-    } catch (e) {
-      throw new Error(`cannot reach ${c.api}: ${(e as Error).message}`);
-    }
-    const text = await res.text();
-    let parsed: any;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (res.status >= 400) throw Object.assign(new Error(`${parsed?.error?.code ?? res.status}: ${parsed?.error?.message ?? text}`), { status: res.status });
-    return parsed;
+  function request(c: Conn, method: string, path: string, body?: unknown, opts?: { raw?: Uint8Array; headers?: Record<string, string> }): Promise<any> {
+    if (!c.token) throw usageError('no API token: pass --token or set EVGUARD_TOKEN');
+    return apiClient(c.api, c.token).request(method, path, body, opts);
   }
 
   const run = (fn: (...a: any[]) => Promise<void>) => async (...a: any[]) => {
@@ -72,15 +55,14 @@ export function firmwareCommand(options: FirmwareCommandOptions = {}): Command {
       await fn(...a);
     } catch (e) {
       err(`evguard firmware: ${(e as Error).message}\n`);
-      const status = (e as { status?: number }).status ?? 0;
-      exit(e instanceof UsageError || (status >= 400 && status < 500) ? 2 : 1);
+      exit(exitCodeFor(e));
     }
   };
   const readFile = (file: string, what: string) => {
     try {
       return readFileSync(file);
     } catch (e) {
-      throw new UsageError(`cannot read the ${what} file ${file}: ${(e as Error).message}`);
+      throw usageError(`cannot read the ${what} file ${file}: ${(e as Error).message}`);
     }
   };
   const printCampaign = (c: Conn, campaign: any) => {
@@ -101,18 +83,13 @@ export function firmwareCommand(options: FirmwareCommandOptions = {}): Command {
     .action(run(async (file: string, f: Conn & { vendor: string; model: string; version: string; signature?: string; certificate?: string; sign: boolean }) => {
       const image = readFile(file, 'image');
       const q = new URLSearchParams({ vendor: f.vendor, model: f.model, version: f.version, ...(f.sign ? {} : { sign: 'false' }) });
-      if (!f.token) throw new UsageError('no API token: pass --token or set EVGUARD_TOKEN');
-      const headers: Record<string, string> = { authorization: `Bearer ${f.token}`, 'content-type': 'application/octet-stream' };
+      const headers: Record<string, string> = {};
       if (f.signature || f.certificate) {
-        if (!f.signature || !f.certificate) throw new UsageError('--signature and --certificate go together');
+        if (!f.signature || !f.certificate) throw usageError('--signature and --certificate go together');
         headers['x-firmware-signature'] = readFile(f.signature, 'signature').toString('utf8').trim();
         headers['x-firmware-signing-certificate'] = readFile(f.certificate, 'certificate').toString('base64');
       }
-      const res = await fetch(new URL(`/api/v1/firmware?${q}`, f.api), { method: 'POST', headers, body: image }).catch((e) => {
-        throw new Error(`cannot reach ${f.api}: ${(e as Error).message}`);
-      });
-      const body: any = await res.json();
-      if (res.status >= 400) throw Object.assign(new Error(`${body?.error?.code}: ${body?.error?.message}`), { status: res.status });
+      const body = await request(f, 'POST', `/api/v1/firmware?${q}`, undefined, { raw: image, headers });
       out(f.json ? `${JSON.stringify(body, null, 2)}\n` : `${body.id}  ${body.vendor} ${body.version}  sha256 ${body.sha256}  ${body.signed ? `signed (${body.signer})` : 'unsigned'}\n`);
     }));
 
@@ -129,7 +106,7 @@ export function firmwareCommand(options: FirmwareCommandOptions = {}): Command {
     .action(run(async (f: Conn & { repository: string; roles: string }) => {
       const roles = f.roles.split(',').map((r) => r.trim()).filter(Boolean);
       const bad = roles.filter((r) => !['root', 'targets', 'snapshot', 'timestamp'].includes(r));
-      if (bad.length || roles.length === 0) throw new UsageError(`--roles takes root, targets, snapshot, timestamp; not ${bad.join(', ') || 'nothing'}`);
+      if (bad.length || roles.length === 0) throw usageError(`--roles takes root, targets, snapshot, timestamp; not ${bad.join(', ') || 'nothing'}`);
       const r = await request(f, 'POST', '/api/v1/firmware/tuf-roots/rotate', { repository: f.repository, roles });
       out(f.json ? `${JSON.stringify(r, null, 2)}\n` : `${r.repository}: root version ${r.version}\n${Object.entries(r.keyids).map(([role, ids]) => `  ${role.padEnd(10)} ${(ids as string[]).join(',')}\n`).join('')}`);
     }));
@@ -152,8 +129,8 @@ export function firmwareCommand(options: FirmwareCommandOptions = {}): Command {
     .option('--force-reason <text>', 'admin only: allow a downgrade, with this reason for the audit log')
     .action(run(async (f: Conn & Record<string, any>) => {
       const filter = Object.fromEntries(Object.entries({ vendor: f.vendor, model: f.model, version: f.currentVersion, tag: f.tag }).filter(([, v]) => v !== undefined));
-      if (!f.stations && Object.keys(filter).length === 0) throw new UsageError('say which stations: --stations a,b or --vendor/--model/--current-version/--tag');
-      if (!!f.windowStart !== !!f.windowEnd) throw new UsageError('--window-start and --window-end go together');
+      if (!f.stations && Object.keys(filter).length === 0) throw usageError('say which stations: --stations a,b or --vendor/--model/--current-version/--tag');
+      if (!!f.windowStart !== !!f.windowEnd) throw usageError('--window-start and --window-end go together');
       const body = {
         firmwareId: f.firmware,
         ...(f.stations ? { stationIds: String(f.stations).split(',').map((s) => s.trim()).filter(Boolean) } : { filter }),

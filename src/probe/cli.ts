@@ -1,7 +1,7 @@
 /** `evguard probe <ws(s)://host/path>`: the probe as a CI gate. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { parseIntOption, parseUrlOption, UsageError } from '../cli/exit.js';
+import { parseIntOption, parseUrlOption, usageError } from '../cli-kit.js';
 import { evguardObserver } from './observer.js';
 import { DEFAULT_OPTIONS, OWN_FAILED_LOGINS, runProbe } from './run.js';
 import { findingsAtOrAbove, renderHtml, renderJson, renderSarif, renderTerminal } from './report.js';
@@ -11,7 +11,7 @@ export function readPem(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read ${what} ${file}: ${(err as Error).message}`);
+    throw usageError(`cannot read ${what} ${file}: ${(err as Error).message}`);
   }
 }
 
@@ -52,9 +52,9 @@ export function probeCommand(): Command {
     .option('--quiet', 'no progress lines', false)
     .addHelpText('after', '\nExit codes: 0 nothing at or above --fail-on and every check judged, 1 findings, or checks that could not be judged (unless --allow-incomplete), 2 bad usage.\nSee docs/probe.md for every check, its basis and its remedy.')
     .action(async (url: string, o) => {
-      if (!/^wss?:\/\//i.test(url)) throw new UsageError('the target must be a ws:// or wss:// URL, e.g. wss://csms.example/ocpp');
+      if (!/^wss?:\/\//i.test(url)) throw usageError('the target must be a ws:// or wss:// URL, e.g. wss://csms.example/ocpp');
       const token = o.token ?? process.env.EVGUARD_TOKEN;
-      if (o.api && !token) throw new UsageError('--api needs --token (an auditor API token) or EVGUARD_TOKEN');
+      if (o.api && !token) throw usageError('--api needs --token (an auditor API token) or EVGUARD_TOKEN');
       const options: ProbeOptions = {
         url,
         stationId: o.station,

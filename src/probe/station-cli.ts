@@ -1,7 +1,7 @@
 /** `evguard probe-station --listen <port>`: play a CSMS toward a station under test. */
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { parseIntOption, UsageError } from '../cli/exit.js';
+import { parseIntOption, usageError } from '../cli-kit.js';
 import { runStationProbe, STATION_CHECKS } from './station.js';
 import { list, readPem } from './cli.js';
 import { findingsAtOrAbove, renderHtml, renderJson, renderSarif, renderTerminal } from './report.js';
@@ -28,7 +28,7 @@ export function probeStationCommand(): Command {
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding at or above this severity exists').choices([...SEVERITIES, 'none']).default('medium'))
     .addHelpText('after', `\nChecks: ${STATION_CHECKS.map((c) => c.id).join(', ')} (docs/probe.md).\nExit codes: 0 nothing at or above --fail-on, 1 findings or no station connected, 2 bad usage.`)
     .action(async (o) => {
-      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw usageError('--tls-cert and --tls-key go together');
       const report = await runStationProbe(
         {
           host: o.host,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startTestNode, testDatabases, type TestNode } from '../support/node.js';
 import { createSimStation, type SimStation } from '../../src/sim/index.js';
 import { buildCli } from '../../src/cli/commands.js';
-import { exitCodeFor } from '../../src/cli/exit.js';
+import { exitCodeFor } from '../../src/cli-kit.js';
 import { cli } from '../probe/spawn.js';
 
 const status = (a: any, id: string) => a.results.find((r: any) => r.id === id)?.status;

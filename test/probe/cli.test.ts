@@ -7,7 +7,7 @@ import path from 'node:path';
 import { startWeakServer, type WeakServer } from './weak-server.js';
 import { startTestNode, type TestNode } from '../support/node.js';
 import { CHECKS, checkProbeOptions, DEFAULT_OPTIONS, type ProbeOptions } from '../../src/probe/index.js';
-import { exitCodeFor } from '../../src/cli/exit.js';
+import { exitCodeFor } from '../../src/cli-kit.js';
 import { buildCli } from '../../src/cli/commands.js';
 import { cli } from './spawn.js';
 
