@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Gateway } from '../ocpp/index.js';
 import type { Stations } from '../stations/index.js';
-import { defineErrors } from '../errors.js';
+import { assessErrors } from './errors.js';
 import { ASSESSED_VARIABLES, fromGetConfiguration, fromGetVariables, fromNotifyReports, type Advisory, type StationFacts } from './facts.js';
 import { assessFacts, summarise, type FleetSummary, type StationAssessment } from './evaluate.js';
 
@@ -17,10 +17,8 @@ export { assessFacts, summarise, grade, WEIGHT, type StationAssessment, type Fle
 export type { StationFacts, Advisory } from './facts.js';
 export { renderAssessmentHtml, renderChecklistMarkdown, renderChecklistHtml } from './render.js';
 export { assessRoutes } from './routes.js';
+export { assessErrors };
 
-export const assessErrors = defineErrors({
-  ASSESS_ADVISORIES_INVALID: { status: 400, message: 'The firmware advisory list is invalid' },
-});
 
 export interface AssessDeps {
   /** When the audit log last recorded `action` on `target` succeeding (the api module's audit log). */

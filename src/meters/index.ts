@@ -13,14 +13,12 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import type { Kysely, Migration } from 'kysely';
-import { defineErrors } from '../errors.js';
+import { meterErrors } from './errors.js';
 import type { Database } from '../store/index.js';
 import { decodePublicKey, keyFingerprint, ocmfText, parseOcmf, verifyOcmf } from '../monitor/index.js';
 
-export const meterErrors = defineErrors({
-  METER_KEY_INVALID: { status: 400, message: 'The meter public key is not a usable public key' },
-  METER_KEY_NOT_FOUND: { status: 404, message: 'No such meter key' },
-});
+
+export { meterErrors };
 
 export const meterMigrations: Record<string, Migration> = {
   'meters/001_init': {

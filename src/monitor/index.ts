@@ -8,7 +8,8 @@ import { Topics, type SecurityEvent } from '../bus/events.js';
 import type { OcppVersion } from '../model/ocpp-version.js';
 import type { Database } from '../store/index.js';
 import { isCritical, isCsmsCritical } from './catalog.js';
-import { createAlertStore, monitorErrors, severityAtLeast, SEVERITIES, type Alert, type AlertState } from './alerts.js';
+import { monitorErrors } from './errors.js';
+import { createAlertStore, severityAtLeast, SEVERITIES, type Alert, type AlertState } from './alerts.js';
 import { createResponder, RESPONSE_KINDS, type LockoutRow, type LockView, type ResponseActions, type ResponseKind } from './responses.js';
 import { onChange, publishChange } from '../bus/changes.js';
 import { DETECTORS, DETECTOR_NAMES, type Detector, type DetectorLookups, type DetectorName, type Finding, type Severity, type Thresholds } from './detectors/index.js';
@@ -17,7 +18,8 @@ import { createWebhookSender, type WebhookConfig, type WebhookSender } from './o
 
 export { monitorMigrations } from './schema.js';
 export { monitorRoutes, type MonitorGuard } from './routes.js';
-export { monitorErrors, type Alert, type AlertAction, type AlertComment, type AlertState } from './alerts.js';
+export { monitorErrors };
+export { type Alert, type AlertAction, type AlertComment, type AlertState } from './alerts.js';
 export { RESPONSE_KINDS, type ResponseActions, type ResponseKind, type RecordedAction, type LockView, type LockoutRow } from './responses.js';
 export { DETECTORS, DETECTOR_NAMES, type Detector, type DetectorName, type Finding, type Severity, type Thresholds } from './detectors/index.js';
 export { isCritical, isStandardEvent, canonicalEventType, standardEventTypes, CSMS_EVENT_TYPES } from './catalog.js';

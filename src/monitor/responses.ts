@@ -14,7 +14,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../store/index.js';
-import { monitorErrors, type Alert } from './alerts.js';
+import type { Alert } from './alerts.js';
+import { monitorErrors } from './errors.js';
 import type { Finding } from './detectors/types.js';
 import type { LockoutChanged } from '../bus/changes.js';
 

@@ -5,7 +5,8 @@
  * error handler.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
-import { MAX_COMMENT, monitorErrors } from './alerts.js';
+import { MAX_COMMENT } from './alerts.js';
+import { monitorErrors } from './errors.js';
 import type { Monitor } from './index.js';
 
 export interface MonitorGuard { require(role: 'auditor' | 'operator' | 'admin'): preHandlerHookHandler }

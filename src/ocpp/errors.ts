@@ -3,7 +3,7 @@
  * Domain errors (EvguardError) are translated to CALLERRORs in one table here.
  */
 import { createRPCError } from 'ocpp-rpc';
-import { EvguardError } from '../errors.js';
+import { defineErrors, EvguardError } from '../errors.js';
 
 import type { OcppVersion } from '../model/ocpp-version.js';
 
@@ -76,3 +76,14 @@ export function toRpcError(err: unknown): RpcError {
   }
   return ocppError('InternalError', 'The CSMS could not process this message');
 }
+
+/** What the API says when a command to a station cannot be sent or is refused. */
+export const gatewayErrors = defineErrors({
+  STATION_OFFLINE: { status: 409, message: 'The station is not connected' },
+  STATION_CALL_REJECTED: { status: 502, message: 'The station answered with a CALLERROR' },
+  STATION_CALL_TIMEOUT: { status: 504, message: 'The station did not answer in time' },
+  OCPP_PAYLOAD_INVALID: { status: 400, message: 'The payload does not match the OCPP schema for this action' },
+  OCPP_ACTION_UNKNOWN: { status: 400, message: 'The action does not exist in the station\'s OCPP version' },
+  MESSAGE_RATE_EXCEEDED: { status: 429, message: 'Message rate limit exceeded' },
+  MESSAGE_ID_REUSED: { status: 400, message: 'The message id was already used on this connection' },
+});

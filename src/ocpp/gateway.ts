@@ -9,9 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { RPCServer } from 'ocpp-rpc';
-import { defineErrors } from '../errors.js';
 import type { OcppConfig } from '../config.js';
-import { ocppError, toRpcError, wireErrorCode } from './errors.js';
+import { gatewayErrors, ocppError, toRpcError, wireErrorCode } from './errors.js';
 import type { OcppVersion } from '../model/ocpp-version.js';
 import type { StationContext } from '../model/station.js';
 import type { HandshakeDecision, HandshakeFacts } from '../model/handshake.js';
@@ -24,15 +23,6 @@ import { attributeFault, faultOwner } from './faults.js';
 // Before any ws socket exists: a failed receiver must read no further chunk (see the module).
 import './ws-receiver-guard.js';
 
-export const gatewayErrors = defineErrors({
-  STATION_OFFLINE: { status: 409, message: 'The station is not connected' },
-  STATION_CALL_REJECTED: { status: 502, message: 'The station answered with a CALLERROR' },
-  STATION_CALL_TIMEOUT: { status: 504, message: 'The station did not answer in time' },
-  OCPP_PAYLOAD_INVALID: { status: 400, message: 'The payload does not match the OCPP schema for this action' },
-  OCPP_ACTION_UNKNOWN: { status: 400, message: 'The action does not exist in the station\'s OCPP version' },
-  MESSAGE_RATE_EXCEEDED: { status: 429, message: 'Message rate limit exceeded' },
-  MESSAGE_ID_REUSED: { status: 400, message: 'The message id was already used on this connection' },
-});
 
 export interface GatewayHooks {
   authenticate(facts: HandshakeFacts): Promise<HandshakeDecision>;

@@ -1,4 +1,5 @@
-export { createGateway, gatewayErrors, type Gateway, type GatewayHooks, type HandshakeFacts, type HandshakeDecision, type Session } from './gateway.js';
+export { createGateway, type Gateway, type GatewayHooks, type HandshakeFacts, type HandshakeDecision, type Session } from './gateway.js';
+export { gatewayErrors } from './errors.js';
 export { isValidStationId } from './handshake.js';
 export { createValidator, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, type OcppValidator } from './validator.js';
 export { ocppError, toRpcError, wireErrorCode, type OcppVersion, type RpcErrorCode } from './errors.js';

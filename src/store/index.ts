@@ -9,13 +9,10 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type ColumnType, type Migration } from 'kysely';
-import { defineErrors } from '../errors.js';
+import { storeErrors } from './errors.js';
 
-export const storeErrors = defineErrors({
-  DATABASE_URL_INVALID: { status: 400, message: 'The database URL is not a postgres:// URL' },
-  DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unreachable or cannot be written; try again shortly' },
-  MIGRATION_FAILED: { status: 500, message: 'A database migration failed' },
-});
+export { storeErrors };
+
 
 export type Dialect = 'sqlite' | 'postgres';
 
