@@ -191,6 +191,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     versionOf: (id) => gateway?.session(id)?.version,
     // In a cluster every node's guard decides against one shared ledger (src/grid/ledger.ts).
     cluster: cluster ? { name: config.clusterName, origin: cluster.instance } : undefined,
+    // Resume asks the transactions record whether a station had sessions (built below; asked only once stations reconnect).
+    hasOpenTransaction: (id) => transactions.hasOpen(id),
   }, config.grid ?? {});
   const ven = config.grid?.openadr ? createOpenAdrVen({ siteIds: () => grid.sites().map((s) => s.id), setDsoLimit: grid.setDsoLimit, log }, config.grid.openadr) : undefined;
 

@@ -8,7 +8,6 @@
  * on a large share of the fleet needs a second operator's approval.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import type { Bus } from '../bus/index.js';
 import { onChange, publishChange } from '../bus/changes.js';
 import type { OcppVersion } from '../model/ocpp-version.js';
@@ -99,6 +98,8 @@ export interface GridDeps {
   versionOf?(stationId: string): OcppVersion | undefined;
   /** Cluster mode: the guard's decisions and state are shared by every node (ledger.ts). */
   cluster?: { name: string; origin: string };
+  /** Whether the station has a transaction not ended, by the transactions module's record (for randomised resume). */
+  hasOpenTransaction(stationId: string): Promise<boolean>;
 }
 
 export interface LevelView { id: string; name?: string; feederId?: string; loadKw: number; reservedKw: number; limitKw?: number; configuredLimitKw?: number; dsoLimitKw?: number; rampKwPerS?: number; stations: number }
@@ -193,8 +194,7 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
   async function hadSessions(stationId: string): Promise<boolean> {
     if (live.charging(stationId)) return true;
     try {
-      const row = await (deps.db.db as unknown as Kysely<any>).selectFrom('transactions').select('id').where('station_id', '=', stationId).where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1).executeTakeFirst();
-      return !!row;
+      return await deps.hasOpenTransaction(stationId);
     } catch (err) {
       deps.log?.warn({ err, stationId }, 'open transactions not readable; resume profile sent to be safe');
       return true;

@@ -23,6 +23,7 @@ import { fromJson, toJson } from '../store/index.js';
 import { transactionErrors } from './errors.js';
 import { billingRecord, billingTotals, BILLING_EXPORT_FORMAT, type BillingRecord, type SignedChecker } from './billing.js';
 import { issueLegacyId, legacyIdOwner } from './ids.js';
+import { createTransactionsStore, type TransactionEventRow, type TransactionRow } from './store.js';
 import { ENERGY, implausibility, POWER, registers, validateLimits, type PlausibilityLimits } from './plausibility.js';
 
 export { transactionsMigrations } from './store.js';
@@ -119,7 +120,7 @@ export function parseTransactionKey(id: string): { stationId: string; transactio
   return at > 0 && at < id.length - 1 ? { stationId: id.slice(0, at), transactionId: id.slice(at + 1) } : undefined;
 }
 
-function toTransaction(r: any): Transaction {
+function toTransaction(r: TransactionRow): Transaction {
   const start = num(r.energy_start_wh);
   const stop = num(r.energy_stop_wh);
   const now = num(r.energy_wh);
@@ -133,8 +134,8 @@ function toTransaction(r: any): Transaction {
     evseId: num(r.evse_id),
     connectorId: num(r.connector_id),
     idToken: r.id_token ?? undefined,
-    state: r.state,
-    authorization: r.auth_status ? { status: r.auth_status, at: r.auth_at } : undefined,
+    state: r.state as TransactionState,
+    authorization: r.auth_status ? { status: r.auth_status as AuthorizationStatus, at: r.auth_at as string } : undefined,
     startedAt: r.started_at ?? undefined,
     endedAt: r.ended_at ?? undefined,
     energyStartWh: start,
@@ -198,7 +199,7 @@ interface Outcome {
  * authorization) apply unless the transaction is already settled; readings
  * (registers, power, SoC) apply only from an in-order, plausible message.
  */
-function nextRow(existing: any, e: TransactionEventIn, c: { key: string; stationId: string; transactionId: string; auth?: AuthorizationResult; implausible: string[]; nowIso: string; slackWh: number }) {
+function nextRow(existing: TransactionRow | undefined, e: TransactionEventIn, c: { key: string; stationId: string; transactionId: string; auth?: AuthorizationResult; implausible: string[]; nowIso: string; slackWh: number }) {
   const flags: string[] = c.implausible.map((r) => `implausible:${r}`);
   const plausible = c.implausible.length === 0;
   const closed = !!existing && (existing.ended_at !== null || existing.abandoned_by !== null);
@@ -215,7 +216,7 @@ function nextRow(existing: any, e: TransactionEventIn, c: { key: string; station
   // Stored in one form (UTC, milliseconds) so periods compare as text; an implausible time gives way to the receipt time.
   const ts = c.implausible.some((r) => r.startsWith('timestamp')) ? c.nowIso : new Date(ms(e.timestamp)).toISOString();
 
-  let state: TransactionState = existing?.state ?? (e.kind === 'Started' ? 'Started' : e.kind);
+  let state: TransactionState = (existing?.state as TransactionState | undefined) ?? (e.kind === 'Started' ? 'Started' : e.kind);
   const txFlags = new Set<string>(fromJson<string[]>(existing?.flags ?? '[]'));
   if (!existing && e.kind !== 'Started') txFlags.add('noStart');
   if (existing && !afterEnd) {
@@ -307,7 +308,7 @@ function nextRow(existing: any, e: TransactionEventIn, c: { key: string; station
 }
 
 export function createTransactions(deps: TransactionsDeps, config: TransactionsConfig = {}) {
-  const { db, dialect } = deps.database;
+  const store = createTransactionsStore(deps.database);
   const limits = validateLimits(config.plausibility);
   const now = deps.now ?? Date.now;
   const checkSigned: SignedChecker = deps.checkSigned ?? (async () => ({ result: 'unchecked' }));
@@ -340,60 +341,52 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
   }
 
   async function recordOnce(ctx: StationContext, e: TransactionEventIn, auth: AuthorizationResult | undefined): Promise<Outcome> {
-    return db.transaction().execute(async (trx) => {
+    return store.transaction(async (tx) => {
       let transactionId = e.transactionId;
-      if (transactionId === undefined) transactionId = await issueLegacyId(trx, dialect, ctx.stationId, e.dedupKey);
+      if (transactionId === undefined) transactionId = await issueLegacyId(tx, ctx.stationId, e.dedupKey);
       else if (e.idIssuedByCsms) {
-        const owner = await legacyIdOwner(trx, ctx.stationId, transactionId);
+        const owner = await legacyIdOwner(tx, ctx.stationId, transactionId);
         // The station hears the same answer either way: which ids other stations hold is none of its business.
         if (owner !== 'issued') throw transactionErrors.TRANSACTION_NOT_ISSUED(`Transaction ${transactionId} was not issued to this station`, { details: { owner } });
       }
       const key = transactionKey(ctx.stationId, transactionId);
-      // A station's messages are handled as they arrive, not one after another: on PostgreSQL the row is
-      // locked so a racing message waits and reads what the first one wrote (SQLite runs one writer anyway).
-      let read = trx.selectFrom('transactions').selectAll().where('id', '=', key);
-      if (dialect === 'postgres') read = read.forUpdate();
-      const existing = await read.executeTakeFirst();
+      // A station's messages are handled as they arrive, not one after another: the row is locked
+      // so a racing message waits and reads what the first one wrote.
+      const existing = await tx.getForUpdate(key);
       const nowMs = now();
       const nowIso = new Date(nowMs).toISOString();
       const prior = { energyWh: num(existing?.energy_wh), atMs: existing ? (Number.isFinite(ms(existing.last_sample_at)) ? ms(existing.last_sample_at) : ms(existing.started_at)) : undefined, maxSeqNo: num(existing?.max_seq_no) };
       const implausible = implausibility(e, prior, ratedW(ctx.stationId), nowMs, limits);
       const { row, flags } = nextRow(existing, e, { key, stationId: ctx.stationId, transactionId, auth, implausible, nowIso, slackWh: limits.slackWh });
-      const inserted = await trx
-        .insertInto('transaction_events')
-        .values({
-          transaction_id: key,
-          dedup_key: e.dedupKey,
-          station_id: ctx.stationId,
-          kind: e.kind,
-          seq_no: e.seqNo !== undefined && Number.isSafeInteger(e.seqNo) && Math.abs(e.seqNo) <= 2_147_483_647 ? e.seqNo : null,
-          timestamp: e.timestamp,
-          offline: e.offline ? 1 : 0,
-          payload: toJson({ meter: e.meter, energyRegisterWh: e.energyRegisterWh, triggerReason: e.triggerReason, stoppedReason: e.stoppedReason, chargingState: e.chargingState, idToken: e.idToken?.idToken }),
-          flags: toJson(flags),
-          received_at: nowIso,
-        })
-        .onConflict((oc) => oc.columns(['transaction_id', 'dedup_key']).doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0 && existing) {
+      const inserted = await tx.insertEvent({
+        transaction_id: key,
+        dedup_key: e.dedupKey,
+        station_id: ctx.stationId,
+        kind: e.kind,
+        seq_no: e.seqNo !== undefined && Number.isSafeInteger(e.seqNo) && Math.abs(e.seqNo) <= 2_147_483_647 ? e.seqNo : null,
+        timestamp: e.timestamp,
+        offline: e.offline ? 1 : 0,
+        payload: toJson({ meter: e.meter, energyRegisterWh: e.energyRegisterWh, triggerReason: e.triggerReason, stoppedReason: e.stoppedReason, chargingState: e.chargingState, idToken: e.idToken?.idToken }),
+        flags: toJson(flags),
+        received_at: nowIso,
+      });
+      if (!inserted && existing) {
         // A retransmission of a message already stored: acknowledge, change nothing.
         return { tx: toTransaction(existing), duplicate: true, flags: [], abandoned: [] };
       }
       const abandoned: Transaction[] = [];
       if (!existing && e.kind === 'Started' && row.evse_id !== null) {
         // Open transactions on this connector that never ended: the new start leaves them behind.
-        const open = await trx.selectFrom('transactions').selectAll()
-          .where('station_id', '=', ctx.stationId).where('evse_id', '=', row.evse_id).where('id', '!=', key)
-          .where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1000).execute();
+        const open = await tx.openOnEvse(ctx.stationId, row.evse_id, key);
         for (const o of open) {
           const flagsOf = union(fromJson<string[]>(o.flags ?? '[]'), ['abandoned']).sort();
           const change = { state: o.state === 'Refused' ? 'Refused' : 'Abandoned', abandoned_by: key, power_w: 0, flags: toJson(flagsOf), updated_at: nowIso };
-          await trx.updateTable('transactions').set(change).where('id', '=', o.id).execute();
+          await tx.update(o.id, change);
           abandoned.push(toTransaction({ ...o, ...change }));
         }
       }
-      if (existing) await trx.updateTable('transactions').set(row).where('id', '=', key).execute();
-      else await trx.insertInto('transactions').values(row).execute();
+      if (existing) await tx.update(key, row);
+      else await tx.insert(row);
       return { tx: toTransaction(row), duplicate: false, flags, abandoned };
     });
   }
@@ -447,20 +440,18 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
     },
 
     async list(q: { stationId?: string; state?: TransactionState; endedFrom?: string; endedTo?: string; limit?: number; offset?: number } = {}): Promise<Transaction[]> {
-      let query = db.selectFrom('transactions').selectAll();
-      if (q.stationId) query = query.where('station_id', '=', q.stationId);
-      if (q.state) query = query.where('state', '=', q.state);
-      if (q.endedFrom) query = query.where('ended_at', '>=', q.endedFrom);
-      if (q.endedTo) query = query.where('ended_at', '<', q.endedTo);
-      const rows = await query.orderBy('updated_at', 'desc').orderBy('id').limit(Math.min(q.limit ?? 100, 10_000)).offset(q.offset ?? 0).execute();
+      const rows = await store.list({ ...q, limit: Math.min(q.limit ?? 100, 10_000), offset: q.offset ?? 0 });
       return rows.map(toTransaction);
     },
 
+    /** Whether the station has a transaction that neither ended nor was abandoned, by the record. */
+    hasOpen: (stationId: string): Promise<boolean> => store.hasOpen(stationId),
+
     /** One transaction by its id (`<stationId>:<transactionId>`), with its event log in arrival order. */
     async get(id: string): Promise<Transaction & { eventLog: TransactionEventLogEntry[] }> {
-      const r = await db.selectFrom('transactions').selectAll().where('id', '=', id).executeTakeFirst();
+      const r = await store.get(id);
       if (!r) throw transactionErrors.TRANSACTION_UNKNOWN(parseTransactionKey(id) ? `No transaction ${id}` : `No transaction ${id}: name it <stationId>:<transactionId>`);
-      const events = await db.selectFrom('transaction_events').selectAll().where('transaction_id', '=', id).orderBy('received_at').orderBy('seq_no').execute();
+      const events = await store.events(id);
       return { ...toTransaction(r), eventLog: events.map(toLogEntry) };
     },
 
@@ -483,7 +474,7 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
   };
 }
 
-function toLogEntry(ev: any): TransactionEventLogEntry {
+function toLogEntry(ev: TransactionEventRow): TransactionEventLogEntry {
   const p = fromJson<Record<string, unknown>>(ev.payload) ?? {};
   return {
     kind: ev.kind,

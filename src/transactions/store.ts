@@ -1,4 +1,76 @@
-import { sql, type Kysely, type Migration } from '../store/index.js';
+/**
+ * The transactions module's tables: one record per (station, transaction),
+ * the event log each record was built from, and the OCPP 1.6 ids the CSMS
+ * issued. Only this file holds their SQL; index.ts and ids.ts work through
+ * the repository below, other modules through the transactions API.
+ */
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import { sql, tablesOf, type Database, type Defaulted, type Dialect, type Kysely, type Migration } from '../store/index.js';
+
+export interface TransactionsTables {
+  transactions: {
+    /** `<stationId>:<transactionId>`. */
+    id: string;
+    station_id: string;
+    /** The station's own id (2.x) or the one the CSMS issued (1.6); set on every row since transactions/002. */
+    transaction_id: string;
+    evse_id: number | null;
+    connector_id: number | null;
+    id_token: string | null;
+    state: string;
+    started_at: string | null;
+    ended_at: string | null;
+    energy_start_wh: number | null;
+    energy_stop_wh: number | null;
+    energy_wh: number | null;
+    sample_min_wh: number | null;
+    sample_max_wh: number | null;
+    last_sample_at: string | null;
+    power_w: number | null;
+    soc: number | null;
+    stopped_reason: string | null;
+    max_seq_no: number | null;
+    auth_status: string | null;
+    auth_at: string | null;
+    abandoned_by: string | null;
+    /** JSON text: string[]. */
+    flags: Defaulted<string>;
+    events: Defaulted<number>;
+    seq_gaps: Defaulted<number>;
+    offline_events: Defaulted<number>;
+    late_events: Defaulted<number>;
+    implausible_events: Defaulted<number>;
+    updated_at: string;
+  };
+  transaction_events: {
+    transaction_id: string;
+    dedup_key: string;
+    station_id: string;
+    kind: string;
+    seq_no: number | null;
+    timestamp: string;
+    /** 0 or 1. */
+    offline: Defaulted<number>;
+    /** JSON text. */
+    payload: string;
+    /** JSON text: string[]. */
+    flags: Defaulted<string>;
+    received_at: string;
+  };
+  legacy_transaction_ids: {
+    id: number;
+    station_id: string;
+    dedup_key: string;
+  };
+  /** SQLite only: PostgreSQL uses the sequence legacy_transaction_id_seq. */
+  legacy_transaction_counter: {
+    name: string;
+    last_id: number;
+  };
+}
+
+export type TransactionRow = Selectable<TransactionsTables['transactions']>;
+export type TransactionEventRow = Selectable<TransactionsTables['transaction_events']>;
 
 const isPostgres = (db: Kysely<any>) => (db.getExecutor().adapter.constructor.name ?? '').toLowerCase().includes('postgres');
 
@@ -102,3 +174,99 @@ export const transactionsMigrations: Record<string, Migration> = {
     },
   },
 };
+
+/** The repository over one connection or one database transaction. */
+function repository(db: Kysely<TransactionsTables>, dialect: Dialect) {
+  return {
+    async get(id: string): Promise<TransactionRow | undefined> {
+      return db.selectFrom('transactions').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    /**
+     * The record, locked until the database transaction ends on PostgreSQL, so
+     * a racing message waits and reads what the first one wrote (SQLite runs
+     * one writer anyway).
+     */
+    async getForUpdate(id: string): Promise<TransactionRow | undefined> {
+      let read = db.selectFrom('transactions').selectAll().where('id', '=', id);
+      if (dialect === 'postgres') read = read.forUpdate();
+      return read.executeTakeFirst();
+    },
+    async insert(row: Insertable<TransactionsTables['transactions']>): Promise<void> {
+      await db.insertInto('transactions').values(row).execute();
+    },
+    async update(id: string, change: Updateable<TransactionsTables['transactions']>): Promise<void> {
+      await db.updateTable('transactions').set(change).where('id', '=', id).execute();
+    },
+    /** Transactions on the connector that never ended and were not abandoned, other than `exceptId`. */
+    async openOnEvse(stationId: string, evseId: number, exceptId: string): Promise<TransactionRow[]> {
+      return db.selectFrom('transactions').selectAll()
+        .where('station_id', '=', stationId).where('evse_id', '=', evseId).where('id', '!=', exceptId)
+        .where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1000).execute();
+    },
+    /** Whether the station has a transaction that never ended and was not abandoned. */
+    async hasOpen(stationId: string): Promise<boolean> {
+      const row = await db.selectFrom('transactions').select('id').where('station_id', '=', stationId).where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1).executeTakeFirst();
+      return !!row;
+    },
+    async list(q: { stationId?: string; state?: string; endedFrom?: string; endedTo?: string; limit: number; offset: number }): Promise<TransactionRow[]> {
+      let query = db.selectFrom('transactions').selectAll();
+      if (q.stationId) query = query.where('station_id', '=', q.stationId);
+      if (q.state) query = query.where('state', '=', q.state);
+      if (q.endedFrom) query = query.where('ended_at', '>=', q.endedFrom);
+      if (q.endedTo) query = query.where('ended_at', '<', q.endedTo);
+      return query.orderBy('updated_at', 'desc').orderBy('id').limit(q.limit).offset(q.offset).execute();
+    },
+    /** Stores a message in the event log unless one with the same key is there; whether it was stored. */
+    async insertEvent(row: Insertable<TransactionsTables['transaction_events']>): Promise<boolean> {
+      const inserted = await db
+        .insertInto('transaction_events')
+        .values(row)
+        .onConflict((oc) => oc.columns(['transaction_id', 'dedup_key']).doNothing())
+        .executeTakeFirst();
+      return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
+    },
+    /** The transaction's event log in arrival order. */
+    async events(transactionKey: string): Promise<TransactionEventRow[]> {
+      return db.selectFrom('transaction_events').selectAll().where('transaction_id', '=', transactionKey).orderBy('received_at').orderBy('seq_no').execute();
+    },
+    legacyIds: {
+      /** The 1.6 id already issued for this start (station, dedup key). */
+      async issuedFor(stationId: string, dedupKey: string): Promise<number | undefined> {
+        const row = await db.selectFrom('legacy_transaction_ids').select('id').where('station_id', '=', stationId).where('dedup_key', '=', dedupKey).executeTakeFirst();
+        return row ? Number(row.id) : undefined;
+      },
+      /** The next number of the CSMS's own 1.6 id sequence (throws PostgreSQL's 2200H once the sequence is spent). */
+      async next(): Promise<number> {
+        if (dialect === 'postgres') {
+          const r = await sql<{ id: string }>`SELECT nextval('legacy_transaction_id_seq') AS id`.execute(db);
+          return Number(r.rows[0]!.id);
+        }
+        const r = await db.updateTable('legacy_transaction_counter').set((eb) => ({ last_id: eb('last_id', '+', 1) })).where('name', '=', 'ocpp1.6').returning('last_id').executeTakeFirstOrThrow();
+        return Number(r.last_id);
+      },
+      async record(id: number, stationId: string, dedupKey: string): Promise<void> {
+        await db.insertInto('legacy_transaction_ids').values({ id, station_id: stationId, dedup_key: dedupKey }).execute();
+      },
+      /** The station a 1.6 id was issued to. */
+      async stationOf(id: number): Promise<string | undefined> {
+        const row = await db.selectFrom('legacy_transaction_ids').select('station_id').where('id', '=', id).executeTakeFirst();
+        return row?.station_id;
+      },
+    },
+  };
+}
+
+export type TransactionsRepository = ReturnType<typeof repository>;
+
+export function createTransactionsStore(database: Database) {
+  const db = tablesOf<TransactionsTables>(database);
+  return {
+    ...repository(db, database.dialect),
+    /** Runs `work` in one database transaction, with the repository bound to it. */
+    transaction<T>(work: (tx: TransactionsRepository) => Promise<T>): Promise<T> {
+      return db.transaction().execute((trx) => work(repository(trx, database.dialect)));
+    },
+  };
+}
+
+export type TransactionsStore = ReturnType<typeof createTransactionsStore>;
