@@ -25,8 +25,8 @@
  * one database connection, not the pool, and pays the lock's round trips once
  * per batch.
  */
-import type { Kysely } from 'kysely';
-import { sql, type Database } from '../store/index.js';
+import type { Database } from '../store/index.js';
+import { createGuardLog } from './store.js';
 import type { RampLevel } from './ramp.js';
 import type { RampStep, StepPoint } from './schedule.js';
 
@@ -67,7 +67,7 @@ const PRUNE_EVERY_MS = 60_000;
 
 /** Cluster mode: decisions serialised across nodes by a PostgreSQL advisory lock, state shared through `grid_guard_log`. */
 export function sharedLedger(o: { database: Database; lockKey: string; origin: string; apply(e: LedgerEntry): void; now?: () => number }): Ledger {
-  const db = o.database.db as unknown as Kysely<any>;
+  const guardLog = createGuardLog(o.database);
   const now = o.now ?? Date.now;
   let last = 0;
   let prunedAt = 0;
@@ -82,11 +82,10 @@ export function sharedLedger(o: { database: Database; lockKey: string; origin: s
    */
   async function turn(batch: typeof waiting) {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    await db.transaction().execute(async (trx) => {
-      await sql`SELECT pg_advisory_xact_lock(hashtext(${o.lockKey}))`.execute(trx);
-      const rows = await trx.selectFrom('grid_guard_log').select(['id', 'origin', 'entry']).where('id', '>', last).orderBy('id').execute();
+    await guardLog.turn(o.lockKey, async (log) => {
+      const rows = await log.since(last);
       for (const r of rows) {
-        last = Math.max(last, Number(r.id));
+        last = Math.max(last, r.id);
         if (r.origin === o.origin) continue;
         try {
           o.apply(JSON.parse(r.entry) as LedgerEntry);
@@ -108,12 +107,12 @@ export function sharedLedger(o: { database: Database; lockKey: string; origin: s
       }
       const at = now();
       for (let i = 0; i < entries.length; i += 500) {
-        const ids = await trx.insertInto('grid_guard_log').values(entries.slice(i, i + 500).map((e) => ({ origin: o.origin, at_ms: at, entry: JSON.stringify(e) }))).returning('id').execute();
-        for (const r of ids) last = Math.max(last, Number(r.id));
+        const ids = await log.append(entries.slice(i, i + 500).map((e) => ({ origin: o.origin, atMs: at, entry: JSON.stringify(e) })));
+        for (const id of ids) last = Math.max(last, id);
       }
       if (at - prunedAt > PRUNE_EVERY_MS) {
         prunedAt = at;
-        await trx.deleteFrom('grid_guard_log').where('at_ms', '<', at - RETENTION_MS).execute();
+        await log.prune(at - RETENTION_MS);
       }
     });
     batch.forEach((w, i) => {

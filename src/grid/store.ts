@@ -6,7 +6,39 @@
  * re-read on its `grid.limits.changed` event and every STALE_BOUND_MS.
  */
 import { PostgresAdapter, type Kysely, type Migration } from 'kysely';
-import type { Database } from '../store/index.js';
+import { sql, tablesOf, type Database, type Int8Column, type SerialIdColumn } from '../store/index.js';
+
+export interface GridTables {
+  grid_feeders: {
+    id: string;
+    name: string;
+    limit_kw: number;
+    ramp_kw_per_s: number | null;
+    updated_at: string;
+  };
+  grid_sites: {
+    id: string;
+    name: string;
+    feeder_id: string | null;
+    limit_kw: number;
+    ramp_kw_per_s: number | null;
+    updated_at: string;
+  };
+  grid_stations: {
+    station_id: string;
+    site_id: string;
+    max_power_w: number;
+    updated_at: string;
+  };
+  /** The guard's shared ledger in cluster mode (ledger.ts). */
+  grid_guard_log: {
+    id: SerialIdColumn;
+    origin: string;
+    at_ms: Int8Column;
+    /** JSON text: one LedgerEntry. */
+    entry: string;
+  };
+}
 
 export const gridMigrations: Record<string, Migration> = {
   'grid/001_init': {
@@ -61,7 +93,7 @@ export interface StationAssignment { stationId: string; siteId: string; maxPower
 const opt = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
 
 export function createGridStore(database: Database) {
-  const { db } = database;
+  const db = tablesOf<GridTables>(database);
   const feeders = new Map<string, Feeder>();
   const sites = new Map<string, Site>();
   const stations = new Map<string, StationAssignment>();
@@ -115,3 +147,38 @@ export function createGridStore(database: Database) {
 }
 
 export type GridStore = ReturnType<typeof createGridStore>;
+
+/** One turn of the cluster's guard ledger, inside its database transaction and under its lock. */
+export interface GuardLogTurn {
+  /** Entries appended after `afterId`, in id order. */
+  since(afterId: number): Promise<{ id: number; origin: string; entry: string }[]>;
+  /** Appends the rows; their ids. */
+  append(rows: { origin: string; atMs: number; entry: string }[]): Promise<number[]>;
+  /** Deletes the entries appended before `atMs`. */
+  prune(beforeMs: number): Promise<void>;
+}
+
+/** The guard's shared ledger (PostgreSQL only): turns serialised across the cluster by a transaction-level advisory lock. */
+export function createGuardLog(database: Database) {
+  const db = tablesOf<GridTables>(database);
+  return {
+    async turn(lockKey: string, work: (log: GuardLogTurn) => Promise<void>): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await sql`SELECT pg_advisory_xact_lock(hashtext(${lockKey}))`.execute(trx);
+        await work({
+          async since(afterId) {
+            const rows = await trx.selectFrom('grid_guard_log').select(['id', 'origin', 'entry']).where('id', '>', afterId).orderBy('id').execute();
+            return rows.map((r) => ({ id: Number(r.id), origin: r.origin, entry: r.entry }));
+          },
+          async append(rows) {
+            const ids = await trx.insertInto('grid_guard_log').values(rows.map((r) => ({ origin: r.origin, at_ms: r.atMs, entry: r.entry }))).returning('id').execute();
+            return ids.map((r) => Number(r.id));
+          },
+          async prune(beforeMs) {
+            await trx.deleteFrom('grid_guard_log').where('at_ms', '<', beforeMs).execute();
+          },
+        });
+      });
+    },
+  };
+}
