@@ -15,6 +15,8 @@ import { localCalls, startCluster, type Calls } from './cluster/index.js';
 import { Topics, type SecurityEvent } from './bus/events.js';
 import { onChange, STALE_BOUND_MS } from './bus/changes.js';
 import { containRejections } from './ocpp/faults.js';
+import { stationCommands } from './ocpp/commands/index.js';
+import { isOcppVersion } from './model/ocpp-version.js';
 import { createGateway, v16Handlers, v2Handlers, type Gateway, type HandlerTable, type StationContext, type StationDomain } from './ocpp/index.js';
 import { createStations, stationsMigrations, type Stations } from './stations/index.js';
 import { createTransactions, transactionsMigrations, type Transactions } from './transactions/index.js';
@@ -23,7 +25,7 @@ import { stationRoutes } from './api/routes/stations.js';
 import { transactionRoutes } from './api/routes/transactions.js';
 import { adminRoutes } from './api/routes/admin.js';
 import { consoleRoutes } from './api/console.js';
-import { createTrust, lifecycleRoutes, plugAndChargeHooks, renewalTrigger, trustMigrations, type Trust } from './trust/index.js';
+import { createTrust, lifecycleRoutes, plugAndChargeHooks, trustMigrations, type Trust } from './trust/index.js';
 import { createMonitor, monitorMigrations, monitorRoutes, type Monitor, type RecordedAction } from './monitor/index.js';
 import { createGrid, createOpenAdrVen, gridMigrations, gridRoutes, type Grid } from './grid/index.js';
 import { checkSignedMeterValue, createMeterKeys, meterKeyRoutes, meterMigrations } from './meters/index.js';
@@ -117,6 +119,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const automatic = (action: string, target: string, details: Record<string, unknown>) =>
     audit.append({ actor: 'monitor', role: 'system', action, target, outcome: 'ok', details });
   let grid!: Grid;
+  // Commands to stations through the version adapters: `commands` over the call path that reaches any node's
+  // stations; `localCommands` over this node's gateway, for the grid's own profiles (its beforeCall must see them).
+  const commands = stationCommands((id, action, payload, o) => calls.call(id, action, payload, o));
+  const localCommands = stationCommands((id, action, payload, o) => gateway.call(id, action, payload, o));
   /** An operator reverses an automatic action; the monitor has already lifted a lock-out itself. */
   async function undoAutomatic(a: RecordedAction, by: string) {
     const stationId = a.stationId ?? '';
@@ -124,15 +130,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     if (a.kind === 'quarantine') await stations.registry.setQuarantined(stationId, false);
     else if (a.kind === 'setUnavailable') {
       const s = gateway.session(stationId);
-      if (s) details.stationAnswer = await calls.call(stationId, 'ChangeAvailability', wholeStationAvailability(s.version, 'Operative'));
+      if (s) details.stationAnswer = await commands(s.version).setAvailability(stationId, 'Operative');
       else details.pending = 'station offline; set it Operative when it is back';
     } else if (a.kind === 'revokeCertificate') {
       // A revocation is final (RFC 5280); reinstating means a fresh certificate, so ask the station for a new CSR.
       const s = gateway.session(stationId);
-      if (s) {
-        const trigger = renewalTrigger(s.version, 'ChargingStationCertificate');
-        details.stationAnswer = await calls.call(stationId, trigger.action, trigger.payload);
-      } else details.pending = 'station offline; it needs a new certificate';
+      if (s) details.stationAnswer = await commands(s.version).requestCsr(stationId, 'ChargingStationCertificate');
+      else details.pending = 'station offline; it needs a new certificate';
     }
     await audit.append({ actor: by, role: 'operator', action: `undo-${a.kind}`, target: stationId || a.remoteAddress || '', outcome: 'ok', details });
   }
@@ -155,10 +159,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           await automatic('quarantine', stationId, { reason });
         },
         async setUnavailable(stationId, reason) {
-          const s = gateway.session(stationId) ?? (cluster ? await stations.registry.get(stationId).then((r) => (r.ocppVersion ? { version: r.ocppVersion } : undefined), () => undefined) : undefined);
-          if (s) {
-            await calls.call(stationId, 'ChangeAvailability', wholeStationAvailability(s.version, 'Inoperative')).catch(() => undefined);
-          }
+          const s = gateway.session(stationId) ?? (cluster ? await stations.registry.get(stationId).then((r) => (isOcppVersion(r.ocppVersion) ? { version: r.ocppVersion } : undefined), () => undefined) : undefined);
+          if (s) await commands(s.version).setAvailability(stationId, 'Inoperative').catch(() => undefined);
           await automatic('set-unavailable', stationId, { reason });
         },
         async revokeCertificate(stationId, reason) {
@@ -187,7 +189,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   grid = await createGrid({
     db: database, bus, log, securityEvent, fleetSize: () => (gateway ? [...gateway.sessions()].length : 0),
     // Randomised resume: profiles go out through the gateway's call path, so the guard's beforeCall sees them.
-    call: (id, action, payload) => gateway.call(id, action, payload),
+    commands: localCommands,
     versionOf: (id) => gateway?.session(id)?.version,
     // In a cluster every node's guard decides against one shared ledger (src/grid/ledger.ts).
     cluster: cluster ? { name: config.clusterName, origin: cluster.instance } : undefined,
@@ -234,7 +236,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const certificates = trust.certificateLifecycle({
     session: (id) => gateway.session(id),
     connectedStations: () => [...gateway.sessions()].map((s) => s.stationId),
-    call: (id, action, payload) => calls.call(id, action, payload),
+    commands,
     registeredProfile: async (id) => (await stations.registry.get(id)).securityProfile,
     securityEvent,
   }, {
@@ -250,9 +252,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     ...stations.domain,
     ...plugAndCharge,
     transactionEvent(ctx, e) {
-      // A message the station sends live (2.x offline=false) with a timestamp far in the past is a replay signal.
+      // A message the station sends live (2.x offline=false; 1.6 has no such flag) with a timestamp far in the past is a replay signal.
       const ageS = (Date.now() - Date.parse(e.timestamp)) / 1000;
-      if (e.offline === false && ctx.version !== '1.6' && ageS > STALE_AFTER_S) {
+      if (e.offline === false && ageS > STALE_AFTER_S) {
         securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'StaleTimestamp', techInfo: `TransactionEvent ${e.kind} seqNo ${e.seqNo ?? '-'} is ${Math.round(ageS)} s old but not marked offline` });
       }
       return transactions.event(ctx, e);
@@ -341,8 +343,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     bus: cluster?.leaderBus() ?? bus,
     leads: cluster ? () => cluster.isLeader() : undefined,
     log,
-    call: (id, action, payload) => calls.call(id, action, payload),
-    online: (id) => stationPresence(id)?.ocppVersion,
+    commands,
+    online: (id) => {
+      const v = stationPresence(id)?.ocppVersion;
+      return isOcppVersion(v) ? v : undefined;
+    },
     station: async (id) => {
       const r = await stations.registry.get(id).catch(() => undefined);
       return r && stationInfo(r);
@@ -385,7 +390,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       createAssessment({
         lastAudited: (target, action) => audit.lastOk(target, action),
         stations,
-        gateway: router ? { ...gateway, call: router.call } : gateway,
+        session: (id) => gateway.session(id),
+        commands,
         dataDir: config.dataDir,
         listCertificates: (id) => trust.listCertificates({ stationId: id }),
         listAlerts: (id) => monitor.listAlerts({ stationId: id, limit: 1000 }),
@@ -518,9 +524,4 @@ async function bootstrapAdminToken(config: Config, tokens: ReturnType<typeof cre
   const { token } = await tokens.create('admin (generated on first start)', 'admin');
   writeFileSync(file, token + '\n', { mode: 0o600 });
   return token;
-}
-
-/** ChangeAvailability for the whole station (1.6 connector 0; 2.x without an EVSE). */
-function wholeStationAvailability(version: string, status: 'Operative' | 'Inoperative'): Record<string, unknown> {
-  return version === '1.6' ? { connectorId: 0, type: status } : { operationalStatus: status };
 }

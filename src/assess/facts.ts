@@ -4,6 +4,7 @@
  * it (GetConfiguration in 1.6, GetVariables / NotifyReport in 2.x), its
  * security events and open alerts, and when its password last changed.
  */
+import type { ProtocolFeatures } from '../model/commands.js';
 
 export interface Advisory {
   /** Matched case-insensitively; omitted fields match any station. */
@@ -23,6 +24,8 @@ export interface StationFacts {
   securityProfile: 1 | 2 | 3;
   registration: string;
   ocppVersion?: string;
+  /** What the station's OCPP version offers (the version adapter's features); undefined while the version is not known. */
+  protocol?: ProtocolFeatures;
   vendor?: string;
   model?: string;
   firmwareVersion?: string;
@@ -59,26 +62,6 @@ export function configValue(f: StationFacts, ...names: string[]): string | undef
     if (v !== undefined) return v;
   }
   return undefined;
-}
-
-/** Turns a 1.6 GetConfiguration.conf into the configuration map. */
-export function fromGetConfiguration(res: any): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of Array.isArray(res?.configurationKey) ? res.configurationKey : []) {
-    if (typeof k?.key === 'string') out[k.key] = typeof k.value === 'string' ? k.value : '';
-  }
-  return out;
-}
-
-/** Turns a 2.x GetVariablesResponse into the configuration map (accepted values only). */
-export function fromGetVariables(res: any): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const r of Array.isArray(res?.getVariableResult) ? res.getVariableResult : []) {
-    if (r?.attributeStatus === 'Accepted' && typeof r.component?.name === 'string' && typeof r.variable?.name === 'string') {
-      out[`${r.component.name}.${r.variable.name}`] = String(r.attributeValue ?? '');
-    }
-  }
-  return out;
 }
 
 /** Turns stored 2.x NotifyReport payloads into the configuration map (Actual values). */

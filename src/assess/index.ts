@@ -6,10 +6,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Gateway } from '../ocpp/index.js';
+import type { CommandsFor } from '../model/commands.js';
+import { isOcppVersion } from '../model/ocpp-version.js';
+import type { StationContext } from '../model/station.js';
 import type { Stations } from '../stations/index.js';
 import { assessErrors } from './errors.js';
-import { ASSESSED_VARIABLES, fromGetConfiguration, fromGetVariables, fromNotifyReports, type Advisory, type StationFacts } from './facts.js';
+import { ASSESSED_VARIABLES, fromNotifyReports, type Advisory, type StationFacts } from './facts.js';
 import { assessFacts, summarise, type FleetSummary, type StationAssessment } from './evaluate.js';
 
 export { RULES, SOURCES, type Rule, type RuleSeverity, type RuleStatus } from './rules.js';
@@ -24,7 +26,10 @@ export interface AssessDeps {
   /** When the audit log last recorded `action` on `target` succeeding (the api module's audit log). */
   lastAudited(target: string, action: string): Promise<string | undefined>;
   stations: Stations;
-  gateway: Gateway;
+  /** This node's live session of a station, if any. */
+  session(stationId: string): (StationContext & { connectedAt: string }) | undefined;
+  /** The version adapters, bound to the node's call path. */
+  commands: CommandsFor;
   listCertificates(stationId: string): { serialHex: string; kind: string; notAfter: string; revokedAt?: string }[];
   listAlerts(stationId: string): Promise<{ id: string; severity: string; title: string; detector: string; state: string }[]>;
   listStationEventTypes(stationId: string): Promise<string[]>;
@@ -79,7 +84,7 @@ export function createAssessment(deps: AssessDeps): Assessment {
   async function gather(stationId: string, advisories = loadAdvisories(advisoryFile)): Promise<StationFacts> {
     const station = await deps.stations.registry.get(stationId);
     const secret = await deps.stations.registry.secret(stationId);
-    const session = deps.gateway.session(stationId);
+    const session = deps.session(stationId);
     const [stored, notify, signedFw, alerts, eventTypes, rotated] = await Promise.all([
       deps.stations.reports(stationId, CONFIG_KIND),
       deps.stations.reports(stationId, 'NotifyReport'),
@@ -100,11 +105,13 @@ export function createAssessment(deps: AssessDeps): Assessment {
       configuration = { ...(configuration ?? {}), ...((latest.payload as { configuration?: Record<string, string> }).configuration ?? {}) };
       if (!configurationReadAt || latest.receivedAt > configurationReadAt) configurationReadAt = latest.receivedAt;
     }
+    const ocppVersion = session?.version ?? station.ocppVersion;
     return {
       stationId,
       securityProfile: station.securityProfile,
       registration: station.registration,
-      ocppVersion: session?.version ?? station.ocppVersion,
+      ocppVersion,
+      protocol: isOcppVersion(ocppVersion) ? deps.commands(ocppVersion).features : undefined,
       vendor: station.vendor,
       model: station.model,
       firmwareVersion: station.firmwareVersion,
@@ -127,20 +134,17 @@ export function createAssessment(deps: AssessDeps): Assessment {
   }
 
   async function readConfiguration(stationId: string): Promise<{ ok: boolean; detail: string }> {
-    const session = deps.gateway.session(stationId);
+    const session = deps.session(stationId);
     if (!session) return { ok: false, detail: 'station not connected; assessed from what is stored' };
-    let configuration: Record<string, string>;
+    let read: { values: Record<string, string>; via: string };
     try {
-      if (session.version === '1.6') {
-        configuration = fromGetConfiguration(await deps.gateway.call(stationId, 'GetConfiguration', {}, { timeoutMs: 15_000 }));
-      } else {
-        const getVariableData = ASSESSED_VARIABLES.map((v) => ({ component: { name: v.component }, variable: { name: v.variable } }));
-        configuration = fromGetVariables(await deps.gateway.call(stationId, 'GetVariables', { getVariableData }, { timeoutMs: 15_000 }));
-      }
+      // 1.6 reports every key; 2.x the variables the rules name.
+      read = await deps.commands(session.version).readConfiguration(stationId, ASSESSED_VARIABLES, { timeoutMs: 15_000 });
     } catch (err) {
       return { ok: false, detail: `the station did not report its configuration: ${(err as Error).message}` };
     }
-    await deps.stations.domain.report(session, CONFIG_KIND, { configuration, via: session.version === '1.6' ? 'GetConfiguration' : 'GetVariables' });
+    const configuration = read.values;
+    await deps.stations.domain.report(session, CONFIG_KIND, { configuration, via: read.via });
     return { ok: true, detail: `${Object.keys(configuration).length} values read` };
   }
 

@@ -50,7 +50,8 @@ export const CERT_RENEWAL_DAYS = 30;
 
 const truthy = (v: string | undefined) => v !== undefined && /^(true|1|on|enabled|yes)$/i.test(v.trim());
 const falsy = (v: string | undefined) => v !== undefined && /^(false|0|off|disabled|no)$/i.test(v.trim());
-const is2x = (f: StationFacts) => f.ocppVersion === '2.0.1' || f.ocppVersion === '2.1';
+/** The protocol has the security features built in (2.x), or they depend on the 1.6 security extension; undefined while the version is unknown. */
+const securityBuiltIn = (f: StationFacts) => f.protocol?.securityBuiltIn;
 
 function securityExtension16(f: StationFacts): boolean {
   return f.signedFirmwareSeen || f.stationEventTypes.length > 0 || configValue(f, 'SecurityProfile', 'CpoName') !== undefined;
@@ -177,8 +178,8 @@ export const RULES: readonly Rule[] = [
     remedy: 'Upgrade 1.6 stations to firmware with the OCPP 1.6 security extension, or to OCPP 2.0.1.',
     profile: 'all',
     evaluate(f) {
-      if (is2x(f)) return { status: 'pass', evidence: `OCPP ${f.ocppVersion}: signed firmware update (L01) is part of the protocol` };
-      if (f.ocppVersion !== '1.6') return { status: 'unknown', evidence: 'OCPP version not known yet' };
+      if (securityBuiltIn(f) === true) return { status: 'pass', evidence: `OCPP ${f.ocppVersion}: signed firmware update (L01) is part of the protocol` };
+      if (securityBuiltIn(f) === undefined) return { status: 'unknown', evidence: 'OCPP version not known yet' };
       if (f.signedFirmwareSeen) return { status: 'pass', evidence: 'SignedFirmwareStatusNotification received' };
       if (securityExtension16(f)) return { status: 'pass', evidence: 'the station implements the 1.6 security extension' };
       if (f.configuration) return { status: 'fail', evidence: 'OCPP 1.6 without the security extension (no SecurityProfile key, no security events)' };
@@ -229,9 +230,9 @@ export const RULES: readonly Rule[] = [
     profile: 'all',
     evaluate(f) {
       if (f.stationEventTypes.length) return { status: 'pass', evidence: `security events received: ${f.stationEventTypes.slice(0, 5).join(', ')}` };
-      if (is2x(f)) return { status: 'pass', evidence: `OCPP ${f.ocppVersion}: security log (GetLog SecurityLog) is part of the protocol` };
-      if (f.ocppVersion === '1.6' && securityExtension16(f)) return { status: 'pass', evidence: 'the station implements the 1.6 security extension' };
-      if (f.ocppVersion === '1.6' && f.configuration) return { status: 'fail', evidence: 'OCPP 1.6 without the security extension: no security log' };
+      if (securityBuiltIn(f) === true) return { status: 'pass', evidence: `OCPP ${f.ocppVersion}: security log (GetLog SecurityLog) is part of the protocol` };
+      if (securityBuiltIn(f) === false && securityExtension16(f)) return { status: 'pass', evidence: 'the station implements the 1.6 security extension' };
+      if (securityBuiltIn(f) === false && f.configuration) return { status: 'fail', evidence: 'OCPP 1.6 without the security extension: no security log' };
       return { status: 'unknown', evidence: 'not known yet' };
     },
   },
@@ -252,7 +253,7 @@ export const RULES: readonly Rule[] = [
           ? { status: 'pass', evidence: `TimeSource ${source}` }
           : { status: 'fail', evidence: `TimeSource ${source || '(empty)'}: no network time` };
       }
-      if (f.ocppVersion === '1.6' && f.lastSeenAt) return { status: 'pass', evidence: 'synchronised from the CSMS time in BootNotification/Heartbeat; no clock-skew alert' };
+      if (f.protocol?.timeSourceReported === false && f.lastSeenAt) return { status: 'pass', evidence: 'synchronised from the CSMS time in BootNotification/Heartbeat; no clock-skew alert' };
       return { status: 'unknown', evidence: f.configuration ? 'the station does not report ClockCtrlr.TimeSource' : 'configuration not read yet' };
     },
   },

@@ -13,6 +13,8 @@ import { Topics } from '../bus/events.js';
 import { firmwareErrors } from './errors.js';
 import { imageRepo, type FirmwareImage, type Images } from './images.js';
 import { compareVersions } from '../model/firmware-version.js';
+import type { CommandsFor } from '../model/commands.js';
+import type { OcppVersion } from '../model/ocpp-version.js';
 import { planWaves, shouldHalt, spreadInstallTime, stateAfterStatus, TERMINAL_STATES, type RolloutSpec, type StationUpdateState } from './policy.js';
 import { verifyRelease } from './release-check.js';
 import type { TufRepositories } from './tuf.js';
@@ -26,9 +28,10 @@ export interface CampaignDeps {
   bus: Bus;
   images: Images;
   tuf: TufRepositories;
-  call(stationId: string, action: string, payload: unknown): Promise<any>;
+  /** The version adapters, bound to the node's call path (cluster mode routes it). */
+  commands: CommandsFor;
   /** OCPP version of the live session, undefined when the station is offline. */
-  online(stationId: string): string | undefined;
+  online(stationId: string): OcppVersion | undefined;
   station(id: string): Promise<StationInfo | undefined>;
   allStations(): Promise<StationInfo[]>;
   /** HTTPS base URL stations download from, undefined without a TLS listener. */
@@ -303,7 +306,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
     if (reason && reason !== c.haltReason) await db.updateTable('firmware_campaigns').set({ halt_reason: reason, updated_at: now() }).where('id', '=', c.id).execute();
   }
 
-  async function dispatch(c: Campaign, img: FirmwareImage, s: CampaignStation, version: string): Promise<void> {
+  async function dispatch(c: Campaign, img: FirmwareImage, s: CampaignStation, version: OcppVersion): Promise<void> {
     const base = deps.downloadBase();
     const info = await deps.station(s.stationId);
     const startMs = c.spec.window ? Math.max(Date.now(), Date.parse(c.spec.window.start)) : Date.now();
@@ -320,26 +323,23 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
     const retrieve = new Date().toISOString();
     const installAt = new Date(installAtMs).toISOString();
     const future = installAtMs > Date.now() + 1000;
-    const firmware = { location, retrieveDateTime: retrieve, ...(future ? { installDateTime: installAt } : {}), signingCertificate: img.signingCertificate!, signature: img.signature! };
     await setStation(c.id, s.stationId, { install_at: installAt });
-    let res: any;
+    const commands = deps.commands(version);
+    let res: { status?: string };
     try {
-      if (version === '1.6') {
-        try {
-          res = await deps.call(s.stationId, 'SignedUpdateFirmware', { requestId: s.requestId, retries: 3, retryInterval: 60, firmware });
-        } catch (err: any) {
-          const code = err?.details?.rpcErrorCode;
-          if (code !== 'NotImplemented' && code !== 'NotSupported') throw err;
-          if (!c.spec.allowInsecure) {
-            await setStation(c.id, s.stationId, { state: 'failed', detail: 'station lacks the OCPP 1.6 security extension; allowInsecure not set' });
-            return void advance(c.id);
-          }
-          await setStation(c.id, s.stationId, { insecure: 1, detail: 'plain 1.6 UpdateFirmware: no signature check on the station' });
-          res = await deps.call(s.stationId, 'UpdateFirmware', { location, retrieveDate: future ? installAt : retrieve, retries: 3, retryInterval: 60 });
-          res = { status: 'Accepted' };
+      const signed = await commands.updateFirmware(s.stationId, {
+        requestId: s.requestId, retries: 3, retryInterval: 60,
+        location, retrieveDateTime: retrieve, ...(future ? { installDateTime: installAt } : {}), signingCertificate: img.signingCertificate!, signature: img.signature!,
+      });
+      res = signed;
+      if (signed.signedUnsupported) {
+        // A station without signed updates (1.6 without the security extension) gets a plain one only when the campaign allows it.
+        if (!c.spec.allowInsecure || !commands.updateFirmwareUnsigned) {
+          await setStation(c.id, s.stationId, { state: 'failed', detail: `station lacks the OCPP ${version} security extension; allowInsecure not set` });
+          return void advance(c.id);
         }
-      } else {
-        res = await deps.call(s.stationId, 'UpdateFirmware', { requestId: s.requestId, retries: 3, retryInterval: 60, firmware });
+        await setStation(c.id, s.stationId, { insecure: 1, detail: `plain ${version} UpdateFirmware: no signature check on the station` });
+        res = await commands.updateFirmwareUnsigned(s.stationId, { location, retrieveDate: future ? installAt : retrieve, retries: 3, retryInterval: 60 });
       }
     } catch (err: any) {
       const offline = err?.code === 'STATION_OFFLINE' || err?.code === 'STATION_CALL_TIMEOUT' || err?.code === 'STATION_BUSY';

@@ -36,7 +36,7 @@ export interface FirmwareConfig {
 export interface FirmwareDeps {
   database: Database;
   bus: Bus;
-  call: CampaignDeps['call'];
+  commands: CampaignDeps['commands'];
   online: CampaignDeps['online'];
   station(id: string): Promise<StationInfo | undefined>;
   allStations(): Promise<StationInfo[]>;
@@ -66,7 +66,7 @@ export function createFirmware(deps: FirmwareDeps, config: FirmwareConfig) {
   });
   let blocked = deps.isBlocked ?? (() => false);
   const campaigns = createCampaigns({
-    db, bus: deps.bus, images, tuf, call: deps.call, online: deps.online, station: deps.station, allStations: deps.allStations,
+    db, bus: deps.bus, images, tuf, commands: deps.commands, online: deps.online, station: deps.station, allStations: deps.allStations,
     downloadBase: deps.downloadBase, isBlocked: (sha) => blocked(sha), log: deps.log, leads: deps.leads,
   }, { downloadTtlS: config.downloadTtlS ?? 86_400, tickMs: config.tickMs ?? 5_000 });
   return {

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bus } from '../bus/index.js';
 import { onChange, publishChange } from '../bus/changes.js';
 import type { OcppVersion } from '../model/ocpp-version.js';
+import type { CommandsFor } from '../model/commands.js';
 import { Topics, type SecurityEvent, type StationBooted, type StationConnected, type TransactionChanged } from '../bus/events.js';
 import type { StationContext } from '../model/station.js';
 import type { Database } from '../store/index.js';
@@ -92,8 +93,8 @@ export interface GridDeps {
   fleetSize(): number;
   now?: () => number;
   random?: () => number;
-  /** Sends a CSMS→station call through the gateway (and so through beforeCall); needed for randomised resume. */
-  call?(stationId: string, action: string, payload: unknown): Promise<unknown>;
+  /** The version adapters, bound to this node's gateway (and so through beforeCall); needed for randomised resume. */
+  commands?: CommandsFor;
   /** OCPP version of a station connected to this node; undefined when it is not held here. */
   versionOf?(stationId: string): OcppVersion | undefined;
   /** Cluster mode: the guard's decisions and state are shared by every node (ledger.ts). */
@@ -177,7 +178,7 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     profileId: config.resumeProfileId ?? RESUME_DEFAULTS.profileId,
     stackLevel: config.resumeStackLevel ?? RESUME_DEFAULTS.stackLevel,
   };
-  const resumeOn = resume.windowS > 0 && !!deps.call && !!deps.versionOf;
+  const resumeOn = resume.windowS > 0 && !!deps.commands && !!deps.versionOf;
   /** Payloads the grid built itself: the guard knows them for what they are (a hold, never a surge). */
   const resumePayloads = new WeakSet<object>();
   const resumeLog: ResumeRecord[] = [];
@@ -209,12 +210,13 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     if ((lastResume.get(stationId) ?? -Infinity) > nowMs - settleMs - 5000) return;
     lastResume.set(stationId, nowMs);
     if (lastResume.size > 100_000) lastResume.delete(lastResume.keys().next().value!);
-    const plan: ResumePlan = resumePlan(version, resume, stationMaxW(stationId), nowMs, random());
-    resumePayloads.add(plan.payload);
+    const commands = deps.commands!(version);
+    const plan: ResumePlan = resumePlan(commands.features, resume, stationMaxW(stationId), nowMs, random());
     const record: ResumeRecord = { stationId, cause, ocppVersion: version, sentAt: iso(nowMs), releaseAt: plan.releaseAt, releaseS: plan.releaseS, drawnBy: plan.drawnBy, outcome: 'sent' };
     try {
-      const answer = (await deps.call!(stationId, 'SetChargingProfile', plan.payload)) as { status?: string } | undefined;
-      if (answer?.status !== 'Accepted') throw new Error(`station answered ${String(answer?.status).slice(0, 40)}`);
+      // The guard's beforeCall recognises this exact payload object as the grid's own hold.
+      const answer = await commands.setChargingProfile(stationId, plan.profile, { onPayload: (payload) => resumePayloads.add(payload) });
+      if (answer.status !== 'Accepted') throw new Error(`station answered ${String(answer?.status).slice(0, 40)}`);
     } catch (err) {
       record.outcome = 'failed';
       record.error = String((err as Error).message).slice(0, 200);
@@ -231,8 +233,9 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
         if (typeof b?.stationId !== 'string') return;
         const p = pending.get(b.stationId);
         if (p) p.booted = true;
-        // 1.6 has no boot reason: every 1.6 boot follows a start of the station, so it counts as a power-up.
-        const powerUp = b.reason === 'PowerUp' || (b.reason === undefined && deps.versionOf!(b.stationId) === '1.6');
+        // Without a boot reason in the protocol (1.6) every boot follows a start of the station, so it counts as a power-up.
+        const version = deps.versionOf!(b.stationId);
+        const powerUp = b.reason === 'PowerUp' || (b.reason === undefined && !!version && !deps.commands!(version).features.bootReason);
         if (b.status !== 'Accepted' || !powerUp) return;
         const stationId = b.stationId;
         // Asked at boot, before the station reports how the outage ended its sessions.

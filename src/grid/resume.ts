@@ -15,10 +15,14 @@
  *   maximum from startPeriod 1, whose start the station delays by 0..window s;
  *   `duration` ends the profile just after the latest possible release.
  *
+ * Which of the two a station gets depends on what its protocol offers
+ * (`features.randomizedDelay`); the version adapters (src/ocpp/commands) spell
+ * the profile for the wire.
+ *
  * Pure functions; src/grid/index.ts decides when to send and passes the
  * profile through the guard like any other command.
  */
-import type { OcppVersion } from '../model/ocpp-version.js';
+import type { ChargingProfileSpec } from '../model/commands.js';
 
 export interface ResumeSettings {
   /** Release window in seconds (default 600; 0 turns the feature off). */
@@ -32,8 +36,8 @@ export interface ResumeSettings {
 export const RESUME_DEFAULTS: ResumeSettings = { windowS: 600, profileId: 990_001, stackLevel: 9 };
 
 export interface ResumePlan {
-  /** The SetChargingProfile payload for the station's OCPP version. */
-  payload: Record<string, unknown>;
+  /** The whole-station TxDefaultProfile to send. */
+  profile: ChargingProfileSpec;
   /** When the station may draw power again: exact for 1.6 / 2.0.1, the latest possible for 2.1. */
   releaseAt: string;
   /** Seconds from now to the release (1.6 / 2.0.1), or the window the station draws from (2.1). */
@@ -46,23 +50,20 @@ export interface ResumePlan {
  * The resume profile for one station. `random` is in [0, 1); the release is
  * 1..windowS seconds from `nowMs` (whole seconds: schedule periods are integers).
  */
-export function resumePlan(version: OcppVersion, s: ResumeSettings, maxPowerW: number, nowMs: number, random: number): ResumePlan {
-  const start = new Date(nowMs).toISOString();
-  const base = { chargingProfilePurpose: 'TxDefaultProfile', chargingProfileKind: 'Absolute', stackLevel: s.stackLevel };
-  if (version === '2.1') {
+export function resumePlan(features: { randomizedDelay: boolean }, s: ResumeSettings, maxPowerW: number, nowMs: number, random: number): ResumePlan {
+  const startSchedule = new Date(nowMs).toISOString();
+  const base = { id: s.profileId, purpose: 'TxDefaultProfile', kind: 'Absolute', stackLevel: s.stackLevel } as const;
+  if (features.randomizedDelay) {
     const schedule = {
-      id: 1, startSchedule: start, duration: s.windowS + 2, chargingRateUnit: 'W', randomizedDelay: s.windowS,
-      chargingSchedulePeriod: [{ startPeriod: 0, limit: 0 }, { startPeriod: 1, limit: Math.round(maxPowerW) }],
+      startSchedule, duration: s.windowS + 2, randomizedDelay: s.windowS,
+      periods: [{ startPeriod: 0, limit: 0 }, { startPeriod: 1, limit: Math.round(maxPowerW) }],
     };
     return {
-      payload: { evseId: 0, chargingProfile: { id: s.profileId, ...base, chargingSchedule: [schedule] } },
+      profile: { ...base, schedule },
       releaseAt: new Date(nowMs + (s.windowS + 1) * 1000).toISOString(), releaseS: s.windowS, drawnBy: 'station',
     };
   }
   const releaseS = Math.min(s.windowS, 1 + Math.floor(Math.max(0, Math.min(random, 0.999999)) * s.windowS));
-  const schedule = { startSchedule: start, duration: releaseS, chargingRateUnit: 'W', chargingSchedulePeriod: [{ startPeriod: 0, limit: 0 }] };
-  const payload = version === '1.6'
-    ? { connectorId: 0, csChargingProfiles: { chargingProfileId: s.profileId, ...base, chargingSchedule: schedule } }
-    : { evseId: 0, chargingProfile: { id: s.profileId, ...base, chargingSchedule: [{ id: 1, ...schedule }] } };
-  return { payload, releaseAt: new Date(nowMs + releaseS * 1000).toISOString(), releaseS, drawnBy: 'csms' };
+  const profile = { ...base, schedule: { startSchedule, duration: releaseS, periods: [{ startPeriod: 0, limit: 0 }] } };
+  return { profile, releaseAt: new Date(nowMs + releaseS * 1000).toISOString(), releaseS, drawnBy: 'csms' };
 }

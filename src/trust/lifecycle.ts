@@ -5,26 +5,29 @@
  * ExtendedTriggerMessage SignChargePointCertificate in 1.6), a station's
  * trust store (InstallCertificate, GetInstalledCertificateIds,
  * DeleteCertificate), the inventory of what each station holds, and expiry
- * alerts. Sending goes through the small `StationLink` the core provides.
+ * alerts. Sending goes through the small `StationLink` the core provides and
+ * the version adapters of the `commands` port (src/model/commands.ts).
  */
 import { randomUUID, X509Certificate as NodeX509 } from 'node:crypto';
 import type { Bus } from '../bus/index.js';
 import { Topics, type CertificateIssued } from '../bus/events.js';
 import type { OcppVersion } from '../model/ocpp-version.js';
+import { INSTALLABLE_TYPES, type CommandsFor, type InstallableType, type StationCertificateKind } from '../model/commands.js';
 import { trustErrors } from './errors.js';
 import { normalizeSerial } from './profiles.js';
 import type { CertificateRecord, InstalledCertificate, Renewal, TrustStore } from './store.js';
 import type { Trust } from './index.js';
 
 type Version = OcppVersion;
-export type StationCertificateKind = 'ChargingStationCertificate' | 'V2GCertificate';
+export type { StationCertificateKind };
 
-/** What the lifecycle needs from the core: live sessions, outgoing calls, the registry, security events. */
+/** What the lifecycle needs from the core: live sessions, the commands port, the registry, security events. */
 export interface StationLink {
   session(stationId: string): { version: Version; securityProfile: 1 | 2 | 3 } | undefined;
   /** Ids of the stations with a live session. */
   connectedStations(): string[];
-  call(stationId: string, action: string, payload: unknown): Promise<any>;
+  /** The version adapters, bound to the node's call path (cluster mode routes it). */
+  commands: CommandsFor;
   /** The registered security profile; throws the registry's STATION_UNKNOWN for an unknown id. */
   registeredProfile(stationId: string): Promise<1 | 2 | 3>;
   securityEvent(e: { stationId: string; type: string; techInfo?: string; remoteAddress?: string }): void;
@@ -45,29 +48,20 @@ export interface LifecycleConfig {
 
 export const DEFAULT_LIFECYCLE: LifecycleConfig = { renewBeforeDays: 30, alertBeforeDays: 14, checkIntervalMs: 3_600_000, retryAfterMs: 6 * 3_600_000, maxCsrsPerHour: 10 };
 
-/** OCPP InstallCertificate types, in 2.x spelling; 1.6 knows only the first two (CSMS → CentralSystem). */
-export const INSTALLABLE_TYPES = ['CSMSRootCertificate', 'ManufacturerRootCertificate', 'V2GRootCertificate', 'MORootCertificate', 'OEMRootCertificate'] as const;
-export type InstallableType = (typeof INSTALLABLE_TYPES)[number];
-const V16_TYPE: Partial<Record<InstallableType, string>> = { CSMSRootCertificate: 'CentralSystemRootCertificate', ManufacturerRootCertificate: 'ManufacturerRootCertificate' };
-const FROM_V16: Record<string, string> = { CentralSystemRootCertificate: 'CSMSRootCertificate', ManufacturerRootCertificate: 'ManufacturerRootCertificate' };
+/** OCPP InstallCertificate types, in 2.x spelling; which a station takes depends on its version (`installableTypes`). */
+export { INSTALLABLE_TYPES, type InstallableType };
 
 /**
  * Policy: may this station have a CSR signed? OCPP 2.0.1 A02/A03 and the 1.6
  * security whitepaper tie station certificates to profiles 2 and 3; a profile 1
  * station talks over plain ws:// and has no business holding one.
  */
-export function csrRefusal(registeredProfile: number, session: { version: Version; securityProfile: number }, certificateType: string): string | undefined {
+export function csrRefusal(registeredProfile: number, session: { version: Version; securityProfile: number }, certificateType: string, features: { v2gCertificates: boolean }): string | undefined {
   if (registeredProfile !== 2 && registeredProfile !== 3) return `the station is registered for security profile ${registeredProfile}; certificates are signed for profiles 2 and 3 only`;
   if (session.securityProfile < 2) return 'the CSR did not arrive over TLS';
   if (certificateType !== 'ChargingStationCertificate' && certificateType !== 'V2GCertificate') return `unknown certificate type ${certificateType.slice(0, 40)}`;
-  if (certificateType === 'V2GCertificate' && session.version === '1.6') return 'V2G certificates are not requested over OCPP 1.6';
+  if (certificateType === 'V2GCertificate' && !features.v2gCertificates) return `V2G certificates are not requested over OCPP ${session.version}`;
   return undefined;
-}
-
-/** The CSMS→station trigger that makes a station send a new CSR, per version. */
-export function renewalTrigger(version: Version, certificateType: StationCertificateKind): { action: string; payload: Record<string, unknown> } {
-  if (version === '1.6') return { action: 'ExtendedTriggerMessage', payload: { requestedMessage: 'SignChargePointCertificate' } };
-  return { action: 'TriggerMessage', payload: { requestedMessage: certificateType === 'V2GCertificate' ? 'SignV2GCertificate' : 'SignChargingStationCertificate' } };
 }
 
 export interface InventoryEntry extends InstalledCertificate {
@@ -109,7 +103,7 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
   async function signCertificate(ctx: { stationId: string; version: Version; securityProfile: 1 | 2 | 3; remoteAddress: string }, req: { csr: string; certificateType?: string }): Promise<'Accepted' | 'Rejected'> {
     const certificateType = req.certificateType ?? 'ChargingStationCertificate';
     const profile = await link.registeredProfile(ctx.stationId).catch(() => 0);
-    const refusal = csrRefusal(profile, ctx, certificateType) ?? csrFlood(ctx.stationId);
+    const refusal = csrRefusal(profile, ctx, certificateType, link.commands(ctx.version).features) ?? csrFlood(ctx.stationId);
     if (refusal) {
       link.securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'CsrRejected', techInfo: refusal });
       return 'Rejected';
@@ -133,9 +127,7 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
   async function deliver(ctx: { stationId: string; version: Version; remoteAddress: string }, csr: string, certificateType: StationCertificateKind) {
     try {
       const signed = await trust.signStationCsr({ csrPem: csr, stationId: ctx.stationId, certificateType });
-      const payload: Record<string, unknown> = { certificateChain: signed.certificateChainPem };
-      if (ctx.version !== '1.6') payload.certificateType = certificateType;
-      const res = await link.call(ctx.stationId, 'CertificateSigned', payload);
+      const res = await link.commands(ctx.version).certificateSigned(ctx.stationId, signed.certificateChainPem, certificateType);
       if (res?.status !== 'Accepted') link.securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'CertificateSignedRejected', techInfo: `the station answered ${String(res?.status).slice(0, 20)} for certificate ${signed.serialHex}` });
     } catch (err) {
       link.securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'CsrRejected', techInfo: (err as Error).message.slice(0, 200) });
@@ -156,8 +148,8 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
     const profile = await link.registeredProfile(stationId);
     if (profile < 2) throw trustErrors.CERTIFICATE_TYPE_UNSUPPORTED(`station ${stationId} is registered for security profile 1 and holds no station certificate`);
     const session = liveSession(stationId);
-    if (certificateType === 'V2GCertificate' && session.version === '1.6') throw trustErrors.CERTIFICATE_TYPE_UNSUPPORTED('V2G certificates are not renewed over OCPP 1.6');
-    const trigger = renewalTrigger(session.version, certificateType);
+    const commands = link.commands(session.version);
+    if (certificateType === 'V2GCertificate' && !commands.features.v2gCertificates) throw trustErrors.CERTIFICATE_TYPE_UNSUPPORTED(`V2G certificates are not renewed over OCPP ${session.version}`);
     const renewal: Renewal = {
       id: randomUUID(), stationId, certificateType, reason: opts.reason ?? 'operator', state: 'requested', requestedAt: now().toISOString(),
       expiringSerial: opts.expiringSerial ?? newestIssued(stationId, certificateType)?.serialHex,
@@ -165,7 +157,7 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
     // Saved before the call: the CSR (and the issued certificate) may come back before the answer is processed.
     await store.saveRenewal(renewal);
     try {
-      const res = await link.call(stationId, trigger.action, trigger.payload);
+      const res = await commands.requestCsr(stationId, certificateType);
       renewal.stationStatus = String(res?.status ?? '').slice(0, 40);
       if (res?.status !== 'Accepted') renewal.state = 'refused';
     } catch (err) {
@@ -181,23 +173,11 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
     return trust.listCertificates({ stationId }).filter((r) => r.kind === kind).at(-1);
   }
 
-  /** Asks the station for its installed certificates and stores the answer (1.6 is asked once per type). */
+  /** Asks the station for its installed certificates and stores the answer. */
   async function queryInstalled(stationId: string): Promise<InventoryEntry[]> {
     await link.registeredProfile(stationId);
     const session = liveSession(stationId);
-    const entries: { certificateType: string; hashAlgorithm: string; issuerNameHash: string; issuerKeyHash: string; serialNumber: string }[] = [];
-    if (session.version === '1.6') {
-      for (const type of Object.keys(FROM_V16)) {
-        const res = await link.call(stationId, 'GetInstalledCertificateIds', { certificateType: type });
-        for (const h of res?.status === 'Accepted' && Array.isArray(res.certificateHashData) ? res.certificateHashData : []) entries.push({ ...h, certificateType: FROM_V16[type]! });
-      }
-    } else {
-      const res = await link.call(stationId, 'GetInstalledCertificateIds', {});
-      for (const c of res?.status === 'Accepted' && Array.isArray(res.certificateHashDataChain) ? res.certificateHashDataChain : []) {
-        entries.push({ ...c.certificateHashData, certificateType: c.certificateType });
-        for (const child of Array.isArray(c.childCertificateHashData) ? c.childCertificateHashData : []) entries.push({ ...child, certificateType: `${c.certificateType}Child` });
-      }
-    }
+    const entries = await link.commands(session.version).installedCertificates(stationId);
     await trust.recordInstalledCertificates(stationId, entries);
     return (await inventory(stationId)).installed;
   }
@@ -230,9 +210,9 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
       if (Date.parse(cert.validTo) < now().getTime()) throw trustErrors.CERTIFICATE_INPUT_INVALID('the certificate has expired');
       pem = input.certificate as string;
     }
-    const wireType = session.version === '1.6' ? V16_TYPE[type] : type === 'OEMRootCertificate' && session.version === '2.0.1' ? undefined : type;
-    if (!wireType) throw trustErrors.CERTIFICATE_TYPE_UNSUPPORTED(`OCPP ${session.version} has no ${type}`);
-    const res = await link.call(stationId, 'InstallCertificate', { certificateType: wireType, certificate: pem });
+    const commands = link.commands(session.version);
+    if (!commands.installableTypes.includes(type)) throw trustErrors.CERTIFICATE_TYPE_UNSUPPORTED(`OCPP ${session.version} has no ${type}`);
+    const res = await commands.installCertificate(stationId, type, pem);
     const status = String(res?.status ?? '');
     if (status === 'Accepted') await queryInstalled(stationId).catch((err) => deps.log?.warn({ err }, 'inventory not refreshed'));
     return { status };
@@ -243,7 +223,7 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
     const serialHex = normalizeSerial(serial);
     if (!serialHex) throw trustErrors.SERIAL_INVALID();
     await link.registeredProfile(stationId);
-    liveSession(stationId);
+    const session = liveSession(stationId);
     const installed = await store.listInstalled(stationId);
     const entry = installed.find((e) => e.serialHex === serialHex);
     if (!entry) throw trustErrors.CERTIFICATE_UNKNOWN(`station ${stationId} reported no installed certificate ${serialHex}; query it first`);
@@ -251,9 +231,7 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
     if (entry.certificateType === 'CSMSRootCertificate' && !opts.force && installed.filter((e) => e.certificateType === 'CSMSRootCertificate').length === 1) {
       throw trustErrors.CERTIFICATE_LAST_ROOT('this is the station\'s only CSMS root certificate; install another first, or pass force');
     }
-    const res = await link.call(stationId, 'DeleteCertificate', {
-      certificateHashData: { hashAlgorithm: entry.hashAlgorithm, issuerNameHash: entry.issuerNameHash, issuerKeyHash: entry.issuerKeyHash, serialNumber: entry.serialHex },
-    });
+    const res = await link.commands(session.version).deleteCertificate(stationId, { hashAlgorithm: entry.hashAlgorithm, issuerNameHash: entry.issuerNameHash, issuerKeyHash: entry.issuerKeyHash, serialNumber: entry.serialHex });
     const status = String(res?.status ?? '');
     if (status === 'Accepted' || status === 'NotFound') await store.removeInstalled(stationId, serialHex);
     return { status };
@@ -314,7 +292,7 @@ export function createCertificateLifecycle(deps: { trust: Trust; store: TrustSto
       const stationId = r.stationId!;
       const certificateType: StationCertificateKind = r.kind === 'secc' ? 'V2GCertificate' : 'ChargingStationCertificate';
       const session = link.session(stationId);
-      if (!session || (certificateType === 'V2GCertificate' && session.version === '1.6')) continue;
+      if (!session || (certificateType === 'V2GCertificate' && !link.commands(session.version).features.v2gCertificates)) continue;
       const key = `${stationId}\u0000${certificateType}`;
       if (t - (lastScheduled.get(key) ?? -Infinity) < config.retryAfterMs) continue;
       lastScheduled.set(key, t);

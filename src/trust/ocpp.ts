@@ -24,15 +24,10 @@ export function plugAndChargeHooks(trust: Trust, authorizeToken: (ctx: StationCo
       const contract = trust.contractStatus(idToken);
       return contract ? { status: contract } : fromTokens(idToken);
     },
-    async get15118EVCertificate(ctx, req) {
+    async get15118EVCertificate(_ctx, req) {
       // The action is checked inside (anything but Install/Update is a Failed answer, not an exception).
       const r = await trust.get15118EVCertificate({ iso15118SchemaVersion: req.schemaVersion, action: req.action as 'Install', exiRequest: req.exiRequest });
-      // exiResponse is at most 5600 characters in 2.0.1 and 17000 in 2.1. Two certificate chains in the JSON
-      // rendering outgrow the 2.0.1 limit (real EXI would fit): say so rather than send an invalid response.
-      const limit = ctx.version === '2.0.1' ? 5600 : 17_000;
-      if (r.exiResponse.length > limit) {
-        return { status: 'Failed', exiResponse: '', statusInfo: { reasonCode: 'ResponseTooLarge', additionalInfo: `the JSON-rendered response (${r.exiResponse.length} characters) exceeds the OCPP ${ctx.version} exiResponse limit of ${limit}; use OCPP 2.1 for Plug & Charge without an EXI codec` } } as { status: 'Failed'; exiResponse: string };
-      }
+      // The version adapter (src/ocpp/adapters/v2.ts) answers Failed when the response outgrows its version's exiResponse limit.
       if (!r.statusInfo) return { status: r.status, exiResponse: r.exiResponse };
       const info = `${r.statusInfo.reasonCode}: ${r.statusInfo.additionalInfo ?? ''}`.slice(0, 512);
       return { status: r.status, exiResponse: r.exiResponse, statusInfo: { reasonCode: reasonCode(r.statusInfo.reasonCode), additionalInfo: info } } as { status: 'Accepted' | 'Failed'; exiResponse: string };

@@ -2,10 +2,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assessFacts, summarise, RULES, renderChecklistMarkdown, renderChecklistHtml, type StationFacts } from '../../src/assess/index.js';
+import { isOcppVersion } from '../../src/model/ocpp-version.js';
+import { recordingCommands } from '../support/commands.js';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
 
+/** Facts as the assessment gathers them: `protocol` is the station's version adapter's features. */
 function facts(over: Partial<StationFacts> = {}): StationFacts {
+  const f = withoutProtocol(over);
+  return { ...f, protocol: isOcppVersion(f.ocppVersion) ? recordingCommands().commands(f.ocppVersion).features : undefined };
+}
+
+function withoutProtocol(over: Partial<StationFacts>): StationFacts {
   return {
     stationId: 'GOOD-1',
     securityProfile: 3,

@@ -12,6 +12,7 @@ import { resumePlan, RESUME_DEFAULTS } from '../../src/grid/index.js';
 import { createSimStation, type SimStation } from '../../src/sim/index.js';
 import type { OcppVersion } from '../../src/model/ocpp-version.js';
 import { eventually, startTestNode, testDatabases, type TestNode } from '../support/node.js';
+import { profilePayload, recordingCommands } from '../support/commands.js';
 
 const PASSWORD = 'resume-test-password-0001';
 const WINDOW_S = 3;
@@ -31,16 +32,17 @@ function watch(s: SimStation, w: Watched): SimStation {
 const scheduleOf = (p: any) => p.csChargingProfiles?.chargingSchedule ?? p.chargingProfile?.chargingSchedule?.[0];
 const profileOf = (p: any) => p.csChargingProfiles ?? p.chargingProfile;
 
-test('resume plans: explicit 0 W schedule for 1.6 / 2.0.1, randomizedDelay for 2.1, release inside the window', () => {
+test('resume plans: explicit 0 W schedule for 1.6 / 2.0.1, randomizedDelay for 2.1, release inside the window', async () => {
   const now = Date.parse('2026-01-01T00:00:00Z');
   const s = { ...RESUME_DEFAULTS };
+  const features = (v: OcppVersion) => recordingCommands().commands(v).features;
   for (const r of [0, 0.5, 0.999999]) {
-    const p16 = resumePlan('1.6', s, 22_000, now, r);
+    const p16 = resumePlan(features('1.6'), s, 22_000, now, r);
     assert.ok(p16.releaseS >= 1 && p16.releaseS <= 600);
-    assert.equal((p16.payload as any).csChargingProfiles.chargingSchedule.duration, p16.releaseS);
+    assert.equal((await profilePayload('1.6', p16.profile) as any).csChargingProfiles.chargingSchedule.duration, p16.releaseS);
   }
-  const p21 = resumePlan('2.1', s, 11_000, now, 0.3);
-  const sched = (p21.payload as any).chargingProfile.chargingSchedule[0];
+  const p21 = resumePlan(features('2.1'), s, 11_000, now, 0.3);
+  const sched = (await profilePayload('2.1', p21.profile) as any).chargingProfile.chargingSchedule[0];
   assert.equal(sched.randomizedDelay, 600);
   assert.deepEqual(sched.chargingSchedulePeriod, [{ startPeriod: 0, limit: 0 }, { startPeriod: 1, limit: 11_000 }]);
   assert.equal(p21.drawnBy, 'station');

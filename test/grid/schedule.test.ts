@@ -14,11 +14,12 @@ import { createSimStation, type SimStation } from '../../src/sim/index.js';
 import type { OcppVersion } from '../../src/model/ocpp-version.js';
 import { profileTimeline, profileTimelines, rampViolations, resumePlan, RESUME_DEFAULTS } from '../../src/grid/index.js';
 import { eventually, startTestNode, testDatabases, type TestNode } from '../support/node.js';
+import { profilePayload, recordingCommands } from '../support/commands.js';
 
 const PASSWORD = 'grid-schedule-password-01';
 const KW = 1000;
 
-test('timelines: a 0 W hold with a future release is a step-up at the release; randomizedDelay spreads it; resume profiles fit an 12 kW/s ramp', () => {
+test('timelines: a 0 W hold with a future release is a step-up at the release; randomizedDelay spreads it; resume profiles fit an 12 kW/s ramp', async () => {
   const now = Date.parse('2026-01-01T00:00:00Z');
   const hold = { connectorId: 0, csChargingProfiles: { chargingProfileId: 7, stackLevel: 1, chargingProfilePurpose: 'TxDefaultProfile', chargingProfileKind: 'Absolute', chargingSchedule: { startSchedule: new Date(now).toISOString(), chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 0 }, { startPeriod: 60, limit: 16 }] } } };
   const t = profileTimeline(hold, now, 22 * KW)!;
@@ -44,7 +45,9 @@ test('timelines: a 0 W hold with a future release is a step-up at the release; r
   assert.deepEqual(profileTimeline(twoSchedules, now, 22 * KW)!.ups, [{ atMs: now + 90_000, w: 22 * KW }]);
   // 300 stations of 22 kW resuming over the default 600 s window, CSMS-drawn (1.6 / 2.0.1) and station-drawn (2.1).
   for (const version of ['1.6', '2.0.1', '2.1'] as const) {
-    const steps = Array.from({ length: 300 }, (_, i) => profileTimeline(resumePlan(version, RESUME_DEFAULTS, 22 * KW, now, (i + 0.5) / 300).payload, now, 22 * KW)!.ups).flat();
+    const features = recordingCommands().commands(version).features;
+    const payloads = await Promise.all(Array.from({ length: 300 }, (_, i) => profilePayload(version, resumePlan(features, RESUME_DEFAULTS, 22 * KW, now, (i + 0.5) / 300).profile)));
+    const steps = payloads.map((p) => profileTimeline(p, now, 22 * KW)!.ups).flat();
     assert.equal(Math.round(steps.reduce((a, u) => a + u.w, 0) / KW), 300 * 22);
     assert.deepEqual(rampViolations(steps, 12 * KW, 2000), [], version);
   }

@@ -10,6 +10,9 @@ function idTokenInfo(a: AuthorizationResult) {
   return a.expiresAt ? { status: a.status, cacheExpiryDateTime: a.expiresAt } : { status: a.status };
 }
 
+/** Largest exiResponse (Get15118EVCertificate) each 2.x version allows. */
+const EXI_RESPONSE_LIMIT: Partial<Record<string, number>> = { '2.0.1': 5600, '2.1': 17_000 };
+
 export function v2Handlers(domain: StationDomain): HandlerTable {
   const table: Record<string, (ctx: any, p: any) => Promise<unknown>> = {
     async BootNotification(ctx, p) {
@@ -87,7 +90,16 @@ export function v2Handlers(domain: StationDomain): HandlerTable {
   }
   if (domain.get15118EVCertificate) {
     const get = domain.get15118EVCertificate.bind(domain);
-    table.Get15118EVCertificate = async (ctx, p) => get(ctx, { schemaVersion: p.iso15118SchemaVersion, action: p.action, exiRequest: p.exiRequest });
+    table.Get15118EVCertificate = async (ctx, p) => {
+      const r = await get(ctx, { schemaVersion: p.iso15118SchemaVersion, action: p.action, exiRequest: p.exiRequest });
+      // exiResponse is at most 5600 characters in 2.0.1 and 17000 in 2.1. Two certificate chains in the JSON
+      // rendering outgrow the 2.0.1 limit (real EXI would fit): say so rather than send an invalid response.
+      const limit = EXI_RESPONSE_LIMIT[ctx.version] ?? 17_000;
+      if (r.exiResponse.length > limit) {
+        return { status: 'Failed', exiResponse: '', statusInfo: { reasonCode: 'ResponseTooLarge', additionalInfo: `the JSON-rendered response (${r.exiResponse.length} characters) exceeds the OCPP ${ctx.version} exiResponse limit of ${limit}; use OCPP 2.1 for Plug & Charge without an EXI codec` } };
+      }
+      return r;
+    };
   }
   if (domain.getCertificateStatus) {
     const get = domain.getCertificateStatus.bind(domain);
