@@ -13,7 +13,7 @@ import { migrate, openDatabase, type Database } from './store/index.js';
 import { createLocalBus, type Bus, type BusEvent } from './bus/index.js';
 import { localCalls, startCluster, type Calls } from './cluster/index.js';
 import { Topics, type SecurityEvent } from './bus/events.js';
-import { onChange, STALE_BOUND_MS } from './bus/changes.js';
+import { STALE_BOUND_MS } from './bus/changes.js';
 import { containRejections } from './ocpp/faults.js';
 import { stationCommands } from './ocpp/commands/index.js';
 import { isOcppVersion } from './model/ocpp-version.js';
@@ -204,8 +204,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const sharing = startSharing({ intel, bus: cluster?.leaderBus() ?? bus, settings: config.intel, log });
   const enforcement = createEnforcement({ intel, securityEvent, log });
   // Indicators another node (or `evguard intel pull`) imported: at once on its event, else within the bound.
-  const stopIndicatorRefresh = startIndicatorRefresh(intel, STALE_BOUND_MS, log);
-  onChange(bus, 'intel.indicators.imported', () => void intel.reload().catch((err) => log.warn({ err }, 'indicator reload failed')));
+  const stopIndicatorRefresh = startIndicatorRefresh(intel, bus, STALE_BOUND_MS, log);
 
   stations = createStations(
     {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Bus, BusEvent } from '../bus/index.js';
 import type { Alert } from '../monitor/events.js';
 import { Topics, type SecurityEvent } from '../bus/events.js';
+import { onChange } from '../bus/changes.js';
 import type { Config, IntelSettings } from '../config.js';
 import { intelErrors } from './errors.js';
 import type { Intel, IntelConfig, ShareableAlert, AlertSeverity } from './index.js';
@@ -228,9 +229,10 @@ export function createEnforcement(deps: {
 
 /**
  * Keeps the running node's indicator index in step with the database, where
- * `evguard intel pull` (another process) or another cluster node may import.
+ * `evguard intel pull` (another process) or another cluster node may import:
+ * at once on an `intel.indicators.imported` event, else within `everyMs`.
  */
-export function startIndicatorRefresh(intel: Intel, everyMs: number, log?: Log): () => void {
+export function startIndicatorRefresh(intel: Intel, bus: Bus, everyMs: number, log?: Log): () => void {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
@@ -241,5 +243,9 @@ export function startIndicatorRefresh(intel: Intel, everyMs: number, log?: Log):
       .finally(() => (running = false));
   }, everyMs);
   timer.unref();
-  return () => clearInterval(timer);
+  const unfollow = onChange(bus, 'intel.indicators.imported', () => void intel.reload().catch((err) => log?.warn({ err }, 'indicator reload failed')));
+  return () => {
+    clearInterval(timer);
+    unfollow();
+  };
 }

@@ -8,13 +8,13 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadNodeConfig } from '../node-identity.js';
 import { createLocalBus } from '../bus/index.js';
-import { sql } from 'kysely';
 import { openDatabase, type Database } from '../store/index.js';
-import { createMonitor } from '../monitor/index.js';
+import { createMonitor, monitorTablesExist } from '../monitor/index.js';
 import { intelErrors } from './errors.js';
 import { createIntel } from './index.js';
 import type { OpenIntelNode } from './cli.js';
 import { intelConfigFor, shareableAlert } from './node.js';
+import { intelTablesExist } from './store.js';
 
 /** The monitor lists at most this many alerts, newest first. */
 const MAX_ALERTS = 1000;
@@ -64,12 +64,7 @@ export const openIntelNode: OpenIntelNode = async ({ dataDir, configFile }) => {
  * the tables it reads are there.
  */
 async function requireInitialised(database: Database, dataDir: string): Promise<void> {
-  try {
-    await sql`select 1 from intel_objects where 1 = 0`.execute(database.db);
-    await sql`select 1 from monitor_alerts where 1 = 0`.execute(database.db);
-  } catch {
-    throw notInitialised(dataDir);
-  }
+  if (!(await intelTablesExist(database)) || !(await monitorTablesExist(database))) throw notInitialised(dataDir);
 }
 
 const notInitialised = (dataDir: string) =>

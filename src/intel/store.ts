@@ -4,9 +4,26 @@
  * Timestamps are stored as fixed-width ISO-8601 UTC text with microseconds so
  * text order is time order on both SQLite and PostgreSQL.
  */
-import type { Kysely, Migration } from 'kysely';
-import type { Database } from '../store/index.js';
+import { sql, type Kysely, type Migration } from 'kysely';
+import { tablesOf, type Database } from '../store/index.js';
 import type { StixObject } from './stix.js';
+
+export interface IntelTables {
+  intel_objects: ObjectRow;
+  intel_status: {
+    id: string;
+    collection_id: string;
+    request_timestamp: string;
+    /** JSON text. */
+    body: string;
+  };
+  intel_indicators: IndicatorRow;
+  intel_remotes: {
+    remote: string;
+    last_added: string;
+    updated_at: string;
+  };
+}
 
 export const intelMigrations: Record<string, Migration> = {
   'intel/001_init': {
@@ -115,7 +132,7 @@ export interface IndicatorRow {
 }
 
 export function createIntelStore(database: Database): IntelStore {
-  const db = database.db;
+  const db = tablesOf<IntelTables>(database);
   const hasObject = async (collectionId: string, objectId: string) => {
     const row = await db.selectFrom('intel_objects').select('object_id').where('collection_id', '=', collectionId).where('object_id', '=', objectId).limit(1).executeTakeFirst();
     return !!row;
@@ -220,4 +237,14 @@ export function createIntelStore(database: Database): IntelStore {
         .execute();
     },
   };
+}
+
+/** Whether the database holds intel's tables (a node migrated it), for tools that open a node's data without starting it. */
+export async function intelTablesExist(database: Database): Promise<boolean> {
+  try {
+    await sql`select 1 from intel_objects where 1 = 0`.execute(tablesOf<IntelTables>(database));
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -4,9 +4,10 @@
  * walks one lifecycle: open → acknowledged → resolved, with who and when.
  */
 import { randomUUID } from 'node:crypto';
-import { fromJson, toJson, type Database } from '../store/index.js';
+import { fromJson, toJson } from '../store/index.js';
 import { monitorErrors } from './errors.js';
 import type { Finding, Severity } from './detectors/types.js';
+import type { AlertRow, MonitorStore } from './store.js';
 import type { Alert, AlertAction, AlertComment, AlertState } from './events.js';
 
 
@@ -20,41 +21,36 @@ export function severityAtLeast(s: Severity, min: Severity): boolean {
 
 export const MAX_COMMENT = 2000;
 
-export function createAlertStore(database: Database, now: () => Date) {
-  const { db } = database;
+export function createAlertStore(store: MonitorStore, now: () => Date) {
 
   async function get(id: string): Promise<Alert | undefined> {
     if (typeof id !== 'string' || id.length === 0 || id.length > 64) return undefined;
-    const row = await db.selectFrom('monitor_alerts').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await store.alerts.get(id);
     return row ? hydrate([row]).then((a) => a[0]) : undefined;
   }
 
-  async function hydrate(rows: any[]): Promise<Alert[]> {
+  async function hydrate(rows: AlertRow[]): Promise<Alert[]> {
     if (rows.length === 0) return [];
-    const ids = rows.map((r) => r.id as string);
-    const [actions, comments] = await Promise.all([
-      db.selectFrom('monitor_actions').selectAll().where('alert_id', 'in', ids).orderBy('at').execute(),
-      db.selectFrom('monitor_alert_comments').selectAll().where('alert_id', 'in', ids).orderBy('id').execute(),
-    ]);
+    const { actions, comments } = await store.alerts.details(rows.map((r) => r.id));
     return rows.map((r) => ({
       id: r.id,
       detector: r.detector,
-      severity: r.severity,
+      severity: r.severity as Severity,
       title: r.title,
       description: r.description ?? undefined,
       stationId: r.station_id ?? undefined,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
       count: Number(r.count),
-      state: r.state,
+      state: r.state as AlertState,
       acknowledgedBy: r.acknowledged_by ?? undefined,
       acknowledgedAt: r.acknowledged_at ?? undefined,
       resolvedBy: r.resolved_by ?? undefined,
       resolvedAt: r.resolved_at ?? undefined,
       evidence: fromJson<Record<string, unknown>>(r.evidence) ?? {},
       actions: actions.filter((a) => a.alert_id === r.id).map((a) => ({
-        id: a.id, kind: a.kind, at: a.at, outcome: a.outcome, until: a.until ?? undefined,
-        ...(a.undone_at ? { undone: true, undoneBy: a.undone_by, undoneAt: a.undone_at } : {}),
+        id: a.id, kind: a.kind, at: a.at, outcome: a.outcome as AlertAction['outcome'], until: a.until ?? undefined,
+        ...(a.undone_at ? { undone: true, undoneBy: a.undone_by as string, undoneAt: a.undone_at } : {}),
       })),
       comments: comments.filter((c) => c.alert_id === r.id).map((c) => ({ by: c.author, text: c.text, at: c.at })),
     }));
@@ -66,27 +62,23 @@ export function createAlertStore(database: Database, now: () => Date) {
     /** Opens a new alert or aggregates into the unresolved one with the same key. */
     async raise(f: Finding): Promise<{ alert: Alert; created: boolean }> {
       const at = now().toISOString();
-      const existing = await db.selectFrom('monitor_alerts').selectAll().where('dedupe_key', '=', f.key).where('state', '!=', 'resolved').orderBy('created_at', 'desc').executeTakeFirst();
+      const existing = await store.alerts.unresolvedByKey(f.key);
       if (existing) {
         const severity = RANK[f.severity] > RANK[existing.severity as Severity] ? f.severity : existing.severity;
         const evidence = { ...fromJson<Record<string, unknown>>(existing.evidence), ...f.evidence };
-        await db.updateTable('monitor_alerts').set({ count: Number(existing.count) + 1, updated_at: at, severity, description: f.description ?? existing.description, evidence: toJson(evidence) }).where('id', '=', existing.id).execute();
+        await store.alerts.update(existing.id, { count: Number(existing.count) + 1, updated_at: at, severity, description: f.description ?? existing.description, evidence: toJson(evidence) });
         return { alert: (await get(existing.id))!, created: false };
       }
       const id = randomUUID();
-      await db.insertInto('monitor_alerts').values({
+      await store.alerts.insert({
         id, detector: f.detector, severity: f.severity, title: f.title, description: f.description ?? null, station_id: f.stationId ?? null,
         dedupe_key: f.key, state: 'open', count: 1, created_at: at, updated_at: at, evidence: toJson(f.evidence),
-      }).execute();
+      });
       return { alert: (await get(id))!, created: true };
     },
 
     async list(q: { stationId?: string; state?: AlertState; limit: number }): Promise<Alert[]> {
-      let query = db.selectFrom('monitor_alerts').selectAll();
-      if (q.stationId) query = query.where('station_id', '=', q.stationId);
-      if (q.state) query = query.where('state', '=', q.state);
-      const rows = await query.orderBy('created_at', 'desc').orderBy('id').limit(q.limit).execute();
-      return hydrate(rows);
+      return hydrate(await store.alerts.list(q));
     },
 
     async transition(id: string, to: 'acknowledged' | 'resolved', by: string, comment?: string): Promise<Alert> {
@@ -95,15 +87,15 @@ export function createAlertStore(database: Database, now: () => Date) {
       if (alert.state === 'resolved' || alert.state === to) throw monitorErrors.MONITOR_ALERT_STATE(`Alert ${id} is already ${alert.state}`);
       const at = now().toISOString();
       const set = to === 'acknowledged' ? { state: to, acknowledged_by: by, acknowledged_at: at, updated_at: at } : { state: to, resolved_by: by, resolved_at: at, updated_at: at };
-      await db.updateTable('monitor_alerts').set(set).where('id', '=', id).where('state', '=', alert.state).execute();
+      await store.alerts.transition(id, alert.state, set);
       if (comment) await this.addComment(id, by, comment);
       return (await get(id))!;
     },
 
     async addComment(id: string, by: string, text: string): Promise<void> {
       const at = now().toISOString();
-      await db.insertInto('monitor_alert_comments').values({ alert_id: id, author: by, text: text.slice(0, MAX_COMMENT), at }).execute();
-      await db.updateTable('monitor_alerts').set({ updated_at: at }).where('id', '=', id).execute();
+      await store.alerts.addComment({ alert_id: id, author: by, text: text.slice(0, MAX_COMMENT), at });
+      await store.alerts.update(id, { updated_at: at });
     },
   };
 }

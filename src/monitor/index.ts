@@ -15,8 +15,9 @@ import { onChange, publishChange } from '../bus/changes.js';
 import { DETECTORS, DETECTOR_NAMES, type Detector, type DetectorLookups, type DetectorName, type Finding, type Severity, type Thresholds } from './detectors/index.js';
 import { createSyslogSender, type SyslogConfig, type SyslogSender } from './outputs/syslog.js';
 import { createWebhookSender, type WebhookConfig, type WebhookSender } from './outputs/webhook.js';
+import { createMonitorStore, type SecurityEventRow } from './store.js';
 
-export { monitorMigrations } from './schema.js';
+export { monitorMigrations, monitorTablesExist } from './store.js';
 export { monitorRoutes, type MonitorGuard } from './routes.js';
 export { monitorErrors };
 export { type Alert, type AlertAction, type AlertComment, type AlertState } from './alerts.js';
@@ -135,10 +136,10 @@ function isoOf(v: string | undefined, what: string): string | undefined {
 export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): Promise<Monitor> {
   validateConfig(config);
   const now = config.now ?? (() => new Date());
-  const { db } = deps.db;
+  const store = createMonitorStore(deps.db);
   const log = deps.log;
-  const alerts = createAlertStore(deps.db, now);
-  const responder = createResponder(deps.db, deps.actions, now, log, (c) => publishChange(deps.bus, 'monitor.lockout', c, c.stationId));
+  const alerts = createAlertStore(store, now);
+  const responder = createResponder(store, deps.actions, now, log, (c) => publishChange(deps.bus, 'monitor.lockout', c, c.stationId));
   await responder.reload();
   const syslog: SyslogSender | undefined = config.syslog ? createSyslogSender(config.syslog, log) : undefined;
   const webhooks: WebhookSender | undefined = config.webhooks?.length ? createWebhookSender(config.webhooks, now, log) : undefined;
@@ -211,8 +212,7 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
       timestamp: Number.isFinite(t) ? new Date(t).toISOString() : received,
       received_at: received,
     };
-    const inserted = await db.insertInto('monitor_security_events').values(row).returning('id').executeTakeFirstOrThrow();
-    return Number(inserted.id);
+    return store.events.insert(row);
   }
 
   function onEvent(event: BusEvent) {
@@ -258,8 +258,7 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
   return {
     async recordSecurityEvent(e) {
       const id = await persist(e);
-      const stored = (await db.selectFrom('monitor_security_events').selectAll().where('id', '=', id).executeTakeFirstOrThrow()) as any;
-      const event = toEvent(stored);
+      const event = toEvent(await store.events.get(id));
       deps.bus.publish(Topics.securityEvent, event, event.stationId);
       return id;
     },
@@ -270,10 +269,7 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
     async listSecurityEvents(q) {
       const limit = limitOf(q.limit);
       const since = isoOf(q.since, 'since');
-      let query = db.selectFrom('monitor_security_events').selectAll();
-      if (q.stationId) query = query.where('station_id', '=', String(q.stationId).slice(0, 128));
-      if (since) query = query.where('received_at', '>=', since);
-      const rows = await query.orderBy('id', 'desc').limit(limit).execute();
+      const rows = await store.events.list({ stationId: q.stationId ? String(q.stationId).slice(0, 128) : undefined, since, limit });
       return rows.map(toEvent);
     },
     async listAlerts(q) {
@@ -325,12 +321,12 @@ export async function createMonitor(deps: MonitorDeps, config: MonitorConfig): P
   };
 }
 
-function toEvent(r: any): SecurityEvent {
+function toEvent(r: SecurityEventRow): SecurityEvent {
   return {
     id: Number(r.id),
     stationId: r.station_id ?? undefined,
     type: r.type,
-    source: r.source,
+    source: r.source as SecurityEvent['source'],
     critical: Number(r.critical) === 1,
     techInfo: r.tech_info ?? undefined,
     ...(Number(r.occurrences) > 1 ? { occurrences: Number(r.occurrences) } : {}),

@@ -13,11 +13,11 @@
  * set by the brute-force detector only slows attempts down (`slow`).
  */
 import { randomUUID } from 'node:crypto';
-import type { Database } from '../store/index.js';
 import type { Alert } from './alerts.js';
 import { monitorErrors } from './errors.js';
 import type { Finding } from './detectors/types.js';
 import type { LockoutChanged } from '../bus/changes.js';
+import type { MonitorStore } from './store.js';
 
 export const RESPONSE_KINDS = ['refuseConnection', 'lockOut', 'quarantine', 'setUnavailable', 'revokeCertificate', 'notify'] as const;
 export type ResponseKind = (typeof RESPONSE_KINDS)[number];
@@ -62,8 +62,7 @@ const scopeOf = (t: Target): LockScope | undefined => (t.stationId && t.remoteAd
 const keyOf = (t: Target): string => (t.stationId && t.remoteAddress ? `p:${t.stationId}\u0000${t.remoteAddress}` : t.remoteAddress ? `a:${t.remoteAddress}` : `s:${t.stationId}`);
 const modeOf = (v: unknown): LockMode => (v === 'slow' ? 'slow' : 'refuse');
 
-export function createResponder(database: Database, actions: ResponseActions, now: () => Date, log?: { error(o: unknown, m: string): void }, announce: (c: LockoutChanged) => void = () => undefined) {
-  const { db } = database;
+export function createResponder(store: MonitorStore, actions: ResponseActions, now: () => Date, log?: { error(o: unknown, m: string): void }, announce: (c: LockoutChanged) => void = () => undefined) {
   let locks = new Map<string, Lock>();
 
   function active(key: string): Lock | undefined {
@@ -76,7 +75,7 @@ export function createResponder(database: Database, actions: ResponseActions, no
   const view = (l: Lock | undefined): LockView | undefined => (l ? { until: l.until, reason: l.reason, scope: l.scope, mode: l.mode } : undefined);
 
   async function readActive(): Promise<Map<string, Lock>> {
-    const rows = await db.selectFrom('monitor_lockouts').selectAll().where('lifted_at', 'is', null).where('until', '>', now().toISOString()).execute();
+    const rows = await store.lockouts.active(now().toISOString());
     const out = new Map<string, Lock>();
     for (const r of rows) {
       const t = { stationId: r.station_id ?? undefined, remoteAddress: r.remote_address ?? undefined };
@@ -87,10 +86,10 @@ export function createResponder(database: Database, actions: ResponseActions, no
   }
 
   async function record(a: RecordedAction, outcome: 'ok' | 'failed', error?: string) {
-    await db.insertInto('monitor_actions').values({
+    await store.actions.insert({
       id: a.id, alert_id: a.alertId, kind: a.kind, station_id: a.stationId ?? null, remote_address: a.remoteAddress ?? null,
       reason: a.reason, at: a.at, until: a.until ?? null, outcome, error: error ?? null,
-    }).execute();
+    });
   }
 
   return {
@@ -139,7 +138,7 @@ export function createResponder(database: Database, actions: ResponseActions, no
     },
 
     async listLockouts(): Promise<LockoutRow[]> {
-      const rows = await db.selectFrom('monitor_lockouts').selectAll().where('lifted_at', 'is', null).where('until', '>', now().toISOString()).orderBy('until', 'desc').limit(1000).execute();
+      const rows = await store.lockouts.active(now().toISOString(), 1000);
       return rows.map((r) => ({ id: r.id, stationId: r.station_id ?? undefined, remoteAddress: r.remote_address ?? undefined, until: r.until, reason: r.reason, mode: modeOf(r.mode) }));
     },
 
@@ -166,7 +165,7 @@ export function createResponder(database: Database, actions: ResponseActions, no
           if (action.kind === 'lockOut') {
             const mode = action.mode ?? 'refuse';
             const lock: Lock = { id: randomUUID(), until: action.until!, reason, scope: scopeOf(action)!, mode };
-            await db.insertInto('monitor_lockouts').values({ id: lock.id, station_id: action.stationId ?? null, remote_address: action.remoteAddress ?? null, until: lock.until, reason, action_id: action.id, created_at: at, mode }).execute();
+            await store.lockouts.insert({ id: lock.id, station_id: action.stationId ?? null, remote_address: action.remoteAddress ?? null, until: lock.until, reason, action_id: action.id, created_at: at, mode });
             locks.set(keyOf(action), lock);
             announce({ op: 'set', stationId: action.stationId, remoteAddress: action.remoteAddress, id: lock.id, until: lock.until, reason, mode });
             await actions.lockOut({ stationId: action.stationId, remoteAddress: action.remoteAddress }, lock.until, mode === 'slow' ? `${reason} (slow-down)` : reason);
@@ -184,18 +183,18 @@ export function createResponder(database: Database, actions: ResponseActions, no
 
     /** Undoes one automatic action; returns the alert id it belonged to. */
     async undo(actionId: string, by: string): Promise<string> {
-      const row = typeof actionId === 'string' && actionId.length <= 64 ? await db.selectFrom('monitor_actions').selectAll().where('id', '=', actionId).executeTakeFirst() : undefined;
+      const row = typeof actionId === 'string' && actionId.length <= 64 ? await store.actions.get(actionId) : undefined;
       if (!row) throw monitorErrors.MONITOR_ACTION_NOT_FOUND(`No automatic action with id ${String(actionId).slice(0, 64)}`);
       if (row.undone_at) throw monitorErrors.MONITOR_ACTION_UNDONE(`Action ${actionId} was undone by ${row.undone_by} at ${row.undone_at}`);
       const at = now().toISOString();
-      const action: RecordedAction = { id: row.id, alertId: row.alert_id, kind: row.kind, stationId: row.station_id ?? undefined, remoteAddress: row.remote_address ?? undefined, reason: row.reason, at: row.at, until: row.until ?? undefined };
+      const action: RecordedAction = { id: row.id, alertId: row.alert_id, kind: row.kind as RecordedAction['kind'], stationId: row.station_id ?? undefined, remoteAddress: row.remote_address ?? undefined, reason: row.reason, at: row.at, until: row.until ?? undefined };
       if (action.kind === 'lockOut') {
-        await db.updateTable('monitor_lockouts').set({ lifted_at: at, lifted_by: by }).where('action_id', '=', action.id).execute();
+        await store.lockouts.liftFor(action.id, at, by);
         locks.delete(keyOf(action));
         announce({ op: 'lift', stationId: action.stationId, remoteAddress: action.remoteAddress });
       }
       await actions.undo?.(action, by);
-      await db.updateTable('monitor_actions').set({ undone_at: at, undone_by: by }).where('id', '=', action.id).execute();
+      await store.actions.markUndone(action.id, at, by);
       return action.alertId;
     },
   };
