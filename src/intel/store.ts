@@ -4,8 +4,8 @@
  * Timestamps are stored as fixed-width ISO-8601 UTC text with microseconds so
  * text order is time order on both SQLite and PostgreSQL.
  */
-import { sql, type Kysely, type Migration } from 'kysely';
-import { tablesOf, type Database } from '../store/index.js';
+import type { Kysely, Migration } from 'kysely';
+import { tableExists, tablesOf, type Database } from '../store/index.js';
 import type { StixObject } from './stix.js';
 
 export interface IntelTables {
@@ -240,11 +240,6 @@ export function createIntelStore(database: Database): IntelStore {
 }
 
 /** Whether the database holds intel's tables (a node migrated it), for tools that open a node's data without starting it. */
-export async function intelTablesExist(database: Database): Promise<boolean> {
-  try {
-    await sql`select 1 from intel_objects where 1 = 0`.execute(tablesOf<IntelTables>(database));
-    return true;
-  } catch {
-    return false;
-  }
+export function intelTablesExist(database: Database): Promise<boolean> {
+  return tableExists(database, 'intel_objects');
 }

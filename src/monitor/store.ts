@@ -5,8 +5,8 @@
  * this file holds their SQL; alerts.ts, responses.ts and index.ts work
  * through the repository below, other modules through the monitor's API.
  */
-import { PostgresAdapter, sql, type Insertable, type Kysely, type Migration, type Selectable, type Updateable } from 'kysely';
-import { tablesOf, type Database, type Defaulted, type SerialIdColumn } from '../store/index.js';
+import { PostgresAdapter, type Insertable, type Kysely, type Migration, type Selectable, type Updateable } from 'kysely';
+import { tableExists, tablesOf, type Database, type Defaulted, type SerialIdColumn } from '../store/index.js';
 
 export interface MonitorTables {
   monitor_security_events: {
@@ -279,11 +279,6 @@ export function createMonitorStore(database: Database) {
 export type MonitorStore = ReturnType<typeof createMonitorStore>;
 
 /** Whether the database holds the monitor's tables (a node migrated it), for tools that open a node's data without starting it. */
-export async function monitorTablesExist(database: Database): Promise<boolean> {
-  try {
-    await sql`select 1 from monitor_alerts where 1 = 0`.execute(tablesOf<MonitorTables>(database));
-    return true;
-  } catch {
-    return false;
-  }
+export function monitorTablesExist(database: Database): Promise<boolean> {
+  return tableExists(database, 'monitor_alerts');
 }

@@ -172,6 +172,16 @@ export function tablesOf<T>(database: Database): Kysely<T> {
   return database.db as unknown as Kysely<T>;
 }
 
+/** Whether the database has the table (a node migrated it), for tools that open a node's data without starting it. */
+export async function tableExists(database: Database, table: string): Promise<boolean> {
+  try {
+    await sql`select 1 from ${sql.table(table)} where 1 = 0`.execute(database.db);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A bigint (int8) column: PostgreSQL's driver reads it back as a string, SQLite as a number. */
 export type Int8Column = ColumnType<string | number, number, number>;
 /** An id the database assigns (SQLite INTEGER PRIMARY KEY AUTOINCREMENT, PostgreSQL bigserial): read as Int8Column, never written. */
