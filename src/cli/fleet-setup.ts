@@ -3,7 +3,7 @@
  * REST API, so `evguard sim` and `evguard demo` need no manual set-up.
  */
 import type { ApiClient } from '../api/client.js';
-import type { SimFirmwareOptions } from '../sim/firmware.js';
+import type { SimFirmwareOptions } from '../sim/types.js';
 
 /** Creates (or re-keys) each station and returns its password. */
 export async function registerStations(api: ApiClient, ids: string[], securityProfile: 1 | 2 | 3): Promise<Map<string, string>> {

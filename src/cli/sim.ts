@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runFleet, type FleetStats, type OcppVersion } from '../sim/index.js';
-import type { SimFirmwareOptions } from '../sim/firmware.js';
+import type { SimFirmwareOptions } from '../sim/types.js';
 import { ATTACK_DETECTOR, ATTACK_MODES, runAttack, type AttackMode } from '../sim/attacks.js';
 import { parseIntOption, parseUrlOption, usageError } from '../cli-kit.js';
 import { apiClient } from '../api/client.js';

@@ -24,7 +24,7 @@ export { intelErrors, type IntelErrorCode } from './errors.js';
 export { intelMigrations } from './store.js';
 export { createTaxiiClient, type TaxiiClient, type TaxiiClientOptions, type PullResult, type PushResult } from './taxii-client.js';
 export { TAXII_MEDIA_TYPE, STIX_MEDIA_TYPE } from './taxii-media.js';
-export { TLP2_MARKING_IDS, TLP2_EXTENSION_ID, TLP_LEVELS, canonicalJson, uuidv5, scoId, sdoId } from './stix.js';
+export { TLP2_MARKING_IDS, TLP2_EXTENSION_ID, TLP_LEVELS, uuidv5, scoId, sdoId } from './stix.js';
 export type { Bundle, StixObject, Indicator, Sighting, TlpLevel } from './stix.js';
 export type { ShareableAlert, ShareableIncident, AlertSeverity } from './mapping.js';
 export type { EnforcedIndicator, Match, MatchInput } from './matcher.js';

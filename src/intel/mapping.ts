@@ -4,8 +4,9 @@
  * every timestamp from the alert, so exporting the same alerts twice gives
  * byte-identical objects and a receiver de-duplicates re-shared intel.
  */
+import { canonicalJson } from '../canonical-json.js';
 import {
-  canonicalJson, scoId, sdoId, stixTime, tlpMarking, uuidv5, EVGUARD_NAMESPACE,
+  scoId, sdoId, stixTime, tlpMarking, uuidv5, EVGUARD_NAMESPACE,
   type Bundle, type ExtensionDefinition, type Identity, type Indicator, type ObservedData, type Relationship, type Sighting, type StixCommon, type TlpLevel,
 } from './stix.js';
 import {

@@ -10,7 +10,8 @@ import { observablesFor } from './mapping.js';
 import type { MatchInput } from './matcher.js';
 import type { Pseudonymiser } from './pseudonym.js';
 import type { StixValidator } from './schema.js';
-import { canonicalJson, sdoId, stixTime, type Identity, type ObservedData, type Sighting, type StixCommon } from './stix.js';
+import { canonicalJson } from '../canonical-json.js';
+import { sdoId, stixTime, type Identity, type ObservedData, type Sighting, type StixCommon } from './stix.js';
 import type { IntelStore } from './store.js';
 import { isIdentifier } from './taxii-media.js';
 

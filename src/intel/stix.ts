@@ -3,6 +3,7 @@
  * markings, and deterministic identifiers. No well-kept STIX library exists on
  * npm, so the shapes live here and the OASIS schemas (schema.ts) check them.
  */
+import { canonicalJson } from '../canonical-json.js';
 import { createHash } from 'node:crypto';
 
 export type TlpLevel = 'clear' | 'green' | 'amber' | 'amber+strict' | 'red';
@@ -101,22 +102,6 @@ export function tlpOf(object: StixCommon): TlpLevel | undefined {
   return found;
 }
 
-/**
- * RFC 8785 (JCS) canonical JSON, as STIX 2.1 §2.9 requires for the name of a
- * deterministic cyber-observable id. ECMAScript's number and string
- * serialisation already is JCS's; only key order needs care.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('non-finite number in canonical JSON');
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 /** UUIDv5 (RFC 9562 §5.5): SHA-1 over namespace bytes and name, version and variant bits set. */
 export function uuidv5(namespace: string, name: string): string {

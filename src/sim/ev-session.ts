@@ -18,7 +18,8 @@
 import { randomBytes, verify, X509Certificate } from 'node:crypto';
 import { createServer, connect, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { canonicalJson, type SimSecc } from './ev.js';
+import { canonicalJson } from '../canonical-json.js';
+import type { SimSecc } from './ev.js';
 import { simErrors } from './errors.js';
 import type { SimStation } from './types.js';
 

@@ -14,6 +14,7 @@
  * canonical JSON of the body). The vehicle talks to the SECC object in
  * process; the SECC talks OCPP to the CSMS over the station's real link.
  */
+import { canonicalJson } from '../canonical-json.js';
 import { createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
 import { createStationCsr, pemBlocks, toPem } from './certificates.js';
@@ -24,14 +25,6 @@ import type { SimStation } from './types.js';
 /** The ISO 15118-2 message set namespace a station reports in Get15118EVCertificate. */
 export const ISO15118_2_SCHEMA = 'urn:iso:15118:2:2013:MsgDef';
 
-/** RFC 8785 canonical JSON for the objects exchanged here (strings, integers, arrays, objects). */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 const derOf = (pem: string) => Buffer.from(new X509Certificate(pem).raw).toString('base64');
 const pemOf = (der: string) => toPem('CERTIFICATE', Buffer.from(der, 'base64'));

@@ -17,24 +17,9 @@ import { BaseFetcher, Updater } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { X509Certificate as PeculiarCertificate, X509Crl } from '../trust/x509.js';
 import { compareVersions } from '../model/firmware-version.js';
-import type { IncomingHandler, OcppVersion } from './types.js';
+import type { OcppVersion } from '../model/ocpp-version.js';
+import type { IncomingHandler, SimFirmwareOptions } from './types.js';
 
-export interface SimFirmwareOptions {
-  /** Trust anchors for the HTTPS download (the CSMS's server CA chain). */
-  ca?: string | string[];
-  /** Manufacturer roots for signing certificates, beside any installed ManufacturerRootCertificate. */
-  manufacturerRoots?: string[];
-  /** Trusted TUF roots: with them the station verifies release metadata with tuf-js. */
-  tuf?: { imageRoot: object; directorRoot: object };
-  /** CRL of the manufacturer root; the signing certificate is checked against it. */
-  crlUrl?: string;
-  /** 1.6 only: the station implements the security extension (SignedUpdateFirmware). Default true. */
-  securityExtension?: boolean;
-  /** Make the installation step fail (InstallationFailed). */
-  failInstall?: boolean;
-  /** Largest image accepted, in bytes. Default 64 MiB. */
-  maxBytes?: number;
-}
 
 /** What the updater needs from the station. */
 export interface FirmwareHost {

@@ -8,7 +8,7 @@ import { simErrors } from './errors.js';
 import { createSimValidators } from './schemas.js';
 import { createSimStation } from './station.js';
 import type { CallRecord, OcppVersion, SecurityProfile, SimStation, SimTlsOptions } from './types.js';
-import type { SimFirmwareOptions } from './firmware.js';
+import type { SimFirmwareOptions } from './types.js';
 
 export interface FleetOptions {
   url: string;

@@ -7,7 +7,7 @@
  * of stations shares one cheap set and both ends apply the same rules.
  */
 import { createValidator, SUBPROTOCOLS, type OcppValidator } from '../ocpp/validator.js';
-import type { OcppVersion } from './types.js';
+import type { OcppVersion } from '../model/ocpp-version.js';
 
 export const SUBPROTOCOL: Record<OcppVersion, string> = SUBPROTOCOLS;
 

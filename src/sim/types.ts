@@ -1,7 +1,6 @@
 /** Public types of the simulators; the factories live in station.ts and fleet.ts. */
 import type { EventEmitter } from 'node:events';
 import type { SimValidator } from './schemas.js';
-import type { SimFirmwareOptions } from './firmware.js';
 import type { OcppVersion } from '../model/ocpp-version.js';
 
 export type { OcppVersion };
@@ -128,4 +127,21 @@ export interface SimStation extends EventEmitter {
   meterReading(connectorId: number): number;
   /** The transaction id on a connector, if any. */
   transactionId(connectorId: number): string | undefined;
+}
+
+export interface SimFirmwareOptions {
+  /** Trust anchors for the HTTPS download (the CSMS's server CA chain). */
+  ca?: string | string[];
+  /** Manufacturer roots for signing certificates, beside any installed ManufacturerRootCertificate. */
+  manufacturerRoots?: string[];
+  /** Trusted TUF roots: with them the station verifies release metadata with tuf-js. */
+  tuf?: { imageRoot: object; directorRoot: object };
+  /** CRL of the manufacturer root; the signing certificate is checked against it. */
+  crlUrl?: string;
+  /** 1.6 only: the station implements the security extension (SignedUpdateFirmware). Default true. */
+  securityExtension?: boolean;
+  /** Make the installation step fail (InstallationFailed). */
+  failInstall?: boolean;
+  /** Largest image accepted, in bytes. Default 64 MiB. */
+  maxBytes?: number;
 }

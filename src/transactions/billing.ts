@@ -7,11 +7,10 @@
  * and see whether it is the one that was settled.
  */
 import { createHash } from 'node:crypto';
-import canonicalizeModule from 'canonicalize';
-import type { Transaction, TransactionEventLogEntry } from './index.js';
+import { canonicalJson } from '../canonical-json.js';
+import type { Transaction, TransactionEventLogEntry } from './types.js';
 
 // The package is CommonJS (module.exports = the function) while its types declare an ES default export.
-const canonicalize = canonicalizeModule as unknown as (value: unknown) => string | undefined;
 
 export const BILLING_RECORD_FORMAT = 'evguard-billing-record/1';
 export const BILLING_EXPORT_FORMAT = 'evguard-billing-export/1';
@@ -35,7 +34,7 @@ export interface BillingRecord {
 
 /** SHA-256 (hex) over the RFC 8785 canonical form of `value`. */
 export function canonicalSha256(value: unknown): string {
-  return createHash('sha256').update(canonicalize(value) ?? '', 'utf8').digest('hex');
+  return createHash('sha256').update(canonicalJson(value), 'utf8').digest('hex');
 }
 
 export async function billingRecord(tx: Transaction & { eventLog: TransactionEventLogEntry[] }, check: SignedChecker): Promise<BillingRecord> {

@@ -9,6 +9,7 @@
  * the message body and a detached ECDSA signature over the RFC 8785 canonical
  * JSON of that body, standing in for the XML signature of the EXI original.
  */
+import { canonicalJson } from '../canonical-json.js';
 import { createCipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, sign, verify, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
 import * as x509 from './x509.js';
 import type { Authority } from './authority.js';
@@ -40,14 +41,6 @@ export interface GetCertificateStatusResult { status: 'Accepted' | 'Failed'; ocs
 /** OCPP 2.1 raises exiRequest to 11000 characters (2.0.1: 5600); anything longer is refused before decoding. */
 const MAX_EXI_CHARS = 11_000;
 
-/** RFC 8785 canonical form for the JSON this module exchanges (objects, arrays, strings, integers). */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 const hashFor = (key: KeyObject) => (curveOf(key) === 'P-521' ? 'sha512' : curveOf(key) === 'P-384' ? 'sha384' : 'sha256');
 

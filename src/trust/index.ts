@@ -30,7 +30,7 @@ import { createTicketKeys, type TicketKeys } from './tickets.js';
 
 export { trustErrors } from './errors.js';
 export { trustMigrations } from './store.js';
-export { canonicalJson, encryptContractKey } from './contracts.js';
+export { encryptContractKey } from './contracts.js';
 export { csrRefusal, DEFAULT_LIFECYCLE, INSTALLABLE_TYPES } from './lifecycle.js';
 export type { CertificateLifecycle, LifecycleConfig, StationLink, StationInventory, InventoryEntry } from './lifecycle.js';
 export type { Renewal } from './store.js';

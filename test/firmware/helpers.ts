@@ -1,6 +1,6 @@
 /** Shared set-up for the firmware tests: a node, a simulated fleet, raw uploads. */
 import { createSimStation, type OcppVersion, type SimStation } from '../../src/sim/index.js';
-import type { SimFirmwareOptions } from '../../src/sim/firmware.js';
+import type { SimFirmwareOptions } from '../../src/sim/types.js';
 import type { TestNode } from '../support/node.js';
 
 export const VENDOR = 'Acme';

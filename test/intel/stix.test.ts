@@ -1,9 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { canonicalJson } from '../../src/canonical-json.js';
 import { EvguardError } from '../../src/errors.js';
 import {
-  canonicalJson, parsePattern, patternFor, scoId, STATION_EXTENSION, TLP2_EXTENSION_ID, TLP2_MARKING_IDS, TLP_LEVELS, uuidv5, type StixObject,
+  parsePattern, patternFor, scoId, STATION_EXTENSION, TLP2_EXTENSION_ID, TLP2_MARKING_IDS, TLP_LEVELS, uuidv5, type StixObject,
 } from '../../src/intel/index.js';
 import { ADDRESS, FINGERPRINT, FIRMWARE, openNode, sampleAlerts, type TestNode } from './fixtures.js';
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, sign, verify, X509Certificate } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { canonicalJson } from '../../src/trust/index.js';
+import { canonicalJson } from '../../src/canonical-json.js';
 import { makeCsr, openFixture, openssl, pemBlocks, type Fixture } from './fixture.js';
 
 let f: Fixture;
