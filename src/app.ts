@@ -26,13 +26,16 @@ import { transactionRoutes } from './api/routes/transactions.js';
 import { adminRoutes } from './api/routes/admin.js';
 import { consoleRoutes } from './api/console.js';
 import { createTrust, lifecycleRoutes, plugAndChargeHooks, trustMigrations, type Trust } from './trust/index.js';
-import { createMonitor, monitorMigrations, monitorRoutes, type Monitor, type RecordedAction } from './monitor/index.js';
-import { createGrid, createOpenAdrVen, gridMigrations, gridRoutes, type Grid } from './grid/index.js';
+import { createMonitor, monitorMigrations, type Monitor, type RecordedAction } from './monitor/index.js';
+import { monitorRoutes } from './monitor/routes.js';
+import { createGrid, createOpenAdrVen, gridMigrations, type Grid } from './grid/index.js';
+import { gridRoutes } from './grid/routes.js';
 import { checkSignedMeterValue, createMeterKeys, meterKeyRoutes, meterMigrations } from './meters/index.js';
 import { tlsOptions } from './tls.js';
 import { createMetrics } from './metrics.js';
 import { recordIdentity } from './node-identity.js';
-import { assessRoutes, createAssessment } from './assess/index.js';
+import { createAssessment } from './assess/index.js';
+import { assessRoutes } from './assess/routes.js';
 import { createIntel, intelMigrations, type Intel } from './intel/index.js';
 import { createFirmware, firmwareMigrations, type Firmware } from './firmware/index.js';
 import { followOperations } from './oplog.js';
@@ -368,8 +371,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     adminRoutes({ tokens, audit, metrics: metrics.registry, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...gateway.sessions()].length }), ready: () => database.ready(), publicMetrics: config.publicMetrics }),
     stationRoutes({ stations, gateway: router ? { ...gateway, call: router.call, disconnect: router.disconnect } : gateway, presence: stationPresence, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
     transactionRoutes({ transactions, idTokens: stations.idTokens }),
-    (app, guard) => monitorRoutes(app, guard, monitor),
-    (app, guard) => gridRoutes(app, guard, grid),
+    monitorRoutes(monitor),
+    gridRoutes(grid),
     meterKeyRoutes({ keys: meterKeys, stationExists: (id) => stations.registry.get(id).then(() => true, () => false) }),
     (app) => trust.publicRoutes(app),
     (app, guard) =>

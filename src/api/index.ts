@@ -9,6 +9,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import swagger from '@fastify/swagger';
 import { EvguardError, commonErrors } from '../errors.js';
 import type { AuditLog } from './audit.js';
+import type { Guard, RoutePlugin } from './route-plugin.js';
 import { isDatabaseUnavailable } from '../store/index.js';
 import { roleAllows, type Principal, type Role, type TokenStore } from './auth.js';
 
@@ -25,14 +26,7 @@ declare module 'fastify' {
   }
 }
 
-export interface Guard {
-  /**
-   * A hook that admits a principal with at least `role`. Routes declare it as
-   * `preHandler`; the API moves it to `onRequest` (see createApi), so the
-   * token is checked before the body is read, parsed or validated.
-   */
-  require(role: Role): preHandlerHookHandler;
-}
+export type { Guard, RoutePlugin };
 
 export interface ApiDeps {
   tokens: TokenStore;
@@ -63,7 +57,6 @@ export function isLoopback(address: string | undefined): boolean {
 /** One year; browsers then refuse plain HTTP for this host name. */
 const HSTS = 'max-age=31536000';
 
-export type RoutePlugin = (app: FastifyInstance, guard: Guard) => Promise<void> | void;
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

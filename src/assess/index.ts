@@ -18,7 +18,6 @@ export { RULES, SOURCES, type Rule, type RuleSeverity, type RuleStatus } from '.
 export { assessFacts, summarise, grade, WEIGHT, type StationAssessment, type FleetSummary, type RuleResult } from './evaluate.js';
 export type { StationFacts, Advisory } from './facts.js';
 export { renderAssessmentHtml, renderChecklistMarkdown, renderChecklistHtml } from './render.js';
-export { assessRoutes } from './routes.js';
 export { assessErrors };
 
 

@@ -4,7 +4,7 @@
  * procurement checklist.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Guard } from '../api/index.js';
+import type { Guard } from '../api/route-plugin.js';
 import type { Assessment } from './index.js';
 import { RULES } from './rules.js';
 import { renderChecklistHtml, renderChecklistMarkdown } from './render.js';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, rmSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { Guard } from '../api/index.js';
+import type { Guard } from '../api/route-plugin.js';
 import type { Campaigns } from './campaigns.js';
 import { firmwareErrors } from './errors.js';
 import { imageRepo, type Images } from './images.js';

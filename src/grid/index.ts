@@ -27,7 +27,6 @@ import { contributionAt, pendingUps, profileTimeline, profileTimelines, rampViol
 
 export { gridErrors } from './errors.js';
 export { gridMigrations, type Feeder, type Site, type StationAssignment } from './store.js';
-export { gridRoutes } from './routes.js';
 export { commandEffect, scheduleLimitW, GUARDED_ACTIONS } from './commands.js';
 export { createOpenAdrVen, type OpenAdrConfig, type OpenAdrVen } from './openadr.js';
 export type { LoadPoint } from './load.js';

@@ -4,11 +4,10 @@
  * live stream (auditor), and two-person approvals for mass actions (operator,
  * approved by a different token).
  */
+import type { Guard, RoutePlugin } from '../api/route-plugin.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { gridErrors } from './errors.js';
 import type { Grid } from './index.js';
-
-interface GridGuard { require(role: 'auditor' | 'operator' | 'admin'): preHandlerHookHandler }
 
 const KEEPALIVE_MS = 15_000;
 const MAX_STREAMS = 100;
@@ -21,7 +20,11 @@ function principal(req: FastifyRequest): { tokenId: string; name: string } {
   return { tokenId: String(p?.tokenId ?? 'unknown'), name: String(p?.name ?? 'unknown').slice(0, 128) };
 }
 
-export function gridRoutes(app: FastifyInstance, guard: GridGuard, grid: Grid): void {
+export function gridRoutes(grid: Grid): RoutePlugin {
+  return (app, guard) => addGridRoutes(app, guard, grid);
+}
+
+function addGridRoutes(app: FastifyInstance, guard: Guard, grid: Grid): void {
   let streams = 0;
   const read = guard.require('auditor');
   const admin = guard.require('admin');

@@ -10,6 +10,7 @@
  * station's key for any meter it has. Small table, read whole at start and
  * written through, so the detector's lookup is synchronous.
  */
+import type { Guard, RoutePlugin } from '../api/route-plugin.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import type { Kysely, Migration } from 'kysely';
@@ -162,8 +163,6 @@ export async function checkSignedMeterValue(keys: Pick<MeterKeys, 'lookup'>, sta
   return { encoding: 'OCMF', meterSerial, pagination, keySource, keyFingerprint: keyFingerprint(key), result: r.verified ? 'verified' : 'failed', reason: r.reason };
 }
 
-interface Guard { require(role: 'auditor' | 'operator' | 'admin'): preHandlerHookHandler }
-
 const stationParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 48 } } } as const;
 const serial = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' } as const;
 
@@ -172,7 +171,7 @@ const serial = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\x21-
  * GET  /api/v1/stations/:id/meter-keys                           (auditor) lists them;
  * DELETE /api/v1/stations/:id/meter-keys?meterSerial=            (operator) removes one, or all of the station's.
  */
-export function meterKeyRoutes(deps: { keys: MeterKeys; stationExists(id: string): Promise<boolean> }) {
+export function meterKeyRoutes(deps: { keys: MeterKeys; stationExists(id: string): Promise<boolean> }): RoutePlugin {
   return (app: FastifyInstance, guard: Guard) => {
     const known = async (id: string) => {
       if (!(await deps.stationExists(id))) throw meterErrors.METER_KEY_NOT_FOUND(`No station with id ${id}`);

@@ -18,7 +18,6 @@ import { createWebhookSender, type WebhookConfig, type WebhookSender } from './o
 import { createMonitorStore, type SecurityEventRow } from './store.js';
 
 export { monitorMigrations, monitorTablesExist } from './store.js';
-export { monitorRoutes, type MonitorGuard } from './routes.js';
 export { monitorErrors };
 export { type Alert, type AlertAction, type AlertComment, type AlertState } from './alerts.js';
 export { RESPONSE_KINDS, type ResponseActions, type ResponseKind, type RecordedAction, type LockView, type LockoutRow } from './responses.js';

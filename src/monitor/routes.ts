@@ -4,12 +4,12 @@
  * role. Errors leave as `{ error: { code, message } }` through the API's
  * error handler.
  */
+import type { Guard, RoutePlugin } from '../api/route-plugin.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { MAX_COMMENT } from './alerts.js';
 import { monitorErrors } from './errors.js';
 import type { Monitor } from './index.js';
 
-export interface MonitorGuard { require(role: 'auditor' | 'operator' | 'admin'): preHandlerHookHandler }
 
 /** Comment for SSE keep-alive, so proxies do not close an idle stream. */
 const KEEPALIVE_MS = 15_000;
@@ -23,7 +23,11 @@ function who(req: FastifyRequest): string {
   return typeof p?.name === 'string' && p.name.length > 0 ? p.name.slice(0, 128) : 'unknown';
 }
 
-export function monitorRoutes(app: FastifyInstance, guard: MonitorGuard, monitor: Monitor): void {
+export function monitorRoutes(monitor: Monitor): RoutePlugin {
+  return (app, guard) => addMonitorRoutes(app, guard, monitor);
+}
+
+function addMonitorRoutes(app: FastifyInstance, guard: Guard, monitor: Monitor): void {
   let streams = 0;
 
   app.get('/api/v1/security-events', {

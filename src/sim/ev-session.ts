@@ -19,7 +19,7 @@ import { randomBytes, verify, X509Certificate } from 'node:crypto';
 import { createServer, connect, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { canonicalJson } from '../canonical-json.js';
-import type { SimSecc } from './ev.js';
+import type { SimSecc } from './types.js';
 import { simErrors } from './errors.js';
 import type { SimStation } from './types.js';
 

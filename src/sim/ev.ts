@@ -20,6 +20,7 @@ import * as pkijs from 'pkijs';
 import { createStationCsr, pemBlocks, toPem } from './certificates.js';
 import { simErrors } from './errors.js';
 import { openV2gChannel } from './ev-session.js';
+import type { SimSecc } from './types.js';
 import type { SimStation } from './types.js';
 
 /** The ISO 15118-2 message set namespace a station reports in Get15118EVCertificate. */
@@ -60,15 +61,6 @@ export function ocspRequestData(chain: string[], responderUrl = ''): OcspRequest
 }
 
 // ── the station side ────────────────────────────────────────────────────
-
-export interface SimSecc {
-  /** CertificateInstallationReq / CertificateUpdateReq from the vehicle → Get15118EVCertificate. */
-  certificateInstallation(exiRequest: string, action?: 'Install' | 'Update'): Promise<{ status: string; exiResponse: string; reasonCode?: string }>;
-  /** PaymentDetailsReq (contract chain) → Authorize with the chain's OCSP request data. */
-  paymentDetails(req: { eMAID: string; ContractSignatureCertChain: string[] }): Promise<{ ResponseCode: string; idTokenStatus: string; certificateStatus?: string }>;
-  /** GetCertificateStatus for the first certificate of a chain: the base64 DER OCSP response. */
-  certificateStatus(chain: string[]): Promise<{ status: string; ocspResult?: string; reasonCode?: string }>;
-}
 
 /** The charging station's ISO 15118 front end, relaying to the CSMS over the station's OCPP 2.x link. */
 export function createSimSecc(station: SimStation, opts: { responderUrl?: string } = {}): SimSecc {

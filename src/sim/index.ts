@@ -15,7 +15,8 @@ export type {
   SimStation, SimStationOptions, SimStationState, SimTlsOptions, StartChargingOptions, StartChargingResult,
 } from './types.js';
 export { createSimEv, createSimSecc, ocspRequestData, chainPem, ISO15118_2_SCHEMA } from './ev.js';
-export type { SimEv, SimEvOptions, SimSecc, SimContract, ContractInstallation, OcspRequestData } from './ev.js';
+export type { SimEv, SimEvOptions, SimContract, ContractInstallation, OcspRequestData } from './ev.js';
+export type { SimSecc } from './types.js';
 export { listenSecc, openV2gChannel } from './ev-session.js';
 export type { SeccServer, SeccServerOptions, V2gChannel, V2gMessage } from './ev-session.js';
 export type { ChargeOptions, ChargingSession } from './ev.js';

@@ -145,3 +145,13 @@ export interface SimFirmwareOptions {
   /** Largest image accepted, in bytes. Default 64 MiB. */
   maxBytes?: number;
 }
+
+/** The station's ISO 15118 front end as the simulated vehicle sees it (src/sim/ev.ts implements it). */
+export interface SimSecc {
+  /** CertificateInstallationReq / CertificateUpdateReq from the vehicle → Get15118EVCertificate. */
+  certificateInstallation(exiRequest: string, action?: 'Install' | 'Update'): Promise<{ status: string; exiResponse: string; reasonCode?: string }>;
+  /** PaymentDetailsReq (contract chain) → Authorize with the chain's OCSP request data. */
+  paymentDetails(req: { eMAID: string; ContractSignatureCertChain: string[] }): Promise<{ ResponseCode: string; idTokenStatus: string; certificateStatus?: string }>;
+  /** GetCertificateStatus for the first certificate of a chain: the base64 DER OCSP response. */
+  certificateStatus(chain: string[]): Promise<{ status: string; ocspResult?: string; reasonCode?: string }>;
+}

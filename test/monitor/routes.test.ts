@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { EvguardError } from '../../src/errors.js';
-import { monitorRoutes } from '../../src/monitor/index.js';
+import { monitorRoutes } from '../../src/monitor/routes.js';
 import { openHarness, station } from './harness.js';
 
 const ROLES = ['auditor', 'operator', 'admin'];
@@ -26,7 +26,7 @@ async function serve() {
       (req as any).principal = { name: `${have}-user`, role: have };
     },
   };
-  monitorRoutes(app, guard, h.monitor);
+  monitorRoutes(h.monitor)(app, guard);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return { h, app, base, async close() { await app.close(); await h.close(); } };

@@ -1,7 +1,7 @@
 /** API tokens, the audit log, health and metrics. */
 import type { FastifyInstance } from 'fastify';
 import type { Registry as MetricsRegistry } from 'prom-client';
-import type { Guard } from '../index.js';
+import type { Guard } from '../route-plugin.js';
 import type { AuditLog } from '../audit.js';
 import type { Role, TokenStore } from '../auth.js';
 

@@ -3,7 +3,7 @@
  * and generic CSMS→station calls validated against the station's schemas.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Guard } from '../index.js';
+import type { Guard } from '../route-plugin.js';
 import type { Gateway } from '../../ocpp/index.js';
 import type { Stations, StationRecord } from '../../stations/index.js';
 import { stationErrors } from '../../stations/index.js';

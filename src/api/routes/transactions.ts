@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Guard } from '../index.js';
+import type { Guard } from '../route-plugin.js';
 import { createHash } from 'node:crypto';
 import { billingCsv, TRANSACTION_STATES, transactionKey, type Transactions } from '../../transactions/index.js';
 import type { IdTokens } from '../../stations/index.js';
