@@ -25,7 +25,10 @@ import { stationRoutes } from './api/routes/stations.js';
 import { transactionRoutes } from './api/routes/transactions.js';
 import { adminRoutes } from './api/routes/admin.js';
 import { consoleRoutes } from './api/console.js';
-import { createTrust, lifecycleRoutes, plugAndChargeHooks, trustMigrations, type Trust } from './trust/index.js';
+import { createTrust, trustMigrations, type Trust } from './trust/index.js';
+import { lifecycleRoutes } from './trust/lifecycle-routes.js';
+import { plugAndChargeHooks } from './trust/ocpp.js';
+import { apiRoutes as trustApiRoutes, publicRoutes as trustPublicRoutes } from './trust/routes.js';
 import { createMonitor, monitorMigrations, type Monitor, type RecordedAction } from './monitor/index.js';
 import { monitorRoutes } from './monitor/routes.js';
 import { createGrid, createOpenAdrVen, gridMigrations, type Grid } from './grid/index.js';
@@ -374,7 +377,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     monitorRoutes(monitor),
     gridRoutes(grid),
     meterKeyRoutes({ keys: meterKeys, stationExists: (id) => stations.registry.get(id).then(() => true, () => false) }),
-    (app) => trust.publicRoutes(app),
+    (app) => trustPublicRoutes(app, trust),
     (app, guard) =>
       app.register(async (scope) => {
         // Reading the PKI needs the auditor role; changing it (revocation, imports) the operator role.
@@ -382,7 +385,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         const read = guard.require('auditor');
         const write = guard.require('operator');
         scope.addHook('onRequest', async (req, reply) => (req.method === 'GET' ? read : write).call(scope, req, reply, () => undefined));
-        await trust.apiRoutes(scope);
+        await trustApiRoutes(scope, trust);
         await lifecycleRoutes(scope, certificates);
       }),
     consoleRoutes(),

@@ -8,7 +8,6 @@ import { createHash, createPublicKey } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as ocsp from '@peculiar/asn1-ocsp';
 import { Certificate as AsnCertificate } from '@peculiar/asn1-x509';
-import type { FastifyInstance } from 'fastify';
 import * as x509 from './x509.js';
 import type { JsonName } from './x509.js';
 import type { Bus } from '../bus/index.js';
@@ -21,7 +20,6 @@ import { trustErrors } from './errors.js';
 import { createKeyVault, resolvePassphrase } from './keys.js';
 import { CA_PROFILES, isValidPcid, LEAF_PROFILES, normalizeEmaid, normalizeSerial, type CurveName } from './profiles.js';
 import { createRevocation, REVOCATION_REASONS, type RevocationReason } from './revocation.js';
-import { apiRoutes, publicRoutes } from './routes.js';
 import { createCertificateLifecycle, DEFAULT_LIFECYCLE, type CertificateLifecycle, type LifecycleConfig, type StationLink } from './lifecycle.js';
 import { ensureServiceCredential, readOperatorServerCredential, serverSan, type ServiceCredential } from './service.js';
 import { checkStationClientCertificate, signStationCsr, type ClientCertificateCheck, type StationCertificateType } from './station.js';
@@ -34,10 +32,10 @@ export { encryptContractKey } from './contracts.js';
 export { csrRefusal, DEFAULT_LIFECYCLE, INSTALLABLE_TYPES } from './lifecycle.js';
 export type { CertificateLifecycle, LifecycleConfig, StationLink, StationInventory, InventoryEntry } from './lifecycle.js';
 export type { Renewal } from './store.js';
-export { plugAndChargeHooks } from './ocpp.js';
-export { lifecycleRoutes } from './lifecycle-routes.js';
 export { CA_PROFILES, LEAF_PROFILES, REVOCATION_REASONS };
 export type { CertificateRecord, InstalledCertificate, ClientCertificateCheck, StationCertificateType, RevocationReason };
+import type { CaSummary, TrustCore } from './types.js';
+export type { CaSummary, TrustCore };
 export type { AuthorizeCertificateStatus, ContractAuthorization, Get15118EVCertificateResult, GetCertificateStatusResult, OcspRequestData } from './contracts.js';
 
 export interface TrustConfig {
@@ -61,56 +59,12 @@ export interface TrustConfig {
   now?: () => Date;
 }
 
-export interface CaSummary { name: string; purpose: string; pem: string; subject: string; notAfter: string; offline: boolean }
-
-export interface Trust {
-  ensureHierarchies(): Promise<void>;
-  /** TLS session ticket keys shared through the store (tickets.ts). */
-  readonly ticketKeys: TicketKeys;
-  serverCredentials(): { key: string[]; cert: string[] };
-  stationTrustAnchors(): string[];
-  checkStationClientCertificate(chainDer: Buffer[], stationId: string): ClientCertificateCheck;
-  signStationCsr(input: { csrPem: string; stationId: string; certificateType?: StationCertificateType }): Promise<{ certificateChainPem: string; serialHex: string; notAfter: string }>;
-  revoke(serialHex: string, reason?: string): Promise<{ stationId?: string }>;
-  isRevoked(serialHex: string): boolean;
-  /** Called once per certificate this node learns is revoked (here, from another node's event, or from the store). */
-  onRevocation(handler: (c: CertificateRevoked) => void): () => void;
-  /** Reads revocations other nodes stored, so a lost `certificate.revoked` event is caught within STALE_BOUND_MS when called at that interval. */
-  refreshRevocations(): Promise<void>;
-  listCas(): CaSummary[];
-  /** The root a station installs with InstallCertificate, by OCPP certificateType. */
-  rootCertificatePem(type: 'CSMSRootCertificate' | 'V2GRootCertificate' | 'MORootCertificate' | 'ManufacturerRootCertificate'): string;
-  listCertificates(filter?: { stationId?: string }): CertificateRecord[];
-  /** One certificate issued here, by serial (any spelling), or undefined. */
-  findCertificate(serialHex: unknown): CertificateRecord | undefined;
-  expiringStationCertificates(days: number): CertificateRecord[];
-  /** Publishes `certificate.expiring` for each station certificate expiring within `days`; returns them. */
-  publishExpiryAlerts(days: number): CertificateRecord[];
-  /** Stores what a station reported in GetInstalledCertificateIds (replaces its previous report). */
-  recordInstalledCertificates(stationId: string, entries: { certificateType: string; hashAlgorithm: string; issuerNameHash: string; issuerKeyHash: string; serialNumber: string }[]): Promise<void>;
-  installedCertificates(stationId: string): Promise<InstalledCertificate[]>;
-  crlDer(caName: string): Promise<Buffer>;
-  ocspRespond(requestDer: Buffer): Promise<Buffer>;
-  /** An OCSP response for one of the node's own TLS certificates, for stapling (cached for half its validity). */
-  stapledOcsp(certDer: Buffer, issuerDer: Buffer): Promise<Buffer | undefined>;
-  get15118EVCertificate(input: { iso15118SchemaVersion?: string; action: 'Install' | 'Update'; exiRequest: string }): Promise<import('./contracts.js').Get15118EVCertificateResult>;
-  getCertificateStatus(ocspRequestData: import('./contracts.js').OcspRequestData): Promise<import('./contracts.js').GetCertificateStatusResult>;
-  authorizeContract(input: { emaid?: string; certificatePem?: string; iso15118CertificateHashData?: import('./contracts.js').OcspRequestData[] }): Promise<import('./contracts.js').ContractAuthorization>;
-  registerContract(input: { pcid: string; emaid: string }): Promise<void>;
-  /** The state of the newest contract certificate issued for an EMAID, or undefined when none was. */
-  contractStatus(emaid: string): 'Accepted' | 'Blocked' | 'Expired' | undefined;
-  issueOemProvisioningCertificate(input: { pcid: string; csrPem: string }): Promise<{ certificateChainPem: string; serialHex: string }>;
-  issueContractCertificate(input: { emaid: string; csrPem: string }): Promise<{ certificateChainPem: string; serialHex: string }>;
-  /** A firmware signing certificate (CN = signer name) from the firmware CA. */
-  issueCodeSigningCertificate(input: { name: string; publicKeyPem: string }): Promise<{ certificateChainPem: string; serialHex: string }>;
-  exportCaCsr(caName: string): Promise<string>;
-  importCa(caName: string, input: { certPem: string; keyPem?: string; keyPassphrase?: string }): Promise<CaSummary>;
+/** The trust module's API: its core (types.ts) and the certificate lifecycle over a station link. */
+export interface Trust extends TrustCore {
   /** The OCPP certificate lifecycle (CSR policy, renewal, trust store, inventory, expiry alerts) over the core's station link. */
   certificateLifecycle(link: StationLink, config?: Partial<LifecycleConfig>): CertificateLifecycle;
-  publicRoutes: (app: FastifyInstance) => Promise<void>;
-  /** Authenticated /api/v1 routes; register them inside the API's auth scope. */
-  apiRoutes: (app: FastifyInstance) => Promise<void>;
 }
+
 
 export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(...a: any[]): void; warn(...a: any[]): void } }, config: TrustConfig): Promise<Trust> {
   const now = config.now ?? (() => new Date());
@@ -334,8 +288,6 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
       { trust, store, bus: deps.bus, link, now, log: deps.log },
       { ...DEFAULT_LIFECYCLE, ...Object.fromEntries(Object.entries(lifecycleConfig ?? {}).filter(([, v]) => v !== undefined)) },
     ),
-    publicRoutes: async (app) => publicRoutes(app, trust),
-    apiRoutes: async (app) => apiRoutes(app, trust),
   };
   return trust;
 }

@@ -16,7 +16,7 @@ import { INSTALLABLE_TYPES, type CommandsFor, type InstallableType, type Station
 import { trustErrors } from './errors.js';
 import { normalizeSerial } from './profiles.js';
 import type { CertificateRecord, InstalledCertificate, Renewal, TrustStore } from './store.js';
-import type { Trust } from './index.js';
+import type { TrustCore } from './types.js';
 
 type Version = OcppVersion;
 export type { StationCertificateKind };
@@ -82,7 +82,7 @@ export interface StationInventory {
 
 export type CertificateLifecycle = ReturnType<typeof createCertificateLifecycle>;
 
-export function createCertificateLifecycle(deps: { trust: Trust; store: TrustStore; bus: Bus; link: StationLink; now: () => Date; log?: { warn(...a: any[]): void } }, config: LifecycleConfig) {
+export function createCertificateLifecycle(deps: { trust: TrustCore; store: TrustStore; bus: Bus; link: StationLink; now: () => Date; log?: { warn(...a: any[]): void } }, config: LifecycleConfig) {
   const { trust, store, link, now } = deps;
   const alerted = new Set<string>();
   const lastScheduled = new Map<string, number>();

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { apiRoutes, publicRoutes } from '../../src/trust/routes.js';
 import { makeCsr, openFixture, openssl, opensslAsync, pemBlocks, type Fixture } from './fixture.js';
 
 let f: Fixture;
@@ -9,8 +10,8 @@ let base: string;
 before(async () => {
   f = await openFixture();
   app = Fastify();
-  await app.register(f.trust.publicRoutes);
-  await app.register(f.trust.apiRoutes);
+  await app.register(async (scope) => publicRoutes(scope, f.trust));
+  await app.register(async (scope) => apiRoutes(scope, f.trust));
   base = await app.listen({ port: 0, host: '127.0.0.1' });
 });
 after(async () => {
