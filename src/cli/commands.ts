@@ -10,7 +10,7 @@ import { assessCommand } from '../assess/cli.js';
 import { VERSION } from '../app.js';
 import { firmwareCommand } from '../firmware/cli.js';
 import { createIntelCommand } from '../intel/cli.js';
-import { openIntelNode } from '../intel/open-node.js';
+import { openIntelNode } from './intel-node.js';
 import { createPkiCommand } from '../trust/cli.js';
 
 export function buildCli(): Command {

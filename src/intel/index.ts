@@ -21,7 +21,7 @@ import type { TaxiiClient } from './taxii-client.js';
 import { createSightingRecorder, type ObservedTraffic } from './sightings.js';
 
 export { intelErrors, type IntelErrorCode } from './errors.js';
-export { intelMigrations } from './store.js';
+export { intelMigrations, intelTablesExist } from './store.js';
 export { createTaxiiClient, type TaxiiClient, type TaxiiClientOptions, type PullResult, type PushResult } from './taxii-client.js';
 export { TAXII_MEDIA_TYPE, STIX_MEDIA_TYPE } from './taxii-media.js';
 export { TLP2_MARKING_IDS, TLP2_EXTENSION_ID, TLP_LEVELS, uuidv5, scoId, sdoId } from './stix.js';

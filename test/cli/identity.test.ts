@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createIntelCommand } from '../../src/intel/cli.js';
 import { defaultCollections } from '../../src/intel/index.js';
-import { openIntelNode } from '../../src/intel/open-node.js';
+import { openIntelNode } from '../../src/cli/intel-node.js';
 import { createPkiCommand } from '../../src/trust/cli.js';
 import { openNode, sampleAlerts, type TestNode as IntelTestNode } from '../intel/fixtures.js';
 import { startTestNode } from '../support/node.js';

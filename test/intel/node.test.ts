@@ -16,7 +16,7 @@ import { eventually, startTestNode, testDatabases, type TestNode } from '../supp
 import { stationCsr } from '../support/pki.js';
 import { createTaxiiClient, TAXII_MEDIA_TYPE, type StixObject } from '../../src/intel/index.js';
 import type { BusEvent } from '../../src/bus/index.js';
-import { openIntelNode } from '../../src/intel/open-node.js';
+import { openIntelNode } from '../../src/cli/intel-node.js';
 import { runAttack } from '../../src/sim/attacks.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

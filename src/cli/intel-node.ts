@@ -1,6 +1,6 @@
 /**
- * Opens a node's data directory for `evguard intel …` without starting the
- * node: its database (SQLite in the data dir, or EVGUARD_DATABASE_URL), its
+ * Part of the root program: opens a node's data directory for `evguard intel …`
+ * without starting the node (so it wires modules, which only the root does): its database (SQLite in the data dir, or EVGUARD_DATABASE_URL), its
  * alerts through the monitor's API, and intel with the node's own config and
  * pseudonym key, so an export from the CLI is the bundle the node would share.
  */
@@ -10,11 +10,10 @@ import { loadNodeConfig } from '../node-identity.js';
 import { createLocalBus } from '../bus/index.js';
 import { openDatabase, type Database } from '../store/index.js';
 import { createMonitor, monitorTablesExist } from '../monitor/index.js';
-import { intelErrors } from './errors.js';
-import { createIntel } from './index.js';
-import type { OpenIntelNode } from './cli.js';
-import { intelConfigFor, shareableAlert } from './node.js';
-import { intelTablesExist } from './store.js';
+import { intelErrors } from '../intel/errors.js';
+import { createIntel, intelTablesExist } from '../intel/index.js';
+import type { OpenIntelNode } from '../intel/cli.js';
+import { intelConfigFor, shareableAlert } from '../intel/node.js';
 
 /** The monitor lists at most this many alerts, newest first. */
 const MAX_ALERTS = 1000;
