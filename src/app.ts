@@ -17,7 +17,8 @@ import { STALE_BOUND_MS } from './bus/changes.js';
 import { containRejections } from './ocpp/faults.js';
 import { stationCommands } from './ocpp/commands/index.js';
 import { isOcppVersion } from './model/ocpp-version.js';
-import { createGateway, v16Handlers, v2Handlers, type Gateway, type HandlerTable, type StationContext, type StationDomain } from './ocpp/index.js';
+import { createGateway, type Gateway, type StationDomain } from './ocpp/index.js';
+import { createDispatch } from './ocpp/dispatch.js';
 import { createStations, stationsMigrations, type Stations } from './stations/index.js';
 import { createTransactions, transactionsMigrations, type Transactions } from './transactions/index.js';
 import { apiMigrations, createApi, createAuditLog, createTokenStore } from './api/index.js';
@@ -29,7 +30,7 @@ import { createTrust, trustMigrations, type Trust } from './trust/index.js';
 import { lifecycleRoutes } from './trust/lifecycle-routes.js';
 import { plugAndChargeHooks } from './trust/ocpp.js';
 import { apiRoutes as trustApiRoutes, publicRoutes as trustPublicRoutes } from './trust/routes.js';
-import { createMonitor, monitorMigrations, type Monitor, type RecordedAction } from './monitor/index.js';
+import { createMonitor, createStationActions, monitorMigrations, type Monitor } from './monitor/index.js';
 import { monitorRoutes } from './monitor/routes.js';
 import { createGrid, createOpenAdrVen, gridMigrations, type Grid } from './grid/index.js';
 import { gridRoutes } from './grid/routes.js';
@@ -54,8 +55,6 @@ export const VERSION = '0.1.0';
  * disk, so a slow sender holds a socket, not memory.
  */
 const SERVER_TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 120_000, connectionsCheckingInterval: 1_000 } as const;
-/** A live (not offline-queued) transaction message older than this is reported as StaleTimestamp. */
-const STALE_AFTER_S = 600;
 
 export interface App {
   readonly config: Config;
@@ -122,30 +121,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   /** The call path that reaches a station on any node of the cluster. */
   let calls!: Calls;
   const audit = createAuditLog(database);
-  const automatic = (action: string, target: string, details: Record<string, unknown>) =>
-    audit.append({ actor: 'monitor', role: 'system', action, target, outcome: 'ok', details });
   let grid!: Grid;
   // Commands to stations through the version adapters: `commands` over the call path that reaches any node's
   // stations; `localCommands` over this node's gateway, for the grid's own profiles (its beforeCall must see them).
   const commands = stationCommands((id, action, payload, o) => calls.call(id, action, payload, o));
   const localCommands = stationCommands((id, action, payload, o) => gateway.call(id, action, payload, o));
-  /** An operator reverses an automatic action; the monitor has already lifted a lock-out itself. */
-  async function undoAutomatic(a: RecordedAction, by: string) {
-    const stationId = a.stationId ?? '';
-    const details: Record<string, unknown> = { actionId: a.id, alertId: a.alertId, reason: a.reason };
-    if (a.kind === 'quarantine') await stations.registry.setQuarantined(stationId, false);
-    else if (a.kind === 'setUnavailable') {
-      const s = gateway.session(stationId);
-      if (s) details.stationAnswer = await commands(s.version).setAvailability(stationId, 'Operative');
-      else details.pending = 'station offline; set it Operative when it is back';
-    } else if (a.kind === 'revokeCertificate') {
-      // A revocation is final (RFC 5280); reinstating means a fresh certificate, so ask the station for a new CSR.
-      const s = gateway.session(stationId);
-      if (s) details.stationAnswer = await commands(s.version).requestCsr(stationId, 'ChargingStationCertificate');
-      else details.pending = 'station offline; it needs a new certificate';
-    }
-    await audit.append({ actor: by, role: 'operator', action: `undo-${a.kind}`, target: stationId || a.remoteAddress || '', outcome: 'ok', details });
-  }
   // Registered meter public keys: the signedMeter detector verifies OCMF data against these, not the key the station sends.
   const meterKeys = await createMeterKeys(database);
   const monitor = await createMonitor(
@@ -156,29 +136,23 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       // Every node mirrors the lead's lock-outs (enforced at its own upgrade check) and streams its alerts.
       fleetBus: cluster?.fleetBus(),
       log,
-      actions: {
-        async lockOut(target, until, reason) {
-          await automatic('lock-out', target.stationId ?? target.remoteAddress ?? '', { until, reason });
+      // Detectors act through the same command path operators use (src/monitor/responses.ts), audited as the monitor's.
+      actions: createStationActions({
+        commands,
+        liveVersion: (id) => gateway.session(id)?.version,
+        registeredVersion: cluster
+          ? async (id) => {
+            const v = (await stations.registry.get(id)).ocppVersion;
+            return isOcppVersion(v) ? v : undefined;
+          }
+          : undefined,
+        setQuarantined: (id, q) => stations.registry.setQuarantined(id, q),
+        revokeCertificates: async (id, reason) => {
+          for (const c of trust.listCertificates({ stationId: id })) if (!c.revokedAt) await trust.revoke(c.serialHex, reason);
         },
-        async quarantine(stationId, reason) {
-          await stations.registry.setQuarantined(stationId, true);
-          await automatic('quarantine', stationId, { reason });
-        },
-        async setUnavailable(stationId, reason) {
-          const s = gateway.session(stationId) ?? (cluster ? await stations.registry.get(stationId).then((r) => (isOcppVersion(r.ocppVersion) ? { version: r.ocppVersion } : undefined), () => undefined) : undefined);
-          if (s) await commands(s.version).setAvailability(stationId, 'Inoperative').catch(() => undefined);
-          await automatic('set-unavailable', stationId, { reason });
-        },
-        async revokeCertificate(stationId, reason) {
-          for (const c of trust.listCertificates({ stationId })) if (!c.revokedAt) await trust.revoke(c.serialHex, reason);
-          await automatic('revoke-certificate', stationId, { reason });
-        },
-        async disconnect(stationId, reason) {
-          await calls.disconnect(stationId, 1008, reason);
-          await automatic('disconnect', stationId, { reason });
-        },
-        undo: undoAutomatic,
-      },
+        disconnect: (id, code, reason) => calls.disconnect(id, code, reason),
+        audit: (entry) => audit.append(entry),
+      }),
       lookups: { connectorMaxPowerW: (stationId) => grid?.connectorMaxPowerW(stationId), meterPublicKey: (stationId, serial) => meterKeys.lookup(stationId, serial) },
     },
     config.monitor ?? {},
@@ -256,14 +230,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const domain: StationDomain = {
     ...stations.domain,
     ...plugAndCharge,
-    transactionEvent(ctx, e) {
-      // A message the station sends live (2.x offline=false; 1.6 has no such flag) with a timestamp far in the past is a replay signal.
-      const ageS = (Date.now() - Date.parse(e.timestamp)) / 1000;
-      if (e.offline === false && ageS > STALE_AFTER_S) {
-        securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'StaleTimestamp', techInfo: `TransactionEvent ${e.kind} seqNo ${e.seqNo ?? '-'} is ${Math.round(ageS)} s old but not marked offline` });
-      }
-      return transactions.event(ctx, e);
-    },
+    // Stale timestamps are the transactions module's to judge (src/transactions).
+    transactionEvent: (ctx, e) => transactions.event(ctx, e),
     async securityEvent(ctx, r) {
       metrics.securityEvent(r.type, 'station');
       await monitor.recordSecurityEvent({
@@ -280,27 +248,14 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     signCertificate: (ctx, req) => certificates.signCertificate(ctx, req),
   };
 
-  const tables: Record<string, HandlerTable> = { '1.6': v16Handlers(domain), '2.0.1': v2Handlers(domain), '2.1': v2Handlers(domain) };
 
   gateway = createGateway(
     {
       authenticate: stations.authenticate,
       heldElsewhere: cluster ? (id, ms) => router!.heldElsewhere(id, ms) : undefined,
       duplicateRefused: (f) => securityEvent({ stationId: f.stationId, remoteAddress: f.remoteAddress, type: 'DuplicateIdentity', techInfo: 'second authenticated connection refused while the first is alive' }),
-      async dispatch(ctx, action, params) {
-        const done = metrics.call(action, ctx.version);
-        try {
-          const handler = tables[ctx.version]![action];
-          if (!handler) throw Object.assign(new Error(`${action} is recognised but not supported by this CSMS`), { rpcErrorCode: 'NotSupported' });
-          await stations.admit(ctx, action);
-          const answer = await handler(ctx, params);
-          done(true);
-          return answer;
-        } catch (err) {
-          done(false);
-          throw err;
-        }
-      },
+      // Each CALL to its version's adapter, after the admission check (src/ocpp/dispatch.ts).
+      dispatch: createDispatch(domain, { admit: (ctx, action) => stations.admit(ctx, action), observe: (action, version) => metrics.call(action, version) }),
       handshake: (facts, result) => metrics.handshake(facts, result),
       connected(ctx) {
         metrics.stationConnected();

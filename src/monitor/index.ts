@@ -20,7 +20,7 @@ import { createMonitorStore, type SecurityEventRow } from './store.js';
 export { monitorMigrations, monitorTablesExist } from './store.js';
 export { monitorErrors };
 export { type Alert, type AlertAction, type AlertComment, type AlertState } from './alerts.js';
-export { RESPONSE_KINDS, type ResponseActions, type ResponseKind, type RecordedAction, type LockView, type LockoutRow } from './responses.js';
+export { RESPONSE_KINDS, createStationActions, type StationActionDeps, type ResponseActions, type ResponseKind, type RecordedAction, type LockView, type LockoutRow } from './responses.js';
 export { DETECTORS, DETECTOR_NAMES, type Detector, type DetectorName, type Finding, type Severity, type Thresholds } from './detectors/index.js';
 export { isCritical, isStandardEvent, canonicalEventType, standardEventTypes, CSMS_EVENT_TYPES } from './catalog.js';
 export { formatSyslog, type SyslogConfig } from './outputs/syslog.js';

@@ -18,6 +18,8 @@ import { monitorErrors } from './errors.js';
 import type { Finding } from './detectors/types.js';
 import type { LockoutChanged } from '../bus/changes.js';
 import type { MonitorStore } from './store.js';
+import type { CommandsFor } from '../model/commands.js';
+import type { OcppVersion } from '../model/ocpp-version.js';
 
 export const RESPONSE_KINDS = ['refuseConnection', 'lockOut', 'quarantine', 'setUnavailable', 'revokeCertificate', 'notify'] as const;
 export type ResponseKind = (typeof RESPONSE_KINDS)[number];
@@ -201,3 +203,67 @@ export function createResponder(store: MonitorStore, actions: ResponseActions, n
 }
 
 export type Responder = ReturnType<typeof createResponder>;
+
+/** What the station actions need from the node: the commands port, sessions, the registry, trust and the audit log. */
+export interface StationActionDeps {
+  /** The version adapters over the call path that reaches a station on any node. */
+  commands: CommandsFor;
+  /** OCPP version of the session this node holds for the station, if any. */
+  liveVersion(stationId: string): OcppVersion | undefined;
+  /** Cluster mode: the version the registry last saw, for a station another node may hold. */
+  registeredVersion?(stationId: string): Promise<OcppVersion | undefined>;
+  setQuarantined(stationId: string, quarantined: boolean): Promise<unknown>;
+  /** Revokes every certificate issued to the station that is not revoked yet. */
+  revokeCertificates(stationId: string, reason: string): Promise<void>;
+  /** Closes the station's session on whichever node holds it. */
+  disconnect(stationId: string, code: number, reason: string): Promise<unknown>;
+  audit(entry: { actor: string; role: string; action: string; target: string; outcome: 'ok'; details: Record<string, unknown> }): Promise<unknown>;
+}
+
+/**
+ * The node's side of the automatic responses: each action through the same
+ * paths operators use, each written to the audit log as the monitor's, and
+ * each (but a lock-out, which the monitor lifts itself) undone on request.
+ */
+export function createStationActions(deps: StationActionDeps): Required<ResponseActions> {
+  const automatic = (action: string, target: string, details: Record<string, unknown>) =>
+    deps.audit({ actor: 'monitor', role: 'system', action, target, outcome: 'ok', details });
+  return {
+    async lockOut(target, until, reason) {
+      await automatic('lock-out', target.stationId ?? target.remoteAddress ?? '', { until, reason });
+    },
+    async quarantine(stationId, reason) {
+      await deps.setQuarantined(stationId, true);
+      await automatic('quarantine', stationId, { reason });
+    },
+    async setUnavailable(stationId, reason) {
+      const version = deps.liveVersion(stationId) ?? (await deps.registeredVersion?.(stationId).catch(() => undefined));
+      if (version) await deps.commands(version).setAvailability(stationId, 'Inoperative').catch(() => undefined);
+      await automatic('set-unavailable', stationId, { reason });
+    },
+    async revokeCertificate(stationId, reason) {
+      await deps.revokeCertificates(stationId, reason);
+      await automatic('revoke-certificate', stationId, { reason });
+    },
+    async disconnect(stationId, reason) {
+      await deps.disconnect(stationId, 1008, reason);
+      await automatic('disconnect', stationId, { reason });
+    },
+    /** An operator reverses an automatic action; the monitor has already lifted a lock-out itself. */
+    async undo(a, by) {
+      const stationId = a.stationId ?? '';
+      const details: Record<string, unknown> = { actionId: a.id, alertId: a.alertId, reason: a.reason };
+      const version = deps.liveVersion(stationId);
+      if (a.kind === 'quarantine') await deps.setQuarantined(stationId, false);
+      else if (a.kind === 'setUnavailable') {
+        if (version) details.stationAnswer = await deps.commands(version).setAvailability(stationId, 'Operative');
+        else details.pending = 'station offline; set it Operative when it is back';
+      } else if (a.kind === 'revokeCertificate') {
+        // A revocation is final (RFC 5280); reinstating means a fresh certificate, so ask the station for a new CSR.
+        if (version) details.stationAnswer = await deps.commands(version).requestCsr(stationId, 'ChargingStationCertificate');
+        else details.pending = 'station offline; it needs a new certificate';
+      }
+      await deps.audit({ actor: by, role: 'operator', action: `undo-${a.kind}`, target: stationId || a.remoteAddress || '', outcome: 'ok', details });
+    },
+  };
+}

@@ -33,6 +33,9 @@ import { TRANSACTION_STATES, type Transaction, type TransactionEventLogEntry, ty
 export { TRANSACTION_STATES, type Transaction, type TransactionEventLogEntry, type TransactionState };
 export { billingCsv, canonicalSha256, BILLING_EXPORT_FORMAT, BILLING_RECORD_FORMAT, type BillingRecord, type SignedChecker } from './billing.js';
 
+/** A live (not offline-queued) transaction message older than this is reported as StaleTimestamp. */
+export const STALE_AFTER_S = 600;
+
 export interface TransactionsConfig {
   /** Bounds of physically possible readings (plausibility.ts). */
   plausibility?: Partial<PlausibilityLimits>;
@@ -362,6 +365,11 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
 
   return {
     async event(ctx: StationContext, e: TransactionEventIn): Promise<TransactionEventResult> {
+      // A message the station sends live (2.x offline=false; 1.6 has no such flag) with a timestamp far in the past is a replay signal.
+      const ageS = (now() - Date.parse(e.timestamp)) / 1000;
+      if (e.offline === false && ageS > STALE_AFTER_S) {
+        deps.securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'StaleTimestamp', techInfo: `TransactionEvent ${e.kind} seqNo ${e.seqNo ?? '-'} is ${Math.round(ageS)} s old but not marked offline` });
+      }
       // The decision comes first, outside the database transaction, and is stored with the record.
       const auth = e.idToken && e.kind !== 'Ended' ? await deps.authorize(e.idToken.idToken) : undefined;
       let out: Outcome;

@@ -275,5 +275,20 @@ for (const db of testDatabases()) {
         }
       });
     });
+
+    describe('5. a live message with an old timestamp is a replay signal', () => {
+      test('2.0.1: StaleTimestamp for an old message not marked offline; none for an offline-queued one or a fresh one', async () => {
+        const id = `STALE-${db}`;
+        const c = await station(id, 'ocpp2.0.1');
+        const old = new Date(Date.now() - 3_600_000).toISOString();
+        const fresh = new Date().toISOString();
+        const started = txEvent('S1', 0, 'Started', old, 1000, { idToken: { idToken: TOKEN, type: 'ISO14443' }, offline: true });
+        assert.equal((await c.call('TransactionEvent', started))[0], 3);
+        assert.equal((await c.call('TransactionEvent', txEvent('S1', 1, 'Updated', fresh, 1100)))[0], 3);
+        assert.deepEqual((await events(id)).filter((e) => e.type === 'StaleTimestamp'), []);
+        assert.equal((await c.call('TransactionEvent', txEvent('S1', 2, 'Updated', old, 1200)))[0], 3);
+        await eventually('StaleTimestamp recorded', async () => ((await events(id)).filter((e) => e.type === 'StaleTimestamp').length === 1 ? true : undefined));
+      });
+    });
   });
 }
