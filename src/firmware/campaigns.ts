@@ -7,7 +7,6 @@
  * must be the one installed.
  */
 import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import type { Bus } from '../bus/index.js';
 import { Topics } from '../bus/events.js';
 import { firmwareErrors } from './errors.js';
@@ -18,13 +17,14 @@ import type { OcppVersion } from '../model/ocpp-version.js';
 import { planWaves, shouldHalt, spreadInstallTime, stateAfterStatus, TERMINAL_STATES, type RolloutSpec, type StationUpdateState } from './policy.js';
 import { verifyRelease } from './release-check.js';
 import type { TufRepositories } from './tuf.js';
+import type { CampaignStationRow, CampaignStationUpdate, CampaignUpdate, FirmwareStore } from './store.js';
 
 export type CampaignState = 'running' | 'paused' | 'halted' | 'aborted' | 'completed';
 
 export interface StationInfo { id: string; vendor?: string; model?: string; firmwareVersion?: string; tags: string[] }
 
 export interface CampaignDeps {
-  db: Kysely<any>;
+  store: FirmwareStore;
   bus: Bus;
   images: Images;
   tuf: TufRepositories;
@@ -110,7 +110,7 @@ const ACTIVE_STATION = ['sent', 'downloading', 'installing', 'installed'];
 const ACTIVE_CAMPAIGN = ['running', 'paused', 'halted'];
 
 export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
-  const { db } = deps;
+  const { store } = deps;
   const locks = new Map<string, Promise<unknown>>();
   const serial = <T>(id: string, fn: () => Promise<T>): Promise<T> => {
     const next = (locks.get(id) ?? Promise.resolve()).then(fn, fn);
@@ -120,31 +120,31 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
   const now = () => new Date().toISOString();
 
   async function rows(campaignId: string): Promise<CampaignStation[]> {
-    const list = await db.selectFrom('firmware_campaign_stations').selectAll().where('campaign_id', '=', campaignId).orderBy('wave').orderBy('station_id').execute();
-    return list.map((r: any) => ({
-      stationId: r.station_id, wave: Number(r.wave), state: r.state, requestId: Number(r.request_id), ocppStatus: r.ocpp_status ?? undefined,
+    const list = await store.campaignStations.list(campaignId);
+    return list.map((r) => ({
+      stationId: r.station_id, wave: Number(r.wave), state: r.state as StationUpdateState, requestId: Number(r.request_id), ocppStatus: r.ocpp_status ?? undefined,
       detail: r.detail ?? undefined, insecure: Number(r.insecure) === 1, fromVersion: r.from_version ?? undefined,
       reportedVersion: r.reported_version ?? undefined, installAt: r.install_at ?? undefined, updatedAt: r.updated_at,
     }));
   }
-  async function setStation(campaignId: string, stationId: string, fields: Record<string, unknown>) {
-    await db.updateTable('firmware_campaign_stations').set({ ...fields, updated_at: now() }).where('campaign_id', '=', campaignId).where('station_id', '=', stationId).execute();
+  async function setStation(campaignId: string, stationId: string, fields: CampaignStationUpdate) {
+    await store.campaignStations.update(campaignId, stationId, { ...fields, updated_at: now() });
   }
-  async function setCampaign(c: { id: string; state: CampaignState }, state: CampaignState, extra: Record<string, unknown> = {}) {
-    await db.updateTable('firmware_campaigns').set({ state, ...extra, updated_at: now() }).where('id', '=', c.id).execute();
+  async function setCampaign(c: { id: string; state: CampaignState }, state: CampaignState, extra: CampaignUpdate = {}) {
+    await store.campaigns.update(c.id, { state, ...extra, updated_at: now() });
     const haltReason = typeof extra.halt_reason === 'string' ? { haltReason: extra.halt_reason } : {};
     deps.bus.publish(Topics.firmwareCampaign, { campaignId: c.id, state, from: c.state, ...haltReason });
   }
 
   async function get(id: string): Promise<Campaign> {
     if (typeof id !== 'string' || id.length > 64) throw firmwareErrors.CAMPAIGN_UNKNOWN();
-    const r: any = await db.selectFrom('firmware_campaigns').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await store.campaigns.get(id);
     if (!r) throw firmwareErrors.CAMPAIGN_UNKNOWN(`No campaign ${id}`);
     const stations = await rows(id);
     const counts: Record<string, number> = {};
     for (const s of stations) counts[s.state] = (counts[s.state] ?? 0) + 1;
     return {
-      id: r.id, firmwareId: r.firmware_id, state: r.state, currentWave: Number(r.current_wave), haltReason: r.halt_reason ?? undefined,
+      id: r.id, firmwareId: r.firmware_id, state: r.state as CampaignState, currentWave: Number(r.current_wave), haltReason: r.halt_reason ?? undefined,
       spec: JSON.parse(r.spec), createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at, counts, stations,
     };
   }
@@ -205,8 +205,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
       throw firmwareErrors.CAMPAIGN_INVALID('send stationIds or a filter { vendor, model, version, tag }');
     }
 
-    const busy = new Set((await db.selectFrom('firmware_campaign_stations as s').innerJoin('firmware_campaigns as c', 'c.id', 's.campaign_id')
-      .select('s.station_id').where('c.state', 'in', ACTIVE_CAMPAIGN).where('s.state', 'not in', [...TERMINAL_STATES]).execute()).map((r: any) => r.station_id));
+    const busy = new Set(await store.campaignStations.busyStations(ACTIVE_CAMPAIGN, [...TERMINAL_STATES]));
     const refusals = new Map<string, string>();
     for (const s of targets) {
       if (busy.has(s.id)) refusals.set(s.id, 'already in an active campaign');
@@ -223,14 +222,14 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
     const at = now();
     const fullSpec = { ...spec, waveSize };
     const initial: CampaignState = eligible.length === 0 ? 'completed' : input.paused ? 'paused' : 'running';
-    await db.insertInto('firmware_campaigns').values({ id, firmware_id: img.id, state: initial, spec: JSON.stringify(fullSpec), current_wave: 0, halt_reason: null, created_by: principal.name, created_at: at, updated_at: at }).execute();
+    await store.campaigns.insert({ id, firmware_id: img.id, state: initial, spec: JSON.stringify(fullSpec), current_wave: 0, halt_reason: null, created_by: principal.name, created_at: at, updated_at: at });
     for (const s of targets) {
       const refused = refusals.get(s.id);
-      await db.insertInto('firmware_campaign_stations').values({
+      await store.campaignStations.insert({
         campaign_id: id, station_id: s.id, wave: refused ? -1 : waves.get(s.id)!, state: refused ? (refused.startsWith('already runs') ? 'skipped' : 'refused') : 'pending',
         request_id: randomInt(1, 2 ** 31 - 1), ocpp_status: null, detail: refused ?? null, insecure: 0, from_version: s.firmwareVersion ?? null,
         reported_version: null, install_at: null, updated_at: at,
-      }).execute();
+      });
     }
     deps.bus.publish(Topics.firmwareCampaign, { campaignId: id, state: initial, firmwareId: img.id });
     await advance(id);
@@ -269,7 +268,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
         if (!settled || !evidence || wave >= lastWave) break;
         wave++;
       }
-      if (wave !== c.currentWave) await db.updateTable('firmware_campaigns').set({ current_wave: wave, updated_at: now() }).where('id', '=', id).execute();
+      if (wave !== c.currentWave) await store.campaigns.update(id, { current_wave: wave, updated_at: now() });
       const inWindow = !c.spec.window || Date.parse(c.spec.window.start) <= Date.now() + 60_000 * 60;
       if (!inWindow) return;
       const img = await deps.images.get(c.firmwareId);
@@ -303,7 +302,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
   /** Updates in flight when the campaign halted still report: keep the stated reason true to the counts. */
   async function refreshHaltReason(c: Campaign): Promise<void> {
     const reason = haltReason(c, c.stations.filter((s) => s.wave >= 0));
-    if (reason && reason !== c.haltReason) await db.updateTable('firmware_campaigns').set({ halt_reason: reason, updated_at: now() }).where('id', '=', c.id).execute();
+    if (reason && reason !== c.haltReason) await store.campaigns.update(c.id, { halt_reason: reason, updated_at: now() });
   }
 
   async function dispatch(c: Campaign, img: FirmwareImage, s: CampaignStation, version: OcppVersion): Promise<void> {
@@ -313,7 +312,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
     const installAtMs = c.spec.window ? spreadInstallTime(startMs, Date.parse(c.spec.window.end)) : Date.now();
     const token = randomBytes(32).toString('base64url');
     const expires = Math.max(installAtMs, Date.now()) + config.downloadTtlS * 1000;
-    await db.insertInto('firmware_downloads').values({ token_hash: createHash('sha256').update(token).digest('hex'), station_id: s.stationId, firmware_id: img.id, campaign_id: c.id, expires_at: new Date(expires).toISOString() }).execute();
+    await store.downloads.insert({ token_hash: createHash('sha256').update(token).digest('hex'), station_id: s.stationId, firmware_id: img.id, campaign_id: c.id, expires_at: new Date(expires).toISOString() });
     // Director metadata: exactly this image for this station and hardware.
     await deps.tuf.publish(`director/${s.stationId}`, 'director', [{
       path: img.targetPath, length: img.length, sha256: img.sha256,
@@ -352,10 +351,8 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
     await advance(c.id);
   }
 
-  async function activeRow(stationId: string): Promise<{ campaignId: string; row: any } | undefined> {
-    const r: any = await db.selectFrom('firmware_campaign_stations as s').innerJoin('firmware_campaigns as c', 'c.id', 's.campaign_id')
-      .selectAll('s').select(['c.firmware_id']).where('s.station_id', '=', stationId).where('s.state', 'in', ACTIVE_STATION).where('c.state', 'in', [...ACTIVE_CAMPAIGN, 'aborted'])
-      .orderBy('s.updated_at', 'desc').limit(1).executeTakeFirst();
+  async function activeRow(stationId: string): Promise<{ campaignId: string; row: CampaignStationRow & { firmware_id: string } } | undefined> {
+    const r = await store.campaignStations.latestFor(stationId, ACTIVE_STATION, [...ACTIVE_CAMPAIGN, 'aborted']);
     return r ? { campaignId: r.campaign_id, row: r } : undefined;
   }
 
@@ -369,7 +366,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
       if (!row || row.campaign_id !== campaignId) return;
       if (e.requestId !== undefined && Number(row.request_id) !== e.requestId) return;
       const next = stateAfterStatus(e.status);
-      const fields: Record<string, unknown> = { ocpp_status: e.status };
+      const fields: CampaignStationUpdate = { ocpp_status: e.status };
       if (next === 'installed') {
         const img = await deps.images.get(row.firmware_id);
         const reported = row.reported_version as string | null;
@@ -392,7 +389,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
       const row = (await activeRow(e.stationId))?.row;
       if (!row || row.campaign_id !== campaignId || !['installing', 'installed', 'downloading'].includes(row.state)) return;
       const img = await deps.images.get(row.firmware_id);
-      const fields: Record<string, unknown> = { reported_version: e.firmwareVersion ?? null };
+      const fields: CampaignStationUpdate = { reported_version: e.firmwareVersion ?? null };
       if (row.state === 'installed') {
         Object.assign(fields, e.firmwareVersion === img.version ? { state: 'succeeded' } : { state: 'failed', detail: `station booted with ${e.firmwareVersion ?? 'no version'}, expected ${img.version}` });
       }
@@ -409,7 +406,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
       if (action === 'abort') {
         for (const s of c.stations.filter((x) => x.state === 'pending')) await setStation(id, s.stationId, { state: 'skipped', detail: 'campaign aborted' });
       }
-      let extra: Record<string, unknown> = {};
+      let extra: CampaignUpdate = {};
       if (action === 'resume') {
         extra = { halt_reason: null };
         // Resuming a halted campaign accepts the failures so far; later ones are judged afresh.
@@ -435,8 +432,8 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
   }
   async function tick() {
     if (deps.leads && !deps.leads()) return;
-    const running = await db.selectFrom('firmware_campaigns').select('id').where('state', '=', 'running').execute();
-    for (const r of running) await advance(r.id as string).catch((err) => deps.log?.warn({ err }, 'campaign step failed'));
+    const running = await store.campaigns.idsInState('running');
+    for (const id of running) await advance(id).catch((err) => deps.log?.warn({ err }, 'campaign step failed'));
   }
   const timer = setInterval(() => void tick().catch(() => undefined), config.tickMs);
   timer.unref();
@@ -445,9 +442,9 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
     create,
     get,
     async list(): Promise<Omit<Campaign, 'stations'>[]> {
-      const ids = await db.selectFrom('firmware_campaigns').select('id').orderBy('created_at', 'desc').limit(200).execute();
-      return Promise.all(ids.map(async (r: any) => {
-        const { stations: _s, ...rest } = await get(r.id);
+      const ids = await store.campaigns.recentIds(200);
+      return Promise.all(ids.map(async (id) => {
+        const { stations: _s, ...rest } = await get(id);
         return rest;
       }));
     },

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Kysely } from 'kysely';
+import type { FirmwareStore, ImageRow } from './store.js';
 import { firmwareErrors } from './errors.js';
 import { checkSignature, signImage, signerFor, type SignerDeps } from './signing.js';
 import { isStaged, sha256Of, type ImageSource, type StagedImage } from './staging.js';
@@ -46,8 +46,8 @@ const NAME = /^[\p{L}\p{N} ._+-]{1,50}$/u;
 export const imageRepo = (vendor: string) => `image/${vendor.replace(/[^a-zA-Z0-9_.-]/g, '_')}`;
 export const targetPathOf = (img: { models: string[]; version: string; sha256: string }) => `${img.sha256.slice(0, 16)}-${img.version.replace(/[^a-zA-Z0-9_.-]/g, '_')}.bin`;
 
-export function createImages(deps: { db: Kysely<any>; dataDir: string; tuf: TufRepositories; signer: SignerDeps; roots: () => string[] }) {
-  const { db } = deps;
+export function createImages(deps: { store: FirmwareStore; dataDir: string; tuf: TufRepositories; signer: SignerDeps; roots: () => string[] }) {
+  const { store } = deps;
   const dir = path.join(deps.dataDir, 'firmware', 'images');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Uploads stream here first; what a killed process left behind is removed at start.
@@ -57,17 +57,17 @@ export function createImages(deps: { db: Kysely<any>; dataDir: string; tuf: TufR
   /** A stored image as a source that signing reads in chunks. */
   const blobOf = (img: FirmwareImage): StagedImage => ({ path: blobPath(img.sha256), sha256: img.sha256, length: img.length });
 
-  const fromRow = (r: any): FirmwareImage => {
+  const fromRow = (r: ImageRow): FirmwareImage => {
     const img = {
       id: r.id, vendor: r.vendor, models: JSON.parse(r.models), version: r.version, sha256: r.sha256, length: Number(r.length),
-      releaseCounter: Number(r.release_counter), signed: !!r.signature, signer: r.signer ?? undefined,
+      releaseCounter: Number(r.release_counter), signed: !!r.signature, signer: (r.signer ?? undefined) as FirmwareImage['signer'],
       signature: r.signature ?? undefined, signingCertificate: r.signing_certificate ?? undefined, createdAt: r.created_at,
     };
     return { ...img, targetPath: targetPathOf(img) };
   };
 
   async function publishRelease(vendor: string) {
-    const rows = await db.selectFrom('firmware_images').selectAll().where('vendor', '=', vendor).where('signature', 'is not', null).execute();
+    const rows = await store.images.signedOf(vendor);
     const entries: TargetEntry[] = rows.map(fromRow).map((img) => ({
       path: img.targetPath, length: img.length, sha256: img.sha256,
       custom: { vendor: img.vendor, version: img.version, hardwareIds: img.models, releaseCounter: img.releaseCounter },
@@ -90,8 +90,8 @@ export function createImages(deps: { db: Kysely<any>; dataDir: string; tuf: TufR
       if (!input.image || input.image.length === 0) throw firmwareErrors.FIRMWARE_INVALID('send the image as the raw request body (application/octet-stream)');
       const importing = input.signature !== undefined || input.signingCertificate !== undefined;
       if (importing && (typeof input.signature !== 'string' || typeof input.signingCertificate !== 'string')) throw firmwareErrors.FIRMWARE_INVALID('an imported signature needs both signature (base64) and signingCertificate (PEM)');
-      const dup = await db.selectFrom('firmware_images').select('id').where('vendor', '=', input.vendor).where('version', '=', input.version).executeTakeFirst();
-      if (dup) throw firmwareErrors.FIRMWARE_DUPLICATE(`${input.vendor} ${input.version} already exists as ${dup.id}`);
+      const dup = await store.images.idOf(input.vendor, input.version);
+      if (dup !== undefined) throw firmwareErrors.FIRMWARE_DUPLICATE(`${input.vendor} ${input.version} already exists as ${dup}`);
 
       const sha256 = sha256Of(input.image);
       let signature: string | undefined;
@@ -113,13 +113,13 @@ export function createImages(deps: { db: Kysely<any>; dataDir: string; tuf: TufR
         writeFileSync(tmp, input.image, { mode: 0o600 });
         renameSync(tmp, blobPath(sha256));
       }
-      const counter = await db.selectFrom('firmware_images').select((eb) => eb.fn.max('release_counter').as('max')).where('vendor', '=', input.vendor).executeTakeFirst();
+      const counter = await store.images.lastReleaseCounter(input.vendor);
       const id = randomUUID();
-      await db.insertInto('firmware_images').values({
+      await store.images.insert({
         id, vendor: input.vendor, models: JSON.stringify(input.models), version: input.version, sha256, length: input.image.length,
-        release_counter: Number(counter?.max ?? 0) + 1, signature: signature ?? null, signing_certificate: signingCertificate ?? null,
+        release_counter: counter + 1, signature: signature ?? null, signing_certificate: signingCertificate ?? null,
         signer: signer ?? null, created_at: new Date().toISOString(),
-      }).execute();
+      });
       if (signature) await publishRelease(input.vendor);
       return images.get(id);
     },
@@ -128,7 +128,7 @@ export function createImages(deps: { db: Kysely<any>; dataDir: string; tuf: TufR
       const img = await images.get(id);
       const cred = await signerFor(deps.signer, img.vendor);
       const signature = await signImage(blobOf(img), cred.key);
-      await db.updateTable('firmware_images').set({ signature, signing_certificate: cred.certificatePem, signer: 'evguard' }).where('id', '=', id).execute();
+      await store.images.setSignature(id, { signature, signing_certificate: cred.certificatePem, signer: 'evguard' });
       await publishRelease(img.vendor);
       return images.get(id);
     },
@@ -136,20 +136,18 @@ export function createImages(deps: { db: Kysely<any>; dataDir: string; tuf: TufR
       const img = await images.get(id);
       if (typeof signature !== 'string' || typeof signingCertificate !== 'string') throw firmwareErrors.FIRMWARE_INVALID('send signature (base64) and signingCertificate (PEM)');
       await checkSignature(blobOf(img), signature, signingCertificate, deps.roots(), deps.signer.isRevoked);
-      await db.updateTable('firmware_images').set({ signature: signature.replace(/\s+/g, ''), signing_certificate: signingCertificate, signer: 'imported' }).where('id', '=', id).execute();
+      await store.images.setSignature(id, { signature: signature.replace(/\s+/g, ''), signing_certificate: signingCertificate, signer: 'imported' });
       await publishRelease(img.vendor);
       return images.get(id);
     },
     async get(id: string): Promise<FirmwareImage> {
       if (typeof id !== 'string' || id.length > 64) throw firmwareErrors.FIRMWARE_UNKNOWN();
-      const row = await db.selectFrom('firmware_images').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await store.images.get(id);
       if (!row) throw firmwareErrors.FIRMWARE_UNKNOWN(`No firmware image ${id}`);
       return fromRow(row);
     },
     async list(filter: { vendor?: string } = {}): Promise<FirmwareImage[]> {
-      let q = db.selectFrom('firmware_images').selectAll();
-      if (filter.vendor) q = q.where('vendor', '=', filter.vendor);
-      return (await q.orderBy('created_at', 'desc').limit(1000).execute()).map(fromRow);
+      return (await store.images.list(filter.vendor)).map(fromRow);
     },
   };
   return images;

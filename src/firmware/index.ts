@@ -12,6 +12,7 @@ import { createImages } from './images.js';
 import { createKeyRing } from './keys.js';
 import { firmwareRoutes } from './routes.js';
 import { createTufRepositories, defaultLifetimes, type TufLifetimes } from './tuf.js';
+import { createFirmwareStore } from './store.js';
 
 export { firmwareErrors } from './errors.js';
 export { firmwareMigrations } from './store.js';
@@ -57,16 +58,16 @@ export interface FirmwareDeps {
 }
 
 export function createFirmware(deps: FirmwareDeps, config: FirmwareConfig) {
-  const db = deps.database.db;
+  const store = createFirmwareStore(deps.database);
   const keys = createKeyRing(config.dataDir, config.keyPassphrase);
-  const tuf = createTufRepositories(db, keys, { ...defaultLifetimes, ...(config.tuf ?? {}) });
+  const tuf = createTufRepositories(store, keys, { ...defaultLifetimes, ...(config.tuf ?? {}) });
   const images = createImages({
-    db, dataDir: config.dataDir, tuf, roots: deps.manufacturerRoots,
+    store, dataDir: config.dataDir, tuf, roots: deps.manufacturerRoots,
     signer: { dataDir: config.dataDir, passphrase: keys.passphrase, issue: deps.issueCodeSigningCertificate, isRevoked: deps.isRevoked },
   });
   let blocked = deps.isBlocked ?? (() => false);
   const campaigns = createCampaigns({
-    db, bus: deps.bus, images, tuf, commands: deps.commands, online: deps.online, station: deps.station, allStations: deps.allStations,
+    store, bus: deps.bus, images, tuf, commands: deps.commands, online: deps.online, station: deps.station, allStations: deps.allStations,
     downloadBase: deps.downloadBase, isBlocked: (sha) => blocked(sha), log: deps.log, leads: deps.leads,
   }, { downloadTtlS: config.downloadTtlS ?? 86_400, tickMs: config.tickMs ?? 5_000 });
   return {
@@ -77,7 +78,7 @@ export function createFirmware(deps: FirmwareDeps, config: FirmwareConfig) {
     setBlocklist(fn: (sha256: string) => boolean | Promise<boolean>) {
       blocked = fn;
     },
-    routes: firmwareRoutes({ db, images, campaigns, tuf, maxImageBytes: config.maxImageBytes ?? 64 * 1024 * 1024 }),
+    routes: firmwareRoutes({ store, images, campaigns, tuf, maxImageBytes: config.maxImageBytes ?? 64 * 1024 * 1024 }),
     close: () => campaigns.close(),
   };
 }

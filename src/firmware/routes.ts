@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, rmSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
+import type { FirmwareStore } from './store.js';
 import type { Guard } from '../api/route-plugin.js';
 import type { Campaigns } from './campaigns.js';
 import { firmwareErrors } from './errors.js';
@@ -15,7 +15,7 @@ import { TOP_ROLES, TufKeyMissing, type TopRole, type TufRepositories } from './
 import { stageStream, type StagedImage } from './staging.js';
 
 export interface RouteDeps {
-  db: Kysely<any>;
+  store: FirmwareStore;
   images: Images;
   campaigns: Campaigns;
   tuf: TufRepositories;
@@ -198,7 +198,7 @@ export function firmwareRoutes(deps: RouteDeps) {
     app.get('/firmware/d/:token/:kind/:file', { schema: { hide: true } as any }, async (req, reply) => {
       const { token, kind, file } = req.params as { token: string; kind: string; file: string };
       if (!(req.raw.socket as any).encrypted) return notFound(reply, 'firmware is served over HTTPS only');
-      const grant = await lookup(deps.db, token);
+      const grant = await lookup(deps.store, token);
       if (!grant) return notFound(reply);
       const img = await deps.images.get(grant.firmware_id);
       if (kind === 'image') {
@@ -225,9 +225,9 @@ function notFound(reply: FastifyReply, message = 'No such download, or it has ex
   return reply.status(404).type('application/json').send({ error: { code: 'DOWNLOAD_NOT_FOUND', message } });
 }
 
-async function lookup(db: Kysely<any>, token: string): Promise<{ station_id: string; firmware_id: string } | undefined> {
+async function lookup(store: FirmwareStore, token: string): Promise<{ station_id: string; firmware_id: string } | undefined> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
-  const row: any = await db.selectFrom('firmware_downloads').selectAll().where('token_hash', '=', createHash('sha256').update(token).digest('hex')).executeTakeFirst();
+  const row = await store.downloads.get(createHash('sha256').update(token).digest('hex'));
   if (!row || Date.parse(row.expires_at) <= Date.now()) return undefined;
   return row;
 }

@@ -21,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp, type MetadataKind } from '@tufjs/models';
-import type { Kysely } from 'kysely';
+import type { FirmwareStore } from './store.js';
 import type { KeyRing, RoleKey } from './keys.js';
 
 const SPEC_VERSION = '1.0.31';
@@ -78,22 +78,22 @@ export interface TufRepositories {
 
 export class TufKeyMissing extends Error {}
 
-export function createTufRepositories(db: Kysely<any>, keys: KeyRing, lifetimes: TufLifetimes, now: () => number = Date.now): TufRepositories {
+export function createTufRepositories(store: FirmwareStore, keys: KeyRing, lifetimes: TufLifetimes, now: () => number = Date.now): TufRepositories {
   const lifeOf: Record<TopRole, number> = { root: lifetimes.rootS, targets: lifetimes.targetsS, snapshot: lifetimes.snapshotS, timestamp: lifetimes.timestampS };
   const rootOf = (repo: string) => (repo.startsWith('director/') ? 'director' : repo);
   /** Key file names: generation 1 keeps the original name, rotations add `.g<n>`. */
   const keyName = (repoRoot: string, role: TopRole, gen: number) => `${repoRoot.replace('/', '-')}-${role}${gen > 1 ? `.g${gen}` : ''}`;
 
   async function latest(repo: string, role: string): Promise<{ version: number; json: string } | undefined> {
-    const row = await db.selectFrom('firmware_tuf').select(['version', 'json']).where('repo', '=', repo).where('role', '=', role).orderBy('version', 'desc').limit(1).executeTakeFirst();
+    const row = await store.tuf.latest(repo, role);
     return row ? { version: Number(row.version), json: String(row.json) } : undefined;
   }
   async function byVersion(repo: string, role: string, version: number): Promise<string | undefined> {
-    const row = await db.selectFrom('firmware_tuf').select('json').where('repo', '=', repo).where('role', '=', role).where('version', '=', version).executeTakeFirst();
-    return row ? String(row.json) : undefined;
+    const json = await store.tuf.byVersion(repo, role, version);
+    return json !== undefined ? String(json) : undefined;
   }
   async function put(repo: string, role: string, version: number, json: string) {
-    await db.insertInto('firmware_tuf').values({ repo, role, version, json }).execute();
+    await store.tuf.insert({ repo, role, version, json });
   }
   function signed<T extends Root | Targets | Snapshot | Timestamp>(body: T, ...signers: RoleKey[]): string {
     const md = new Metadata<T>(body);
@@ -250,9 +250,7 @@ export function createTufRepositories(db: Kysely<any>, keys: KeyRing, lifetimes:
       const signers = chosen.root.key.keyID === oldRootKey.key.keyID ? [oldRootKey] : [oldRootKey, chosen.root];
       await put(repoRoot, 'root', next.version, signed(next, ...signers));
       // Everything under this root is signed again with the keys the new root names.
-      const rows = await db.selectFrom('firmware_tuf').select('repo').distinct().where('role', '=', 'targets')
-        .where((eb) => (repoRoot === 'director' ? eb('repo', 'like', 'director/%') : eb('repo', '=', repoRoot))).execute();
-      for (const { repo } of rows) {
+      for (const repo of await store.tuf.targetRepos(repoRoot, repoRoot === 'director')) {
         const t = await latest(String(repo), 'targets');
         if (t) await writeTargets(String(repo), repoRoot, await entriesOf(t.json));
         await freshen(String(repo));

@@ -16,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { migrate, openDatabase, type Database } from '../../src/store/index.js';
 import { firmwareMigrations } from '../../src/firmware/index.js';
 import { createKeyRing } from '../../src/firmware/keys.js';
+import { createFirmwareStore } from '../../src/firmware/store.js';
 import { createTufRepositories, defaultLifetimes, type TufRepositories } from '../../src/firmware/tuf.js';
 import { HttpsFetcher, verifyRelease, type ReleaseCheck } from '../../src/sim/firmware.js';
 import { Updater } from 'tuf-js';
@@ -37,7 +38,7 @@ describe('tuf-js on the station detects metadata attacks', { timeout: 60_000 }, 
   /** The role a metadata file name asks for, with or without its consistent-snapshot version. */
   const roleOf = (file: string) => file.replace(/^\d+\./, '').replace('.json', '');
   const raw = async (repo: string, role: string) =>
-    (await database.db.selectFrom('firmware_tuf').select('json').where('repo', '=', repo).where('role', '=', role).orderBy('version', 'desc').limit(1).executeTakeFirst())?.json as string | undefined;
+    (await createFirmwareStore(database).tuf.latest(repo, role))?.json;
 
   async function publish(station: string, hw: string, imgHw: string[], version: string, counter: number, bytes: Buffer, repo = 'image/Acme', t = tuf) {
     const targetPath = `${sha(bytes).slice(0, 16)}-${version}.bin`;
@@ -58,7 +59,7 @@ describe('tuf-js on the station detects metadata attacks', { timeout: 60_000 }, 
     dir = mkdtempSync(path.join(tmpdir(), 'evguard-tuf-test-'));
     database = await openDatabase({ dataDir: dir });
     await migrate(database, firmwareMigrations);
-    tuf = createTufRepositories(database.db, createKeyRing(dir, 'test-passphrase'), defaultLifetimes);
+    tuf = createTufRepositories(createFirmwareStore(database), createKeyRing(dir, 'test-passphrase'), defaultLifetimes);
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2'], { stdio: 'ignore' });
     ca = readFileSync(path.join(dir, 'c.pem'), 'utf8');
     server = createServer({ key: readFileSync(path.join(dir, 'k.pem')), cert: ca }, (req, res) => {
@@ -99,7 +100,7 @@ describe('tuf-js on the station detects metadata attacks', { timeout: 60_000 }, 
 
   test('a frozen repository (expired timestamp) is refused', async () => {
     const past = Date.now() - 3 * 86_400_000;
-    const frozenTuf = createTufRepositories(database.db, createKeyRing(dir, 'test-passphrase'), defaultLifetimes, () => past);
+    const frozenTuf = createTufRepositories(createFirmwareStore(database), createKeyRing(dir, 'test-passphrase'), defaultLifetimes, () => past);
     const bytes = image('frozen ');
     const p = await publish('st2', 'AC22', ['AC22'], '3.0.0', 4, bytes, 'image/Frozen', frozenTuf);
     // The mirror keeps serving what it had: nothing re-signs the timestamp.
@@ -130,7 +131,7 @@ describe('tuf-js on the station detects metadata attacks', { timeout: 60_000 }, 
   });
 
   const DAY = 86_400_000;
-  const at = (ms: number) => createTufRepositories(database.db, createKeyRing(dir, 'test-passphrase'), defaultLifetimes, () => ms);
+  const at = (ms: number) => createTufRepositories(createFirmwareStore(database), createKeyRing(dir, 'test-passphrase'), defaultLifetimes, () => ms);
 
   test('a release published 8, 100 and 400 days ago still verifies: the node re-signs snapshot, targets and root', async () => {
     for (const [days, station] of [[8, 'old8'], [100, 'old100'], [400, 'old400']] as const) {
