@@ -327,7 +327,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   let ports: { http: number; https?: number } | undefined;
   const api = await createApi({ tokens, audit, log, version: VERSION, transport: { plainApi: config.plainApi, publicMetrics: config.publicMetrics, httpsPort: () => ports?.https } }, httpServer, [
     adminRoutes({ tokens, audit, metrics: metrics.registry, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...gateway.sessions()].length }), ready: () => database.ready(), publicMetrics: config.publicMetrics }),
-    stationRoutes({ stations, gateway: router ? { ...gateway, call: router.call, disconnect: router.disconnect } : gateway, presence: stationPresence, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
+    stationRoutes({ stations, call: (id, action, payload, o) => calls.call(id, action, payload, o), presence: stationPresence, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
     transactionRoutes({ transactions, idTokens: stations.idTokens }),
     monitorRoutes(monitor),
     gridRoutes(grid),

@@ -27,17 +27,9 @@ function cruise(cwd: string): Promise<Violation[]> {
 
 const describe = (v: Violation) => `${v.rule.name}: ${v.from} → ${v.to}${v.cycle ? ` (cycle ${v.cycle.map((c) => c.name).join(' → ')})` : ''}`;
 
-// Until every domain module sends through the StationCommands port, two modules still name the gateway's type.
-const PENDING = new Set(['domain-not-transport']);
-
-test('src/ keeps the import rules of docs/architecture.md (no cycles, the root program private, one owner per table)', async () => {
+test('src/ keeps the import rules of docs/architecture.md (no cycles, the root program private, the transport behind the StationCommands port, one owner per table)', async () => {
   const violations = await cruise(ROOT);
-  assert.deepEqual(violations.filter((v) => !PENDING.has(v.rule.name)).map(describe), []);
-});
-
-test('no domain module imports the OCPP transport', { todo: 'assess and the station routes still name the Gateway type' }, async () => {
-  const violations = await cruise(ROOT);
-  assert.deepEqual(violations.filter((v) => PENDING.has(v.rule.name)).map(describe), []);
+  assert.deepEqual(violations.map(describe), []);
 });
 
 test('each import rule catches what it forbids', async () => {

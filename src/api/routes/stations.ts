@@ -4,20 +4,18 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Guard } from '../route-plugin.js';
-import type { Gateway } from '../../ocpp/index.js';
+import type { SendCall } from '../../model/commands.js';
 import type { Stations, StationRecord } from '../../stations/index.js';
 import { stationErrors } from '../../stations/index.js';
 
 export interface StationRoutesDeps {
   stations: Stations;
-  gateway: Gateway;
+  /** Sends an operator's CALL as given (validated by the gateway against the station's schemas); cluster mode routes it. */
+  call: SendCall;
   /** A station may move to profile 3 only once it holds a valid station certificate (OCPP A05). */
   hasValidCertificate?(stationId: string): boolean;
-  /**
-   * Where the station is connected, if anywhere: the composition root answers
-   * for the whole cluster. Default: this node's own sessions.
-   */
-  presence?(stationId: string): { ocppVersion: string; connectedSince: string; remoteAddress?: string; node?: string } | undefined;
+  /** Where the station is connected, if anywhere: the composition root answers for the whole cluster. */
+  presence(stationId: string): { ocppVersion: string; connectedSince: string; remoteAddress?: string; node?: string } | undefined;
 }
 
 const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 48 } } } as const;
@@ -46,11 +44,7 @@ const stationSchema = {
 } as const;
 
 export function stationRoutes(deps: StationRoutesDeps) {
-  const { stations, gateway } = deps;
-  const presence = deps.presence ?? ((id: string) => {
-    const session = gateway.session(id);
-    return session && { ocppVersion: session.version, connectedSince: session.connectedAt, remoteAddress: session.remoteAddress, node: undefined };
-  });
+  const { stations, presence } = deps;
   const view = (s: StationRecord) => {
     const p = presence(s.id);
     return {
@@ -195,7 +189,7 @@ export function stationRoutes(deps: StationRoutesDeps) {
         const { action, payload, timeoutMs } = req.body as { action: string; payload: object; timeoutMs?: number };
         req.auditDetails = { action };
         await stations.registry.get(id);
-        return gateway.call(id, action, payload, { timeoutMs });
+        return deps.call(id, action, payload as Record<string, unknown>, { timeoutMs });
       },
     );
 
