@@ -13,29 +13,13 @@
 import type { Guard, RoutePlugin } from '../api/route-plugin.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
-import type { Kysely, Migration } from 'kysely';
 import { meterErrors } from './errors.js';
 import type { Database } from '../store/index.js';
+import { createMetersStore } from './store.js';
 import { decodePublicKey, keyFingerprint, ocmfText, parseOcmf, verifyOcmf } from '../monitor/index.js';
 
-
 export { meterErrors };
-
-export const meterMigrations: Record<string, Migration> = {
-  'meters/001_init': {
-    async up(db: Kysely<any>) {
-      await db.schema
-        .createTable('meter_keys')
-        .addColumn('station_id', 'text', (c) => c.notNull())
-        .addColumn('meter_serial', 'text', (c) => c.notNull())
-        .addColumn('public_key', 'text', (c) => c.notNull())
-        .addColumn('key_type', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('meter_keys_pk', ['station_id', 'meter_serial'])
-        .execute();
-    },
-  },
-};
+export { meterMigrations } from './store.js';
 
 export interface MeterKey {
   stationId: string;
@@ -83,10 +67,10 @@ export function parseMeterKey(input: unknown): { spki: string; keyType: string }
 }
 
 export async function createMeterKeys(database: Database) {
-  const db = database.db as unknown as Kysely<any>;
+  const store = createMetersStore(database);
   const keys = new Map<string, MeterKey>();
   const k = (stationId: string, serial: string) => `${stationId}\u0000${serial}`;
-  for (const r of await db.selectFrom('meter_keys').selectAll().execute()) {
+  for (const r of await store.all()) {
     keys.set(k(r.station_id, r.meter_serial), { stationId: r.station_id, meterSerial: r.meter_serial, publicKey: r.public_key, keyType: r.key_type, updatedAt: r.updated_at });
   }
 
@@ -104,18 +88,14 @@ export async function createMeterKeys(database: Database) {
       const { spki, keyType } = parseMeterKey(publicKey);
       if (!keys.has(k(stationId, serial)) && keys.size >= MAX_KEYS) throw meterErrors.METER_KEY_INVALID(`At most ${MAX_KEYS} meter keys`);
       const row = { station_id: stationId, meter_serial: serial, public_key: spki, key_type: keyType, updated_at: new Date().toISOString() };
-      await db.insertInto('meter_keys').values(row)
-        .onConflict((oc) => oc.columns(['station_id', 'meter_serial']).doUpdateSet({ public_key: row.public_key, key_type: row.key_type, updated_at: row.updated_at }))
-        .execute();
+      await store.put(row);
       const key: MeterKey = { stationId, meterSerial: serial, publicKey: spki, keyType, updatedAt: row.updated_at };
       keys.set(k(stationId, serial), key);
       return { ...key };
     },
     /** Removes one meter's key, or every key of the station when no serial is given; the number removed. */
     async remove(stationId: string, meterSerial?: string): Promise<number> {
-      let q = db.deleteFrom('meter_keys').where('station_id', '=', stationId);
-      if (meterSerial !== undefined) q = q.where('meter_serial', '=', meterSerial);
-      await q.execute();
+      await store.remove(stationId, meterSerial);
       let n = 0;
       for (const [key, v] of keys) if (v.stationId === stationId && (meterSerial === undefined || v.meterSerial === meterSerial)) n += +keys.delete(key);
       if (n === 0) throw meterErrors.METER_KEY_NOT_FOUND(`No meter key for station ${stationId}${meterSerial ? ` and meter ${meterSerial}` : ''}`);

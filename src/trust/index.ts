@@ -125,7 +125,7 @@ export async function createTrust(deps: { db: Database; bus: Bus; log?: { info(.
   }
 
   const trust: Trust = {
-    ticketKeys: createTicketKeys(deps.db, passphrase),
+    ticketKeys: createTicketKeys(store, passphrase),
     async ensureHierarchies() {
       await authority.ensure();
       const svc = { authority, store, vault, now };

@@ -1,9 +1,73 @@
 /**
- * The trust module's tables. Only this file knows their shape; everything
- * else works with the records below.
+ * The trust module's tables. Only this file knows their shape and holds their
+ * SQL; everything else works with the records below.
  */
 import type { Kysely, Migration } from 'kysely';
-import type { Database } from '../store/index.js';
+import { tablesOf, type Database, type Defaulted, type Int8Column } from '../store/index.js';
+
+export interface TrustTables {
+  trust_ca: {
+    name: string;
+    cert_pem: string | null;
+    pending_csr_pem: string | null;
+    /** 0 or 1. */
+    offline: Defaulted<number>;
+    crl_number: Defaulted<number>;
+    updated_at: string;
+  };
+  trust_certificate: {
+    serial_hex: string;
+    kind: string;
+    issuer_ca: string;
+    station_id: string | null;
+    subject: string;
+    common_name: string;
+    not_before: string;
+    not_after: string;
+    sha256: string;
+    pem: string;
+    revoked_at: string | null;
+    revocation_reason: string | null;
+    created_at: string;
+  };
+  trust_service_credential: {
+    name: string;
+    chain_pem: string;
+    updated_at: string;
+  };
+  trust_contract: {
+    pcid: string;
+    emaid: string;
+    updated_at: string;
+  };
+  trust_installed_certificate: {
+    station_id: string;
+    certificate_type: string;
+    hash_algorithm: string;
+    issuer_name_hash: string;
+    issuer_key_hash: string;
+    serial_hex: string;
+    reported_at: string;
+  };
+  trust_renewal: {
+    id: string;
+    station_id: string;
+    certificate_type: string;
+    reason: string;
+    expiring_serial: string | null;
+    state: string;
+    station_status: string | null;
+    new_serial: string | null;
+    requested_at: string;
+    completed_at: string | null;
+  };
+  /** TLS session ticket keys, sealed (tickets.ts). */
+  trust_tls_ticket_keys: {
+    epoch: Int8Column;
+    sealed: string;
+    created_at: string;
+  };
+}
 
 export const trustMigrations: Record<string, Migration> = {
   'trust/001_init': {
@@ -149,7 +213,7 @@ export interface InstalledCertificate {
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
 export function createTrustStore(database: Database) {
-  const { db } = database;
+  const db = tablesOf<TrustTables>(database);
   const toRecord = (r: any): CertificateRecord => ({
     serialHex: r.serial_hex, kind: r.kind, issuerCa: r.issuer_ca, stationId: opt(r.station_id), subject: r.subject,
     commonName: r.common_name, notBefore: r.not_before, notAfter: r.not_after, sha256: r.sha256,
@@ -260,6 +324,25 @@ export function createTrustStore(database: Database) {
         id: r.id, stationId: r.station_id, certificateType: r.certificate_type, reason: r.reason, expiringSerial: opt(r.expiring_serial), state: r.state,
         stationStatus: opt(r.station_status), newSerial: opt(r.new_serial), requestedAt: r.requested_at, completedAt: opt(r.completed_at),
       }));
+    },
+    /** TLS session ticket keys: one sealed key per rotation epoch, shared by every node. */
+    ticketKeys: {
+      /** Stores the key for `epoch` unless a node already did. */
+      async offer(epoch: number, sealed: string, at: string): Promise<void> {
+        await db
+          .insertInto('trust_tls_ticket_keys')
+          .values({ epoch, sealed, created_at: at })
+          .onConflict((oc) => oc.column('epoch').doNothing())
+          .execute();
+      },
+      /** The sealed key stored for `epoch`. */
+      async get(epoch: number): Promise<string> {
+        const row = await db.selectFrom('trust_tls_ticket_keys').select('sealed').where('epoch', '=', epoch).executeTakeFirstOrThrow();
+        return row.sealed;
+      },
+      async deleteBefore(epoch: number): Promise<void> {
+        await db.deleteFrom('trust_tls_ticket_keys').where('epoch', '<', epoch).execute();
+      },
     },
     async listInstalled(stationId: string): Promise<InstalledCertificate[]> {
       const rows = await db.selectFrom('trust_installed_certificate').selectAll().where('station_id', '=', stationId).execute();

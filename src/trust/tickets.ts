@@ -15,7 +15,7 @@
  * which the nodes of a cluster share.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import type { Database } from '../store/index.js';
+import type { TrustStore } from './store.js';
 
 /** Node's ticket key: 16 bytes name, 16 bytes HMAC secret, 16 bytes AES key. */
 const TICKET_KEY_BYTES = 48;
@@ -27,8 +27,7 @@ export interface TicketKeys {
   readonly lifetimeS: number;
 }
 
-export function createTicketKeys(database: Database, passphrase: string, rotateEveryS = 12 * 3600, now = () => Date.now()): TicketKeys {
-  const { db } = database;
+export function createTicketKeys(store: TrustStore, passphrase: string, rotateEveryS = 12 * 3600, now = () => Date.now()): TicketKeys {
   const sealKey = scryptSync(passphrase, 'evguard tls session ticket keys', 32);
   const seal = (key: Buffer) => {
     const iv = randomBytes(12);
@@ -49,15 +48,10 @@ export function createTicketKeys(database: Database, passphrase: string, rotateE
     async current() {
       const epoch = Math.floor(now() / 1000 / rotateEveryS);
       if (cached?.epoch === epoch) return cached.key;
-      await db
-        .insertInto('trust_tls_ticket_keys')
-        .values({ epoch, sealed: seal(randomBytes(TICKET_KEY_BYTES)), created_at: new Date(now()).toISOString() })
-        .onConflict((oc) => oc.column('epoch').doNothing())
-        .execute();
-      const row = await db.selectFrom('trust_tls_ticket_keys').select('sealed').where('epoch', '=', epoch).executeTakeFirstOrThrow();
-      const key = unseal(row.sealed);
+      await store.ticketKeys.offer(epoch, seal(randomBytes(TICKET_KEY_BYTES)), new Date(now()).toISOString());
+      const key = unseal(await store.ticketKeys.get(epoch));
       // Older epochs are of no use to anyone: Node's TLS cannot take them.
-      await db.deleteFrom('trust_tls_ticket_keys').where('epoch', '<', epoch).execute();
+      await store.ticketKeys.deleteBefore(epoch);
       cached = { epoch, key };
       return key;
     },
