@@ -12,18 +12,19 @@ import type { Bus } from '../bus/index.js';
 import { onChange, publishChange } from '../bus/changes.js';
 import type { OcppVersion } from '../model/ocpp-version.js';
 import type { CommandsFor } from '../model/commands.js';
-import { Topics, type SecurityEvent, type StationBooted, type StationConnected, type TransactionChanged } from '../bus/events.js';
+import { Topics, type SecurityEvent, type TransactionChanged } from '../bus/events.js';
 import type { StationContext } from '../model/station.js';
 import type { Database } from '../store/index.js';
-import { commandEffect, GUARDED_ACTIONS } from './commands.js';
+import { GUARDED_ACTIONS } from './commands.js';
+import { decideCommand, type GuardPolicy } from './decide.js';
+import { GuardState, type Approval } from './guard-state.js';
+import { levelsOf, siteOf, type LevelSettings } from './levels.js';
+import { startResumeWatch, type ResumeConfig, type ResumeRecord } from './resume-watch.js';
 import { gridErrors } from './errors.js';
 import { LiveLoad, LoadSeries, type LoadPoint } from './load.js';
-import { RampScheduler, type RampLevel } from './ramp.js';
-import { localLedger, sharedLedger, type Decision, type Ledger, type LedgerEntry } from './ledger.js';
+import { localLedger, sharedLedger, type Decision, type Ledger } from './ledger.js';
 import { createGridStore, type Feeder, type Site, type StationAssignment } from './store.js';
 import type { OpenAdrConfig } from './openadr.js';
-import { RESUME_DEFAULTS, resumePlan, type ResumePlan } from './resume.js';
-import { contributionAt, pendingUps, profileTimeline, profileTimelines, rampViolations, type ProfileTimeline, type StepPoint } from './schedule.js';
 
 export { gridErrors } from './errors.js';
 export { gridMigrations, type Feeder, type Site, type StationAssignment } from './store.js';
@@ -32,14 +33,11 @@ export { createOpenAdrVen, type OpenAdrConfig, type OpenAdrVen } from './openadr
 export type { LoadPoint } from './load.js';
 export { profileTimeline, profileTimelines, rampViolations, pendingUps, contributionAt, type StepPoint, type RampStep, type ProfileTimeline } from './schedule.js';
 export { resumePlan, RESUME_DEFAULTS, type ResumePlan, type ResumeSettings } from './resume.js';
+export type { Approval } from './guard-state.js';
+export type { ResumeRecord } from './resume-watch.js';
 
-export interface GridConfig {
-  /** Fleet-wide limit in kW; none when absent. */
-  fleetLimitKw?: number;
-  /** Fleet-wide ramp rate in kW/s; none when absent. */
-  fleetRampKwPerS?: number;
-  /** Ramp rate for sites and feeders that set none. */
-  defaultRampKwPerS?: number;
+/** Levels (levels.ts: the fleet's limit and ramp, the default ramp), resume (resume-watch.ts) and the guard's policy. */
+export interface GridConfig extends LevelSettings, ResumeConfig {
   /** Maximum power of a station not assigned to a site, in W (default 22000). */
   defaultStationPowerW?: number;
   /** Burst tolerance of the ramp guard, in seconds (default 2). */
@@ -59,27 +57,7 @@ export interface GridConfig {
   /** Load samples for the time series (default every 1000 ms, 3600 kept per level). */
   sampleIntervalMs?: number;
   seriesPoints?: number;
-  /** Randomised resume after a power or communication loss: release window in s (default 600, 0 = off). */
-  resumeWindowS?: number;
-  /** chargingProfileId and stackLevel of the resume profile (defaults 990001 and 9). */
-  resumeProfileId?: number;
-  resumeStackLevel?: number;
-  /** After a reconnect, wait this long for a BootNotification before treating it as a communication loss (default 2000 ms). */
-  resumeSettleMs?: number;
   openadr?: OpenAdrConfig;
-}
-
-/** One resume profile sent (or tried), kept for GET /api/v1/grid/resumes. */
-export interface ResumeRecord {
-  stationId: string;
-  cause: 'power-up' | 'reconnect';
-  ocppVersion: OcppVersion;
-  sentAt: string;
-  releaseAt: string;
-  releaseS: number;
-  drawnBy: 'csms' | 'station';
-  outcome: 'sent' | 'failed';
-  error?: string;
 }
 
 export interface GridDeps {
@@ -105,25 +83,9 @@ export interface GridDeps {
 export interface LevelView { id: string; name?: string; feederId?: string; loadKw: number; reservedKw: number; limitKw?: number; configuredLimitKw?: number; dsoLimitKw?: number; rampKwPerS?: number; stations: number }
 export interface GridSnapshot { at: string; fleet: LevelView; feeders: LevelView[]; sites: LevelView[] }
 
-export interface Approval {
-  id: string;
-  state: 'pending' | 'approved' | 'expired' | 'used';
-  requestedBy: string;
-  approvedBy?: string;
-  reason: string;
-  /** Stations the approved mass action may still command. */
-  stations: number;
-  remaining: number;
-  createdAt: string;
-  expiresAt: string;
-}
-
-interface Reservation { stationId: string; w: number; untilMs: number; kind: string }
 interface DsoLimit { kw: number; untilMs: number; source: string }
 
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
-/** Commands whose charging profile the guard books as scheduled step-ups. */
-const PROFILE_ACTIONS = new Set(['SetChargingProfile', 'RequestStartTransaction', 'RemoteStartTransaction']);
 
 function validate(c: GridConfig): void {
   for (const [k, v] of Object.entries(c)) {
@@ -144,17 +106,23 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
   const store = createGridStore(deps.db);
   await store.load();
   const live = new LiveLoad((stationId) => stationMaxW(stationId));
-  const ramp = new RampScheduler((config.rampToleranceS ?? 2) * 1000);
+  const state = new GuardState((config.rampToleranceS ?? 2) * 1000);
   const series = new LoadSeries(config.seriesPoints ?? 3600);
-  const reservations: Reservation[] = [];
   const dso = new Map<string, DsoLimit>();
-  const massLog: { stationId: string; atMs: number }[] = [];
-  const approvals = new Map<string, Approval>();
   const sampleListeners = new Set<(s: GridSnapshot) => void>();
   const holds = new Set<{ timer: NodeJS.Timeout; resolve(): void }>();
   const defaultPowerW = config.defaultStationPowerW ?? 22_000;
-  const maxHoldMs = config.maxHoldMs ?? 15_000;
+  const policy: GuardPolicy = {
+    maxHoldMs: config.maxHoldMs ?? 15_000,
+    jitterMs: config.jitterMs ?? 1000,
+    rampToleranceMs: (config.rampToleranceS ?? 2) * 1000,
+    massWindowS: config.massWindowS ?? 60,
+    massShare: config.massShare ?? 0.2,
+    massMinStations: config.massMinStations ?? 10,
+    reservationTtlS: config.reservationTtlS ?? 120,
+  };
   const iso = (ms: number) => new Date(ms).toISOString();
+  const stationMaxW = (stationId: string) => store.stations.get(stationId)?.maxPowerW ?? defaultPowerW;
 
   // Sites, feeders and assignments are the fleet's: a change on any node is re-read on every node.
   const limitsChanged = (kind: 'feeder' | 'site' | 'station', id: string) => publishChange(deps.bus, 'grid.limits.changed', { kind, id });
@@ -163,110 +131,23 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
   const unsubscribe = deps.bus.subscribe(Topics.transactionChanged, (e) => {
     const t: Partial<TransactionChanged> | undefined = e.data;
     const stationId = live.apply(t ?? {});
-    if (!t) return;
     // The station now reports what a start or a new limit did; its reservation has served.
-    if (stationId && (t.eventType === 'Started' || t.powerW !== undefined)) {
-      const at = reservations.findIndex((r) => r.stationId === stationId && (t.eventType === 'Started' ? r.kind === 'start' : r.kind !== 'start'));
-      if (at >= 0) reservations.splice(at, 1);
-    }
+    if (t && stationId && (t.eventType === 'Started' || t.powerW !== undefined)) state.settleReservation(stationId, t.eventType === 'Started');
   });
 
-  // ── Randomised resume after a power or communication loss (resume.ts) ──
-  const resume = {
-    windowS: config.resumeWindowS ?? RESUME_DEFAULTS.windowS,
-    profileId: config.resumeProfileId ?? RESUME_DEFAULTS.profileId,
-    stackLevel: config.resumeStackLevel ?? RESUME_DEFAULTS.stackLevel,
-  };
-  const resumeOn = resume.windowS > 0 && !!deps.commands && !!deps.versionOf;
-  /** Payloads the grid built itself: the guard knows them for what they are (a hold, never a surge). */
-  const resumePayloads = new WeakSet<object>();
-  const resumeLog: ResumeRecord[] = [];
-  const lastResume = new Map<string, number>();
-  /** Per station: a pending reconnect check, and whether a BootNotification came since the connection. */
-  const pending = new Map<string, { timer: NodeJS.Timeout; booted: boolean }>();
-  const settleMs = config.resumeSettleMs ?? 2000;
-
-  /**
-   * Whether the station had sessions when it went away, by the CSMS's records:
-   * live load, or a transaction not ended in the database. A station with none
-   * has nothing to resume (a driver's next start is no synchronised step).
-   */
-  async function hadSessions(stationId: string): Promise<boolean> {
-    if (live.charging(stationId)) return true;
-    try {
-      return await deps.hasOpenTransaction(stationId);
-    } catch (err) {
-      deps.log?.warn({ err, stationId }, 'open transactions not readable; resume profile sent to be safe');
-      return true;
-    }
-  }
-
-  async function sendResume(stationId: string, cause: ResumeRecord['cause']): Promise<void> {
-    const version = deps.versionOf!(stationId);
-    if (!version) return; // not held by this node (cluster): the node holding it acts
-    const nowMs = now();
-    // One profile per outage: a boot right after the reconnect that already got one adds nothing.
-    if ((lastResume.get(stationId) ?? -Infinity) > nowMs - settleMs - 5000) return;
-    lastResume.set(stationId, nowMs);
-    if (lastResume.size > 100_000) lastResume.delete(lastResume.keys().next().value!);
-    const commands = deps.commands!(version);
-    const plan: ResumePlan = resumePlan(commands.features, resume, stationMaxW(stationId), nowMs, random());
-    const record: ResumeRecord = { stationId, cause, ocppVersion: version, sentAt: iso(nowMs), releaseAt: plan.releaseAt, releaseS: plan.releaseS, drawnBy: plan.drawnBy, outcome: 'sent' };
-    try {
-      // The guard's beforeCall recognises this exact payload object as the grid's own hold.
-      const answer = await commands.setChargingProfile(stationId, plan.profile, { onPayload: (payload) => resumePayloads.add(payload) });
-      if (answer.status !== 'Accepted') throw new Error(`station answered ${String(answer?.status).slice(0, 40)}`);
-    } catch (err) {
-      record.outcome = 'failed';
-      record.error = String((err as Error).message).slice(0, 200);
-      deps.log?.warn({ stationId, err }, 'resume profile not accepted');
-    }
-    resumeLog.push(record);
-    if (resumeLog.length > 10_000) resumeLog.shift();
-  }
-
-  const unsubscribeResume = resumeOn
-    ? [
-      deps.bus.subscribe(Topics.stationBooted, (e) => {
-        const b: Partial<StationBooted> | undefined = e.data;
-        if (typeof b?.stationId !== 'string') return;
-        const p = pending.get(b.stationId);
-        if (p) p.booted = true;
-        // Without a boot reason in the protocol (1.6) every boot follows a start of the station, so it counts as a power-up.
-        const version = deps.versionOf!(b.stationId);
-        const powerUp = b.reason === 'PowerUp' || (b.reason === undefined && !!version && !deps.commands!(version).features.bootReason);
-        if (b.status !== 'Accepted' || !powerUp) return;
-        const stationId = b.stationId;
-        // Asked at boot, before the station reports how the outage ended its sessions.
-        void hadSessions(stationId).then((had) => {
-          // Let the BootNotification answer go out first: a station takes commands once its boot is accepted.
-          if (had) setTimeout(() => void sendResume(stationId, 'power-up'), 200).unref();
-        });
-      }),
-      deps.bus.subscribe(Topics.stationConnected, (e) => {
-        const c: Partial<StationConnected> | undefined = e.data;
-        if (typeof c?.stationId !== 'string') return;
-        const stationId = c.stationId;
-        clearTimeout(pending.get(stationId)?.timer);
-        // A reconnect without a boot is a communication loss; it matters if sessions run (or come back in the queued events).
-        const p = {
-          booted: false,
-          timer: setTimeout(() => {
-            pending.delete(stationId);
-            if (!p.booted) void hadSessions(stationId).then((had) => (had ? sendResume(stationId, 'reconnect') : undefined));
-          }, settleMs),
-        };
-        p.timer.unref();
-        pending.set(stationId, p);
-      }),
-    ]
-    : [];
-
-  const stationMaxW = (stationId: string) => store.stations.get(stationId)?.maxPowerW ?? defaultPowerW;
-  const siteOf = (stationId: string): Site | undefined => {
-    const a = store.stations.get(stationId);
-    return a ? store.sites.get(a.siteId) : undefined;
-  };
+  const resume = startResumeWatch({
+    bus: deps.bus, log: deps.log, now, random, commands: deps.commands, versionOf: deps.versionOf, stationMaxW,
+    // By the CSMS's records: a station with no sessions has nothing to resume (a driver's next start is no synchronised step).
+    async hadSessions(stationId) {
+      if (live.charging(stationId)) return true;
+      try {
+        return await deps.hasOpenTransaction(stationId);
+      } catch (err) {
+        deps.log?.warn({ err, stationId }, 'open transactions not readable; resume profile sent to be safe');
+        return true;
+      }
+    },
+  }, config);
 
   function dsoLimit(siteId: string): number | undefined {
     const d = dso.get(siteId);
@@ -278,255 +159,49 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     return d.kw;
   }
 
-  function expireReservations(nowMs: number) {
-    for (let i = reservations.length - 1; i >= 0; i--) if (reservations[i]!.untilMs <= nowMs) reservations.splice(i, 1);
-  }
-
-  /** Load and reservations of a set of stations, in W. */
-  function sumW(match: (stationId: string) => boolean): { loadW: number; reservedW: number } {
-    let loadW = 0;
-    let reservedW = 0;
-    for (const s of live.stations()) if (match(s)) loadW += live.stationW(s);
-    for (const r of reservations) if (match(r.stationId)) reservedW += r.w;
-    return { loadW, reservedW };
-  }
-
-  interface Level { key: string; label: string; limitKw?: number; rampKwPerS?: number; match(stationId: string): boolean }
-
-  function levelsOf(stationId: string): Level[] {
-    const out: Level[] = [];
-    const site = siteOf(stationId);
-    if (site) {
-      const d = dsoLimit(site.id);
-      out.push({ key: `site:${site.id}`, label: `site ${site.id}`, limitKw: d === undefined ? site.limitKw : Math.min(site.limitKw, d), rampKwPerS: site.rampKwPerS ?? config.defaultRampKwPerS, match: (s) => store.stations.get(s)?.siteId === site.id });
-      const feeder = site.feederId ? store.feeders.get(site.feederId) : undefined;
-      if (feeder) {
-        out.push({ key: `feeder:${feeder.id}`, label: `feeder ${feeder.id}`, limitKw: feeder.limitKw, rampKwPerS: feeder.rampKwPerS ?? config.defaultRampKwPerS, match: (s) => siteOf(s)?.feederId === feeder.id });
-      }
-    }
-    out.push({ key: 'fleet', label: 'the fleet', limitKw: config.fleetLimitKw, rampKwPerS: config.fleetRampKwPerS, match: () => true });
-    return out;
+  function loadW(match: (stationId: string) => boolean): number {
+    let w = 0;
+    for (const s of live.stations()) if (match(s)) w += live.stationW(s);
+    return w;
   }
 
   /** What the guard did with the commands it saw since start: GET /api/v1/grid `guard`. */
   const counters = { checked: 0, passed: 0, held: 0, heldMsTotal: 0, refused: {} as Record<string, number> };
 
-  function refuse(ctx: StationContext, action: string, err: Error & { code?: string }): never {
-    counters.refused[err.code ?? 'error'] = (counters.refused[err.code ?? 'error'] ?? 0) + 1;
-    deps.securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'GridCommandRefused', techInfo: `${action}: ${err.code}: ${err.message}`.slice(0, 255) });
-    throw err;
-  }
-
-  function massAllowed(stationId: string, nowMs: number): boolean {
-    const windowMs = (config.massWindowS ?? 60) * 1000;
-    while (massLog.length && massLog[0]!.atMs <= nowMs - windowMs) massLog.shift();
-    const distinct = new Set(massLog.map((m) => m.stationId));
-    if (distinct.has(stationId)) return true;
-    const threshold = Math.max(config.massMinStations ?? 10, (config.massShare ?? 0.2) * deps.fleetSize());
-    if (distinct.size + 1 <= threshold) return true;
-    for (const a of approvals.values()) {
-      if (a.state === 'approved' && Date.parse(a.expiresAt) <= nowMs) a.state = 'expired';
-      if (a.state === 'approved' && a.remaining > 0) {
-        a.remaining--;
-        if (a.remaining === 0) a.state = 'used';
-        return true;
-      }
-    }
-    return false;
-  }
-
-  // ── Scheduled step-ups (schedule.ts): stationId → profile key → future contribution timeline ──
-  type Booking = Pick<ProfileTimeline, 'points' | 'ups'>;
-  const booked = new Map<string, Map<string, Booking>>();
-  let bookedPoints = 0;
-  const toleranceMs = (config.rampToleranceS ?? 2) * 1000;
-  const sizeOf = (b: Booking | undefined) => (b ? b.points.length + b.ups.length : 0);
-  const lastMs = (b: Booking) => Math.max(b.points.at(-1)?.atMs ?? -Infinity, ...b.ups.map((u) => u.atMs + (u.spreadMs ?? 0)));
-
-  function pruneSchedule(nowMs: number) {
-    for (const [stationId, profiles] of booked) {
-      for (const [key, b] of profiles) {
-        if (lastMs(b) <= nowMs) {
-          bookedPoints -= sizeOf(b);
-          profiles.delete(key);
-        }
-      }
-      if (!profiles.size) booked.delete(stationId);
-    }
-  }
-
-  function bookSchedule(stationId: string, key: string, t: Booking, nowMs: number) {
-    pruneSchedule(nowMs);
-    let profiles = booked.get(stationId);
-    bookedPoints -= sizeOf(profiles?.get(key));
-    profiles?.delete(key);
-    const b: Booking = { points: t.points, ups: t.ups };
-    if (!t.points.length || bookedPoints + sizeOf(b) > 500_000) return;
-    if (!profiles) booked.set(stationId, (profiles = new Map()));
-    if (profiles.size >= 64) return; // hostile churn of profile ids; the oldest bookings stay
-    profiles.set(key, b);
-    bookedPoints += sizeOf(b);
-  }
-
-  /** The profile a ClearChargingProfile names (1.6 `id`, 2.x `chargingProfileId`); undefined clears all of the station's. */
-  function profileIdOf(payload: unknown): string | undefined {
-    const p = payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : {};
-    const id = p.chargingProfileId ?? p.id;
-    return id === undefined ? undefined : String(id);
-  }
-
-  function clearSchedule(stationId: string, id: string | undefined) {
-    const profiles = booked.get(stationId);
-    if (!profiles) return;
-    for (const [key, b] of profiles) {
-      if (id === undefined || id === key) {
-        bookedPoints -= sizeOf(b);
-        profiles.delete(key);
-      }
-    }
-    if (!profiles.size) booked.delete(stationId);
-  }
-
-  /**
-   * Refuses a profile whose future step-ups, with those already booked at the
-   * same level (the profile it replaces left out), would break a level's ramp
-   * rate or limit at their time.
-   */
-  function checkSchedule(ctx: StationContext, action: string, levels: Level[], t: ProfileTimeline, key: string, addedNowW: number, nowMs: number) {
-    if (!t.ups.length) return;
-    const fresh = t.points;
-    pruneSchedule(nowMs);
-    const stationId = ctx.stationId;
-    for (const l of levels) {
-      const others: Booking[] = [];
-      for (const [sid, profiles] of booked) {
-        if (!l.match(sid)) continue;
-        for (const [k, b] of profiles) if (!(sid === stationId && k === key)) others.push(b);
-      }
-      const rate = (l.rampKwPerS ?? 0) * 1000;
-      if (rate > 0) {
-        const existing = others.flatMap((b) => pendingUps(b.ups, nowMs));
-        const before = rampViolations(existing, rate, toleranceMs).length;
-        const after = rampViolations([...existing, ...pendingUps(t.ups, nowMs).map((u) => ({ ...u, fresh: true }))], rate, toleranceMs);
-        const bad = after.find((v) => v.fresh) ?? (after.length > before ? after[after.length - 1] : undefined);
-        if (bad) {
-          const stepKw = t.ups.reduce((a, u) => a + u.w, 0) / 1000;
-          refuse(ctx, action, gridErrors.GRID_SCHEDULE_RAMP_EXCEEDED(`${action} on ${stationId} schedules ${stepKw.toFixed(1)} kW of step-ups that, with ${existing.length} already scheduled on ${l.label}, would exceed its ramp of ${l.rampKwPerS} kW/s at ${iso(bad.atMs)}; spread the release times (for example with randomizedDelay)`, { details: { level: l.key, at: iso(bad.atMs), rampKwPerS: l.rampKwPerS, scheduledSteps: existing.length } }));
-        }
-      }
-      if (l.limitKw !== undefined) {
-        // A sweep over every booked change at this level: what each profile adds over its contribution now, plus the new one.
-        const { loadW, reservedW } = sumW(l.match);
-        const events: { atMs: number; dW: number; fresh: boolean }[] = [];
-        const emit = (pts: StepPoint[], isFresh: boolean) => {
-          const at0 = isFresh ? 0 : contributionAt(pts, nowMs);
-          let prev = 0;
-          for (const p of pts) {
-            if (p.atMs <= nowMs) continue;
-            const v = Math.max(0, p.w - at0);
-            if (v !== prev) events.push({ atMs: p.atMs, dW: v - prev, fresh: isFresh });
-            prev = v;
-          }
-        };
-        for (const b of others) emit(b.points, false);
-        emit(fresh, true);
-        events.sort((a, b) => a.atMs - b.atMs);
-        let projected = loadW + reservedW + addedNowW;
-        let freshW = 0;
-        for (let i = 0; i < events.length; i++) {
-          projected += events[i]!.dW;
-          if (events[i]!.fresh) freshW += events[i]!.dW;
-          if (i + 1 < events.length && events[i + 1]!.atMs === events[i]!.atMs) continue;
-          if (freshW > 0 && projected / 1000 > l.limitKw + 1e-9) {
-            const at = events[i]!.atMs;
-            refuse(ctx, action, gridErrors.GRID_SCHEDULE_LIMIT_EXCEEDED(`${action} on ${stationId} schedules a step-up that would take ${l.label} to ${(projected / 1000).toFixed(1)} kW at ${iso(at)}, over its limit of ${l.limitKw} kW`, { details: { level: l.key, at: iso(at), projectedKw: projected / 1000, limitKw: l.limitKw } }));
-          }
-        }
-      }
-    }
-  }
-
   /**
    * Decides one command (synchronously, so concurrent commands see each
-   * other) and returns how long to hold it with the ledger entries that record
-   * its effect; throws to refuse. In a cluster it runs under the guard's lock
-   * with every node's entries applied (ledger.ts).
+   * other: decide.ts) and returns how long to hold it with the ledger entries
+   * that record its effect; throws to refuse. In a cluster it runs under the
+   * guard's lock with every node's entries applied (ledger.ts).
    */
   function decide(ctx: StationContext, action: string, payload: unknown): Decision<number> {
-    const nowMs = now();
-    expireReservations(nowMs);
     counters.checked++;
     const stationId = ctx.stationId;
-    // A resume profile holds a station that has just come back at 0 W: it adds no load now and is no operator's mass action.
-    const isResume = !!payload && typeof payload === 'object' && resumePayloads.has(payload);
-    const effect = isResume ? { kind: 'limit' as const, deltaW: 0 } : commandEffect(action, payload, { maxPowerW: stationMaxW(stationId), loadW: live.stationW(stationId), charging: live.charging(stationId) }, nowMs)!;
-    const levels = levelsOf(stationId);
-    // A start may carry a profile (TxProfile, from the session's start) that releases later: its steps are booked too.
-    const timeline = PROFILE_ACTIONS.has(action) ? profileTimeline(payload, nowMs, stationMaxW(stationId)) : undefined;
-    const profileKey = timeline ? String(timeline.profileId ?? 'none') : '';
-    // A resume profile is booked (operators' profiles must fit around the releases) but never refused: power restoration must not be blocked.
-    // Each schedule of a 2.x profile is judged (the station applies one, the CSMS cannot tell which); the one with the most step-up is booked.
-    if (timeline && !isResume) for (const t of profileTimelines(payload, nowMs, stationMaxW(stationId))) checkSchedule(ctx, action, levels, t, profileKey, Math.max(0, effect.deltaW), nowMs);
-    if (effect.deltaW > 0) {
-      for (const l of levels) {
-        if (l.limitKw === undefined) continue;
-        const { loadW, reservedW } = sumW(l.match);
-        const projectedKw = (loadW + reservedW + effect.deltaW) / 1000;
-        if (projectedKw > l.limitKw + 1e-9) {
-          refuse(ctx, action, gridErrors.GRID_LIMIT_EXCEEDED(`${action} on ${stationId} would take ${l.label} to ${projectedKw.toFixed(1)} kW, over its limit of ${l.limitKw} kW`, { details: { level: l.key, projectedKw, limitKw: l.limitKw } }));
-        }
-      }
-    }
-    const rampLevels: RampLevel[] = levels.filter((l) => (l.rampKwPerS ?? 0) > 0).map((l) => ({ key: l.key, rateWPerS: l.rampKwPerS! * 1000 }));
-    const start = ramp.earliest(rampLevels, effect.deltaW, nowMs);
-    if (start - nowMs > maxHoldMs) {
-      refuse(ctx, action, gridErrors.GRID_RAMP_EXCEEDED(`${action} on ${stationId} would change load faster than the ramp rate allows; retry in ${Math.ceil((start - nowMs) / 1000)} s`, { details: { retryAfterS: Math.ceil((start - nowMs) / 1000) } }));
-    }
-    if (!isResume && !massAllowed(stationId, nowMs)) {
-      refuse(ctx, action, gridErrors.GRID_APPROVAL_REQUIRED(`${action} would reach more than ${Math.max(config.massMinStations ?? 10, Math.floor((config.massShare ?? 0.2) * deps.fleetSize()))} stations within ${config.massWindowS ?? 60} s; ask a second operator to approve the mass action (POST /api/v1/grid/approvals)`));
-    }
-    const entries: LedgerEntry[] = [];
-    if (!isResume) entries.push({ k: 'mass', stationId, atMs: nowMs });
-    if (effect.deltaW !== 0 && rampLevels.length) entries.push({ k: 'ramp', levels: rampLevels, deltaW: effect.deltaW, startMs: start });
-    if (timeline) entries.push({ k: 'book', stationId, key: profileKey, points: timeline.points, ups: timeline.ups });
-    else if (action === 'ClearChargingProfile') entries.push({ k: 'clear', stationId, id: profileIdOf(payload) });
-    const holdMs = start > nowMs ? start - nowMs + random() * (config.jitterMs ?? 1000) : 0;
-    if (effect.deltaW > 0) entries.push({ k: 'reserve', stationId, w: effect.deltaW, untilMs: nowMs + holdMs + (config.reservationTtlS ?? 120) * 1000, kind: effect.kind === 'start' ? 'start' : 'limit' });
-    return { value: holdMs, entries };
-  }
-
-  /** Applies one ledger entry (this node's or, in a cluster, another node's) to the guard's state. */
-  function apply(e: LedgerEntry) {
-    const nowMs = now();
-    switch (e.k) {
-      case 'mass':
-        massLog.push({ stationId: e.stationId, atMs: e.atMs });
-        if (massLog.length > 100_000) massLog.shift();
-        break;
-      case 'ramp':
-        ramp.commit(e.levels, e.deltaW, e.startMs);
-        ramp.prune(nowMs);
-        break;
-      case 'book':
-        bookSchedule(e.stationId, e.key, { points: e.points, ups: e.ups }, nowMs);
-        break;
-      case 'clear':
-        clearSchedule(e.stationId, e.id);
-        break;
-      case 'reserve':
-        if (e.untilMs > nowMs && reservations.length < 100_000) reservations.push({ stationId: e.stationId, w: e.w, untilMs: e.untilMs, kind: e.kind });
-        break;
-    }
+    return decideCommand(state, policy, {
+      ctx, action, payload, nowMs: now(), random: random(), isResume: resume.isResumePayload(payload),
+      levels: levelsOf(store, config, stationId, dsoLimit), stationMaxW: stationMaxW(stationId),
+      station: { loadW: live.stationW(stationId), charging: live.charging(stationId) }, loadW, fleetSize: deps.fleetSize(),
+    });
   }
 
   const ledger: Ledger = deps.cluster && deps.db.dialect === 'postgres'
-    ? sharedLedger({ database: deps.db, lockKey: `evguard-grid-guard:${deps.cluster.name}`, origin: deps.cluster.origin, apply, now })
-    : localLedger(apply);
+    ? sharedLedger({ database: deps.db, lockKey: `evguard-grid-guard:${deps.cluster.name}`, origin: deps.cluster.origin, apply: (e) => state.apply(e, now()), now })
+    : localLedger((e) => state.apply(e, now()));
 
-  /** Decides (see `decide`), then holds the command if the ramp asks for it. */
+  /** Decides (see `decide`), then holds the command if the ramp asks for it; a refusal is a security event. */
   async function beforeCall(ctx: StationContext, action: string, payload: unknown): Promise<void> {
     if (!GUARDED_ACTIONS.has(action)) return;
-    const holdMs = await ledger.run(() => decide(ctx, action, payload));
+    let holdMs: number;
+    try {
+      holdMs = await ledger.run(() => decide(ctx, action, payload));
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code?.startsWith('GRID_')) {
+        counters.refused[code] = (counters.refused[code] ?? 0) + 1;
+        deps.securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: 'GridCommandRefused', techInfo: `${action}: ${code}: ${(err as Error).message}`.slice(0, 255) });
+      }
+      throw err;
+    }
     if (holdMs > 0) {
       counters.held++;
       counters.heldMsTotal += holdMs;
@@ -543,19 +218,18 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
   }
 
   function view(id: string, match: (s: string) => boolean, extra: Omit<LevelView, 'id' | 'loadKw' | 'reservedKw' | 'stations'>): LevelView {
-    const { loadW, reservedW } = sumW(match);
     let stations = 0;
     for (const s of store.stations.keys()) if (match(s)) stations++;
-    return { id, ...extra, loadKw: loadW / 1000, reservedKw: reservedW / 1000, stations };
+    return { id, ...extra, loadKw: loadW(match) / 1000, reservedKw: state.reservedW(match) / 1000, stations };
   }
 
   function snapshot(): GridSnapshot {
-    expireReservations(now());
+    state.expireReservations(now());
     const sites = [...store.sites.values()].map((s) => {
       const d = dsoLimit(s.id);
       return view(s.id, (x) => store.stations.get(x)?.siteId === s.id, { name: s.name, feederId: s.feederId, configuredLimitKw: s.limitKw, dsoLimitKw: d, limitKw: d === undefined ? s.limitKw : Math.min(s.limitKw, d), rampKwPerS: s.rampKwPerS ?? config.defaultRampKwPerS });
     });
-    const feeders = [...store.feeders.values()].map((f) => view(f.id, (x) => siteOf(x)?.feederId === f.id, { name: f.name, limitKw: f.limitKw, configuredLimitKw: f.limitKw, rampKwPerS: f.rampKwPerS ?? config.defaultRampKwPerS }));
+    const feeders = [...store.feeders.values()].map((f) => view(f.id, (x) => siteOf(store, x)?.feederId === f.id, { name: f.name, limitKw: f.limitKw, configuredLimitKw: f.limitKw, rampKwPerS: f.rampKwPerS ?? config.defaultRampKwPerS }));
     const fleet = view('fleet', () => true, { limitKw: config.fleetLimitKw, configuredLimitKw: config.fleetLimitKw, rampKwPerS: config.fleetRampKwPerS });
     fleet.stations = Math.max(fleet.stations, deps.fleetSize());
     return { at: iso(now()), fleet, feeders, sites };
@@ -658,13 +332,13 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     requestApproval(by: string, stations: number, reason: string, minutes = 15): Approval {
       if (!Number.isInteger(stations) || stations < 1 || stations > 1_000_000) throw gridErrors.GRID_INPUT_INVALID('stations must be an integer from 1 to 1000000');
       if (!(Number.isFinite(minutes) && minutes > 0 && minutes <= 240)) throw gridErrors.GRID_INPUT_INVALID('minutes must be from 1 to 240');
-      if (approvals.size > 1000) for (const [k, a] of approvals) if (a.state !== 'pending' && a.state !== 'approved') approvals.delete(k);
+      if (state.approvals.size > 1000) for (const [k, a] of state.approvals) if (a.state !== 'pending' && a.state !== 'approved') state.approvals.delete(k);
       const a: Approval = { id: randomUUID(), state: 'pending', requestedBy: by, reason: String(reason).slice(0, 500), stations, remaining: stations, createdAt: iso(now()), expiresAt: iso(now() + minutes * 60_000) };
-      approvals.set(a.id, a);
+      state.approvals.set(a.id, a);
       return { ...a };
     },
     approve(id: string, by: string): Approval {
-      const a = approvals.get(id);
+      const a = state.approvals.get(id);
       if (!a) throw gridErrors.GRID_NOT_FOUND(`No approval ${String(id).slice(0, 64)}`);
       if (Date.parse(a.expiresAt) <= now() && (a.state === 'pending' || a.state === 'approved')) a.state = 'expired';
       if (a.state !== 'pending') throw gridErrors.GRID_APPROVAL_INVALID(`Approval ${id} is ${a.state}`);
@@ -673,10 +347,10 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
       a.approvedBy = by;
       return { ...a };
     },
-    approvals: () => [...approvals.values()].map((a) => ({ ...a })),
+    approvals: () => [...state.approvals.values()].map((a) => ({ ...a })),
     /** Resume profiles sent after power or communication losses, newest last. */
-    resumes: (stationId?: string): ResumeRecord[] => resumeLog.filter((r) => !stationId || r.stationId === stationId).map((r) => ({ ...r })),
-    resumeSettings: () => ({ enabled: resumeOn, ...resume }),
+    resumes: (stationId?: string): ResumeRecord[] => resume.records(stationId),
+    resumeSettings: () => resume.settings(),
     /** Commands checked, passed at once, held (and for how long in all) and refused by code. */
     guardStats: () => ({ ...counters, refused: { ...counters.refused } }),
     /** Re-reads sites, feeders and assignments (every STALE_BOUND_MS in a node, in case a change event was lost). */
@@ -684,9 +358,7 @@ export async function createGrid(deps: GridDeps, config: GridConfig = {}) {
     async close() {
       unsubscribe();
       unfollowLimits();
-      for (const u of unsubscribeResume) u();
-      for (const p of pending.values()) clearTimeout(p.timer);
-      pending.clear();
+      resume.close();
       clearInterval(sampler);
       sampleListeners.clear();
       for (const h of holds) {
