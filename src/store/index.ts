@@ -24,10 +24,14 @@ export interface StoreConfig {
   readonly onConnectionError?: (err: Error) => void;
 }
 
+/** The shared handle's view: no tables at all. */
+export type NoTables = Record<never, never>;
+
 export interface Database {
-  // Modules type their own tables; the shared handle is untyped on purpose so
-  // no module can see another's schema through the type system.
-  readonly db: Kysely<any>;
+  // Modules type their own tables (`XxxTables` in each module's store.ts, seen
+  // through `tablesOf`); the shared handle knows none, so no module can reach
+  // another's schema through the type system, nor write SQL outside its store.
+  readonly db: Kysely<NoTables>;
   readonly dialect: Dialect;
   /** Whether the database answers a query now (the readiness probe). */
   ready(timeoutMs?: number): Promise<boolean>;
@@ -51,7 +55,7 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
       throw storeErrors.MIGRATION_FAILED(`cannot connect to PostgreSQL at ${redactUrl(config.databaseUrl!)}: ${err.message}`, { cause: err });
     });
     client.release();
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<NoTables>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', ready: (ms) => probe(db, ms), close: () => db.destroy() };
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -62,7 +66,7 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
   file.pragma('synchronous = NORMAL');
   file.pragma('busy_timeout = 5000');
   file.pragma('foreign_keys = ON');
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
+  const db = new Kysely<NoTables>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
   return { db, dialect: 'sqlite', ready: (ms) => probe(db, ms, true), close: () => db.destroy() };
 }
 
@@ -71,7 +75,7 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
  * also takes a write (a read-only file or a full disk reads fine and fails
  * every write).
  */
-async function probe(db: Kysely<any>, timeoutMs = 2000, writeCheck = false): Promise<boolean> {
+async function probe(db: Kysely<NoTables>, timeoutMs = 2000, writeCheck = false): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
   const check = (async () => {

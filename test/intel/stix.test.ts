@@ -7,6 +7,8 @@ import {
   parsePattern, patternFor, scoId, STATION_EXTENSION, TLP2_EXTENSION_ID, TLP2_MARKING_IDS, TLP_LEVELS, uuidv5, type StixObject,
 } from '../../src/intel/index.js';
 import { ADDRESS, FINGERPRINT, FIRMWARE, openNode, sampleAlerts, type TestNode } from './fixtures.js';
+import { tablesOf } from '../../src/store/index.js';
+import type { IntelTables } from '../../src/intel/store.js';
 
 describe('STIX 2.1 export', () => {
   let node: TestNode;
@@ -169,7 +171,7 @@ describe('STIX that connects with other producers', () => {
     const bundle = await node.intel.share({ alerts: sampleAlerts() });
     assert.deepEqual(node.intel.validate(bundle).errors, []);
     // The definition is published in the outbound collection with the objects that use the type.
-    const outbound = await node.database.db.selectFrom('intel_objects').select(['object_id', 'body']).where('object_type', 'in', ['extension-definition', 'identity']).execute();
+    const outbound = await tablesOf<IntelTables>(node.database).selectFrom('intel_objects').select(['object_id', 'body']).where('object_type', 'in', ['extension-definition', 'identity']).execute();
     const definition = outbound.map((r) => JSON.parse(String(r.body))).find((o) => o.type === 'extension-definition');
     assert.ok(definition, 'the extension definition is shared');
     assert.deepEqual(definition, STATION_EXTENSION);
@@ -202,7 +204,7 @@ describe('STIX that connects with other producers', () => {
     const result = await node.intel.importObjects([{ ...partner, created: '2024-05-01T09:00:00Z', modified: '2024-05-01T09:00:00Z' }, seconds, tenths, micros]);
     assert.deepEqual(result.rejected, []);
     assert.equal(result.accepted, 4);
-    const stored = async (id: string) => JSON.parse(String((await node.database.db.selectFrom('intel_objects').select('body').where('object_id', '=', id).executeTakeFirstOrThrow()).body));
+    const stored = async (id: string) => JSON.parse(String((await tablesOf<IntelTables>(node.database).selectFrom('intel_objects').select('body').where('object_id', '=', id).executeTakeFirstOrThrow()).body));
     assert.equal((await stored(seconds.id)).created, '2024-05-01T10:00:00.000Z');
     assert.equal((await stored(seconds.id)).valid_from, '2024-05-01T10:00:00.000Z');
     assert.equal((await stored(tenths.id)).modified, '2024-05-01T10:00:00.500Z');

@@ -8,12 +8,19 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { migrate, openDatabase } from '../../src/store/index.js';
+import { migrate, openDatabase, tablesOf } from '../../src/store/index.js';
 import { transactionsMigrations } from '../../src/transactions/index.js';
 import { createPgDatabase, startTestNode, testDatabases } from '../support/node.js';
 import { boot, connectRaw } from '../support/raw-client.js';
 
 const PASSWORD = 'migration-password-0001';
+
+/** The tables as transactions/001 created them, before per-station identity (rows written loosely: this is old data). */
+interface TablesBefore002 {
+  legacy_transaction_ids: { id: number; station_id: string; dedup_key: string };
+  transactions: Record<string, unknown>;
+  transaction_events: Record<string, unknown>;
+}
 
 for (const db of testDatabases()) {
   describe(`transactions written before per-station identity (${db})`, () => {
@@ -23,14 +30,15 @@ for (const db of testDatabases()) {
       try {
         const old = await openDatabase({ dataDir, databaseUrl: pgdb?.url });
         await migrate(old, { 'transactions/001_init': transactionsMigrations['transactions/001_init']! });
+        const before = tablesOf<TablesBefore002>(old);
         const row = (o: Record<string, unknown>) => ({ evse_id: 1, connector_id: 1, events: 1, seq_gaps: 0, offline_events: 0, updated_at: '2026-11-01T10:00:00.000Z', ...o });
-        await old.db.insertInto('legacy_transaction_ids').values([{ id: 6, station_id: 'OLD16', dedup_key: 'start:a' }, { id: 7, station_id: 'OLD16', dedup_key: 'start:b' }]).execute();
-        await old.db.insertInto('transactions').values([
+        await before.insertInto('legacy_transaction_ids').values([{ id: 6, station_id: 'OLD16', dedup_key: 'start:a' }, { id: 7, station_id: 'OLD16', dedup_key: 'start:b' }]).execute();
+        await before.insertInto('transactions').values([
           row({ id: '6', station_id: 'OLD16', state: 'Ended', started_at: '2026-11-01T09:00:00.000Z', ended_at: '2026-11-01T09:30:00.000Z', energy_start_wh: 100, energy_wh: 900, id_token: 'T' }),
           row({ id: '7', station_id: 'OLD16', state: 'Started', started_at: '2026-11-01T10:00:00.000Z', energy_start_wh: 900, id_token: 'T' }),
           row({ id: 'abc', station_id: 'OLD2X', state: 'Updated', started_at: '2026-11-01T10:00:00.000Z', energy_start_wh: 0, energy_wh: 50, max_seq_no: 1 }),
         ]).execute();
-        await old.db.insertInto('transaction_events').values([
+        await before.insertInto('transaction_events').values([
           { transaction_id: '6', dedup_key: 'start:a', station_id: 'OLD16', kind: 'Started', timestamp: '2026-11-01T09:00:00.000Z', payload: '{"meter":[]}', received_at: '2026-11-01T09:00:00.000Z' },
           { transaction_id: 'abc', dedup_key: 'seq:0', station_id: 'OLD2X', kind: 'Started', seq_no: 0, timestamp: '2026-11-01T10:00:00.000Z', payload: '{"meter":[]}', received_at: '2026-11-01T10:00:00.000Z' },
         ]).execute();
