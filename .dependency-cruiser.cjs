@@ -35,6 +35,13 @@ module.exports = {
       from: { path: '^src/([^/]+)/' },
       to: { path: '^src/[^/]+/store\\.ts$', pathNot: '^src/$1/store\\.ts$' },
     },
+    {
+      name: 'typed-tables-in-stores',
+      comment: "The shared database handle knows no tables; only a module's store.ts takes a typed view of its own (src/store/tables.ts), so SQL has nowhere else to live.",
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/[^/]+/store\\.ts$', '^src/store/'] },
+      to: { path: '^src/store/tables\\.ts$' },
+    },
   ],
   options: {
     tsPreCompilationDeps: true,

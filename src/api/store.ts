@@ -4,7 +4,8 @@
  * repository below.
  */
 import type { Kysely, Migration } from '../store/index.js';
-import { sql, tablesOf, type Database } from '../store/index.js';
+import { sql, type Database } from '../store/index.js';
+import { tablesOf } from '../store/tables.js';
 
 export interface ApiTables {
   api_tokens: {

@@ -6,7 +6,8 @@
  * the repository below.
  */
 import type { Insertable, Kysely, Migration, Selectable, Updateable } from 'kysely';
-import { tablesOf, type Database } from '../store/index.js';
+import type { Database } from '../store/index.js';
+import { tablesOf } from '../store/tables.js';
 
 export interface FirmwareTables {
   firmware_images: {

@@ -6,7 +6,8 @@
  * re-read on its `grid.limits.changed` event and every STALE_BOUND_MS.
  */
 import { PostgresAdapter, type Kysely, type Migration } from 'kysely';
-import { sql, tablesOf, type Database, type Int8Column, type SerialIdColumn } from '../store/index.js';
+import { sql, type Database } from '../store/index.js';
+import { tablesOf, type Int8Column, type SerialIdColumn } from '../store/tables.js';
 
 export interface GridTables {
   grid_feeders: {

@@ -5,7 +5,8 @@
  * text order is time order on both SQLite and PostgreSQL.
  */
 import type { Kysely, Migration } from 'kysely';
-import { tableExists, tablesOf, type Database } from '../store/index.js';
+import { tableExists, type Database } from '../store/index.js';
+import { tablesOf } from '../store/tables.js';
 import type { StixObject } from './stix.js';
 
 export interface IntelTables {

@@ -4,7 +4,8 @@
  * its SQL.
  */
 import type { Kysely, Migration } from 'kysely';
-import { tablesOf, type Database } from '../store/index.js';
+import type { Database } from '../store/index.js';
+import { tablesOf } from '../store/tables.js';
 
 export const meterMigrations: Record<string, Migration> = {
   'meters/001_init': {

@@ -6,7 +6,8 @@
  * through the repository below, other modules through the monitor's API.
  */
 import { PostgresAdapter, type Insertable, type Kysely, type Migration, type Selectable, type Updateable } from 'kysely';
-import { tableExists, tablesOf, type Database, type Defaulted, type SerialIdColumn } from '../store/index.js';
+import { tableExists, type Database } from '../store/index.js';
+import { tablesOf, type Defaulted, type SerialIdColumn } from '../store/tables.js';
 
 export interface MonitorTables {
   monitor_security_events: {

@@ -6,7 +6,8 @@
  * below, and other modules through the stations API.
  */
 import type { Insertable, Kysely, Migration, Selectable, Updateable } from 'kysely';
-import { tablesOf, type Database, type Defaulted } from '../store/index.js';
+import type { Database } from '../store/index.js';
+import { tablesOf, type Defaulted } from '../store/tables.js';
 
 export interface StationsTables {
   stations: {

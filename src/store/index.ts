@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type ColumnType, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import { storeErrors } from './errors.js';
 
 export { storeErrors };
@@ -29,7 +29,7 @@ export type NoTables = Record<never, never>;
 
 export interface Database {
   // Modules type their own tables (`XxxTables` in each module's store.ts, seen
-  // through `tablesOf`); the shared handle knows none, so no module can reach
+  // through `tablesOf` of src/store/tables.ts); the shared handle knows none, so no module can reach
   // another's schema through the type system, nor write SQL outside its store.
   readonly db: Kysely<NoTables>;
   readonly dialect: Dialect;
@@ -167,15 +167,6 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-/**
- * A module's typed view of the shared connection: the same Kysely instance,
- * seen through the tables its own store.ts declares (`XxxTables`). Only a
- * module's store.ts calls this, with its own tables.
- */
-export function tablesOf<T>(database: Database): Kysely<T> {
-  return database.db as unknown as Kysely<T>;
-}
-
 /** Whether the database has the table (a node migrated it), for tools that open a node's data without starting it. */
 export async function tableExists(database: Database, table: string): Promise<boolean> {
   try {
@@ -185,13 +176,6 @@ export async function tableExists(database: Database, table: string): Promise<bo
     return false;
   }
 }
-
-/** A bigint (int8) column: PostgreSQL's driver reads it back as a string, SQLite as a number. */
-export type Int8Column = ColumnType<string | number, number, number>;
-/** An id the database assigns (SQLite INTEGER PRIMARY KEY AUTOINCREMENT, PostgreSQL bigserial): read as Int8Column, never written. */
-export type SerialIdColumn = ColumnType<string | number, never, never>;
-/** A column with a database default: optional on insert. */
-export type Defaulted<T> = ColumnType<T, T | undefined, T>;
 
 export function redactUrl(url: string): string {
   try {

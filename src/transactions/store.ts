@@ -5,7 +5,8 @@
  * the repository below, other modules through the transactions API.
  */
 import type { Insertable, Selectable, Updateable } from 'kysely';
-import { sql, tablesOf, type Database, type Defaulted, type Dialect, type Kysely, type Migration } from '../store/index.js';
+import { sql, type Database, type Dialect, type Kysely, type Migration } from '../store/index.js';
+import { tablesOf, type Defaulted } from '../store/tables.js';
 
 export interface TransactionsTables {
   transactions: {

@@ -3,7 +3,8 @@
  * SQL; everything else works with the records below.
  */
 import type { Kysely, Migration } from 'kysely';
-import { tablesOf, type Database, type Defaulted, type Int8Column } from '../store/index.js';
+import type { Database } from '../store/index.js';
+import { tablesOf, type Defaulted, type Int8Column } from '../store/tables.js';
 
 export interface TrustTables {
   trust_ca: {

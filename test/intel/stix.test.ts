@@ -7,7 +7,7 @@ import {
   parsePattern, patternFor, scoId, STATION_EXTENSION, TLP2_EXTENSION_ID, TLP2_MARKING_IDS, TLP_LEVELS, uuidv5, type StixObject,
 } from '../../src/intel/index.js';
 import { ADDRESS, FINGERPRINT, FIRMWARE, openNode, sampleAlerts, type TestNode } from './fixtures.js';
-import { tablesOf } from '../../src/store/index.js';
+import { tablesOf } from '../../src/store/tables.js';
 import type { IntelTables } from '../../src/intel/store.js';
 
 describe('STIX 2.1 export', () => {

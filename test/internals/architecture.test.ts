@@ -27,7 +27,7 @@ function cruise(cwd: string): Promise<Violation[]> {
 
 const describe = (v: Violation) => `${v.rule.name}: ${v.from} → ${v.to}${v.cycle ? ` (cycle ${v.cycle.map((c) => c.name).join(' → ')})` : ''}`;
 
-test('src/ keeps the import rules of docs/architecture.md (no cycles, the root program private, the transport behind the StationCommands port, one owner per table)', async () => {
+test('src/ keeps the import rules of docs/architecture.md (no cycles, the root program private, the transport behind the StationCommands port, one owner per table, typed tables only in stores)', async () => {
   const violations = await cruise(ROOT);
   assert.deepEqual(violations.map(describe), []);
 });
@@ -39,6 +39,7 @@ test('each import rule catches what it forbids', async () => {
     'cli-is-the-root: src/grid/index.ts → src/cli/main.ts',
     'domain-not-transport: src/grid/index.ts → src/ocpp/gateway.ts',
     'tables-have-one-owner: src/grid/index.ts → src/stations/store.ts',
+    'typed-tables-in-stores: src/grid/index.ts → src/store/tables.ts',
     'no-cycles: src/a/one.ts → src/a/two.ts',
   ]) assert.ok(fired.has(expected), `${expected} not reported; got ${[...fired].join('; ')}`);
 });
