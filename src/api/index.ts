@@ -12,6 +12,8 @@ import type { AuditLog } from './audit.js';
 import type { Guard, RoutePlugin } from './route-plugin.js';
 import { isDatabaseUnavailable } from '../store/index.js';
 import { roleAllows, type Principal, type Role, type TokenStore } from './auth.js';
+import { addSharedSchemas, API_TAGS, withStandardErrors } from './schemas.js';
+import { checkResponsesAgainstSchemas, responseCheckEnabled } from './response-check.js';
 
 export { apiMigrations } from './store.js';
 export { createTokenStore, ROLES, roleAllows, type Role, type Principal, type TokenStore } from './auth.js';
@@ -106,6 +108,8 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
   app.addHook('onRoute', (route) => {
     const pre = route.preHandler === undefined ? [] : [route.preHandler].flat();
     const auth = pre.filter((h) => guards.has(h));
+    // The document's 400/401/403 follow from what the route is (src/api/schemas.ts).
+    route.schema = withStandardErrors(route.schema, { guarded: auth.length > 0, method: route.method });
     if (auth.length === 0) return;
     route.preHandler = pre.filter((h) => !guards.has(h));
     route.onRequest = [...auth, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())] as typeof route.onRequest;
@@ -178,13 +182,18 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
       .catch((err) => req.log.error({ err }, 'audit append failed'));
   });
 
+  addSharedSchemas(app);
+  if (responseCheckEnabled()) checkResponsesAgainstSchemas(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'evguard API', version: deps.version, description: 'Security-first CSMS for EV charging networks' },
+      info: { title: 'evguard API', version: deps.version, description: 'Security-first CSMS for EV charging networks. Errors answer `{ error: { code, message } }`; docs/errors.md lists the codes.' },
+      tags: API_TAGS.map((t) => ({ ...t })),
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // Shared shapes keep their names (#/components/schemas/Station), not def-0, def-1, ...
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   for (const plugin of plugins) await plugin(app, guard);
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());

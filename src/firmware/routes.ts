@@ -13,6 +13,7 @@ import { firmwareErrors } from './errors.js';
 import { imageRepo, type Images } from './images.js';
 import { TOP_ROLES, TufKeyMissing, type TopRole, type TufRepositories } from './tuf.js';
 import { stageStream, type StagedImage } from './staging.js';
+import { anyObject, errors, listOf, ref } from '../api/schemas.js';
 
 export interface RouteDeps {
   store: FirmwareStore;
@@ -34,6 +35,13 @@ const MAX_UPLOADS = 4;
 const MAX_UPLOADS_PER_CLIENT = 2;
 
 const idParam = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } };
+const tags = ['firmware'];
+const tufMetadata = { ...anyObject, description: 'Signed TUF root metadata (version 1)' };
+const CAMPAIGN_ACTIONS = {
+  pause: 'Pause a running campaign: nothing more is sent until it resumes',
+  resume: 'Resume a paused or halted campaign (a halted one judges only what happens from now)',
+  abort: 'Abort a campaign: stations not yet sent an update are skipped',
+} as const;
 
 export function firmwareRoutes(deps: RouteDeps) {
   const uploads = {
@@ -91,7 +99,10 @@ export function firmwareRoutes(deps: RouteDeps) {
       scope.post('/api/v1/firmware', {
         preHandler: guard.require('operator'),
         schema: {
-          tags: ['firmware'],
+          tags,
+          summary: 'Upload a firmware image as the raw body (application/octet-stream); the node signs it unless a signature is given',
+          description: 'An imported signature comes in the X-Firmware-Signature header, its certificate (base64 PEM) in X-Firmware-Signing-Certificate.',
+          response: { 201: ref('FirmwareImage'), ...errors(409, 413, 415, 429) },
           querystring: {
             type: 'object', additionalProperties: false, required: ['vendor', 'model', 'version'],
             properties: { vendor: { type: 'string', maxLength: 50 }, model: { type: 'string', maxLength: 1000 }, version: { type: 'string', maxLength: 50 }, sign: { type: 'boolean' } },
@@ -115,9 +126,30 @@ export function firmwareRoutes(deps: RouteDeps) {
       });
     });
 
-    app.get('/api/v1/firmware', { preHandler: guard.require('auditor'), schema: { tags: ['firmware'], querystring: { type: 'object', additionalProperties: false, properties: { vendor: { type: 'string', maxLength: 50 } } } } },
+    app.get('/api/v1/firmware', {
+      preHandler: guard.require('auditor'),
+      schema: {
+        tags,
+        summary: 'List the firmware images, or one vendor\'s',
+        querystring: { type: 'object', additionalProperties: false, properties: { vendor: { type: 'string', maxLength: 50 } } },
+        response: { 200: listOf('FirmwareImage') },
+      },
+    },
       async (req) => deps.images.list(req.query as { vendor?: string }));
-    app.get('/api/v1/firmware/tuf-roots', { preHandler: guard.require('auditor'), schema: { tags: ['firmware'] } }, async () => {
+    app.get('/api/v1/firmware/tuf-roots', {
+      preHandler: guard.require('auditor'),
+      schema: {
+        tags,
+        summary: 'The TUF root metadata stations are provisioned with: the director\'s and each vendor image repository\'s',
+        response: {
+          200: {
+            type: 'object',
+            required: ['director', 'images'],
+            properties: { director: { ...tufMetadata, type: ['object', 'null'] }, images: { type: 'object', additionalProperties: tufMetadata, description: 'By vendor' } },
+          },
+        },
+      },
+    }, async () => {
       const vendors = [...new Set((await deps.images.list()).map((i) => i.vendor))];
       const images: Record<string, unknown> = {};
       for (const v of vendors) {
@@ -131,7 +163,19 @@ export function firmwareRoutes(deps: RouteDeps) {
     app.post('/api/v1/firmware/tuf-roots/rotate', {
       preHandler: guard.require('admin'),
       schema: {
-        tags: ['firmware'],
+        tags,
+        summary: 'Rotate the keys of a TUF repository\'s top roles, signing the new root with the old keys and the new',
+        response: {
+          200: {
+            type: 'object',
+            required: ['repository', 'version', 'keyids'],
+            properties: {
+              repository: { type: 'string' }, version: { type: 'integer', description: 'Of the new root' },
+              keyids: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } }, description: 'Key ids by role' },
+            },
+          },
+          ...errors(404, 409),
+        },
         body: {
           type: 'object', additionalProperties: false, required: ['repository'],
           properties: { repository: { type: 'string', maxLength: 60 }, roles: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...TOP_ROLES] } } },
@@ -153,11 +197,23 @@ export function firmwareRoutes(deps: RouteDeps) {
         throw err;
       }
     });
-    app.get('/api/v1/firmware/:id', { preHandler: guard.require('auditor'), schema: { tags: ['firmware'], params: idParam } }, async (req) => deps.images.get((req.params as { id: string }).id));
-    app.post('/api/v1/firmware/:id/sign', { preHandler: guard.require('operator'), schema: { tags: ['firmware'], params: idParam } }, async (req) => deps.images.sign((req.params as { id: string }).id));
+    app.get('/api/v1/firmware/:id', {
+      preHandler: guard.require('auditor'),
+      schema: { tags, summary: 'Read a firmware image', params: idParam, response: { 200: ref('FirmwareImage'), ...errors(404) } },
+    }, async (req) => deps.images.get((req.params as { id: string }).id));
+    app.post('/api/v1/firmware/:id/sign', {
+      preHandler: guard.require('operator'),
+      schema: { tags, summary: 'Sign an image with the node\'s code-signing certificate for its vendor, and publish it', params: idParam, response: { 200: ref('FirmwareImage'), ...errors(404, 409) } },
+    }, async (req) => deps.images.sign((req.params as { id: string }).id));
     app.put('/api/v1/firmware/:id/signature', {
       preHandler: guard.require('operator'),
-      schema: { tags: ['firmware'], params: idParam, body: { type: 'object', additionalProperties: false, required: ['signature', 'signingCertificate'], properties: { signature: { type: 'string', maxLength: 2000 }, signingCertificate: { type: 'string', maxLength: 10000 } } } },
+      schema: {
+        tags,
+        summary: 'Attach a signature made elsewhere (and its signing certificate) to an image, and publish it',
+        params: idParam,
+        response: { 200: ref('FirmwareImage'), ...errors(404, 409) },
+        body: { type: 'object', additionalProperties: false, required: ['signature', 'signingCertificate'], properties: { signature: { type: 'string', maxLength: 2000 }, signingCertificate: { type: 'string', maxLength: 10000 } } },
+      },
     }, async (req) => {
       const b = req.body as { signature: string; signingCertificate: string };
       return deps.images.importSignature((req.params as { id: string }).id, b.signature, b.signingCertificate);
@@ -166,7 +222,9 @@ export function firmwareRoutes(deps: RouteDeps) {
     app.post('/api/v1/campaigns', {
       preHandler: guard.require('operator'),
       schema: {
-        tags: ['firmware'],
+        tags,
+        summary: 'Start a firmware update campaign: a canary wave first, then waves, halting when too many fail',
+        response: { 201: ref('Campaign'), ...errors(403, 404, 409) },
         body: {
           type: 'object', additionalProperties: false, required: ['firmwareId'],
           properties: {
@@ -188,10 +246,19 @@ export function firmwareRoutes(deps: RouteDeps) {
       req.auditDetails = { firmwareId: c.firmwareId, stations: c.stations.length, ...(c.spec.forced ? { forcedDowngrade: c.spec.forced.reason } : {}) };
       return reply.status(201).send(c);
     });
-    app.get('/api/v1/campaigns', { preHandler: guard.require('auditor'), schema: { tags: ['firmware'] } }, async () => deps.campaigns.list());
-    app.get('/api/v1/campaigns/:id', { preHandler: guard.require('auditor'), schema: { tags: ['firmware'], params: idParam } }, async (req) => deps.campaigns.get((req.params as { id: string }).id));
-    for (const action of ['pause', 'resume', 'abort'] as const) {
-      app.post(`/api/v1/campaigns/:id/${action}`, { preHandler: guard.require('operator'), schema: { tags: ['firmware'], params: idParam } }, async (req) => deps.campaigns[action]((req.params as { id: string }).id));
+    app.get('/api/v1/campaigns', {
+      preHandler: guard.require('auditor'),
+      schema: { tags, summary: 'List the campaigns, newest first (at most 200, without their stations)', response: { 200: listOf('Campaign') } },
+    }, async () => deps.campaigns.list());
+    app.get('/api/v1/campaigns/:id', {
+      preHandler: guard.require('auditor'),
+      schema: { tags, summary: 'Read a campaign, with each station\'s progress', params: idParam, response: { 200: ref('Campaign'), ...errors(404) } },
+    }, async (req) => deps.campaigns.get((req.params as { id: string }).id));
+    for (const [action, summary] of Object.entries(CAMPAIGN_ACTIONS) as [keyof typeof CAMPAIGN_ACTIONS, string][]) {
+      app.post(`/api/v1/campaigns/:id/${action}`, {
+        preHandler: guard.require('operator'),
+        schema: { tags, summary, params: idParam, response: { 200: ref('Campaign'), ...errors(404, 409) } },
+      }, async (req) => deps.campaigns[action]((req.params as { id: string }).id));
     }
 
     // Public download routes: the token is the credential.

@@ -14,6 +14,41 @@ import { normaliseTimestamps, type StixObject } from './stix.js';
 import {
   acceptsTaxii, encodeNext, isIdentifier, isTaxiiContentType, parseFilters, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, type Filters, type Query,
 } from './taxii-media.js';
+import { ref } from '../api/schemas.js';
+
+/*
+ * The routes' schemas document them in the node's OpenAPI file. They are never used to serialise:
+ * `send` hands fastify a Buffer, so the TAXII media type stays as written.
+ */
+const tags = ['intel'];
+const taxii = (description: string, schema: object) => ({ description, content: { [TAXII_MEDIA_TYPE]: { schema } } });
+const ERROR_STATUS: Record<number, string> = {
+  400: 'The request is malformed (filters, ids, body)', 401: 'No valid bearer token', 403: 'Your role may not read or write this collection, or a remote client used the plain HTTP port',
+  404: 'No such resource, or none you may see', 406: 'Accept does not allow application/taxii+json;version=2.1', 413: 'Larger than max_content_length',
+  415: 'Content-Type is not application/taxii+json;version=2.1',
+};
+/** Every TAXII route authenticates and checks Accept and the request's length first (the scope's hook). */
+const failures = (...statuses: number[]) =>
+  Object.fromEntries([401, 403, 406, 413, ...statuses].map((s) => [s, taxii(ERROR_STATUS[s]!, ref('TaxiiError'))]));
+const str = { type: 'string' } as const;
+const stixObject = { type: 'object', additionalProperties: true, description: 'A STIX 2.1 object' } as const;
+const envelopeOf = (items: Record<string, object>) => ({ type: 'object', required: ['more'], properties: { more: { type: 'boolean' }, next: str, ...items } });
+const statusResource = {
+  type: 'object',
+  description: 'The status of a POST of objects (always complete)',
+  required: ['id', 'status', 'total_count', 'success_count', 'failure_count', 'pending_count'],
+  properties: {
+    id: str, status: { type: 'string', enum: ['complete', 'pending'] }, request_timestamp: str, total_count: { type: 'integer' },
+    success_count: { type: 'integer' }, successes: { type: 'array', items: { type: 'object', properties: { id: str, version: str, message: str } } },
+    failure_count: { type: 'integer' }, failures: { type: 'array', items: { type: 'object', properties: { id: str, version: str, message: str } } },
+    pending_count: { type: 'integer' }, pendings: { type: 'array', items: { type: 'object', properties: { id: str, version: str } } },
+  },
+} as const;
+const collection = {
+  type: 'object',
+  required: ['id', 'title', 'can_read', 'can_write', 'media_types'],
+  properties: { id: str, title: str, description: str, alias: str, can_read: { type: 'boolean' }, can_write: { type: 'boolean' }, media_types: { type: 'array', items: str } },
+} as const;
 
 export type Role = 'admin' | 'operator' | 'auditor';
 export interface Principal { principal: string; role: Role }
@@ -79,16 +114,28 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
     const who = (req: FastifyRequest) => principals.get(req)!;
     const root = `/${deps.apiRoot}/`;
 
-    scope.get('/', async (req, reply) => {
+    scope.get('/', {
+      schema: {
+        tags, summary: 'TAXII discovery: the server and its API roots',
+        response: { 200: taxii('Discovery', { type: 'object', required: ['title'], properties: { title: str, description: str, default: str, api_roots: { type: 'array', items: str } } }), ...failures() },
+      },
+    }, async (req, reply) => {
       const base = `${req.protocol}://${req.host}/taxii2`;
       send(reply, 200, { title: deps.title, description: 'evguard threat sharing (STIX 2.1 over TAXII 2.1)', default: `${base}${root}`, api_roots: [`${base}${root}`] });
     });
 
-    scope.get(root, async (_req, reply) => {
+    scope.get(root, {
+      schema: {
+        tags, summary: 'TAXII API root: its versions and max_content_length',
+        response: { 200: taxii('The API root', { type: 'object', required: ['title', 'versions', 'max_content_length'], properties: { title: str, versions: { type: 'array', items: str }, max_content_length: { type: 'integer' } } }), ...failures() },
+      },
+    }, async (_req, reply) => {
       send(reply, 200, { title: `${deps.title}: ${deps.apiRoot}`, versions: [TAXII_MEDIA_TYPE], max_content_length: deps.maxContentLength });
     });
 
-    scope.get(`${root}status/:statusId/`, async (req, reply) => {
+    scope.get(`${root}status/:statusId/`, {
+      schema: { tags, summary: 'The status of an earlier POST of objects', response: { 200: taxii('The status resource', statusResource), ...failures(404) } },
+    }, async (req, reply) => {
       const { statusId } = req.params as { statusId: string };
       const status = /^[0-9a-f-]{36}$/.test(statusId) ? await deps.store.getStatus(statusId) : undefined;
       const collection = status && deps.collections.find((c) => c.id === status.collectionId);
@@ -96,7 +143,12 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       send(reply, 200, status.body);
     });
 
-    scope.get(`${root}collections/`, async (req, reply) => {
+    scope.get(`${root}collections/`, {
+      schema: {
+        tags, summary: 'List the collections you may read or write',
+        response: { 200: taxii('The collections (an empty object when there are none)', { type: 'object', properties: { collections: { type: 'array', items: collection } } }), ...failures() },
+      },
+    }, async (req, reply) => {
       const p = who(req);
       const visible = deps.collections.filter((c) => granted(c.read, p) || granted(c.write, p)).map((c) => describe(c, p));
       send(reply, 200, visible.length ? { collections: visible } : {});
@@ -112,7 +164,9 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       return c;
     };
 
-    scope.get(`${root}collections/:collectionId/`, async (req, reply) => {
+    scope.get(`${root}collections/:collectionId/`, {
+      schema: { tags, summary: 'Describe a collection, by id or alias', response: { 200: taxii('The collection', collection), ...failures(404) } },
+    }, async (req, reply) => {
       const { collectionId } = req.params as { collectionId: string };
       const p = who(req);
       const c = deps.collections.find((x) => x.id === collectionId || x.alias === collectionId);
@@ -127,13 +181,28 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       return { rows, more, next: more && last ? encodeNext([last.date_added, last.object_id, last.version]) : undefined };
     };
 
-    scope.get(`${root}collections/:collectionId/objects/`, async (req, reply) => {
+    scope.get(`${root}collections/:collectionId/objects/`, {
+      schema: {
+        tags, summary: 'Read a collection\'s objects, a page at a time (added_after, limit, next, match[...])',
+        response: { 200: taxii('An envelope of STIX objects', envelopeOf({ objects: { type: 'array', items: stixObject } })), ...failures(400, 404) },
+      },
+    }, async (req, reply) => {
       const c = collectionOf(req, 'read');
       const { rows, more, next } = await page(c.id, parseFilters(req.query as Query, deps.maxPageSize), reply);
       send(reply, 200, envelope(more, next, { objects: rows.map((r) => JSON.parse(r.body)) }));
     });
 
-    scope.get(`${root}collections/:collectionId/manifest/`, async (req, reply) => {
+    scope.get(`${root}collections/:collectionId/manifest/`, {
+      schema: {
+        tags, summary: 'Read a collection\'s manifest: which objects and versions it holds, and when they were added',
+        response: {
+          200: taxii('A page of manifest records', envelopeOf({
+            objects: { type: 'array', items: { type: 'object', required: ['id', 'date_added', 'version', 'media_type'], properties: { id: str, date_added: str, version: str, media_type: str } } },
+          })),
+          ...failures(400, 404),
+        },
+      },
+    }, async (req, reply) => {
       const c = collectionOf(req, 'read');
       const { rows, more, next } = await page(c.id, parseFilters(req.query as Query, deps.maxPageSize), reply);
       const objects = rows.map((r) => ({ id: r.object_id, date_added: r.date_added, version: r.version_raw, media_type: STIX_MEDIA_TYPE }));
@@ -146,7 +215,12 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       return id;
     };
 
-    scope.get(`${root}collections/:collectionId/objects/:objectId/`, async (req, reply) => {
+    scope.get(`${root}collections/:collectionId/objects/:objectId/`, {
+      schema: {
+        tags, summary: 'Read one object of a collection, in the versions asked for',
+        response: { 200: taxii('An envelope of the object\'s versions', envelopeOf({ objects: { type: 'array', items: stixObject } })), ...failures(400, 404) },
+      },
+    }, async (req, reply) => {
       const c = collectionOf(req, 'read');
       const id = objectId(req);
       const filters = parseFilters(req.query as Query, deps.maxPageSize, { id: false });
@@ -155,7 +229,12 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       send(reply, 200, envelope(more, next, { objects: rows.map((r) => JSON.parse(r.body)) }));
     });
 
-    scope.get(`${root}collections/:collectionId/objects/:objectId/versions/`, async (req, reply) => {
+    scope.get(`${root}collections/:collectionId/objects/:objectId/versions/`, {
+      schema: {
+        tags, summary: 'List the versions of an object in a collection',
+        response: { 200: taxii('A page of versions', envelopeOf({ versions: { type: 'array', items: str } })), ...failures(400, 404) },
+      },
+    }, async (req, reply) => {
       const c = collectionOf(req, 'read');
       const id = objectId(req);
       const filters = parseFilters(req.query as Query, deps.maxPageSize, { id: false, version: false });
@@ -164,7 +243,12 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       send(reply, 200, envelope(more, next, { versions: rows.map((r) => r.version_raw) }));
     });
 
-    scope.delete(`${root}collections/:collectionId/objects/:objectId/`, async (req, reply) => {
+    scope.delete(`${root}collections/:collectionId/objects/:objectId/`, {
+      schema: {
+        tags, summary: 'Delete an object from a collection: every version, or those in match[version] (needs read and write rights)',
+        response: { 200: taxii('Deleted (an empty object)', { type: 'object' }), ...failures(400, 404) },
+      },
+    }, async (req, reply) => {
       const c = collectionOf(req, 'write');
       if (!granted(c.read, who(req))) throw intelErrors.TAXII_FORBIDDEN('deleting needs read and write rights');
       const id = objectId(req);
@@ -181,7 +265,12 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       send(reply, 200, {});
     });
 
-    scope.post(`${root}collections/:collectionId/objects/`, async (req, reply) => {
+    scope.post(`${root}collections/:collectionId/objects/`, {
+      schema: {
+        tags, summary: 'Add STIX objects to a collection; each is validated, and enforced where the collection says so',
+        response: { 202: taxii('The status of the request: which objects were added and which failed, and why', statusResource), ...failures(400, 404, 415) },
+      },
+    }, async (req, reply) => {
       const c = collectionOf(req, 'write');
       if (!isTaxiiContentType(req.headers['content-type'])) throw intelErrors.TAXII_UNSUPPORTED_MEDIA_TYPE();
       const body = req.body as { objects?: unknown } | undefined;

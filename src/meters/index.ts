@@ -14,6 +14,7 @@ import type { Guard, RoutePlugin } from '../api/route-plugin.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import { meterErrors } from './errors.js';
+import { errors, listOf, noContent, ref } from '../api/schemas.js';
 import type { Database } from '../store/index.js';
 import { createMetersStore } from './store.js';
 import { decodePublicKey, keyFingerprint, ocmfText, parseOcmf, verifyOcmf } from '../monitor/index.js';
@@ -156,14 +157,23 @@ export function meterKeyRoutes(deps: { keys: MeterKeys; stationExists(id: string
     const known = async (id: string) => {
       if (!(await deps.stationExists(id))) throw meterErrors.METER_KEY_NOT_FOUND(`No station with id ${id}`);
     };
-    app.get('/api/v1/stations/:id/meter-keys', { preHandler: guard.require('auditor'), schema: { params: stationParams } }, async (req) => {
+    app.get('/api/v1/stations/:id/meter-keys', {
+      preHandler: guard.require('auditor'),
+      schema: { tags: ['meters'], summary: 'List a station\'s meter keys', params: stationParams, response: { 200: listOf('MeterKey'), ...errors(404) } },
+    }, async (req) => {
       const { id } = req.params as { id: string };
       await known(id);
       return deps.keys.list(id);
     });
     app.put('/api/v1/stations/:id/meter-keys', {
       preHandler: guard.require('operator'),
-      schema: { params: stationParams, body: { type: 'object', required: ['publicKey'], additionalProperties: false, properties: { publicKey: { type: 'string', minLength: 1, maxLength: 4096 }, meterSerial: serial } } },
+      schema: {
+        tags: ['meters'],
+        summary: 'Register or replace the public key of a station\'s signing meter (without meterSerial: of any of its meters)',
+        params: stationParams,
+        body: { type: 'object', required: ['publicKey'], additionalProperties: false, properties: { publicKey: { type: 'string', minLength: 1, maxLength: 4096 }, meterSerial: serial } },
+        response: { 200: ref('MeterKey'), ...errors(404) },
+      },
     }, async (req) => {
       const { id } = req.params as { id: string };
       const body = req.body as { publicKey: string; meterSerial?: string };
@@ -173,7 +183,13 @@ export function meterKeyRoutes(deps: { keys: MeterKeys; stationExists(id: string
     });
     app.delete('/api/v1/stations/:id/meter-keys', {
       preHandler: guard.require('operator'),
-      schema: { params: stationParams, querystring: { type: 'object', additionalProperties: false, properties: { meterSerial: serial } } },
+      schema: {
+        tags: ['meters'],
+        summary: 'Remove a meter key, or (without meterSerial) all of the station\'s',
+        params: stationParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { meterSerial: serial } },
+        response: { ...noContent, ...errors(404) },
+      },
     }, async (req, reply) => {
       const { id } = req.params as { id: string };
       const { meterSerial } = req.query as { meterSerial?: string };

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { addSharedSchemas } from '../../src/api/schemas.js';
 import { createIntelCommand } from '../../src/intel/cli.js';
 import { defaultCollections } from '../../src/intel/index.js';
 import { openIntelNode } from '../../src/cli/intel-node.js';
@@ -64,6 +65,7 @@ describe('the node identity in its data dir', { timeout: 120_000 }, () => {
     sender = await openNode({ organizationName: 'Sender' });
     await sender.intel.share({ alerts: sampleAlerts() });
     taxii = Fastify();
+    addSharedSchemas(taxii);
     await sender.intel.taxiiRoutes(taxii, { authenticate: (req) => (req.headers.authorization === 'Bearer t0k3n' ? { principal: 'cli', role: 'operator' } : undefined) });
     await taxii.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(taxii.server.address() as { port: number }).port}/taxii2/`;

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { addSharedSchemas } from '../../src/api/schemas.js';
 import { createIntelCommand, parseDuration, type IntelCommandDeps } from '../../src/intel/cli.js';
 import { TLP2_MARKING_IDS } from '../../src/intel/index.js';
 import { FIRMWARE, openNode, sampleAlerts, type TestNode } from './fixtures.js';
@@ -50,6 +51,7 @@ describe('evguard intel CLI', () => {
     sender = await openNode({ organizationName: 'Sender' });
     await sender.intel.share({ alerts: sampleAlerts() });
     app = Fastify();
+    addSharedSchemas(app);
     await sender.intel.taxiiRoutes(app, { authenticate: (req) => (req.headers.authorization === 'Bearer t0k3n' ? { principal: 'cli', role: 'operator' } : undefined) });
     await app.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/taxii2/`;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import Fastify from 'fastify';
+import { addSharedSchemas } from '../../src/api/schemas.js';
 import { createLocalBus } from '../../src/bus/index.js';
 import { migrate, openDatabase } from '../../src/store/index.js';
 import { createIntel, createTaxiiClient, intelMigrations, TAXII_MEDIA_TYPE } from '../../src/intel/index.js';
@@ -31,6 +32,7 @@ test('intel on PostgreSQL', { skip: !(await reachable()) && 'PostgreSQL not reac
   const database = await openDatabase({ dataDir: '/nonexistent', databaseUrl: `postgres://postgres@127.0.0.1:5432/${name}` });
   const bus = createLocalBus();
   const app = Fastify();
+  addSharedSchemas(app);
   try {
     await migrate(database, intelMigrations);
     const intel = await createIntel({ db: database, bus }, { ...baseConfig, maxPageSize: 4 });

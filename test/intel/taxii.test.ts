@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { addSharedSchemas } from '../../src/api/schemas.js';
 import { createTaxiiClient, STATION_EXTENSION, TAXII_MEDIA_TYPE, type Principal, type StixObject } from '../../src/intel/index.js';
 import { ADDRESS, FINGERPRINT, FIRMWARE, openNode, sampleAlerts, type TestNode } from './fixtures.js';
 
@@ -36,6 +37,7 @@ describe('TAXII 2.1 server and client', () => {
   before(async () => {
     server = await openNode({ maxContentLength: 64 * 1024, maxPageSize: 5 });
     app = Fastify();
+    addSharedSchemas(app);
     await server.intel.taxiiRoutes(app, auth);
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address() as { port: number };

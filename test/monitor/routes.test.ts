@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { EvguardError } from '../../src/errors.js';
 import { monitorRoutes } from '../../src/monitor/routes.js';
+import { addSharedSchemas } from '../../src/api/schemas.js';
+import { checkResponsesAgainstSchemas } from '../../src/api/response-check.js';
 import { openHarness, station } from './harness.js';
 
 const ROLES = ['auditor', 'operator', 'admin'];
@@ -26,6 +28,9 @@ async function serve() {
       (req as any).principal = { name: `${have}-user`, role: have };
     },
   };
+  // The shapes the routes' response schemas refer to, as the API registers them; and the API's check that they keep every field.
+  addSharedSchemas(app);
+  checkResponsesAgainstSchemas(app);
   monitorRoutes(h.monitor)(app, guard);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

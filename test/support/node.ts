@@ -13,6 +13,9 @@ import { startApp, type App } from '../../src/app.js';
 
 export const PG_URL = process.env.EVGUARD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
+/** Every node a test starts fails a reply that its response schema changed (src/api/response-check.ts). */
+process.env.EVGUARD_CHECK_RESPONSES ??= '1';
+
 export type TestDb = 'sqlite' | 'postgres';
 
 /** Databases the integration suites run against: both, unless EVGUARD_TEST_DBS narrows it. */

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { after, before, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiRoutes, publicRoutes } from '../../src/trust/routes.js';
+import { addSharedSchemas } from '../../src/api/schemas.js';
 import { makeCsr, openFixture, openssl, opensslAsync, pemBlocks, type Fixture } from './fixture.js';
 
 let f: Fixture;
@@ -10,6 +11,7 @@ let base: string;
 before(async () => {
   f = await openFixture();
   app = Fastify();
+  addSharedSchemas(app);
   await app.register(async (scope) => publicRoutes(scope, f.trust));
   await app.register(async (scope) => apiRoutes(scope, f.trust));
   base = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -4,6 +4,7 @@ import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Guard } from '../route-plugin.js';
 import type { AuditLog } from '../audit.js';
 import type { Role, TokenStore } from '../auth.js';
+import { errors, listOf, noContent, ref } from '../schemas.js';
 
 export function adminRoutes(deps: { tokens: TokenStore; audit: AuditLog; metrics: MetricsRegistry; health: () => Record<string, unknown>; ready: () => Promise<boolean>; publicMetrics: boolean }) {
   return async function (app: FastifyInstance, guard: Guard) {
@@ -17,14 +18,23 @@ export function adminRoutes(deps: { tokens: TokenStore; audit: AuditLog; metrics
     app.get('/metrics', { schema: { hide: true }, preHandler: deps.publicMetrics ? [] : guard.require('auditor') }, async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
     // Who the presented token is: the console signs in with it and shows or hides actions by role.
-    app.get('/api/v1/me', { preHandler: guard.require('auditor'), schema: { tags: ['admin'] } }, async (req) => ({ name: req.principal!.name, role: req.principal!.role }));
-    app.get('/api/v1/tokens', { preHandler: guard.require('admin'), schema: { tags: ['admin'] } }, async () => deps.tokens.list());
+    app.get('/api/v1/me', {
+      preHandler: guard.require('auditor'),
+      schema: {
+        tags: ['admin'],
+        summary: 'Who the presented token is, and its role',
+        response: { 200: { type: 'object', required: ['name', 'role'], properties: { name: { type: 'string' }, role: { type: 'string', enum: ['auditor', 'operator', 'admin'] } } } },
+      },
+    }, async (req) => ({ name: req.principal!.name, role: req.principal!.role }));
+    app.get('/api/v1/tokens', { preHandler: guard.require('admin'), schema: { tags: ['admin'], summary: 'List the API tokens (never their secrets)', response: { 200: listOf('ApiToken') } } }, async () => deps.tokens.list());
     app.post(
       '/api/v1/tokens',
       {
         preHandler: guard.require('admin'),
         schema: {
           tags: ['admin'],
+          summary: 'Make an API token with a role; its secret is in this answer only',
+          response: { 201: ref('ApiToken') },
           body: {
             type: 'object',
             required: ['name', 'role'],
@@ -39,7 +49,10 @@ export function adminRoutes(deps: { tokens: TokenStore; audit: AuditLog; metrics
         return reply.status(201).send(await deps.tokens.create(name, role));
       },
     );
-    app.delete('/api/v1/tokens/:id', { preHandler: guard.require('admin'), schema: { tags: ['admin'] } }, async (req, reply) => {
+    app.delete('/api/v1/tokens/:id', {
+      preHandler: guard.require('admin'),
+      schema: { tags: ['admin'], summary: 'Revoke an API token', params: { type: 'object', properties: { id: { type: 'string' } } }, response: { ...noContent, ...errors(404) } },
+    }, async (req, reply) => {
       await deps.tokens.revoke((req.params as { id: string }).id);
       return reply.status(204).send();
     });
@@ -49,6 +62,8 @@ export function adminRoutes(deps: { tokens: TokenStore; audit: AuditLog; metrics
         preHandler: guard.require('auditor'),
         schema: {
           tags: ['admin'],
+          summary: 'Read the audit log, newest first',
+          response: { 200: listOf('AuditEntry') },
           querystring: { type: 'object', properties: { since: { type: 'string' }, actor: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000 } } },
         },
       },

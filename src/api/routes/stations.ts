@@ -7,6 +7,7 @@ import type { Guard } from '../route-plugin.js';
 import type { SendCall } from '../../model/commands.js';
 import type { Stations, StationRecord } from '../../stations/index.js';
 import { stationErrors } from '../../stations/index.js';
+import { anyObject, errors, listOf, noContent, ref } from '../schemas.js';
 
 export interface StationRoutesDeps {
   stations: Stations;
@@ -19,30 +20,6 @@ export interface StationRoutesDeps {
 }
 
 const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 48 } } } as const;
-const stationSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    securityProfile: { type: 'integer' },
-    registration: { type: 'string' },
-    connected: { type: 'boolean' },
-    ocppVersion: { type: 'string', nullable: true },
-    firmwareVersion: { type: 'string', nullable: true },
-    vendor: { type: 'string', nullable: true },
-    model: { type: 'string', nullable: true },
-    serialNumber: { type: 'string', nullable: true },
-    tags: { type: 'array', items: { type: 'string' } },
-    quarantined: { type: 'boolean' },
-    lastBootAt: { type: 'string', nullable: true },
-    lastSeenAt: { type: 'string', nullable: true },
-    connectedSince: { type: 'string', nullable: true },
-    remoteAddress: { type: 'string', nullable: true },
-    node: { type: 'string', nullable: true },
-    createdAt: { type: 'string' },
-    updatedAt: { type: 'string' },
-  },
-} as const;
-
 export function stationRoutes(deps: StationRoutesDeps) {
   const { stations, presence } = deps;
   const view = (s: StationRecord) => {
@@ -65,6 +42,8 @@ export function stationRoutes(deps: StationRoutesDeps) {
         preHandler: guard.require('operator'),
         schema: {
           tags: ['stations'],
+          summary: 'Register a station; its password is generated unless given, and shown in this answer only',
+          response: { 201: ref('Station'), ...errors(409) },
           body: {
             type: 'object',
             required: ['id', 'securityProfile'],
@@ -93,6 +72,8 @@ export function stationRoutes(deps: StationRoutesDeps) {
         preHandler: guard.require('auditor'),
         schema: {
           tags: ['stations'],
+          summary: 'List the stations, with where each is connected now',
+          response: { 200: listOf('Station') },
           querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 100000 }, offset: { type: 'integer', minimum: 0, maximum: 2147483647 } } },
         },
       },
@@ -102,7 +83,10 @@ export function stationRoutes(deps: StationRoutesDeps) {
       },
     );
 
-    app.get('/api/v1/stations/:id', { preHandler: guard.require('auditor'), schema: { tags: ['stations'], params: idParam } }, async (req) => {
+    app.get('/api/v1/stations/:id', {
+      preHandler: guard.require('auditor'),
+      schema: { tags: ['stations'], summary: 'Read a station, with its connectors', params: idParam, response: { 200: ref('Station'), ...errors(404) } },
+    }, async (req) => {
       const { id } = req.params as { id: string };
       const station = await stations.registry.get(id);
       return { ...view(station), connectors: await stations.connectors(id) };
@@ -114,7 +98,9 @@ export function stationRoutes(deps: StationRoutesDeps) {
         preHandler: guard.require('operator'),
         schema: {
           tags: ['stations'],
+          summary: 'Change a station\'s security profile, registration, quarantine or tags',
           params: idParam,
+          response: { 200: ref('Station'), ...errors(404, 409) },
           body: {
             type: 'object',
             additionalProperties: false,
@@ -146,7 +132,10 @@ export function stationRoutes(deps: StationRoutesDeps) {
       },
     );
 
-    app.delete('/api/v1/stations/:id', { preHandler: guard.require('admin'), schema: { tags: ['stations'], params: idParam } }, async (req, reply) => {
+    app.delete('/api/v1/stations/:id', {
+      preHandler: guard.require('admin'),
+      schema: { tags: ['stations'], summary: 'Remove a station and its credentials', params: idParam, response: { ...noContent, ...errors(404) } },
+    }, async (req, reply) => {
       const { id } = req.params as { id: string };
       await stations.registry.remove(id);
       return reply.status(204).send();
@@ -158,7 +147,9 @@ export function stationRoutes(deps: StationRoutesDeps) {
         preHandler: guard.require('operator'),
         schema: {
           tags: ['stations'],
+          summary: 'Give a station a new password, generated unless given; shown in this answer only',
           params: idParam,
+          response: { 200: { type: 'object', required: ['id', 'password'], properties: { id: { type: 'string' }, password: { type: 'string' } } }, ...errors(404) },
           body: { type: 'object', nullable: true, additionalProperties: false, properties: { password: { type: 'string', minLength: 16, maxLength: 40 } } },
         },
       },
@@ -175,7 +166,10 @@ export function stationRoutes(deps: StationRoutesDeps) {
         preHandler: guard.require('operator'),
         schema: {
           tags: ['stations'],
+          summary: 'Send an OCPP call to a connected station and answer with its response',
+          description: 'The payload is validated against the OCPP schema of the station\'s version; the grid guard may hold or refuse power-affecting calls.',
           params: idParam,
+          response: { 200: { ...anyObject, description: 'The station\'s response payload' }, ...errors(404, 409, 429, 502, 503, 504) },
           body: {
             type: 'object',
             required: ['action', 'payload'],
@@ -195,7 +189,16 @@ export function stationRoutes(deps: StationRoutesDeps) {
 
     app.get(
       '/api/v1/stations/:id/reports',
-      { preHandler: guard.require('auditor'), schema: { tags: ['stations'], params: idParam, querystring: { type: 'object', properties: { kind: { type: 'string', maxLength: 64 } } } } },
+      {
+        preHandler: guard.require('auditor'),
+        schema: {
+          tags: ['stations'],
+          summary: 'List the reports a station sent, newest first (at most 500)',
+          params: idParam,
+          querystring: { type: 'object', properties: { kind: { type: 'string', maxLength: 64 } } },
+          response: { 200: listOf('StationReport'), ...errors(404) },
+        },
+      },
       async (req) => {
         const { id } = req.params as { id: string };
         await stations.registry.get(id);
