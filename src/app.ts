@@ -5,7 +5,9 @@
  *
  * The gateway is built last, because its hooks are the domain; the modules
  * that reach stations (commands, sessions) do so only at run time, through
- * closures over it.
+ * closures over it. The gateway's hooks (app-gateway.ts), the API's route
+ * table (app-routes.ts) and the firmware module's bindings (app-firmware.ts)
+ * are parts of this root, in files of their own.
  */
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -13,40 +15,31 @@ import type { Config } from './config.js';
 import { migrate, openDatabase, type Database } from './store/index.js';
 import { createLocalBus, type Bus, type BusEvent } from './bus/index.js';
 import { localCalls, startCluster, type Calls } from './cluster/index.js';
-import { Topics, type SecurityEvent } from './bus/events.js';
+import { type SecurityEvent } from './bus/events.js';
 import { STALE_BOUND_MS } from './bus/changes.js';
 import { containRejections } from './ocpp/faults.js';
 import { stationCommands } from './ocpp/commands/index.js';
-import { createDispatch } from './ocpp/dispatch.js';
-import { createGateway, type Gateway } from './ocpp/index.js';
+import { type Gateway } from './ocpp/index.js';
 import { isOcppVersion } from './model/ocpp-version.js';
 import { createStations, stationsMigrations, type Stations } from './stations/index.js';
 import { createTransactions, transactionsMigrations, type Transactions } from './transactions/index.js';
-import { apiMigrations, createApi, createAuditLog, createTokenStore } from './api/index.js';
-import { bootstrapAdminToken } from './api/admin-token.js';
-import { stationRoutes } from './api/routes/stations.js';
-import { transactionRoutes } from './api/routes/transactions.js';
-import { adminRoutes } from './api/routes/admin.js';
-import { consoleRoutes } from './api/console.js';
+import { apiMigrations, createAuditLog } from './api/index.js';
 import { createTrust, trustMigrations, type Trust } from './trust/index.js';
-import { lifecycleRoutes } from './trust/lifecycle-routes.js';
 import { plugAndChargeHooks } from './trust/ocpp.js';
-import { apiRoutes as trustApiRoutes, publicRoutes as trustPublicRoutes } from './trust/routes.js';
 import { createMonitor, createStationActions, monitorMigrations, type Monitor } from './monitor/index.js';
-import { monitorRoutes } from './monitor/routes.js';
 import { createGrid, createOpenAdrVen, gridMigrations, type Grid } from './grid/index.js';
-import { gridRoutes } from './grid/routes.js';
-import { checkSignedMeterValue, createMeterKeys, meterKeyRoutes, meterMigrations } from './meters/index.js';
+import { checkSignedMeterValue, createMeterKeys, meterMigrations } from './meters/index.js';
 import { createMetrics } from './metrics.js';
 import { recordIdentity } from './node-identity.js';
-import { createAssessment } from './assess/index.js';
-import { assessRoutes } from './assess/routes.js';
 import { createIntel, intelMigrations, type Intel } from './intel/index.js';
-import { createFirmware, firmwareMigrations, type Firmware } from './firmware/index.js';
+import { firmwareMigrations, type Firmware } from './firmware/index.js';
 import { followOperations } from './oplog.js';
-import { createEnforcement, intelConfigFor, startIndicatorRefresh, startSharing, taxiiAuth } from './intel/node.js';
-import { createPlainServer, hostOf, listenAll, publicUrlOf, type Listeners } from './listeners.js';
+import { createEnforcement, intelConfigFor, startIndicatorRefresh, startSharing } from './intel/node.js';
+import { listenAll, publicUrlOf, type Listeners } from './listeners.js';
 import { refreshEvery } from './refresh.js';
+import { createNodeGateway, endRevokedSessions, presenceOf } from './app-gateway.js';
+import { createNodeApi } from './app-routes.js';
+import { createNodeFirmware } from './app-firmware.js';
 
 export const VERSION = '0.1.0';
 
@@ -164,94 +157,26 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     registeredProfile: async (id) => (await stations.registry.get(id)).securityProfile, securityEvent,
   }, { renewBeforeDays: config.certificates.renewBeforeDays, alertBeforeDays: config.certificates.alertBeforeDays, checkIntervalMs: config.certificates.checkIntervalS * 1000, retryAfterMs: config.certificates.retryAfterS * 1000 });
 
-  const dispatch = createDispatch({
-    ...stations.domain, ...plugAndCharge,
-    transactionEvent: (ctx, e) => transactions.event(ctx, e),
-    securityEvent: async (ctx, r) => {
-      metrics.securityEvent(r.type, 'station');
-      await monitor.recordSecurityEvent({ stationId: ctx.stationId, type: r.type, source: 'station', critical: monitor.isCritical(r.type, ctx.version), techInfo: r.techInfo, remoteAddress: ctx.remoteAddress, timestamp: r.timestamp });
-    },
-    signCertificate: (ctx, req) => certificates.signCertificate(ctx, req),
-  }, { admit: (ctx, action) => stations.admit(ctx, action), observe: (action, version) => metrics.call(action, version) });
-  const node = createGateway({
-    authenticate: stations.authenticate, dispatch,
-    heldElsewhere: cluster ? (id, ms) => router!.heldElsewhere(id, ms) : undefined,
-    duplicateRefused: (f) => securityEvent({ stationId: f.stationId, remoteAddress: f.remoteAddress, type: 'DuplicateIdentity', techInfo: 'second authenticated connection refused while the first is alive' }),
-    handshake: (facts, result) => metrics.handshake(facts, result),
-    connected(ctx) {
-      metrics.stationConnected();
-      stations.sessions.started(ctx);
-      router?.held(ctx.stationId);
-      void stations.registry.touch(ctx.stationId, ctx.version).catch(() => undefined);
-      enforcement.stationConnected(ctx.stationId, ctx.remoteAddress);
-      bus.publish(Topics.stationConnected, { stationId: ctx.stationId, ocppVersion: ctx.version, securityProfile: ctx.securityProfile, remoteAddress: ctx.remoteAddress, nodeId: config.nodeId }, ctx.stationId);
-    },
-    disconnected(ctx, code, reason) {
-      metrics.stationDisconnected();
-      stations.sessions.ended(ctx);
-      router?.released(ctx.stationId);
-      bus.publish(Topics.stationDisconnected, { stationId: ctx.stationId, code, reason }, ctx.stationId);
-    },
-    misbehaved: (ctx, kind, detail, occurrences) => securityEvent({ stationId: ctx.stationId, remoteAddress: ctx.remoteAddress, type: kind, techInfo: detail, occurrences }),
-    beforeCall: (ctx, action, payload) => grid.beforeCall(ctx, action, payload),
-  }, { ...config.ocpp, nodeId: config.nodeId });
+  const node = createNodeGateway({ config, bus, metrics, stations, transactions, monitor, certificates, plugAndCharge, enforcement, grid, securityEvent, router: () => router, clustered: !!cluster });
   gateway = node;
   // No peer's fault may end the process: a rejection raised on a connection closes that connection only.
   const releaseFaults = containRejections((reason) => node.containFault(reason), log);
   const router = cluster?.attach(node);
-  /** Where a station is connected: this node's session, else (cluster mode) the node that announced it. */
-  const presence = (id: string) => {
-    const s = node.session(id);
-    return s ? { ocppVersion: s.version, connectedSince: s.connectedAt, remoteAddress: s.remoteAddress, node: config.nodeId } : cluster?.presence(id);
-  };
-  // A revoked certificate ends the profile 3 session it admitted, on whichever node learns of it (event or store re-read).
-  trust.onRevocation(({ stationId }) => {
-    if (stationId && node.session(stationId)?.securityProfile === 3) void node.disconnect(stationId, 1008, 'Certificate revoked');
-  });
+  const presence = presenceOf(node, config.nodeId, cluster);
+  const unfollowRevocations = endRevokedSessions(trust, node);
   // Bounded staleness (src/bus/changes.ts): state another node changed is re-read at this interval, in case its change event was lost.
   const stopRefresh = refreshEvery(STALE_BOUND_MS, log, { revocations: () => trust.refreshRevocations(), lockouts: () => monitor.refreshLockouts(), gridLimits: () => grid.reloadLimits() });
 
   // Firmware: signed images, TUF release metadata, staged campaigns (advanced by the lead node); downloads only over HTTPS.
   let listeners: Listeners | undefined;
-  const stationInfo = (r: { id: string; vendor?: string; model?: string; firmwareVersion?: string; tags: string[] }) => ({ id: r.id, vendor: r.vendor, model: r.model, firmwareVersion: r.firmwareVersion, tags: r.tags });
-  const firmware = createFirmware({
-    database, bus: leaderBus, leads: cluster ? () => cluster.isLeader() : undefined, log, commands,
-    online: (id) => known(presence(id)?.ocppVersion),
-    station: (id) => stations.registry.get(id).then(stationInfo, () => undefined),
-    allStations: async () => (await stations.registry.list({ limit: 100_000 })).map(stationInfo),
-    downloadBase: () => (listeners?.ports.https ? `https://${hostOf(config)}:${listeners.ports.https}` : undefined),
-    issueCodeSigningCertificate: (input) => trust.issueCodeSigningCertificate(input), manufacturerRoots: () => [trust.rootCertificatePem('ManufacturerRootCertificate')],
-    isRevoked: (serial) => trust.isRevoked(serial), isBlocked: (sha256) => !!enforcement.firmwareBlocked(sha256),
-  }, { dataDir: config.dataDir, keyPassphrase: config.keyPassphrase });
+  const firmware = createNodeFirmware({
+    config, database, bus: leaderBus, leads: cluster ? () => cluster.isLeader() : undefined, log, commands, stations, trust, enforcement,
+    online: (id) => known(presence(id)?.ocppVersion), httpsPort: () => listeners?.ports.https,
+  });
 
-  const tokens = createTokenStore(database, config.adminToken, bus);
-  const generatedAdminToken = await bootstrapAdminToken(config, tokens);
-  const plain = createPlainServer();
-  const api = await createApi({ tokens, audit, log, version: VERSION, transport: { plainApi: config.plainApi, publicMetrics: config.publicMetrics, httpsPort: () => listeners?.ports.https } }, plain, [
-    adminRoutes({ tokens, audit, metrics: metrics.registry, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...node.sessions()].length }), ready: () => database.ready(), publicMetrics: config.publicMetrics }),
-    stationRoutes({ stations, call: calls.call, presence, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
-    transactionRoutes({ transactions, idTokens: stations.idTokens }),
-    monitorRoutes(monitor),
-    gridRoutes(grid),
-    meterKeyRoutes({ keys: meterKeys, stationExists: (id) => stations.registry.get(id).then(() => true, () => false) }),
-    (app) => trustPublicRoutes(app, trust),
-    // Reading the PKI needs the auditor role; changing it (revocation, imports) the operator role, checked onRequest like every guard.
-    (app, guard) => app.register(async (scope) => {
-      const [read, write] = [guard.require('auditor'), guard.require('operator')];
-      scope.addHook('onRequest', async (req, reply) => (req.method === 'GET' ? read : write).call(scope, req, reply, () => undefined));
-      await trustApiRoutes(scope, trust);
-      await lifecycleRoutes(scope, certificates);
-    }),
-    consoleRoutes(),
-    (app) => intel.taxiiRoutes(app, taxiiAuth(tokens)),
-    firmware.routes,
-    assessRoutes(createAssessment({
-      lastAudited: (target, action) => audit.lastOk(target, action), stations, session, commands, dataDir: config.dataDir,
-      listCertificates: (id) => trust.listCertificates({ stationId: id }), listAlerts: (id) => monitor.listAlerts({ stationId: id, limit: 1000 }),
-      listStationEventTypes: async (id) => [...new Set((await monitor.listSecurityEvents({ stationId: id, limit: 1000 })).filter((e) => e.source === 'station').map((e) => e.type))],
-    })),
-  ]);
-  await api.ready();
+  const { api, plain, generatedAdminToken } = await createNodeApi({
+    config, version: VERSION, log, httpsPort: () => listeners?.ports.https, bus, database, audit, metrics, node, stations, calls, presence, transactions, monitor, grid, meterKeys, trust, certificates, intel, firmware, session, commands,
+  });
   const bound = await listenAll({ config, ephemeralPorts: opts.ephemeralPorts, plain, routing: (req, res) => api.routing(req, res), upgrade: (req, socket, head) => node.handleUpgrade(req, socket, head), trust, log });
   listeners = bound;
   log.info({ event: 'node.started', nodeId: config.nodeId, ports: bound.ports, dataDir: path.resolve(config.dataDir), database: database.dialect }, 'evguard node started');
@@ -262,7 +187,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       log.info({ event: 'node.stopping', sessions: [...node.sessions()].length }, 'evguard node stopping');
       // Stop taking work, close the sessions and listeners, then the modules, the bus and the database.
       const steps: (() => unknown)[] = [
-        unfollowMetrics, () => firmware.close(), () => stations.sessions.close(), () => node.close(), releaseFaults, () => api.close().catch(() => undefined), () => bound.close(),
+        unfollowMetrics, () => firmware.close(), () => stations.sessions.close(), () => node.close(), releaseFaults, unfollowRevocations, () => api.close().catch(() => undefined), () => bound.close(),
         () => certificates.close(), () => ven?.close(), () => grid.close(), () => monitor.close(), stopIndicatorRefresh, stopRefresh, () => sharing.close(), () => enforcement.close(),
         () => bus.close(), () => cluster?.close(), () => database.close(), stopOperationalLog,
       ];
