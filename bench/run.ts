@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--stations N] [--workers W] [--profile]`
+ * `npm run bench [-- --quick] [--stations N] [--workers W] [--profile] [--out NAME]`
  *
  * Runs one evguard node (SQLite, TLS, security profile 2) and, in the same
  * run, a bare `ws` echo server over TLS as the baseline, and drives both with
@@ -34,7 +34,7 @@ const opt = (name: string, def: number) => {
   return v;
 };
 if (flag('--help') || flag('-h')) {
-  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--profile]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    write a CPU profile of the node and name its top costs\n  --render F   re-render F (a results .json) as markdown and SVG\n');
+  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--profile] [--out NAME]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    write a CPU profile of the node and name its top costs\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --render F   re-render F (a results .json) as markdown and SVG\n');
   process.exit(0);
 }
 if (flag('--render')) {
@@ -63,7 +63,13 @@ const SIZE = {
   compression: opt('--compression', 60),
   chargingShare: 0.25,
 };
-const name = quick ? 'quick' : 'full';
+/** Results go to bench/results/<name>.{json,md,svg}: `--out NAME`, else quick or full. */
+const outAt = argv.indexOf('--out');
+const name = outAt >= 0 ? argv[outAt + 1] ?? '' : quick ? 'quick' : 'full';
+if (!/^[a-z0-9-]+$/.test(name)) {
+  process.stderr.write('--out takes a name of lower-case letters, digits and dashes, e.g. full-20000\n');
+  process.exit(2);
+}
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 
 const log = (m: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
