@@ -76,7 +76,7 @@ const AuditEntry = shape('AuditEntry', 'One audited call or automatic action', {
   target: str, outcome: { type: 'string', enum: ['ok', 'refused', 'failed'] }, details: anyObject, sourceAddress: str,
 }, ['id', 'at', 'actor', 'role', 'action', 'outcome', 'details']);
 
-// --- stations (src/stations/registry.ts, src/api/routes/stations.ts `view`)
+// --- stations (src/stations/registry.ts, src/stations/routes.ts `view`)
 const Connector = shape('Connector', 'A connector and its last reported status', {
   evseId: int, connectorId: int, status: str, updatedAt: time,
 }, ['evseId', 'connectorId', 'status', 'updatedAt']);

@@ -3,11 +3,11 @@
  * and generic CSMS→station calls validated against the station's schemas.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Guard } from '../route-plugin.js';
-import type { SendCall } from '../../model/commands.js';
-import type { Stations, StationRecord } from '../../stations/index.js';
-import { stationErrors } from '../../stations/index.js';
-import { anyObject, errors, listOf, noContent, ref } from '../schemas.js';
+import type { Guard } from '../api/route-plugin.js';
+import type { SendCall } from '../model/commands.js';
+import type { Stations, StationRecord } from './index.js';
+import { stationErrors } from './errors.js';
+import { anyObject, errors, listOf, noContent, ref } from '../api/schemas.js';
 
 export interface StationRoutesDeps {
   stations: Stations;

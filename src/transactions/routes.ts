@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { Guard } from '../route-plugin.js';
+import type { Guard } from '../api/route-plugin.js';
 import { createHash } from 'node:crypto';
-import { billingCsv, TRANSACTION_STATES, transactionKey, type Transactions } from '../../transactions/index.js';
-import type { IdTokens } from '../../stations/index.js';
-import { errors, listOf, noContent, ref } from '../schemas.js';
+import { billingCsv, TRANSACTION_STATES, transactionKey, type Transactions } from './index.js';
+import type { IdTokens } from '../stations/index.js';
+import { errors, listOf, noContent, ref } from '../api/schemas.js';
 
 /** GET /api/v1/billing as JSON (src/transactions/index.ts `billingExport`). */
 const billingExport = {
