@@ -6,32 +6,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { startNodeProcess, type NodeProcess } from '../cluster/processes.js';
+import type { NodeProcess } from '../cluster/processes.js';
+import { registerStation, startScratchNode } from '../support/scratch-node.js';
 import { encodeFrame, openRawSocket, OP, type RawSocket } from '../support/raw-socket.js';
 import { connectRaw } from '../support/raw-client.js';
 
 const ADMIN = 'budget-admin-token-0123456789abcdef';
 const PASSWORD = 'budget-password-0123456789';
 
-async function startNode(t: { after(fn: () => unknown): void }, config?: object): Promise<NodeProcess> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'evguard-budget-'));
-  const configFile = path.join(dataDir, 'config.json');
-  if (config) writeFileSync(configFile, JSON.stringify(config));
-  const node = await startNodeProcess({ nodeId: 'budget', cluster: 'budget', dataDir, adminToken: ADMIN, extraArgs: config ? ['--config', configFile] : [] });
-  t.after(async () => {
-    node.kill('SIGKILL');
-    await node.exited;
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  return node;
-}
+const startNode = (t: { after(fn: () => unknown): void }, config?: object) => startScratchNode(t, 'budget', ADMIN, config);
 
 async function station(node: NodeProcess, id: string): Promise<RawSocket> {
-  const res = await node.api('POST', '/api/v1/stations', { id, securityProfile: 1, password: PASSWORD });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
+  await registerStation(node, id, PASSWORD);
   return openRawSocket(`ws://127.0.0.1:${node.port}/ocpp/${id}`, { protocol: 'ocpp1.6', user: id, password: PASSWORD });
 }
 

@@ -6,31 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { startNodeProcess, type NodeProcess } from '../cluster/processes.js';
+import type { NodeProcess } from '../cluster/processes.js';
+import { registerStation, startScratchNode } from '../support/scratch-node.js';
 import { openRawSocket, OP } from '../support/raw-socket.js';
 import { connectRaw, boot } from '../support/raw-client.js';
 
 const ADMIN = 'hostile-admin-token-0123456789abcdef';
 const PASSWORD = 'hostile-password-0123456789';
 
-async function startNode(t: { after(fn: () => unknown): void }): Promise<NodeProcess> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'evguard-hostile-'));
-  const node = await startNodeProcess({ nodeId: 'hostile', cluster: 'hostile', dataDir, adminToken: ADMIN });
-  t.after(async () => {
-    node.kill('SIGKILL');
-    await node.exited;
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  return node;
-}
-
-async function register(node: NodeProcess, id: string): Promise<void> {
-  const res = await node.api('POST', '/api/v1/stations', { id, securityProfile: 1, password: PASSWORD });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-}
+const startNode = (t: { after(fn: () => unknown): void }) => startScratchNode(t, 'hostile', ADMIN);
+const register = (node: NodeProcess, id: string) => registerStation(node, id, PASSWORD);
 
 /** The node still serves: its process is up, /healthz answers and an honest station gets a BootNotification answer. */
 async function assertServing(node: NodeProcess, honestId: string): Promise<void> {
@@ -119,14 +104,7 @@ function upgrade(port: number, id: string, password: string): Promise<{ status: 
 }
 
 test('a storm of upgrades past the handshake bound is shed with 503 and Retry-After, and the shed stations get in when they retry', async (t) => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'evguard-storm-'));
-  writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ ocpp: { maxHandshakes: 2, shedRetryAfterS: 2 } }));
-  const node = await startNodeProcess({ nodeId: 'storm', cluster: 'storm', dataDir, adminToken: ADMIN, extraArgs: ['--config', path.join(dataDir, 'config.json')] });
-  t.after(async () => {
-    node.kill('SIGKILL');
-    await node.exited;
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const node = await startScratchNode(t, 'storm', ADMIN, { ocpp: { maxHandshakes: 2, shedRetryAfterS: 2 } });
   // Operator-chosen passwords: the expensive scrypt cost, so handshakes overlap.
   const ids = Array.from({ length: 24 }, (_, i) => `STORM${i}`);
   for (const id of ids) await register(node, id);
