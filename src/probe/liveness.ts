@@ -18,18 +18,18 @@ function rateLimited(w: Wait): boolean {
 }
 
 /**
- * Liveness: a fresh, authenticated session as the probe station and one
- * Heartbeat. A 409 (the previous session still closing) is retried; so is a
+ * Liveness: a fresh, authenticated session as the probe station (or `as`,
+ * another station) and one Heartbeat. A 409 (the previous session still closing) is retried; so is a
  * failure without an HTTP answer, once the target had a moment. A target that
  * keeps a station's rate budget across reconnects may still limit the probe
  * station after a flood check: that is an answer, so the probe waits for the
  * budget to refill, and a target that still limits is alive.
  */
-export async function liveness(ctx: ProbeContext, after: string): Promise<LivenessRecord> {
+export async function liveness(ctx: ProbeContext, after: string, as?: { stationId: string; password?: string }): Promise<LivenessRecord> {
   let last: LivenessRecord | undefined;
   for (let attempt = 0; attempt < 4; attempt++) {
     if (attempt) await sleep(last?.state === 'alive' ? BUDGET_REFILL_MS : attempt * 500);
-    const s = await ctx.session();
+    const s = await ctx.session(as);
     if (s.ok) {
       const hb = await s.conn.call('Heartbeat', {});
       await s.conn.close();

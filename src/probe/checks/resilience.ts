@@ -22,12 +22,7 @@ async function stillServing(ctx: ProbeContext, label: string): Promise<Verdict |
   const lines = [`${ctx.opts.stationId} afterwards: ${own.detail}`];
   let other: Awaited<ReturnType<typeof liveness>> | undefined;
   if (ctx.opts.otherStationId) {
-    const s = await ctx.session({ stationId: ctx.opts.otherStationId, password: ctx.opts.otherPassword });
-    const hb = s.ok ? await s.conn.call('Heartbeat', {}) : undefined;
-    if (s.ok) await s.conn.close();
-    other = s.ok && hb && isCallResult(hb)
-      ? { after: label, state: 'alive', detail: 'a fresh session answered a Heartbeat' }
-      : { after: label, state: s.ok ? 'dead' : s.status !== undefined ? 'refused' : 'dead', detail: s.ok ? `a fresh session opened, but its Heartbeat got ${describe(hb!)}` : s.error };
+    other = await liveness(ctx, label, { stationId: ctx.opts.otherStationId, password: ctx.opts.otherPassword });
     lines.push(`${ctx.opts.otherStationId} afterwards: ${other.detail}`);
   }
   if (own.state === 'dead' || other?.state === 'dead') return fail(...lines, 'the target no longer serves stations');
