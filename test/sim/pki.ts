@@ -36,7 +36,8 @@ async function build(opts: {
   const cert = new pkijs.Certificate();
   cert.version = 2;
   const serial = randomBytes(12);
-  serial[0]! &= 0x7f;
+  // Positive and minimally encoded: a first byte of 0x00 would be DER padding that OpenSSL refuses (1 certificate in 256 before).
+  serial[0] = 0x10 + (serial[0]! % 0x70);
   cert.serialNumber = new asn1js.Integer({ valueHex: serial });
   cert.subject = opts.subject;
   cert.issuer = opts.issuer;
