@@ -165,9 +165,12 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
 
-  // Every mutating API call is audited, whatever its outcome.
-  app.addHook('onResponse', async (req, reply) => {
-    if (!MUTATING.has(req.method) || !(req.url.startsWith('/api/') || req.url.startsWith('/taxii2/'))) return;
+  // Every mutating API call is audited, whatever its outcome, before its answer
+  // leaves: a client that has its answer can read the call in the audit log
+  // (and so can anything that derives state from it, such as the assessment's
+  // password age).
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (!MUTATING.has(req.method) || !(req.url.startsWith('/api/') || req.url.startsWith('/taxii2/'))) return payload;
     const status = reply.statusCode;
     await deps.audit
       .append({
@@ -180,6 +183,7 @@ export async function createApi(deps: ApiDeps, server: Server, plugins: RoutePlu
         sourceAddress: req.ip,
       })
       .catch((err) => req.log.error({ err }, 'audit append failed'));
+    return payload;
   });
 
   addSharedSchemas(app);
