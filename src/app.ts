@@ -90,6 +90,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const stopOperationalLog = followOperations(bus, log);
   const metrics = createMetrics({ version: VERSION, nodeId: config.nodeId });
   const unfollowMetrics = metrics.follow(bus);
+  metrics.followDatabase(database.groupCommit);
   const trust = await createTrust({ db: database, bus, log }, { dataDir: config.dataDir, organization: config.organization, hostnames: [...config.hostnames], keyPassphrase: config.keyPassphrase, serverCertFile: config.tlsCertFile, serverKeyFile: config.tlsKeyFile, publicUrl: publicUrlOf(config) });
   await trust.ensureHierarchies();
   const audit = createAuditLog(database);

@@ -10,6 +10,7 @@ import type { Bus } from './bus/index.js';
 import { Topics, type LockoutChanged } from './bus/events.js';
 import type { Alert } from './monitor/events.js';
 import type { HandshakeDecision, HandshakeFacts } from './model/handshake.js';
+import type { GroupCommitStats } from './store/index.js';
 
 /**
  * prom-client's default Node metrics include three gauges named `…_total`
@@ -56,6 +57,12 @@ export function createMetrics(opts: { version: string; nodeId: string }) {
 
   return {
     registry,
+    /** The embedded database's group commits: writes ÷ commits is the mean batch (see src/store/sqlite-group-commit.ts). */
+    followDatabase(stats: GroupCommitStats | undefined) {
+      if (!stats) return;
+      new Counter({ name: 'evguard_db_commits_total', help: 'Commits of the embedded SQLite database (one per event-loop turn that wrote)', registers, collect() { this.reset(); this.inc(stats.commits); } });
+      new Counter({ name: 'evguard_db_writes_total', help: 'Writes to the embedded SQLite database acknowledged after a group commit (a database transaction counts once)', registers, collect() { this.reset(); this.inc(stats.writes); } });
+    },
     /** One finished handshake (after authentication, duplicate check and claim). */
     handshake(f: Pick<HandshakeFacts, 'secure' | 'peerCertificateChain' | 'version'>, result: HandshakeResult) {
       if (result.accept) {

@@ -8,7 +8,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
+import { GroupCommitSqliteDialect, type GroupCommitStats } from './sqlite-group-commit.js';
+export type { GroupCommitStats };
 import { storeErrors } from './errors.js';
 
 export { storeErrors };
@@ -33,6 +35,8 @@ export interface Database {
   // another's schema through the type system, nor write SQL outside its store.
   readonly db: Kysely<NoTables>;
   readonly dialect: Dialect;
+  /** Group-commit counters of the embedded SQLite file (absent for PostgreSQL). */
+  readonly groupCommit?: GroupCommitStats;
   /** Whether the database answers a query now (the readiness probe). */
   ready(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
@@ -66,8 +70,10 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
   file.pragma('synchronous = NORMAL');
   file.pragma('busy_timeout = 5000');
   file.pragma('foreign_keys = ON');
-  const db = new Kysely<NoTables>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
-  return { db, dialect: 'sqlite', ready: (ms) => probe(db, ms, true), close: () => db.destroy() };
+  // One commit per event-loop turn, each write answered after it (sqlite-group-commit.ts).
+  const dialect = new GroupCommitSqliteDialect(file);
+  const db = new Kysely<NoTables>({ dialect });
+  return { db, dialect: 'sqlite', groupCommit: dialect.driver.stats, ready: (ms) => probe(db, ms, true), close: () => db.destroy() };
 }
 
 /**
@@ -110,31 +116,6 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return /^Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(message);
 }
 
-/**
- * Kysely's SQLite driver prepares every statement again on every query, and in
- * the benchmark's profile that re-preparation was the largest single cost of a
- * message. The same SQL text always prepares to the same statement, so keep
- * the most recent ones. Reuse is safe because Kysely runs one query at a time
- * on its single SQLite connection.
- */
-function withStatementCache(file: SQLite.Database, max = 500) {
-  const statements = new Map<string, SQLite.Statement>();
-  return {
-    close: () => file.close(),
-    prepare(text: string) {
-      let statement = statements.get(text);
-      if (statement) {
-        // Map order is insertion order: re-inserting marks it most recently used.
-        statements.delete(text);
-      } else {
-        statement = file.prepare(text);
-        if (statements.size >= max) statements.delete(statements.keys().next().value!);
-      }
-      statements.set(text, statement);
-      return statement;
-    },
-  };
-}
 
 /**
  * Runs every module's migrations. Names are `<module>/<NNN>_<what>` so they

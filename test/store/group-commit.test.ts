@@ -1,0 +1,139 @@
+/**
+ * Group commit on the embedded SQLite file, checked from a second, independent
+ * SQLite connection: when a write's promise settles, its row is committed
+ * (another reader sees it); writes of one turn share one commit; one bad
+ * statement fails alone; a failed COMMIT fails every write of its batch.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, sql } from 'kysely';
+import { GroupCommitSqliteDialect } from '../../src/store/sqlite-group-commit.js';
+
+interface Tables {
+  parents: { id: number };
+  items: { id: number; parent: number | null; note: string };
+}
+
+function open(t: import('node:test').TestContext) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'evguard-gc-'));
+  const file = path.join(dir, 'gc.db');
+  const handle = new SQLite(file);
+  handle.pragma('journal_mode = WAL');
+  handle.pragma('foreign_keys = ON');
+  handle.exec(`CREATE TABLE parents (id INTEGER PRIMARY KEY);
+    CREATE TABLE items (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED, note TEXT NOT NULL)`);
+  const dialect = new GroupCommitSqliteDialect(handle);
+  const db = new Kysely<Tables>({ dialect });
+  // The independent reader: it sees only what is committed.
+  const reader = new SQLite(file, { readonly: true });
+  const committedIds = () => (reader.prepare('SELECT id FROM items ORDER BY id').all() as { id: number }[]).map((r) => r.id);
+  t.after(async () => {
+    reader.close();
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { db, stats: dialect.driver.stats, committedIds };
+}
+
+test('the writes of one turn share one commit, and each settles only once committed', async (t) => {
+  const { db, stats, committedIds } = open(t);
+  const seenAtSettle: number[][] = [];
+  const writes = Array.from({ length: 50 }, (_, i) =>
+    db
+      .insertInto('items')
+      .values({ id: i + 1, parent: null, note: `n${i}` })
+      .execute()
+      .then(() => seenAtSettle.push(committedIds())),
+  );
+  // Still in the same turn: nothing is committed yet.
+  assert.deepEqual(committedIds(), []);
+  await Promise.all(writes);
+  assert.equal(stats.commits, 1);
+  assert.equal(stats.largestBatch, 50);
+  for (const seen of seenAtSettle) assert.equal(seen.length, 50);
+});
+
+test('a failing statement fails alone; the rest of its batch commits', async (t) => {
+  const { db, committedIds } = open(t);
+  await db.insertInto('items').values({ id: 1, parent: null, note: 'first' }).execute();
+  const results = await Promise.allSettled([
+    db.insertInto('items').values({ id: 2, parent: null, note: 'ok' }).execute(),
+    db.insertInto('items').values({ id: 1, parent: null, note: 'duplicate' }).execute(),
+    db.insertInto('items').values({ id: 3, parent: null, note: 'ok' }).execute(),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
+  assert.match(String((results[1] as PromiseRejectedResult).reason), /UNIQUE/);
+  assert.deepEqual(committedIds(), [1, 2, 3]);
+});
+
+test('a failed COMMIT fails every write of its batch, and the next batch is unharmed', async (t) => {
+  const { db, committedIds } = open(t);
+  // The deferred foreign key is checked at COMMIT, so the whole batch's commit fails.
+  const results = await Promise.allSettled([
+    db.insertInto('items').values({ id: 1, parent: null, note: 'innocent' }).execute(),
+    db.insertInto('items').values({ id: 2, parent: 99, note: 'dangling' }).execute(),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
+  assert.match(String((results[0] as PromiseRejectedResult).reason), /FOREIGN KEY/);
+  assert.deepEqual(committedIds(), []);
+  await db.insertInto('items').values({ id: 3, parent: null, note: 'later' }).execute();
+  assert.deepEqual(committedIds(), [3]);
+});
+
+test('an explicit transaction is a savepoint in the batch: it has the handle to itself, rolls back alone, commits with the batch', async (t) => {
+  const { db, stats, committedIds } = open(t);
+  const before = db.insertInto('items').values({ id: 1, parent: null, note: 'batched' }).execute();
+  let outsideDone = false;
+  const rolledBack = db.transaction().execute(async (trx) => {
+    await trx.insertInto('items').values({ id: 2, parent: null, note: 'in tx' }).execute();
+    // A query from outside waits for the transaction to end, then sees the batch but not the rolled-back row.
+    void db
+      .selectFrom('items')
+      .select('id')
+      .execute()
+      .then((rows) => {
+        outsideDone = true;
+        assert.deepEqual(
+          rows.map((r) => r.id),
+          [1],
+        );
+      });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(outsideDone, false);
+    throw new Error('roll back');
+  });
+  await assert.rejects(rolledBack, /roll back/);
+  await before;
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(outsideDone, true);
+  assert.deepEqual(committedIds(), [1]);
+
+  // Transactions and plain writes of one turn share one commit; each settles committed.
+  const commitsBefore = stats.commits;
+  const seen: number[][] = [];
+  await Promise.all([
+    db.transaction().execute(async (trx) => {
+      await trx.insertInto('items').values({ id: 3, parent: null, note: 'tx a' }).execute();
+      await trx.insertInto('items').values({ id: 4, parent: null, note: 'tx a' }).execute();
+    }).then(() => seen.push(committedIds())),
+    db.insertInto('items').values({ id: 5, parent: null, note: 'plain' }).execute().then(() => seen.push(committedIds())),
+    db.transaction().execute(async (trx) => {
+      await trx.insertInto('items').values({ id: 6, parent: null, note: 'tx b' }).execute();
+    }).then(() => seen.push(committedIds())),
+  ]);
+  assert.equal(stats.commits, commitsBefore + 1);
+  for (const ids of seen) assert.deepEqual(ids, [1, 3, 4, 5, 6]);
+  // Reads inside the turn see the turn's own writes.
+  const [, rows] = await Promise.all([db.insertInto('items').values({ id: 7, parent: null, note: 'x' }).execute(), sql<{ n: number }>`SELECT count(*) AS n FROM items`.execute(db)]);
+  assert.equal(rows.rows[0]!.n, 6);
+});
