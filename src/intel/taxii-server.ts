@@ -121,7 +121,7 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       },
     }, async (req, reply) => {
       const base = `${req.protocol}://${req.host}/taxii2`;
-      send(reply, 200, { title: deps.title, description: 'evguard threat sharing (STIX 2.1 over TAXII 2.1)', default: `${base}${root}`, api_roots: [`${base}${root}`] });
+      return send(reply, 200, { title: deps.title, description: 'evguard threat sharing (STIX 2.1 over TAXII 2.1)', default: `${base}${root}`, api_roots: [`${base}${root}`] });
     });
 
     scope.get(root, {
@@ -130,7 +130,7 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
         response: { 200: taxii('The API root', { type: 'object', required: ['title', 'versions', 'max_content_length'], properties: { title: str, versions: { type: 'array', items: str }, max_content_length: { type: 'integer' } } }), ...failures() },
       },
     }, async (_req, reply) => {
-      send(reply, 200, { title: `${deps.title}: ${deps.apiRoot}`, versions: [TAXII_MEDIA_TYPE], max_content_length: deps.maxContentLength });
+      return send(reply, 200, { title: `${deps.title}: ${deps.apiRoot}`, versions: [TAXII_MEDIA_TYPE], max_content_length: deps.maxContentLength });
     });
 
     scope.get(`${root}status/:statusId/`, {
@@ -140,7 +140,7 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       const status = /^[0-9a-f-]{36}$/.test(statusId) ? await deps.store.getStatus(statusId) : undefined;
       const collection = status && deps.collections.find((c) => c.id === status.collectionId);
       if (!status || !collection || !granted(collection.write, who(req))) throw intelErrors.TAXII_NOT_FOUND('no such status resource');
-      send(reply, 200, status.body);
+      return send(reply, 200, status.body);
     });
 
     scope.get(`${root}collections/`, {
@@ -151,7 +151,7 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
     }, async (req, reply) => {
       const p = who(req);
       const visible = deps.collections.filter((c) => granted(c.read, p) || granted(c.write, p)).map((c) => describe(c, p));
-      send(reply, 200, visible.length ? { collections: visible } : {});
+      return send(reply, 200, visible.length ? { collections: visible } : {});
     });
 
     const collectionOf = (req: FastifyRequest, need: 'read' | 'write') => {
@@ -171,7 +171,7 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       const p = who(req);
       const c = deps.collections.find((x) => x.id === collectionId || x.alias === collectionId);
       if (!c || (!granted(c.read, p) && !granted(c.write, p))) throw intelErrors.TAXII_NOT_FOUND('no such collection');
-      send(reply, 200, describe(c, p));
+      return send(reply, 200, describe(c, p));
     });
 
     const page = async (collectionId: string, filters: Filters, reply: FastifyReply) => {
@@ -189,7 +189,7 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
     }, async (req, reply) => {
       const c = collectionOf(req, 'read');
       const { rows, more, next } = await page(c.id, parseFilters(req.query as Query, deps.maxPageSize), reply);
-      send(reply, 200, envelope(more, next, { objects: rows.map((r) => JSON.parse(r.body)) }));
+      return send(reply, 200, envelope(more, next, { objects: rows.map((r) => JSON.parse(r.body)) }));
     });
 
     scope.get(`${root}collections/:collectionId/manifest/`, {
@@ -206,7 +206,7 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       const c = collectionOf(req, 'read');
       const { rows, more, next } = await page(c.id, parseFilters(req.query as Query, deps.maxPageSize), reply);
       const objects = rows.map((r) => ({ id: r.object_id, date_added: r.date_added, version: r.version_raw, media_type: STIX_MEDIA_TYPE }));
-      send(reply, 200, envelope(more, next, { objects }));
+      return send(reply, 200, envelope(more, next, { objects }));
     });
 
     const objectId = (req: FastifyRequest) => {
@@ -226,7 +226,7 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       const filters = parseFilters(req.query as Query, deps.maxPageSize, { id: false });
       if (!(await deps.store.hasObject(c.id, id))) throw intelErrors.TAXII_NOT_FOUND('no such object in this collection');
       const { rows, more, next } = await page(c.id, { ...filters, ids: [id] }, reply);
-      send(reply, 200, envelope(more, next, { objects: rows.map((r) => JSON.parse(r.body)) }));
+      return send(reply, 200, envelope(more, next, { objects: rows.map((r) => JSON.parse(r.body)) }));
     });
 
     scope.get(`${root}collections/:collectionId/objects/:objectId/versions/`, {
@@ -240,7 +240,7 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       const filters = parseFilters(req.query as Query, deps.maxPageSize, { id: false, version: false });
       if (!(await deps.store.hasObject(c.id, id))) throw intelErrors.TAXII_NOT_FOUND('no such object in this collection');
       const { rows, more, next } = await page(c.id, { ...filters, ids: [id], versions: ['all'] }, reply);
-      send(reply, 200, envelope(more, next, { versions: rows.map((r) => r.version_raw) }));
+      return send(reply, 200, envelope(more, next, { versions: rows.map((r) => r.version_raw) }));
     });
 
     scope.delete(`${root}collections/:collectionId/objects/:objectId/`, {
@@ -262,7 +262,7 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
       }
       const deleted = await deps.store.deleteObject(c.id, id, versions);
       if (deleted === 0) throw intelErrors.TAXII_NOT_FOUND('no such object in this collection');
-      send(reply, 200, {});
+      return send(reply, 200, {});
     });
 
     scope.post(`${root}collections/:collectionId/objects/`, {
@@ -303,7 +303,7 @@ export async function registerTaxiiRoutes(app: FastifyInstance, auth: TaxiiAuth,
         failure_count: failures.length, failures, pending_count: 0, pendings: [],
       };
       await deps.store.putStatus(status.id, c.id, requestTimestamp, status);
-      send(reply, 202, status);
+      return send(reply, 202, status);
     });
   }, { prefix: '/taxii2' });
 }
@@ -326,14 +326,19 @@ function addedHeaders(reply: FastifyReply, rows: ObjectRow[]) {
   reply.header('X-TAXII-Date-Added-Last', sorted[sorted.length - 1]);
 }
 
-function send(reply: FastifyReply, status: number, body: unknown) {
+/**
+ * Handlers return what this returns (the reply): an async handler that sends
+ * and resolves with undefined makes fastify send an empty body when an
+ * onSend hook is still running (the audit log's is).
+ */
+function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   // A Buffer keeps the header as written: for a string or object fastify rewrites a
   // +json type to `version="2.1"; charset=utf-8`, which strict TAXII clients refuse.
-  reply.code(status).header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify(body)));
+  return reply.code(status).header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify(body)));
 }
 
 /** TAXII's error message resource (§3.6.1), carrying evguard's `{ error: { code, message } }` beside it. */
-function sendError(reply: FastifyReply, err: unknown) {
+function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   let code = 'TAXII_BAD_REQUEST';
   let status = 400;
   let message = 'The TAXII request is malformed';
@@ -353,5 +358,5 @@ function sendError(reply: FastifyReply, err: unknown) {
     message = 'Internal error';
   }
   if (status === 401) reply.header('WWW-Authenticate', 'Bearer realm="taxii"');
-  send(reply, status, { title: message, http_status: String(status), error_code: code, error: { code, message } });
+  return send(reply, status, { title: message, http_status: String(status), error_code: code, error: { code, message } });
 }
