@@ -1,8 +1,9 @@
 /** The shapes the console reads: the API's own (api-types.ts, generated from /api/v1/openapi.json), named as the views use them. */
 
-import type { Alert, AuditEntry, Certificate, SecurityEvent, Station, Transaction } from './api-types';
+import type { Alert, AuditEntry, Campaign, Certificate, FirmwareImage, GridLevel, GridSnapshot, SecurityEvent, Station, Transaction } from './api-types';
 
-export type { Alert, Certificate, Station, Transaction };
+export type { Alert, Campaign, Certificate, FirmwareImage, GridLevel, GridSnapshot, Station, Transaction };
+export type CampaignStation = NonNullable<Campaign['stations']>[number];
 export type AlertAction = Alert['actions'][number];
 export type SecurityEventRow = SecurityEvent;
 export type AuditRow = AuditEntry;

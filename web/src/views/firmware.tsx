@@ -3,44 +3,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { api, post } from '../api';
 import { useResource, href } from '../hooks';
 import { Badge, ConfirmAction, ErrorNote, Field, Outcome, ResourceState, Time, fmtTime, useCan } from '../ui';
-
-interface FirmwareImage {
-  id: string;
-  vendor: string;
-  models: string[];
-  version: string;
-  sha256: string;
-  length: number;
-  releaseCounter: number;
-  signed: boolean;
-  signer?: string;
-  createdAt: string;
-}
-
-interface CampaignStation {
-  stationId: string;
-  wave: number;
-  state: string;
-  ocppStatus?: string;
-  detail?: string;
-  insecure: boolean;
-  updatedAt: string;
-}
-
-interface Campaign {
-  id: string;
-  firmwareId: string;
-  state: 'running' | 'paused' | 'halted' | 'aborted' | 'completed';
-  currentWave: number;
-  haltReason?: string;
-  spec: { canaryPercent: number; waveSize: number; failureThresholdPercent: number; allowInsecure: boolean; window?: { start: string; end: string } };
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-  counts: Record<string, number>;
-  /** Only in GET /api/v1/campaigns/:id; the list carries counts. */
-  stations?: CampaignStation[];
-}
+import type { Campaign, CampaignStation, FirmwareImage } from '../types';
 
 // Station update states in rollout order; the bar shows each as a segment.
 const STATES: [state: string, tone: string][] = [
@@ -159,7 +122,9 @@ function CampaignCard({ c, images, onChange }: { c: Campaign; images: FirmwareIm
   }, [detail.data]);
   // The newer of the two copies: the list (counts) and the detail (stations) are polled apart.
   const fresh = detail.data && detail.data.updatedAt >= c.updatedAt ? detail.data : undefined;
-  const counts = fresh?.stations ? Object.fromEntries([...new Set(fresh.stations.map((s) => s.state))].map((st) => [st, fresh.stations!.filter((s) => s.state === st).length])) : c.counts;
+  const counts: Record<string, number> = fresh?.stations
+    ? Object.fromEntries([...new Set(fresh.stations.map((s) => s.state))].map((st) => [st, fresh.stations!.filter((s) => s.state === st).length]))
+    : Object.fromEntries(Object.entries(c.counts).map(([state, n]) => [state, n ?? 0]));
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   const done = ['succeeded', 'failed', 'refused', 'skipped'].reduce((a, k) => a + (counts[k] ?? 0), 0);
   const act = (action: 'pause' | 'resume' | 'abort', describe: string, danger = false) => (

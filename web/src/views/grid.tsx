@@ -4,30 +4,11 @@ import { followStream } from '../api';
 import { useResource } from '../hooks';
 import { Chart } from '../chart';
 import { Badge, ResourceState, fmtTime } from '../ui';
-
-interface LevelView {
-  id: string;
-  name?: string;
-  feederId?: string;
-  loadKw: number;
-  reservedKw: number;
-  limitKw?: number;
-  configuredLimitKw?: number;
-  dsoLimitKw?: number;
-  rampKwPerS?: number;
-  stations: number;
-}
-interface GridSnapshot {
-  at: string;
-  fleet: LevelView;
-  feeders: LevelView[];
-  sites: LevelView[];
-  dsoLimits?: { siteId: string; limitKw: number; until: string; source?: string }[];
-}
+import type { GridLevel, GridSnapshot } from '../types';
 
 const MAX_POINTS = 600;
 
-function LoadRow({ level, kind }: { level: LevelView; kind: string }) {
+function LoadRow({ level, kind }: { level: GridLevel; kind: string }) {
   const limit = level.limitKw;
   const share = limit ? Math.min(1, (level.loadKw + level.reservedKw) / limit) : 0;
   const tone = !limit ? 'neutral' : share >= 1 ? 'bad' : share >= 0.85 ? 'warn' : 'ok';
