@@ -71,7 +71,8 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
   file.pragma('busy_timeout = 5000');
   file.pragma('foreign_keys = ON');
   // One commit per event-loop turn, each write answered after it (sqlite-group-commit.ts).
-  const dialect = new GroupCommitSqliteDialect(file);
+  // EVGUARD_SQLITE_GROUP_COMMIT=0 commits every write on its own: slower, equally safe; for measuring what grouping saves.
+  const dialect = new GroupCommitSqliteDialect(file, { group: process.env.EVGUARD_SQLITE_GROUP_COMMIT !== '0' });
   const db = new Kysely<NoTables>({ dialect });
   return { db, dialect: 'sqlite', groupCommit: dialect.driver.stats, ready: (ms) => probe(db, ms, true), close: () => db.destroy() };
 }
