@@ -132,6 +132,9 @@ export function createRegistry(store: StationsStore, bus: Bus) {
     async freshMany(ids: readonly string[]): Promise<Map<string, StationSecret>> {
       const out = new Map<string, StationSecret>();
       for (let i = 0; i < ids.length; i += 500) {
+        // SQLite answers synchronously: without a turn of the event loop between
+        // chunks, a sweep of 20,000 live sessions would hold every station's message.
+        if (i > 0) await new Promise((r) => setImmediate(r));
         const epoch = cache.epoch;
         const rows = await store.stations.getMany(ids.slice(i, i + 500));
         for (const row of rows) {
