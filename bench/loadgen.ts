@@ -11,7 +11,7 @@ export type Command =
   | { cmd: 'connect'; target: 'evguard' | 'echo'; url: string; count: number; prefix: string; password: string; ca: string | string[]; localAddresses: string[]; chargingShare: number; heartbeatMs: number; meterMs: number; concurrency: number }
   | { cmd: 'realistic'; durationMs: number }
   | { cmd: 'saturate'; durationMs: number }
-  | { cmd: 'storm'; deadlineMs: number }
+  | { cmd: 'storm'; deadlineMs: number; /** false: every station forgets its TLS session first (a full handshake each). */ resume: boolean }
   | { cmd: 'stop' };
 
 export interface PhaseReport {
@@ -24,6 +24,8 @@ export interface PhaseReport {
   cpuMs: number;
   elapsedMs: number;
   errors?: Record<string, number>;
+  /** Why attempts failed, by error code or message (the storm's retries). */
+  reasons?: Record<string, number>;
 }
 
 /** A connection either kind of target can drive the same way. */
@@ -32,6 +34,8 @@ interface Peer {
   /** One request and its answer; resolves with the round trip in ms. */
   roundTrip(kind: 'heartbeat' | 'meter'): Promise<number>;
   reconnect(): Promise<void>;
+  /** The next connection makes a full TLS handshake. */
+  forgetTlsSession(): void;
   charging: boolean;
   close(): Promise<void>;
 }
@@ -45,13 +49,33 @@ function cpuMs() {
   return (u.user + u.system) / 1000;
 }
 
-async function measure(work: (rec: (ms: number) => void, fail: () => void) => Promise<void>): Promise<PhaseReport> {
+async function measure(work: (rec: (ms: number) => void, fail: (err?: unknown) => void) => Promise<void>): Promise<PhaseReport> {
   const samples: number[] = [];
   let failures = 0;
+  const reasons: Record<string, number> = {};
   const c0 = cpuMs();
   const t0 = performance.now();
-  await work((ms) => samples.push(ms), () => failures++);
-  return { ok: true, open: peers.filter((p) => p.open).length, calls: samples.length, failures, samples: thin(samples), cpuMs: cpuMs() - c0, elapsedMs: performance.now() - t0 };
+  await work(
+    (ms) => samples.push(ms),
+    (err) => {
+      failures++;
+      if (err === undefined) return;
+      const reason = reasonOf(err);
+      reasons[reason] = (reasons[reason] ?? 0) + 1;
+    },
+  );
+  return { ok: true, open: peers.filter((p) => p.open).length, calls: samples.length, failures, reasons, samples: thin(samples), cpuMs: cpuMs() - c0, elapsedMs: performance.now() - t0 };
+}
+
+/** A short name for a failure: the HTTP status or TLS/socket code the simulator reports, else the code, else the message. */
+function reasonOf(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown; details?: { httpStatus?: number; tlsCode?: string } };
+  if (e?.details?.httpStatus) return `HTTP ${e.details.httpStatus}`;
+  if (e?.details?.tlsCode) return e.details.tlsCode;
+  const cause = (e as { cause?: { message?: unknown } })?.cause?.message;
+  if (typeof cause === 'string') return cause.slice(0, 60);
+  if (typeof e?.code === 'string') return e.code;
+  return String(e?.message ?? err).slice(0, 60);
 }
 
 /** At most 20,000 samples back to the parent, evenly spaced after sorting (percentiles survive). */
@@ -75,6 +99,7 @@ function stationPeer(s: SimStation): Peer {
       return performance.now() - t;
     },
     reconnect: () => s.reconnect(),
+    forgetTlsSession: () => s.forgetTlsSession(),
     close: () => s.close(),
   };
   return peer;
@@ -119,6 +144,8 @@ function echoPeer(url: string, ca: string | string[], localAddress: string, char
       return performance.now() - t;
     },
     reconnect: open,
+    // The baseline's clients make a full handshake every time.
+    forgetTlsSession: () => undefined,
     async close() {
       ws?.terminate();
     },
@@ -157,6 +184,9 @@ async function handle(c: Command): Promise<PhaseReport> {
             concurrency: c.concurrency,
             localAddresses: c.localAddresses,
             callTimeoutMs: 60_000,
+            // The storm phase reconnects the stations itself, in pools; the fleet's own
+            // retries would race it ("already connecting") and are not what is measured.
+            reconnect: false,
           });
           peers = fleet.stations.map(stationPeer);
           const s = fleet.stats();
@@ -216,14 +246,15 @@ async function handle(c: Command): Promise<PhaseReport> {
       });
     case 'storm':
       return measure(async (rec, fail) => {
+        if (!c.resume) for (const p of peers) p.forgetTlsSession();
         const until = performance.now() + c.deadlineMs;
         const t0 = performance.now();
         await pool(peers, settings.concurrency, async (p) => {
           while (!p.open && performance.now() < until) {
             try {
               await p.reconnect();
-            } catch {
-              fail();
+            } catch (err) {
+              fail(err);
               await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
             }
           }

@@ -139,6 +139,14 @@ async function api(port: number, method: string, p: string, body?: unknown) {
   return text ? JSON.parse(text) : undefined;
 }
 
+/** TLS handshakes the node completed, resumed and full (from its /metrics). */
+async function tlsHandshakes(port: number): Promise<{ resumed: number; full: number }> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const text = await res.text();
+  const count = (resumed: boolean) => Number(new RegExp(`^evguard_tls_handshakes_total\\{resumed="${resumed}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { resumed: count(true), full: count(false) };
+}
+
 interface Worker {
   child: ChildProcess;
   send(c: Command): Promise<PhaseReport>;
@@ -168,6 +176,8 @@ async function phase(workers: Worker[], c: Command | ((i: number) => Command)) {
   const pct = (p: number) => (samples.length ? samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))]! : 0);
   const errors: Record<string, number> = {};
   for (const r of reports) for (const [k, v] of Object.entries(r.errors ?? {})) errors[k] = (errors[k] ?? 0) + v;
+  const reasons: Record<string, number> = {};
+  for (const r of reports) for (const [k, v] of Object.entries(r.reasons ?? {})) reasons[k] = (reasons[k] ?? 0) + v;
   return {
     wallMs: performance.now() - t0,
     open: reports.reduce((s, r) => s + r.open, 0),
@@ -178,6 +188,7 @@ async function phase(workers: Worker[], c: Command | ((i: number) => Command)) {
     p99: pct(99),
     max: samples.at(-1) ?? 0,
     errors,
+    reasons,
   };
 }
 
@@ -257,19 +268,29 @@ async function main() {
   results.evguard.saturation = { messages: sat.calls, failures: sat.failures, perSecond: sat.calls / (sat.wallMs / 1000), p50Ms: sat.p50, p99Ms: sat.p99, nodeCpuCores: (cpu1 - cpu0) / sat.wallMs, loadgenCpuCores: sat.loadgenCpuMs / sat.wallMs, dbRowsPerSecond: (rows1 - rows0) / (sat.wallMs / 1000) };
   log(`evguard: ${results.evguard.saturation.perSecond.toFixed(0)} messages/s, ${results.evguard.saturation.dbRowsPerSecond.toFixed(0)} rows/s`);
 
+  // Two storms: stations that resume their TLS sessions (the node's ticket keys
+  // outlive the restart), then the same with every session forgotten (a full
+  // handshake each, as a station without a session cache makes).
   // A CPU profile is written when the node exits normally, so a profiled run stops it with SIGINT instead of killing it.
   const stopSignal = flag('--profile') ? 'SIGINT' : 'SIGKILL';
-  log(`evguard: reconnect storm (${stopSignal}, restart on the same ports)`);
-  node.kill(stopSignal);
-  await new Promise((r) => node.once('exit', r));
-  const restartAt = performance.now();
-  node = await startNode(ports, false);
-  const listeningMs = performance.now() - restartAt;
-  cpu0 = procStats(node.pid!).cpuMs;
-  const storm = await phase(workers, { cmd: 'storm', deadlineMs: 240_000 });
-  cpu1 = procStats(node.pid!).cpuMs;
-  results.evguard.storm = { stopSignal, stations: storm.calls, of: connect.open, restartToListeningS: listeningMs / 1000, listeningToAllBackS: storm.max / 1000, p50BackS: storm.p50 / 1000, nodeCpuCores: (cpu1 - cpu0) / storm.wallMs, nodeCpuMsPerStation: (cpu1 - cpu0) / Math.max(1, storm.calls), loadgenCpuCores: storm.loadgenCpuMs / storm.wallMs, retries: storm.failures };
-  log(`evguard: ${storm.calls}/${connect.open} back ${(storm.max / 1000).toFixed(1)} s after the node listened`);
+  const storm = async (resume: boolean) => {
+    log(`evguard: reconnect storm (${stopSignal}, restart on the same ports, ${resume ? 'TLS resumption' : 'full TLS handshakes'})`);
+    node.kill(stopSignal);
+    await new Promise((r) => node.once('exit', r));
+    const restartAt = performance.now();
+    node = await startNode(ports, false);
+    const listeningMs = performance.now() - restartAt;
+    const c0 = procStats(node.pid!).cpuMs;
+    const back = await phase(workers, { cmd: 'storm', deadlineMs: 240_000, resume });
+    const c1 = procStats(node.pid!).cpuMs;
+    const tls = await tlsHandshakes(ports.http);
+    const resumedShare = tls.resumed / Math.max(1, tls.resumed + tls.full);
+    log(`evguard: ${back.calls}/${connect.open} back ${(back.max / 1000).toFixed(1)} s after the node listened, ${(resumedShare * 100).toFixed(0)} % of TLS handshakes resumed${Object.keys(back.reasons).length ? `; failures: ${JSON.stringify(back.reasons)}` : ''}`);
+    return { stopSignal, resumedShare, stations: back.calls, of: connect.open, restartToListeningS: listeningMs / 1000, listeningToAllBackS: back.max / 1000, p50BackS: back.p50 / 1000, nodeCpuCores: (c1 - c0) / back.wallMs, nodeCpuMsPerStation: (c1 - c0) / Math.max(1, back.calls), loadgenCpuCores: back.loadgenCpuMs / back.wallMs, retries: back.failures, failureReasons: back.reasons };
+  };
+  results.evguard.storm = await storm(true);
+  // A profiled run keeps one storm: the profile is of the first node process only.
+  if (!flag('--profile')) results.evguard.stormFullHandshake = await storm(false);
   await phase(workers, { cmd: 'stop' });
   for (const w of workers) w.child.kill();
   node.kill('SIGINT');
@@ -304,7 +325,7 @@ async function main() {
   const eRestart = performance.now();
   echo = await startEcho(cert, key, echoPort);
   const eListening = performance.now() - eRestart;
-  const eStorm = await phase(echoWorkers, { cmd: 'storm', deadlineMs: 120_000 });
+  const eStorm = await phase(echoWorkers, { cmd: 'storm', deadlineMs: 120_000, resume: false });
   results.baseline.storm = { stations: eStorm.calls, of: eConnect.open, restartToListeningS: eListening / 1000, listeningToAllBackS: eStorm.max / 1000, p50BackS: eStorm.p50 / 1000, loadgenCpuCores: eStorm.loadgenCpuMs / eStorm.wallMs, retries: eStorm.failures };
   await phase(echoWorkers, { cmd: 'stop' });
   for (const w of echoWorkers) w.child.kill();

@@ -178,7 +178,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const { api, plain, generatedAdminToken } = await createNodeApi({
     config, version: VERSION, log, httpsPort: () => listeners?.ports.https, bus, database, audit, metrics, node, stations, calls, presence, transactions, monitor, grid, meterKeys, trust, certificates, intel, firmware, session, commands,
   });
-  const bound = await listenAll({ config, ephemeralPorts: opts.ephemeralPorts, plain, routing: (req, res) => api.routing(req, res), upgrade: (req, socket, head) => node.handleUpgrade(req, socket, head), trust, log });
+  const bound = await listenAll({ config, ephemeralPorts: opts.ephemeralPorts, plain, routing: (req, res) => api.routing(req, res), upgrade: (req, socket, head) => node.handleUpgrade(req, socket, head), trust, log, onTlsHandshake: metrics.tlsHandshake });
   listeners = bound;
   log.info({ event: 'node.started', nodeId: config.nodeId, ports: bound.ports, dataDir: path.resolve(config.dataDir), database: database.dialect }, 'evguard node started');
 

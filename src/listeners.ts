@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Trust } from './trust/index.js';
@@ -38,6 +39,8 @@ export interface ListenDeps {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   trust: Pick<Trust, 'ticketKeys' | 'serverCredentials' | 'stationTrustAnchors' | 'stapledOcsp'>;
   log: Pick<Logger, 'warn'>;
+  /** Each finished TLS handshake: whether the client resumed an earlier session (a ticket) or made a full one. */
+  onTlsHandshake?(resumed: boolean): void;
 }
 
 export interface Listeners {
@@ -62,6 +65,7 @@ export async function listenAll(deps: ListenDeps): Promise<Listeners> {
     server.on('request', deps.routing);
     server.on('upgrade', deps.upgrade);
     server.on('tlsClientError', () => undefined);
+    server.on('secureConnection', (socket: TLSSocket) => deps.onTlsHandshake?.(socket.isSessionReused()));
     // OCSP stapling: clients that ask get the node's own signed status for its certificate in the handshake.
     server.on('OCSPRequest', (cert: Buffer, issuer: Buffer, done: (err: Error | null, response?: Buffer) => void) => {
       if (!issuer) return done(null);

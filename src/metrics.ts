@@ -53,6 +53,8 @@ export function createMetrics(opts: { version: string; nodeId: string }) {
   const lockouts = new Counter({ name: 'evguard_lockouts_total', help: 'Lock-outs set by automatic responses, by scope (station_address: one station from one address)', labelNames: ['scope'], registers });
   const alerts = new Counter({ name: 'evguard_alerts_total', help: 'Alerts raised, by detector and severity', labelNames: ['detector', 'severity'], registers });
 
+  const tlsHandshakes = new Counter({ name: 'evguard_tls_handshakes_total', help: 'TLS handshakes completed on the TLS port, by whether the client resumed an earlier session (a ticket) instead of a full handshake', labelNames: ['resumed'], registers });
+
   const attemptedProfile = (f: Pick<HandshakeFacts, 'secure' | 'peerCertificateChain'>) => (!f.secure ? '1' : f.peerCertificateChain?.length ? '3' : '2');
 
   return {
@@ -79,6 +81,7 @@ export function createMetrics(opts: { version: string; nodeId: string }) {
       const end = callLatency.startTimer({ action, ocpp_version: ocppVersion });
       return (ok) => end({ result: ok ? 'ok' : 'error' });
     },
+    tlsHandshake: (resumed: boolean) => tlsHandshakes.inc({ resumed: String(resumed) }),
     stationConnected: () => connected.inc(),
     stationDisconnected: () => connected.dec(),
     securityEvent: (type: string, source: 'station' | 'csms') => securityEvents.inc({ type, source }),

@@ -4,6 +4,8 @@
  * simulator decides itself when a station goes offline and comes back.
  */
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import ocppRpc, { RPCClient, type IHandlersOption } from 'ocpp-rpc';
 import type { EvguardError } from '../errors.js';
 import { simErrors } from './errors.js';
@@ -13,6 +15,8 @@ import type { CertificateAndKey, SimTlsOptions } from './types.js';
 // ocpp-rpc spreads its error classes into module.exports, which Node's CommonJS
 // export detection cannot see, so they are taken from the default export.
 const { TimeoutError } = ocppRpc;
+
+const CONNECT_TIMEOUT_MS = 30_000;
 
 export interface LinkOptions {
   url: string;
@@ -37,6 +41,8 @@ export interface TransportInput {
   roots: string[];
   /** The certificate received in CertificateSigned; preferred over tls.cert for profile 3. */
   certificate?: CertificateAndKey;
+  /** Where the station keeps its TLS session between connections (unless tls.resume is false). */
+  sessionCache?: { session?: Buffer; credentials?: string };
 }
 
 /** Socket and TLS options for ws (passed through to net/tls connect). */
@@ -58,6 +64,20 @@ export function transportOptions(input: TransportInput): Record<string, unknown>
     o.cert = pair.cert;
     o.key = pair.key;
   }
+  const cache = input.sessionCache;
+  if (cache && tls.resume !== false) {
+    // A resumed session keeps the credentials it was made with: a station that
+    // moved to profile 3 or got a new certificate must show it in a full handshake.
+    const credentials = `${input.profile}:${String(o.cert ?? '')}`;
+    const session = cache.credentials === credentials ? cache.session : undefined;
+    // ws opens the socket through this hook; the session travels in tls.connect's
+    // options, and a new ticket (sent after the handshake in TLS 1.3) replaces it.
+    o.createConnection = (options: ConnectionOptions & { host?: string }) => {
+      const socket = connectTls({ ...options, path: undefined, servername: options.servername ?? (isIP(options.host ?? '') ? '' : options.host), session });
+      socket.on('session', (next: Buffer) => Object.assign(cache, { session: next, credentials }));
+      return socket;
+    };
+  }
   return o;
 }
 
@@ -73,7 +93,8 @@ export async function openLink(opts: LinkOptions): Promise<RPCClient> {
     reconnect: false,
     callTimeoutMs: opts.callTimeoutMs,
     pingIntervalMs: opts.pingIntervalMs,
-    wsOpts: { ...opts.wsOptions },
+    // A station gives up on a handshake that does not finish, as real ones do, and tries again later.
+    wsOpts: { handshakeTimeout: CONNECT_TIMEOUT_MS, ...opts.wsOptions },
     // A CSMS that keeps sending garbage gets the socket closed, as a real station would.
     maxBadMessages: 50,
   } as unknown as ConstructorParameters<typeof RPCClient>[0]);

@@ -51,6 +51,7 @@ class Station extends EventEmitter implements SimStation, StationControl {
   #password?: string;
   #profile: 1 | 2 | 3;
   #certificate?: CertificateAndKey;
+  readonly #tls: { session?: Buffer; credentials?: string } = {};
   #pendingKey?: string;
   #installed: InstalledCertificate[] = [];
   #resetWhenIdle = false;
@@ -200,7 +201,13 @@ class Station extends EventEmitter implements SimStation, StationControl {
       localAddress: this.#opts.localAddress,
       roots: this.#installed.filter((c) => /^(CSMSRootCertificate|CentralSystemRootCertificate)$/.test(c.certificateType)).map((c) => c.pem),
       certificate: this.#certificate,
+      sessionCache: this.#tls,
     });
+  }
+
+  /** Forgets the TLS session, so the next connection makes a full handshake (a station that cannot resume). */
+  forgetTlsSession(): void {
+    this.#tls.session = undefined;
   }
 
   #dropClient(abrupt: boolean): void {

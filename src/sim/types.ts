@@ -18,6 +18,12 @@ export interface SimTlsOptions {
   key?: string;
   rejectUnauthorized?: boolean;
   servername?: string;
+  /**
+   * Offer the TLS session of the last connection when reconnecting (session
+   * tickets, RFC 8446 §2.2), as TLS stacks with a session cache do: an
+   * abbreviated handshake where the CSMS still holds the ticket key. Default true.
+   */
+  resume?: boolean;
 }
 
 export interface SimStationOptions {
@@ -116,6 +122,8 @@ export interface SimStation extends EventEmitter {
   stopCharging(connectorId: number, reason?: string): Promise<void>;
   securityEvent(type: string, techInfo?: string): Promise<void>;
   goOffline(): void;
+  /** Forgets the TLS session, so the next connection makes a full handshake (a station that cannot resume). */
+  forgetTlsSession(): void;
   reconnect(): Promise<void>;
   requestCertificate(): Promise<void>;
   certificate(): CertificateAndKey | undefined;

@@ -28,6 +28,34 @@ describe('security profiles 2 and 3 over real TLS', () => {
     }
   });
 
+  it('a reconnecting station resumes its TLS session; after forgetTlsSession, or with resume: false, it makes a full handshake', { timeout: 30_000 }, async () => {
+    const reused = async (station: ReturnType<typeof createSimStation>) => {
+      station.goOffline();
+      await station.reconnect();
+      return csms.clients.get('TLS-P2').handshake.request.socket.isSessionReused() as boolean;
+    };
+    const station = createSimStation({ url: csms.url, id: 'TLS-P2', ocppVersion: '2.0.1', securityProfile: 2, password: PASSWORD, tls: { ca: ca.certPem } });
+    try {
+      await station.connect();
+      assert.equal(csms.clients.get('TLS-P2').handshake.request.socket.isSessionReused(), false);
+      // TLS 1.3 sends its tickets after the handshake: give them a moment to arrive.
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await reused(station), true, 'the second connection resumes');
+      station.forgetTlsSession();
+      assert.equal(await reused(station), false, 'a forgotten session is not offered');
+    } finally {
+      await station.close();
+    }
+    const never = createSimStation({ url: csms.url, id: 'TLS-P2', ocppVersion: '2.0.1', securityProfile: 2, password: PASSWORD, tls: { ca: ca.certPem, resume: false } });
+    try {
+      await never.connect();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await reused(never), false, 'resume: false never offers a session');
+    } finally {
+      await never.close();
+    }
+  });
+
   it('profile 2: a server certificate from an unknown CA is refused', { timeout: 20_000 }, async () => {
     const other = await createCa('some other CA');
     const station = createSimStation({ url: csms.url, id: 'TLS-P2', ocppVersion: '1.6', securityProfile: 2, password: PASSWORD, tls: { ca: other.certPem } });

@@ -32,6 +32,11 @@ test('a TLS session resumes after the node restarts', async () => {
   const second = await startTestNode({ db: 'sqlite', dataDir: first.dataDir });
   try {
     assert.equal((await connect(https(second), session)).reused, true, 'the restarted node resumes the session');
+    assert.equal((await connect(https(second))).reused, false);
+    // Operators see the resumption share in /metrics.
+    const metrics = await (await fetch(`${second.http}/metrics`, { headers: { authorization: `Bearer ${second.adminToken}` } })).text();
+    assert.match(metrics, /^evguard_tls_handshakes_total\{resumed="true"\} 1$/m);
+    assert.match(metrics, /^evguard_tls_handshakes_total\{resumed="false"\} 1$/m);
   } finally {
     await second.stop();
   }
