@@ -7,7 +7,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import pg from 'pg';
 import { createPgDatabase, eventually, PG_URL, testDatabases } from '../support/node.js';
 import { startNodeProcess, type NodeProcess } from '../cluster/processes.js';
 import { connectRaw, boot, type RawClient } from '../support/raw-client.js';
+import { smallDisk } from '../support/disk.js';
 
 const ADMIN = 'faults-admin-token-0123456789abcdef';
 const PASSWORD = 'faults-password-0123456789ab';
@@ -114,24 +114,6 @@ test('a database that is gone: InternalError to stations, 503 from the API and /
   await station!.close();
 });
 
-/** A small tmpfs of our own for the data directory, so the disk can be filled without touching the machine's. */
-function smallDisk(): { dir: string; release(): void } | undefined {
-  const dir = mkdtempSync(path.join(tmpdir(), 'evguard-disk-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return undefined;
-  }
-  return {
-    dir,
-    release() {
-      execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 test('SQLite on a full disk: InternalError to stations, 503 from the API and /readyz, and healing when space returns', async (t) => {
   const disk = smallDisk();
   if (!disk) return t.skip('cannot mount a tmpfs here (needs root)');
@@ -143,12 +125,7 @@ test('SQLite on a full disk: InternalError to stations, 503 from the API and /re
   });
   const [station] = await stationsOn(node, ['DISK-1']);
   // Fill what is left, then keep the node writing until the disk refuses.
-  const filler = path.join(disk.dir, 'filler');
-  try {
-    execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M', 'count=64'], { stdio: 'ignore' });
-  } catch {
-    // dd stops with "No space left on device": that is the point.
-  }
+  disk.fill();
   let refused = 0;
   for (let i = 0; i < 2000 && refused === 0; i++) {
     const [type, , code] = await station!.call('StatusNotification', status(i));
@@ -164,7 +141,7 @@ test('SQLite on a full disk: InternalError to stations, 503 from the API and /re
   assert.equal(api.body.error.code, 'DATABASE_UNAVAILABLE');
   assert.equal((await fetch(`http://127.0.0.1:${node.port}/healthz`)).status, 200);
 
-  rmSync(filler);
+  disk.free();
   await eventually('/readyz ready again', async () => (await fetch(`http://127.0.0.1:${node.port}/readyz`)).status === 200);
   assert.equal((await node.api('POST', '/api/v1/stations', { id: 'DISK-2', securityProfile: 1, password: PASSWORD })).status, 201);
   const [after] = await station!.call('StatusNotification', status(1));
