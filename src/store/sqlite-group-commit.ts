@@ -15,7 +15,8 @@
  * - A statement that fails inside the batch is rolled back alone (SQLite's
  *   statement rollback) and its caller gets the error; the others still
  *   commit. An error that ends the whole transaction (SQLITE_FULL, IOERR)
- *   fails every write of the batch, as does a failed COMMIT.
+ *   fails every write of the batch, whichever statement met it (a read too),
+ *   as does a failed COMMIT.
  * - Reads run at once. They see the turn's uncommitted writes (one process,
  *   one handle); a failed COMMIT is the only way such a write does not
  *   become durable, and then its writer was told.
@@ -169,20 +170,23 @@ class GroupCommitDriver implements Driver {
   /** Runs a statement at once; a write joins the turn's batch, whose COMMIT the caller awaits (outside a transaction). */
   execute(conn: GroupCommitConnection, sql: string, parameters: readonly unknown[]): { result: QueryResult<unknown>; committed?: Promise<void> } {
     const statement = this.#prepare(sql);
-    if (statement.readonly) return { result: run(statement, parameters) };
-    const inTransaction = this.#exclusive?.owner === conn;
-    // The batch under this transaction failed as a whole (SQLITE_FULL, IOERR): its savepoint is gone too.
-    if (inTransaction && this.#exclusive!.batch !== this.#batch) throw new Error('the database transaction was aborted by an earlier error');
-    const batch = this.#openBatch();
     try {
+      if (statement.readonly) return { result: run(statement, parameters) };
+      const inTransaction = this.#exclusive?.owner === conn;
+      // The batch under this transaction failed as a whole (SQLITE_FULL, IOERR): its savepoint is gone too.
+      if (inTransaction && this.#exclusive!.batch !== this.#batch) throw new Error('the database transaction was aborted by an earlier error');
+      const batch = this.#openBatch();
       const result = run(statement, parameters);
       if (inTransaction) return { result };
       batch.writes++;
       if (!this.#group) this.#commitBatch(batch);
       return { result, committed: batch.committed };
     } catch (err) {
-      // An error that ended the whole transaction takes the batch with it.
-      if (!this.#file.inTransaction) this.#failBatch(batch, err);
+      // An error that ended the whole transaction takes the batch with it. A read
+      // can end it too: loading a page may spill the batch's dirty pages to a
+      // full disk. A batch left open after that would run its next writes
+      // outside any transaction and acknowledge the lost ones at its COMMIT.
+      if (this.#batch && !this.#file.inTransaction) this.#failBatch(this.#batch, err);
       throw err;
     }
   }

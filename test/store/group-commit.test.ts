@@ -2,7 +2,8 @@
  * Group commit on the embedded SQLite file, checked from a second, independent
  * SQLite connection: when a write's promise settles, its row is committed
  * (another reader sees it); writes of one turn share one commit; one bad
- * statement fails alone; a failed COMMIT fails every write of its batch.
+ * statement fails alone; a failed COMMIT fails every write of its batch, and
+ * so does any statement, a read included, that makes SQLite end the transaction.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,21 +13,24 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
 import { GroupCommitSqliteDialect } from '../../src/store/sqlite-group-commit.js';
+import { smallDisk } from '../support/disk.js';
 
 interface Tables {
   parents: { id: number };
   items: { id: number; parent: number | null; note: string };
 }
 
-function open(t: import('node:test').TestContext, group = true) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'evguard-gc-'));
+/** The database in a fresh directory (or `in`, a directory the caller cleans up); `prepare` runs on the handle first; `group: false` commits every write alone. */
+function open(t: import('node:test').TestContext, o: { in?: string; prepare?: (handle: SQLite.Database) => void; group?: boolean } = {}) {
+  const dir = o.in ?? mkdtempSync(path.join(tmpdir(), 'evguard-gc-'));
   const file = path.join(dir, 'gc.db');
   const handle = new SQLite(file);
   handle.pragma('journal_mode = WAL');
   handle.pragma('foreign_keys = ON');
   handle.exec(`CREATE TABLE parents (id INTEGER PRIMARY KEY);
     CREATE TABLE items (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED, note TEXT NOT NULL)`);
-  const dialect = new GroupCommitSqliteDialect(handle, { group });
+  o.prepare?.(handle);
+  const dialect = new GroupCommitSqliteDialect(handle, { group: o.group ?? true });
   const db = new Kysely<Tables>({ dialect });
   // The independent reader: it sees only what is committed.
   const reader = new SQLite(file, { readonly: true });
@@ -34,7 +38,7 @@ function open(t: import('node:test').TestContext, group = true) {
   t.after(async () => {
     reader.close();
     await db.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    if (!o.in) rmSync(dir, { recursive: true, force: true });
   });
   return { db, stats: dialect.driver.stats, committedIds };
 }
@@ -139,7 +143,7 @@ test('an explicit transaction is a savepoint in the batch: it has the handle to 
 });
 
 test('without grouping (the benchmark\'s comparison) every write and transaction commits on its own', async (t) => {
-  const { db, stats, committedIds } = open(t, false);
+  const { db, stats, committedIds } = open(t, { group: false });
   await Promise.all([
     db.insertInto('items').values({ id: 1, parent: null, note: 'a' }).execute(),
     db.insertInto('items').values({ id: 2, parent: null, note: 'b' }).execute(),
@@ -148,4 +152,47 @@ test('without grouping (the benchmark\'s comparison) every write and transaction
   assert.equal(stats.commits, 3);
   assert.equal(stats.largestBatch, 1);
   assert.deepEqual(committedIds(), [1, 2, 3]);
+});
+
+test('a read that ends the transaction (a page spill on a full disk) fails the whole batch: nothing lost is acknowledged, and later writes commit', async (t) => {
+  const disk = smallDisk('2m');
+  if (!disk) return t.skip('cannot mount a tmpfs here (needs root)');
+  t.after(() => disk.release());
+  const { db, stats, committedIds } = open(t, {
+    in: disk.dir,
+    prepare(handle) {
+      // A table the batch does not touch, on disk and out of a page cache of ten pages: reading it evicts the batch's pages.
+      handle.exec('CREATE TABLE bulk (id INTEGER PRIMARY KEY, note TEXT NOT NULL)');
+      const insert = handle.prepare('INSERT INTO bulk (note) VALUES (?)');
+      for (let i = 0; i < 100; i++) insert.run('b'.repeat(3000));
+      handle.pragma('wal_checkpoint(TRUNCATE)');
+      handle.pragma('cache_size = 10');
+    },
+  });
+  const commits = stats.commits;
+  // One turn: twenty writes (their pages more than the cache holds; the disk takes what spills), then the disk fills.
+  const ids = Array.from({ length: 20 }, (_, i) => i + 1);
+  const writes = ids.map((id) => db.insertInto('items').values({ id, parent: null, note: 'w'.repeat(3000) }).execute());
+  const seen = await db.selectFrom('items').select('id').execute();
+  assert.equal(seen.length, 20, 'the writes ran, in this turn');
+  disk.fill();
+  // Evicting the batch's dirty pages needs the disk: SQLite rolls the whole transaction back.
+  await assert.rejects(sql`SELECT sum(length(note)) AS n FROM bulk`.execute(db), { code: 'SQLITE_FULL' });
+  // Still the same turn: an explicit transaction, and a query that waits for it to let go of the handle.
+  const tx = db.transaction().execute(async (trx) => {
+    await trx.insertInto('items').values({ id: 100, parent: null, note: 'tx' }).execute();
+  });
+  await db.selectFrom('items').select('id').execute();
+  assert.equal(stats.commits, commits, 'nothing committed yet');
+  disk.free();
+  const outcomes = await Promise.allSettled([...writes, tx]);
+  const committed = new Set(committedIds());
+  const acknowledgedButLost = [...ids, 100].filter((id, i) => outcomes[i]!.status === 'fulfilled' && !committed.has(id));
+  const refusedButStored = [...ids, 100].filter((id, i) => outcomes[i]!.status === 'rejected' && committed.has(id));
+  assert.deepEqual(acknowledgedButLost, [], 'acknowledged, not committed');
+  assert.deepEqual(refusedButStored, [], 'refused, yet committed');
+  for (const o of outcomes.slice(0, 20)) assert.equal((o as PromiseRejectedResult).reason?.code, 'SQLITE_FULL');
+  // The transaction came after the failure: a batch of its own, committed once the disk had room.
+  assert.equal(outcomes[20]!.status, 'fulfilled');
+  assert.deepEqual([...committed], [100]);
 });
