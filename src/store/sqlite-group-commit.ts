@@ -23,7 +23,7 @@
  * - `db.transaction()` is a savepoint in the turn's batch: it has the handle
  *   to itself (every other query waits until it ends), its rollback undoes
  *   only its own work, and its commit settles with the batch's COMMIT. A
- *   turn that ends while it is open commits when it ends.
+ *   turn that ends while it is open commits when it ends; so does closing.
  *   (Savepoints inside it are not offered: nothing uses them.)
  */
 import type SQLite from 'better-sqlite3';
@@ -152,7 +152,9 @@ class GroupCommitDriver implements Driver {
     }
   }
 
+  /** Lets an explicit transaction in progress finish first: closing under it would roll back its whole batch, the plain writes before it too. */
   async destroy(): Promise<void> {
+    while (this.#exclusive) await this.#exclusive.done;
     this.#commitBatch();
     this.#file.close();
   }

@@ -196,3 +196,21 @@ test('a read that ends the transaction (a page spill on a full disk) fails the w
   assert.equal(outcomes[20]!.status, 'fulfilled');
   assert.deepEqual([...committed], [100]);
 });
+
+test('closing waits for the explicit transaction that holds the handle, then commits its batch', async (t) => {
+  const { db, committedIds } = open(t);
+  const plain = db.insertInto('items').values({ id: 1, parent: null, note: 'before the transaction' }).execute();
+  const tx = db.transaction().execute(async (trx) => {
+    await trx.insertInto('items').values({ id: 2, parent: null, note: 'in tx' }).execute();
+    await new Promise((r) => setTimeout(r, 50));
+    await trx.insertInto('items').values({ id: 3, parent: null, note: 'in tx, after a wait' }).execute();
+  });
+  await new Promise((r) => setTimeout(r, 10));
+  await db.destroy();
+  const outcomes = await Promise.allSettled([plain, tx]);
+  assert.deepEqual(
+    outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : o.status)),
+    ['fulfilled', 'fulfilled'],
+  );
+  assert.deepEqual(committedIds(), [1, 2, 3]);
+});
