@@ -217,7 +217,12 @@ class GroupCommitDriver implements Driver {
     try {
       this.#run('commit');
     } catch (err) {
-      if (this.#file.inTransaction) this.#run('rollback');
+      // This runs from setImmediate: nothing may escape it as an uncaught exception.
+      try {
+        if (this.#file.inTransaction) this.#run('rollback');
+      } catch {
+        // The writers hear of the COMMIT's failure; a failed ROLLBACK leaves SQLite to roll back on its own.
+      }
       batch.reject(err);
       return;
     }
