@@ -25,7 +25,7 @@ export interface Results {
   /** Load averages show whether other work shared the machine during the run. */
   machine: { cpu: string; cores: Num; memoryGiB: Num; node: string; platform: string; evguard: string; loadAverageAtStart: Num; loadAverageAtEnd?: Num };
   /** `passwords` says how the station passwords were made (their scrypt cost may depend on it); absent in older results. */
-  sizes: { stations: Num; workers: Num; realisticMs: Num; saturateMs: Num; compression: Num; chargingShare: Num; passwords?: string };
+  sizes: { stations: Num; workers: Num; realisticMs: Num; saturateMs: Num; compression: Num; chargingShare: Num; passwords?: string; /** Absent in older results: SQLite. */ database?: 'SQLite' | 'PostgreSQL' };
   evguard: {
     connect: { stations: Num; failed: Num; seconds: Num; rssBeforeMiB: Num; rssAfterMiB: Num; bytesPerStation: Num; nodeCpuMsPerStation: Num; errors?: Record<string, Num> };
     realistic: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; maxMs: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num };
@@ -86,7 +86,7 @@ export function renderMarkdown(r: Results, svgFile: string): string {
       ` · 1-min load average ${f(m.loadAverageAtStart, 1)} at start, ${f(m.loadAverageAtEnd ?? NaN, 1)} at end` +
       (m.loadAverageAtStart > m.cores ? ` (**other work shared the machine: more runnable processes than cores, so absolute numbers are low; the ratios compare two targets under the same conditions**)` : ''),
     '',
-    `One evguard node (SQLite, TLS, security profile 2: TLS + Basic-auth password checked with scrypt; passwords ${r.sizes.passwords ?? 'chosen by the benchmark'}) against a bare \`ws\` echo server over TLS, same load, same run. ` +
+    `One evguard node (${r.sizes.database ?? 'SQLite'}, TLS, security profile 2: TLS + Basic-auth password checked with scrypt; passwords ${r.sizes.passwords ?? 'chosen by the benchmark'}) against a bare \`ws\` echo server over TLS, same load, same run. ` +
       `${r.sizes.stations} stations (75 % OCPP 2.0.1, 25 % 1.6) from ${r.sizes.workers} load-generator processes on loopback source addresses 127.0.1.2 upwards. ` +
       `Realistic mix time-compressed ${r.sizes.compression}×: heartbeat every ${300 / r.sizes.compression} s, MeterValues every ${60 / r.sizes.compression} s on the ${r.sizes.chargingShare * 100} % that charge, for ${r.sizes.realisticMs / 1000} s; ` +
       `that is the message rate of ${(r.sizes.stations * r.sizes.compression).toLocaleString('en')} real-time stations (${f(r.sizes.stations * r.sizes.compression * (1 / 300 + r.sizes.chargingShare / 60), 0)} messages/s offered; 100,000 real-time stations offer 750/s). ` +

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
+import pg from 'pg';
 import type { Command, PhaseReport } from './loadgen.js';
 import { renderMarkdown, renderSvg, type Results } from './report.js';
 import { summarizeProfile } from './profile.js';
@@ -34,7 +35,7 @@ const opt = (name: string, def: number) => {
   return v;
 };
 if (flag('--help') || flag('-h')) {
-  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--profile] [--out NAME]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    write a CPU profile of the node and name its top costs\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --render F   re-render F (a results .json) as markdown and SVG\n');
+  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--profile] [--out NAME] [--database-url URL]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    write a CPU profile of the node and name its top costs\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --database-url URL  run the node on PostgreSQL: a scratch database is made on that server and dropped after (default: embedded SQLite)\n  --render F   re-render F (a results .json) as markdown and SVG\n');
   process.exit(0);
 }
 if (flag('--render')) {
@@ -71,6 +72,85 @@ if (!/^[a-z0-9-]+$/.test(name)) {
   process.exit(2);
 }
 const TOKEN = 'bench-admin-token-0123456789abcdef';
+const dbUrlAt = argv.indexOf('--database-url');
+const serverUrl = dbUrlAt >= 0 ? argv[dbUrlAt + 1] ?? '' : undefined;
+if (serverUrl !== undefined && !/^postgres(ql)?:\/\//.test(serverUrl)) {
+  process.stderr.write('--database-url takes a postgres:// URL of a server where the benchmark may create a scratch database\n');
+  process.exit(2);
+}
+
+/**
+ * The node's database, seen from the benchmark: a scratch PostgreSQL database
+ * (made on --database-url's server, dropped at the end) or the node's SQLite file.
+ */
+interface BenchDb {
+  readonly nodeArgs: string[];
+  /** Registers every id as a copy of `template`'s row (salted hash included). */
+  copyStation(template: string, ids: string[]): Promise<void>;
+  /** Rows in the tables a station message adds to. */
+  rows(): Promise<number>;
+  drop(): Promise<void>;
+}
+
+const GROWING_TABLES = ['transaction_events', 'station_reports'];
+const COPY_STATION = (p: (i: number) => string) =>
+  `INSERT INTO stations (id, security_profile, password_hash, registration, tags, created_at, updated_at) SELECT ${p(1)}, security_profile, password_hash, registration, tags, created_at, updated_at FROM stations WHERE id = ${p(2)}`;
+
+async function benchDatabase(dataDir: string): Promise<BenchDb> {
+  if (serverUrl === undefined) {
+    const file = path.join(dataDir, 'evguard.db');
+    return {
+      nodeArgs: [],
+      async copyStation(template, ids) {
+        const db = new SQLite(file);
+        db.pragma('busy_timeout = 10000');
+        const copy = db.prepare(COPY_STATION(() => '?'));
+        db.transaction(() => {
+          for (const id of ids) copy.run(id, template);
+        })();
+        db.close();
+      },
+      async rows() {
+        const db = new SQLite(file, { readonly: true, fileMustExist: true });
+        try {
+          return GROWING_TABLES.reduce((n, t) => n + Number((db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n), 0);
+        } finally {
+          db.close();
+        }
+      },
+      async drop() {},
+    };
+  }
+  const name = `evguard_bench_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  return {
+    nodeArgs: ['--database-url', url.toString()],
+    async copyStation(template, ids) {
+      await client.query('BEGIN');
+      for (const id of ids) await client.query(COPY_STATION((i) => `$${i}`), [id, template]);
+      await client.query('COMMIT');
+    },
+    async rows() {
+      let n = 0;
+      for (const t of GROWING_TABLES) n += Number((await client.query(`SELECT count(*) AS n FROM ${t}`)).rows[0].n);
+      return n;
+    },
+    async drop() {
+      await client.end();
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
 
 const log = (m: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
@@ -114,11 +194,11 @@ process.on('exit', () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function startNode(ports: { http: number; tls: number }, profile: boolean): Promise<ChildProcess> {
+async function startNode(ports: { http: number; tls: number }, profile: boolean, database: BenchDb): Promise<ChildProcess> {
   const config = path.join(tmp, 'bench-config.json');
   // The rate limit protects against one misbehaving station; the saturation run is many well-behaved ones at full speed.
   writeFileSync(config, JSON.stringify({ ocpp: { ratePerSecond: 100_000, rateBurst: 100_000 } }));
-  const args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(tmp, 'profile')] : []), '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', '--port', String(ports.http), '--tls-port', String(ports.tls), '--data-dir', path.join(tmp, 'node'), '--config', config, '--log-level', 'error'];
+  const args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(tmp, 'profile')] : []), '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', '--port', String(ports.http), '--tls-port', String(ports.tls), '--data-dir', path.join(tmp, 'node'), '--config', config, '--log-level', 'error', ...database.nodeArgs];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, EVGUARD_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   await waitOutput(child, /wss:\/\/localhost:\d+/, 'evguard node');
@@ -192,16 +272,6 @@ async function phase(workers: Worker[], c: Command | ((i: number) => Command)) {
   };
 }
 
-function dbRows(file: string): number {
-  const db = new SQLite(file, { readonly: true, fileMustExist: true });
-  try {
-    let n = 0;
-    for (const t of ['transaction_events', 'station_reports']) n += Number((db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n);
-    return n;
-  } finally {
-    db.close();
-  }
-}
 
 /** Loopback source addresses per worker: 127.0.0.2 upwards, four each (64k ephemeral ports apiece). */
 const addressesFor = (w: number) => Array.from({ length: 4 }, (_, k) => `127.0.${1 + w}.${2 + k}`);
@@ -215,14 +285,15 @@ async function main() {
     name,
     date: new Date().toISOString(),
     machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${os.type()} ${os.release()}`, evguard: JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version, loadAverageAtStart: os.loadavg()[0]! },
-    sizes: { ...SIZE, passwords: 'generated by evguard at registration' },
+    sizes: { ...SIZE, passwords: 'generated by evguard at registration', database: serverUrl === undefined ? 'SQLite' : 'PostgreSQL' },
     evguard: {} as any,
     baseline: {} as any,
   };
 
   // ── evguard ──────────────────────────────────────────────────────────
   const ports = { http: await freePort(), tls: await freePort() };
-  let node = await startNode(ports, flag('--profile'));
+  const database = await benchDatabase(path.join(tmp, 'node'));
+  let node = await startNode(ports, flag('--profile'), database);
   const cas: string[] = (await api(ports.http, 'GET', '/api/v1/pki/cas')).map((c: { pem: string }) => c.pem);
   log('registering stations');
   const ids: string[] = [];
@@ -231,17 +302,10 @@ async function main() {
   // setup does not spend minutes hashing the same password. Every connection still runs a full scrypt check.
   // evguard generates the password, as it does for a station registered without one: the usual deployment.
   const { password } = (await api(ports.http, 'POST', '/api/v1/stations', { id: ids[0], securityProfile: 2 })) as { password: string };
-  const db = new SQLite(path.join(tmp, 'node', 'evguard.db'));
-  db.pragma('busy_timeout = 10000');
-  const copy = db.prepare('INSERT INTO stations (id, security_profile, password_hash, registration, tags, created_at, updated_at) SELECT ?, security_profile, password_hash, registration, tags, created_at, updated_at FROM stations WHERE id = ?');
-  db.transaction(() => {
-    for (const id of ids.slice(1)) copy.run(id, ids[0]);
-  })();
-  db.close();
+  await database.copyStation(ids[0]!, ids.slice(1));
   for (let w = 0; w < SIZE.workers; w++) for (let n = 1; n <= perWorker(w); n++) await api(ports.http, 'PUT', `/api/v1/id-tokens/TAG${String(n).padStart(6, '0')}`, { status: 'Accepted' }).catch(() => undefined);
 
   const workers = await startWorkers(SIZE.workers);
-  const dbFile = path.join(tmp, 'node', 'evguard.db');
   const before = procStats(node.pid!);
   log('evguard: connecting the fleet');
   const connect = await phase(workers, (i) => ({ cmd: 'connect', target: 'evguard', url: `wss://127.0.0.1:${ports.tls}/ocpp`, count: perWorker(i), prefix: `B${i}`, password, ca: cas, localAddresses: addressesFor(i), chargingShare: SIZE.chargingShare, heartbeatMs: (300_000 / SIZE.compression), meterMs: 60_000 / SIZE.compression, concurrency: 50 }));
@@ -251,20 +315,20 @@ async function main() {
   log(`evguard: ${connect.open} stations held, ${(results.evguard.connect.bytesPerStation / 1024).toFixed(1)} KiB each`);
 
   log('evguard: realistic mix');
-  let rows0 = dbRows(dbFile);
+  let rows0 = await database.rows();
   let cpu0 = procStats(node.pid!).cpuMs;
   const realistic = await phase(workers, { cmd: 'realistic', durationMs: SIZE.realisticMs });
   let cpu1 = procStats(node.pid!).cpuMs;
-  let rows1 = dbRows(dbFile);
+  let rows1 = await database.rows();
   results.evguard.realistic = { messages: realistic.calls, failures: realistic.failures, perSecond: realistic.calls / (realistic.wallMs / 1000), p50Ms: realistic.p50, p99Ms: realistic.p99, maxMs: realistic.max, nodeCpuCores: (cpu1 - cpu0) / realistic.wallMs, loadgenCpuCores: realistic.loadgenCpuMs / realistic.wallMs, dbRowsPerSecond: (rows1 - rows0) / (realistic.wallMs / 1000) };
   log(`evguard: p50 ${realistic.p50.toFixed(1)} ms, p99 ${realistic.p99.toFixed(1)} ms`);
 
   log('evguard: saturation');
-  rows0 = dbRows(dbFile);
+  rows0 = await database.rows();
   cpu0 = procStats(node.pid!).cpuMs;
   const sat = await phase(workers, { cmd: 'saturate', durationMs: SIZE.saturateMs });
   cpu1 = procStats(node.pid!).cpuMs;
-  rows1 = dbRows(dbFile);
+  rows1 = await database.rows();
   results.evguard.saturation = { messages: sat.calls, failures: sat.failures, perSecond: sat.calls / (sat.wallMs / 1000), p50Ms: sat.p50, p99Ms: sat.p99, nodeCpuCores: (cpu1 - cpu0) / sat.wallMs, loadgenCpuCores: sat.loadgenCpuMs / sat.wallMs, dbRowsPerSecond: (rows1 - rows0) / (sat.wallMs / 1000) };
   log(`evguard: ${results.evguard.saturation.perSecond.toFixed(0)} messages/s, ${results.evguard.saturation.dbRowsPerSecond.toFixed(0)} rows/s`);
 
@@ -278,7 +342,7 @@ async function main() {
     node.kill(stopSignal);
     await new Promise((r) => node.once('exit', r));
     const restartAt = performance.now();
-    node = await startNode(ports, false);
+    node = await startNode(ports, false, database);
     const listeningMs = performance.now() - restartAt;
     const c0 = procStats(node.pid!).cpuMs;
     const back = await phase(workers, { cmd: 'storm', deadlineMs: 240_000, resume });
@@ -336,6 +400,7 @@ async function main() {
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (file) results.profile = summarizeProfile(JSON.parse(readFileSync(path.join(dir, file), 'utf8')), 15);
   }
+  await database.drop();
   results.durationS = (Date.now() - started) / 1000;
   results.machine.loadAverageAtEnd = os.loadavg()[0]!;
 
