@@ -20,6 +20,7 @@ import { createValidator, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, type OcppValidat
 import { parseStationPath, refuseUpgrade } from './handshake.js';
 import { StationBudget, type Spend } from './budget.js';
 import { attributeFault, faultOwner } from './faults.js';
+import { SeenIds } from './seen-ids.js';
 // Before any ws socket exists: a failed receiver must read no further chunk (see the module).
 import './ws-receiver-guard.js';
 
@@ -67,6 +68,7 @@ export interface Gateway {
 }
 
 const SEEN_IDS_KEPT = 1024;
+const UPGRADE_EVENTS = ['end', 'close', 'error'];
 /** How long a station that goes on sending after the node's Close keeps its connection, unread, so it can still read the Close. */
 const CLOSE_GRACE_MS = 1000;
 const BAD_FRAME_ID = Symbol('badFrameId');
@@ -95,8 +97,27 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     respondWithDetailedErrors: false,
     // One message per event-loop turn and connection, so a station that writes
     // a thousand frames at once waits its turn like everyone else.
-    wssOptions: { maxPayload: config.maxFrameBytes, perMessageDeflate: false, allowSynchronousEvents: false },
+    // ocpp-rpc keeps its own set of clients; ws need not keep a second one.
+    wssOptions: { maxPayload: config.maxFrameBytes, perMessageDeflate: false, allowSynchronousEvents: false, clientTracking: false },
   });
+  /**
+   * The listeners ocpp-rpc puts on a socket for the length of its upgrade
+   * ('end', 'close', 'error'); it never takes them off, and they hold the
+   * whole upgrade request. Taken off when the session starts (ws has its own).
+   */
+  const upgradeListeners = new WeakMap<Duplex, [string, (...args: any[]) => void][]>();
+  /**
+   * A live session needs of its handshake only the station's identity and
+   * address: the request, its headers and the password are let go.
+   */
+  const forgetUpgrade = (client: any) => {
+    const socket: Duplex | undefined = client.handshake?.request?.socket;
+    if (socket) {
+      for (const [event, listener] of upgradeListeners.get(socket) ?? []) socket.off(event, listener);
+      upgradeListeners.delete(socket);
+    }
+    client._handshake = { identity: client.identity, remoteAddress: client.handshake?.remoteAddress };
+  };
   const live = new Map<string, Session>();
   /**
    * A station's budget outlives its connections until it has refilled, so a
@@ -187,9 +208,10 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       client,
     };
     live.set(session.stationId, session);
+    forgetUpgrade(client);
     rewriteErrorSpelling(client, version);
     containClose(client, session);
-    const seen = new Set<string>();
+    const seen = new SeenIds(SEEN_IDS_KEPT);
     const budget = takeBudget(session.stationId);
     const report = throttledReports(session, hooks);
     let chain: Promise<unknown> = Promise.resolve();
@@ -249,12 +271,10 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       report('InvalidMessage', `socket error: ${String((err as any).code ?? err.message).slice(0, 200)}`);
     });
     client.handle(async ({ method, params, messageId }: { method: string; params: unknown; messageId: string }) => {
-      if (seen.has(messageId)) {
+      if (!seen.add(messageId)) {
         report('ReplayedMessageId', `${method} reused message id ${messageId.slice(0, 64)}`);
         throw ocppError('RpcFrameworkError', 'Message id already used on this connection');
       }
-      seen.add(messageId);
-      if (seen.size > SEEN_IDS_KEPT) seen.delete(seen.values().next().value!);
       if (verdict !== 'ok') {
         report('RateLimited', `${method} over ${config.ratePerSecond}/s`);
         throw ocppError('SecurityError', 'Message rate limit exceeded');
@@ -285,7 +305,10 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       if (!handshakes.take(socket, req.socket.remoteAddress ?? '')) {
         return refuseUpgrade(socket, 503, 'The CSMS is busy authenticating other stations; retry after Retry-After seconds', { 'Retry-After': String(1 + Math.floor(Math.random() * config.shedRetryAfterS)) });
       }
+      const listenersBefore = new Map(UPGRADE_EVENTS.map((e) => [e, socket.listeners(e)]));
       rpc.handleUpgrade(req, socket as any, head);
+      // ocpp-rpc adds its listeners before its first await, so they are the ones added by this call.
+      upgradeListeners.set(socket, UPGRADE_EVENTS.flatMap((e) => socket.listeners(e).filter((l) => !listenersBefore.get(e)!.includes(l)).map((l) => [e, l as (...args: any[]) => void] as [string, (...args: any[]) => void])));
     },
     session: (id) => live.get(id),
     sessions: () => live.values(),
@@ -395,10 +418,12 @@ const SUMMARY_EVERY = 50;
  */
 function throttledReports(session: Session, hooks: GatewayHooks) {
   type Kind = 'InvalidMessage' | 'ReplayedMessageId' | 'RateLimited';
-  const windows = new Map<Kind, { start: number; count: number; suppressed: number }>();
+  // Made on the first report: most stations never have one.
+  let windows: Map<Kind, { start: number; count: number; suppressed: number }> | undefined;
   const summary = (kind: Kind, n: number) => hooks.misbehaved(session, kind, `${n} more ${kind} not reported one by one`, n);
   const report = (kind: Kind, detail: string) => {
     const now = Date.now();
+    windows ??= new Map();
     let w = windows.get(kind);
     let carried = 0;
     if (!w || now - w.start > REPORT_WINDOW_MS) {
@@ -416,8 +441,8 @@ function throttledReports(session: Session, hooks: GatewayHooks) {
     hooks.misbehaved(session, kind, carried ? `${detail} (and ${carried} more like it before)` : detail, 1 + carried);
   };
   report.flush = () => {
-    for (const [kind, w] of windows) if (w.suppressed) summary(kind, w.suppressed);
-    windows.clear();
+    for (const [kind, w] of windows ?? []) if (w.suppressed) summary(kind, w.suppressed);
+    windows = undefined;
   };
   return report;
 }
