@@ -8,7 +8,8 @@ import WebSocket from 'ws';
 import { runFleet, type Fleet, type SimStation } from '../src/sim/index.js';
 
 export type Command =
-  | { cmd: 'connect'; target: 'evguard' | 'echo'; url: string; count: number; prefix: string; password: string; ca: string | string[]; localAddresses: string[]; chargingShare: number; heartbeatMs: number; meterMs: number; concurrency: number }
+  /** Adds `ids.length` connections to those already held (the benchmark connects in two steps). */
+  | { cmd: 'connect'; target: 'evguard' | 'echo'; url: string; ids: string[]; password: string; ca: string | string[]; localAddresses: string[]; chargingShare: number; heartbeatMs: number; meterMs: number; concurrency: number }
   | { cmd: 'realistic'; durationMs: number }
   | { cmd: 'saturate'; durationMs: number }
   | { cmd: 'storm'; deadlineMs: number; /** false: every station forgets its TLS session first (a full handshake each). */ resume: boolean }
@@ -41,7 +42,7 @@ interface Peer {
 }
 
 let peers: Peer[] = [];
-let fleet: Fleet | undefined;
+const fleets: Fleet[] = [];
 let timers: NodeJS.Timeout[] = [];
 
 function cpuMs() {
@@ -172,10 +173,10 @@ async function handle(c: Command): Promise<PhaseReport> {
       settings = c;
       return measure(async (rec, fail) => {
         if (c.target === 'evguard') {
-          fleet = await runFleet({
+          const fleet = await runFleet({
             url: c.url,
-            count: c.count,
-            idPrefix: c.prefix,
+            count: c.ids.length,
+            ids: c.ids,
             mix: { '2.0.1': 3, '1.6': 1 },
             securityProfile: 2,
             passwordFor: () => c.password,
@@ -188,14 +189,16 @@ async function handle(c: Command): Promise<PhaseReport> {
             // retries would race it ("already connecting") and are not what is measured.
             reconnect: false,
           });
-          peers = fleet.stations.map(stationPeer);
+          fleets.push(fleet);
+          peers.push(...fleet.stations.map(stationPeer));
           const s = fleet.stats();
           for (let i = 0; i < s.connected; i++) rec(0);
           for (let i = 0; i < s.failed; i++) fail();
         } else {
-          const charging = Math.round(c.count * c.chargingShare);
-          peers = Array.from({ length: c.count }, (_, i) => echoPeer(c.url, c.ca, c.localAddresses[i % c.localAddresses.length]!, i < charging));
-          await pool(peers, c.concurrency, async (p) => {
+          const charging = Math.round(c.ids.length * c.chargingShare);
+          const added = c.ids.map((_, i) => echoPeer(c.url, c.ca, c.localAddresses[i % c.localAddresses.length]!, i < charging));
+          peers.push(...added);
+          await pool(added, c.concurrency, async (p) => {
             try {
               await (p as any).start();
               rec(0);
@@ -264,15 +267,22 @@ async function handle(c: Command): Promise<PhaseReport> {
     case 'stop':
       return measure(async () => {
         for (const t of timers) clearTimeout(t), clearInterval(t);
-        if (fleet) await fleet.stop();
+        if (fleets.length) await Promise.all(fleets.map((f) => f.stop()));
         else await Promise.all(peers.map((p) => p.close()));
       });
   }
 }
 
+/** Station errors of every fleet, added up by code. */
+function fleetErrors(): Record<string, number> {
+  const errors: Record<string, number> = {};
+  for (const f of fleets) for (const [k, v] of Object.entries(f.stats().errors ?? {})) errors[k] = (errors[k] ?? 0) + (v as number);
+  return errors;
+}
+
 process.on('message', (c: Command) => {
   handle(c).then(
-    (report) => process.send!({ ...report, errors: fleet?.stats().errors }),
+    (report) => process.send!({ ...report, errors: fleetErrors() }),
     (err) => process.send!({ ok: false, error: String((err as Error)?.stack ?? err), open: 0, calls: 0, failures: 0, samples: [], cpuMs: 0, elapsedMs: 0 } satisfies PhaseReport),
   );
 });

@@ -1,5 +1,6 @@
 /** Renders benchmark results as markdown and as an SVG bar chart of evguard ÷ baseline ratios. */
 import type { ProfileEntry } from './profile.js';
+import type { HeapKind } from './heap.js';
 
 type Num = number;
 /** One reconnect storm against the evguard node. */
@@ -23,11 +24,11 @@ export interface Results {
   name: string;
   date: string;
   /** Load averages show whether other work shared the machine during the run. */
-  machine: { cpu: string; cores: Num; memoryGiB: Num; node: string; platform: string; evguard: string; loadAverageAtStart: Num; loadAverageAtEnd?: Num };
+  machine: { cpu: string; cores: Num; memoryGiB: Num; node: string; platform: string; evguard: string; loadAverageAtStart: Num; loadAverageAtEnd?: Num; /** soft/hard, per process (absent in older results). */ openFileLimit?: string };
   /** `passwords` says how the station passwords were made (their scrypt cost may depend on it); absent in older results. */
-  sizes: { stations: Num; workers: Num; realisticMs: Num; saturateMs: Num; compression: Num; chargingShare: Num; passwords?: string; /** Absent in older results: SQLite. */ database?: 'SQLite' | 'PostgreSQL' };
+  sizes: { stations: Num; workers: Num; realisticMs: Num; saturateMs: Num; compression: Num; chargingShare: Num; passwords?: string; /** Absent in older results: SQLite. */ database?: 'SQLite' | 'PostgreSQL'; /** Node processes (a cluster when more than one); absent in older results: 1. */ nodes?: Num };
   evguard: {
-    connect: { stations: Num; failed: Num; seconds: Num; rssBeforeMiB: Num; rssAfterMiB: Num; bytesPerStation: Num; nodeCpuMsPerStation: Num; errors?: Record<string, Num> };
+    connect: Connect & { nodeCpuMsPerStation: Num; errors?: Record<string, Num> };
     realistic: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; maxMs: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num };
     saturation: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num };
     storm: EvguardStorm;
@@ -35,14 +36,31 @@ export interface Results {
     stormFullHandshake?: EvguardStorm;
   };
   baseline: {
-    connect: { stations: Num; failed: Num; seconds: Num; rssBeforeMiB: Num; rssAfterMiB: Num; bytesPerStation: Num };
+    connect: Connect;
     realistic: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; maxMs: Num; nodeCpuCores: Num; loadgenCpuCores: Num };
     saturation: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; nodeCpuCores: Num; loadgenCpuCores: Num };
     storm: { stations: Num; of: Num; restartToListeningS: Num; listeningToAllBackS: Num; p50BackS: Num; loadgenCpuCores: Num; retries: Num };
   };
   profile?: ProfileEntry[];
+  /** The node's JS heap per station by kind of object, between the two connect steps (--heap-snapshot). */
+  heap?: { kinds: HeapKind[]; bytesPerStation: Num };
   durationS?: Num;
 }
+
+interface Connect {
+  stations: Num;
+  failed: Num;
+  seconds: Num;
+  rssBeforeMiB: Num;
+  rssAfterMiB: Num;
+  /** RSS growth ÷ stations, one-off growth included. */
+  bytesPerStation: Num;
+  /** RSS growth between the two connect steps ÷ the stations the second step added (absent in older results). */
+  slope?: { fromStations: Num; toStations: Num; bytesPerStation: Num };
+}
+
+/** Memory per station: the slope between the two connect steps where the run has it. */
+export const memoryPerStation = (c: Connect): number => c.slope?.bytesPerStation ?? c.bytesPerStation;
 
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 const ratio = (a: number, b: number) => (b > 0 ? a / b : NaN);
@@ -53,7 +71,7 @@ export function ratios(r: Results) {
   const b = r.baseline;
   return [
     { label: 'stations held', value: ratio(e.connect.stations, b.connect.stations), higherIsBetter: true },
-    { label: 'memory / station', value: ratio(e.connect.bytesPerStation, b.connect.bytesPerStation), higherIsBetter: false },
+    { label: 'memory / station', value: ratio(memoryPerStation(e.connect), memoryPerStation(b.connect)), higherIsBetter: false },
     { label: 'messages/s at saturation', value: ratio(e.saturation.perSecond, b.saturation.perSecond), higherIsBetter: true },
     { label: 'p50 latency (mix)', value: ratio(e.realistic.p50Ms, b.realistic.p50Ms), higherIsBetter: false },
     { label: 'p99 latency (mix)', value: ratio(e.realistic.p99Ms, b.realistic.p99Ms), higherIsBetter: false },
@@ -65,9 +83,15 @@ export function renderMarkdown(r: Results, svgFile: string): string {
   const e = r.evguard;
   const b = r.baseline;
   const m = r.machine;
+  const nodes = r.sizes.nodes ?? 1;
   const rows = [
-    ['stations held on one node', `${e.connect.stations} of ${r.sizes.stations}`, `${b.connect.stations}`, f(ratio(e.connect.stations, b.connect.stations), 2)],
-    ['memory per connected station', `${f(e.connect.bytesPerStation / 1024)} KiB`, `${f(b.connect.bytesPerStation / 1024)} KiB`, f(ratio(e.connect.bytesPerStation, b.connect.bytesPerStation), 2)],
+    [`stations held on ${nodes === 1 ? 'one node' : `${nodes} nodes`}`, `${e.connect.stations} of ${r.sizes.stations}`, `${b.connect.stations}`, f(ratio(e.connect.stations, b.connect.stations), 2)],
+    [
+      e.connect.slope ? `memory per connected station (slope, ${e.connect.slope.fromStations.toLocaleString('en')} → ${e.connect.slope.toStations.toLocaleString('en')})` : 'memory per connected station',
+      `${f(memoryPerStation(e.connect) / 1024)} KiB`,
+      `${f(memoryPerStation(b.connect) / 1024)} KiB`,
+      f(ratio(memoryPerStation(e.connect), memoryPerStation(b.connect)), 2),
+    ],
     ['messages/s at saturation', f(e.saturation.perSecond, 0), f(b.saturation.perSecond, 0), f(ratio(e.saturation.perSecond, b.saturation.perSecond), 3)],
     ['p50 latency, realistic mix', `${f(e.realistic.p50Ms, 2)} ms`, `${f(b.realistic.p50Ms, 2)} ms`, f(ratio(e.realistic.p50Ms, b.realistic.p50Ms), 2)],
     ['p99 latency, realistic mix', `${f(e.realistic.p99Ms, 2)} ms`, `${f(b.realistic.p99Ms, 2)} ms`, f(ratio(e.realistic.p99Ms, b.realistic.p99Ms), 2)],
@@ -86,7 +110,7 @@ export function renderMarkdown(r: Results, svgFile: string): string {
       ` · 1-min load average ${f(m.loadAverageAtStart, 1)} at start, ${f(m.loadAverageAtEnd ?? NaN, 1)} at end` +
       (m.loadAverageAtStart > m.cores ? ` (**other work shared the machine: more runnable processes than cores, so absolute numbers are low; the ratios compare two targets under the same conditions**)` : ''),
     '',
-    `One evguard node (${r.sizes.database ?? 'SQLite'}, TLS, security profile 2: TLS + Basic-auth password checked with scrypt; passwords ${r.sizes.passwords ?? 'chosen by the benchmark'}) against a bare \`ws\` echo server over TLS, same load, same run. ` +
+    `${nodes === 1 ? 'One evguard node' : `A cluster of ${nodes} evguard nodes (NATS), each its own process,`} (${r.sizes.database ?? 'SQLite'}, TLS, security profile 2: TLS + Basic-auth password checked with scrypt; passwords ${r.sizes.passwords ?? 'chosen by the benchmark'}) against ${nodes === 1 ? 'a bare \`ws\` echo server' : `${nodes} bare \`ws\` echo servers`} over TLS, same load, same run. ` +
       `${r.sizes.stations} stations (75 % OCPP 2.0.1, 25 % 1.6) from ${r.sizes.workers} load-generator processes on loopback source addresses 127.0.1.2 upwards. ` +
       `Realistic mix time-compressed ${r.sizes.compression}×: heartbeat every ${300 / r.sizes.compression} s, MeterValues every ${60 / r.sizes.compression} s on the ${r.sizes.chargingShare * 100} % that charge, for ${r.sizes.realisticMs / 1000} s; ` +
       `that is the message rate of ${(r.sizes.stations * r.sizes.compression).toLocaleString('en')} real-time stations (${f(r.sizes.stations * r.sizes.compression * (1 / 300 + r.sizes.chargingShare / 60), 0)} messages/s offered; 100,000 real-time stations offer 750/s). ` +
@@ -107,7 +131,10 @@ export function renderMarkdown(r: Results, svgFile: string): string {
     `| reconnect storm${e.stormFullHandshake ? ', TLS resumption' : ''} | ${f(e.storm.nodeCpuCores, 2)} | ${f(e.storm.loadgenCpuCores, 2)} | — | ${f(b.storm.loadgenCpuCores, 2)} |`,
     ...(e.stormFullHandshake ? [`| reconnect storm, full TLS handshakes | ${f(e.stormFullHandshake.nodeCpuCores, 2)} | ${f(e.stormFullHandshake.loadgenCpuCores, 2)} | — | — |`] : []),
     '',
-    `Memory per station is RSS growth ÷ stations, so it includes one-off growth (JIT code, heap expansion, first-use allocations); in small runs that overstates it${e.connect.stations < 500 ? ' — as in this one, with ' + e.connect.stations + ' stations' : ''}.`,
+    e.connect.slope && b.connect.slope
+      ? `Memory per station is the slope of RSS between two fleet sizes (${e.connect.slope.fromStations.toLocaleString('en')} and ${e.connect.slope.toStations.toLocaleString('en')} stations), so one-off growth does not count; RSS growth ÷ stations over the whole connect, one-off growth included, was ${f(e.connect.bytesPerStation / 1024)} KiB (baseline ${f(b.connect.bytesPerStation / 1024)} KiB).` +
+        (m.openFileLimit ? ` Open-file limit per process: ${m.openFileLimit} (soft/hard); a process holds at most that many connections.` : '')
+      : `Memory per station is RSS growth ÷ stations, so it includes one-off growth (JIT code, heap expansion, first-use allocations); in small runs that overstates it${e.connect.stations < 500 ? ' — as in this one, with ' + e.connect.stations + ' stations' : ''}.`,
     '',
     `Node CPU per station (TLS handshake, scrypt password check, boot, status): ${f(e.connect.nodeCpuMsPerStation)} ms on first connect, ${f(e.storm.nodeCpuMsPerStation)} ms in the storm` +
       (e.stormFullHandshake ? ` with TLS resumption, ${f(e.stormFullHandshake.nodeCpuMsPerStation)} ms with full handshakes.` : '.'),
@@ -122,6 +149,19 @@ export function renderMarkdown(r: Results, svgFile: string): string {
   if (e.connect.errors && Object.keys(e.connect.errors).length) lines.push('', `Station errors: ${JSON.stringify(e.connect.errors)}`);
   for (const [what, st] of [['TLS resumption', e.storm], ['full TLS handshakes', e.stormFullHandshake]] as const) {
     if (st?.failureReasons && Object.keys(st.failureReasons).length) lines.push('', `Storm retries (${what}) by reason: ${JSON.stringify(st.failureReasons)}`);
+  }
+  if (r.heap) {
+    const rss = memoryPerStation(e.connect);
+    lines.push(
+      '',
+      `## The node's memory per station, by kind (heap snapshots at ${e.connect.slope?.fromStations ?? '?'} and ${e.connect.stations} stations)`,
+      '',
+      `JS heap: ${f(r.heap.bytesPerStation / 1024)} KiB per station of the ${f(rss / 1024)} KiB RSS slope; the other ${f((rss - r.heap.bytesPerStation) / 1024)} KiB is native (TLS state and buffers, socket, allocator).`,
+      '',
+      '| kind | objects per station | bytes per station |',
+      '| --- | ---: | ---: |',
+      ...r.heap.kinds.map((k) => `| ${k.kind.replace(/\|/g, '\\|')} | ${k.countPerStation} | ${k.bytesPerStation} |`),
+    );
   }
   if (r.profile?.length) {
     lines.push('', `## CPU profile of the node (self time as a share of ${r.profile.some((p) => p.function === '(idle)') ? 'all samples, idle included' : 'busy time'}, whole run)`, '', '| % | function | where |', '| ---: | --- | --- |', ...r.profile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));
@@ -170,8 +210,8 @@ export function targets(r: Results): { target: string; measured: string; verdict
   const e = r.evguard;
   const b = r.baseline;
   const cores = r.machine.cores;
-  const kb = e.connect.bytesPerStation / 1000;
-  const fleetGiB = (e.connect.bytesPerStation * 100_000) / 2 ** 30;
+  const kb = memoryPerStation(e.connect) / 1000;
+  const fleetGiB = (memoryPerStation(e.connect) * 100_000) / 2 ** 30;
   const equivalent = r.sizes.stations * r.sizes.compression;
   const satRatio = ratio(e.saturation.perSecond, b.saturation.perSecond);
   const cpuSatRatio = ratio(cpuPerMessage(b.saturation), cpuPerMessage(e.saturation));

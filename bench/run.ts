@@ -1,12 +1,15 @@
 /**
- * `npm run bench [-- --quick] [--stations N] [--workers W] [--profile] [--out NAME]`
+ * `npm run bench [-- --quick] [--stations N] [--workers W] [--nodes N] [--profile] [--heap-snapshot] [--out NAME]`
  *
- * Runs one evguard node (SQLite, TLS, security profile 2) and, in the same
+ * Runs one evguard node (SQLite, TLS, security profile 2), or a cluster of
+ * nodes on PostgreSQL and NATS, and, in the same
  * run, a bare `ws` echo server over TLS as the baseline, and drives both with
  * the same load from forked load-generator processes on several loopback
  * source addresses. Phases: connect (stations held, memory per station),
  * realistic mix (latency), saturation (messages/s), reconnect storm after a
- * restart, and the database write rate. Writes bench/results/<name>.json,
+ * restart, and the database write rate. The fleet connects in two steps, a
+ * quarter and then the rest, so memory per station is the slope between two
+ * sizes. Writes bench/results/<name>.json,
  * .md and .svg. Every number in them is measured in this run.
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
@@ -20,6 +23,7 @@ import pg from 'pg';
 import type { Command, PhaseReport } from './loadgen.js';
 import { renderMarkdown, renderSvg, type Results } from './report.js';
 import { summarizeProfile } from './profile.js';
+import { heapPerStation, heapTotals } from './heap.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -35,7 +39,7 @@ const opt = (name: string, def: number) => {
   return v;
 };
 if (flag('--help') || flag('-h')) {
-  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--profile] [--out NAME] [--database-url URL]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    write a CPU profile of the node and name its top costs\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --database-url URL  run the node on PostgreSQL: a scratch database is made on that server and dropped after (default: embedded SQLite)\n  --render F   re-render F (a results .json) as markdown and SVG\n');
+  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--nodes N] [--profile] [--heap-snapshot] [--out NAME] [--database-url URL]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2); worker i drives node i mod --nodes\n  --nodes N    a cluster of N nodes (PostgreSQL from --database-url, NATS from --nats-url, default nats://127.0.0.1:4222) against N baseline servers, for fleets past one process\'s open-file limit\n  --heap-snapshot  heap snapshots of the node after each connect step, summed by kind of object per station (heavy: a few thousand stations)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    write a CPU profile of the node and name its top costs\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --database-url URL  run the node on PostgreSQL: a scratch database is made on that server and dropped after (default: embedded SQLite)\n  --render F   re-render F (a results .json) as markdown and SVG\n');
   process.exit(0);
 }
 if (flag('--render')) {
@@ -55,6 +59,12 @@ if (flag('--render')) {
   process.exit(0);
 }
 const quick = flag('--quick');
+const NODES = opt('--nodes', 1);
+const natsAt = argv.indexOf('--nats-url');
+const natsUrl = natsAt >= 0 ? argv[natsAt + 1] ?? '' : 'nats://127.0.0.1:4222';
+const heapSnapshots = flag('--heap-snapshot');
+/** The first connect step's share of the fleet; memory per station is the slope from there to the whole fleet. */
+const FIRST_STEP = 0.25;
 const SIZE = {
   stations: opt('--stations', quick ? 200 : 600),
   workers: opt('--workers', quick ? 2 : 3),
@@ -76,6 +86,18 @@ const dbUrlAt = argv.indexOf('--database-url');
 const serverUrl = dbUrlAt >= 0 ? argv[dbUrlAt + 1] ?? '' : undefined;
 if (serverUrl !== undefined && !/^postgres(ql)?:\/\//.test(serverUrl)) {
   process.stderr.write('--database-url takes a postgres:// URL of a server where the benchmark may create a scratch database\n');
+  process.exit(2);
+}
+if (NODES > 1 && serverUrl === undefined) {
+  process.stderr.write('--nodes runs a cluster, which needs PostgreSQL: add --database-url postgres://postgres@127.0.0.1:5432/postgres\n');
+  process.exit(2);
+}
+if (NODES > 1 && !/^nats:\/\//.test(natsUrl)) {
+  process.stderr.write('--nats-url takes a nats:// URL\n');
+  process.exit(2);
+}
+if (heapSnapshots && NODES > 1) {
+  process.stderr.write('--heap-snapshot accounts for one node; leave out --nodes\n');
   process.exit(2);
 }
 
@@ -194,12 +216,20 @@ process.on('exit', () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function startNode(ports: { http: number; tls: number }, profile: boolean, database: BenchDb): Promise<ChildProcess> {
+interface NodePorts {
+  http: number;
+  tls: number;
+}
+
+/** Node `index` of the run; with --nodes, a member of one cluster (the nodes share the data directory, as docs/cluster.md shows). */
+async function startNode(index: number, ports: NodePorts, profile: boolean, database: BenchDb): Promise<ChildProcess> {
   const config = path.join(tmp, 'bench-config.json');
   // The rate limit protects against one misbehaving station; the saturation run is many well-behaved ones at full speed.
   writeFileSync(config, JSON.stringify({ ocpp: { ratePerSecond: 100_000, rateBurst: 100_000 } }));
-  const args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(tmp, 'profile')] : []), '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', '--port', String(ports.http), '--tls-port', String(ports.tls), '--data-dir', path.join(tmp, 'node'), '--config', config, '--log-level', 'error', ...database.nodeArgs];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, EVGUARD_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const v8 = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(tmp, 'profile')] : []), ...(heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', path.join(tmp, 'heap')] : [])];
+  const cluster = NODES > 1 ? ['--nats-url', natsUrl] : [];
+  const args = [...v8, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', '--port', String(ports.http), '--tls-port', String(ports.tls), '--data-dir', path.join(tmp, 'node'), '--config', config, '--log-level', 'error', ...database.nodeArgs, ...cluster];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, EVGUARD_ADMIN_TOKEN: TOKEN, EVGUARD_NODE_ID: `bench-${index + 1}` }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   await waitOutput(child, /wss:\/\/localhost:\d+/, 'evguard node');
   return child;
@@ -273,61 +303,141 @@ async function phase(workers: Worker[], c: Command | ((i: number) => Command)) {
 }
 
 
+/** The open-file limit (soft/hard) every process of the run has: one node holds at most that many connections. */
+function openFileLimit(): string {
+  const line = /Max open files\s+(\S+)\s+(\S+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+  return line ? `${line[1]}/${line[2]}` : 'unknown';
+}
+
 /** Loopback source addresses per worker: 127.0.0.2 upwards, four each (64k ephemeral ports apiece). */
 const addressesFor = (w: number) => Array.from({ length: 4 }, (_, k) => `127.0.${1 + w}.${2 + k}`);
 
+/** CPU and RSS of several processes, added up. */
+function statsOf(children: ChildProcess[]): { cpuMs: number; rss: number } {
+  return children.map((c) => procStats(c.pid!)).reduce((a, b) => ({ cpuMs: a.cpuMs + b.cpuMs, rss: a.rss + b.rss }), { cpuMs: 0, rss: 0 });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Writes a heap snapshot of the node (it listens for SIGUSR2) and sums it by
+ * kind of object. The node writes it on its main thread, so its API answers
+ * again only once the file is complete.
+ */
+async function snapshotNode(node: ChildProcess, httpPort: number) {
+  const dir = path.join(tmp, 'heap');
+  mkdirSync(dir, { recursive: true });
+  const known = new Set(readdirSync(dir));
+  node.kill('SIGUSR2');
+  await sleep(500);
+  await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+  const file = readdirSync(dir).find((f) => !known.has(f) && f.endsWith('.heapsnapshot'));
+  if (!file) throw new Error('the node wrote no heap snapshot');
+  const totals = heapTotals(path.join(dir, file));
+  rmSync(path.join(dir, file));
+  return totals;
+}
+
+/**
+ * Connects the fleet in two steps (a quarter, then the rest) and reads the
+ * servers' RSS after each, so memory per station is a slope between two
+ * sizes and one-off growth (JIT code, heap expansion) does not count.
+ */
+async function connectInSteps(servers: ChildProcess[], workers: Worker[], command: (worker: number, step: 0 | 1) => Command, atEachStep?: (step: 0 | 1) => Promise<void>) {
+  const before = statsOf(servers);
+  const first = await phase(workers, (i) => command(i, 0));
+  await sleep(2000);
+  const mid = statsOf(servers);
+  await atEachStep?.(0);
+  const second = await phase(workers, (i) => command(i, 1));
+  await sleep(2000);
+  const held = statsOf(servers);
+  await atEachStep?.(1);
+  const open = second.open;
+  return {
+    open,
+    firstOpen: first.open,
+    result: {
+      stations: open,
+      failed: first.failures + second.failures,
+      seconds: (first.wallMs + second.wallMs) / 1000,
+      rssBeforeMiB: before.rss / 2 ** 20,
+      rssAfterMiB: held.rss / 2 ** 20,
+      bytesPerStation: (held.rss - before.rss) / Math.max(1, open),
+      slope: { fromStations: first.open, toStations: open, bytesPerStation: (held.rss - mid.rss) / Math.max(1, open - first.open) },
+      errors: { ...first.errors, ...second.errors },
+    },
+    cpuMs: held.cpuMs - before.cpuMs,
+  };
+}
+
 async function main() {
   const started = Date.now();
-  log(`${name} run: ${SIZE.stations} stations, ${SIZE.workers} load-generator processes, realistic ${SIZE.realisticMs / 1000} s, saturation ${SIZE.saturateMs / 1000} s`);
+  log(`${name} run: ${SIZE.stations} stations on ${NODES} node${NODES > 1 ? 's' : ''}, ${SIZE.workers} load-generator processes, realistic ${SIZE.realisticMs / 1000} s, saturation ${SIZE.saturateMs / 1000} s`);
   const perWorker = (i: number) => Math.floor(SIZE.stations / SIZE.workers) + (i < SIZE.stations % SIZE.workers ? 1 : 0);
   const width = (i: number) => String(perWorker(i)).length;
+  /** Station ids of worker w, split into the two connect steps. */
+  const idsOf = (prefix: string, w: number): [string[], string[]] => {
+    const all = Array.from({ length: perWorker(w) }, (_, n) => `${prefix}${w}-${String(n + 1).padStart(width(w), '0')}`);
+    const cut = Math.max(1, Math.round(all.length * FIRST_STEP));
+    return [all.slice(0, cut), all.slice(cut)];
+  };
   const results: Results = {
     name,
     date: new Date().toISOString(),
-    machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${os.type()} ${os.release()}`, evguard: JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version, loadAverageAtStart: os.loadavg()[0]! },
-    sizes: { ...SIZE, passwords: 'generated by evguard at registration', database: serverUrl === undefined ? 'SQLite' : 'PostgreSQL' },
+    machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${os.type()} ${os.release()}`, evguard: JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version, loadAverageAtStart: os.loadavg()[0]!, openFileLimit: openFileLimit() },
+    sizes: { ...SIZE, nodes: NODES, passwords: 'generated by evguard at registration', database: serverUrl === undefined ? 'SQLite' : 'PostgreSQL' },
     evguard: {} as any,
     baseline: {} as any,
   };
 
   // ── evguard ──────────────────────────────────────────────────────────
-  const ports = { http: await freePort(), tls: await freePort() };
+  const ports: NodePorts[] = [];
+  for (let i = 0; i < NODES; i++) ports.push({ http: await freePort(), tls: await freePort() });
   const database = await benchDatabase(path.join(tmp, 'node'));
-  let node = await startNode(ports, flag('--profile'), database);
-  const cas: string[] = (await api(ports.http, 'GET', '/api/v1/pki/cas')).map((c: { pem: string }) => c.pem);
+  // The first node makes the schema and the PKI; the others join it.
+  const nodes: ChildProcess[] = [];
+  for (let i = 0; i < NODES; i++) nodes.push(await startNode(i, ports[i]!, flag('--profile') && i === 0, database));
+  const cas: string[] = (await api(ports[0]!.http, 'GET', '/api/v1/pki/cas')).map((c: { pem: string }) => c.pem);
   log('registering stations');
-  const ids: string[] = [];
-  for (let w = 0; w < SIZE.workers; w++) for (let n = 1; n <= perWorker(w); n++) ids.push(`B${w}-${String(n).padStart(width(w), '0')}`);
+  const ids = Array.from({ length: SIZE.workers }, (_, w) => idsOf('B', w));
+  const everyId = ids.flatMap(([a, b]) => [...a, ...b]);
   // The first station goes through the API; the rest get copies of its row, salted scrypt hash included, so
   // setup does not spend minutes hashing the same password. Every connection still runs a full scrypt check.
   // evguard generates the password, as it does for a station registered without one: the usual deployment.
-  const { password } = (await api(ports.http, 'POST', '/api/v1/stations', { id: ids[0], securityProfile: 2 })) as { password: string };
-  await database.copyStation(ids[0]!, ids.slice(1));
-  for (let w = 0; w < SIZE.workers; w++) for (let n = 1; n <= perWorker(w); n++) await api(ports.http, 'PUT', `/api/v1/id-tokens/TAG${String(n).padStart(6, '0')}`, { status: 'Accepted' }).catch(() => undefined);
+  const { password } = (await api(ports[0]!.http, 'POST', '/api/v1/stations', { id: everyId[0], securityProfile: 2 })) as { password: string };
+  await database.copyStation(everyId[0]!, everyId.slice(1));
+  for (let n = 1; n <= Math.max(...Array.from({ length: SIZE.workers }, (_, w) => perWorker(w))); n++) await api(ports[0]!.http, 'PUT', `/api/v1/id-tokens/TAG${String(n).padStart(6, '0')}`, { status: 'Accepted' }).catch(() => undefined);
 
   const workers = await startWorkers(SIZE.workers);
-  const before = procStats(node.pid!);
-  log('evguard: connecting the fleet');
-  const connect = await phase(workers, (i) => ({ cmd: 'connect', target: 'evguard', url: `wss://127.0.0.1:${ports.tls}/ocpp`, count: perWorker(i), prefix: `B${i}`, password, ca: cas, localAddresses: addressesFor(i), chargingShare: SIZE.chargingShare, heartbeatMs: (300_000 / SIZE.compression), meterMs: 60_000 / SIZE.compression, concurrency: 50 }));
-  await new Promise((r) => setTimeout(r, 2000));
-  const held = procStats(node.pid!);
-  results.evguard.connect = { stations: connect.open, failed: connect.failures, seconds: connect.wallMs / 1000, rssBeforeMiB: before.rss / 2 ** 20, rssAfterMiB: held.rss / 2 ** 20, bytesPerStation: (held.rss - before.rss) / Math.max(1, connect.open), nodeCpuMsPerStation: (held.cpuMs - before.cpuMs) / Math.max(1, connect.open), errors: connect.errors };
-  log(`evguard: ${connect.open} stations held, ${(results.evguard.connect.bytesPerStation / 1024).toFixed(1)} KiB each`);
+  const nodeOf = (worker: number) => worker % NODES;
+  log(`evguard: connecting the fleet (${Math.round(FIRST_STEP * 100)} %, then the rest)`);
+  const snapshots: ReturnType<typeof heapTotals>[] = [];
+  const connected = await connectInSteps(
+    nodes,
+    workers,
+    (i, step) => ({ cmd: 'connect', target: 'evguard', url: `wss://127.0.0.1:${ports[nodeOf(i)]!.tls}/ocpp`, ids: ids[i]![step], password, ca: cas, localAddresses: addressesFor(i), chargingShare: SIZE.chargingShare, heartbeatMs: 300_000 / SIZE.compression, meterMs: 60_000 / SIZE.compression, concurrency: 50 }),
+    heapSnapshots ? async () => void snapshots.push(await snapshotNode(nodes[0]!, ports[0]!.http)) : undefined,
+  );
+  results.evguard.connect = { ...connected.result, nodeCpuMsPerStation: connected.cpuMs / Math.max(1, connected.open) };
+  if (snapshots.length === 2) results.heap = heapPerStation(snapshots[0]!, snapshots[1]!, Math.max(1, connected.open - connected.firstOpen));
+  const connect = { open: connected.open };
+  log(`evguard: ${connect.open} stations held, ${(results.evguard.connect.slope!.bytesPerStation / 1024).toFixed(1)} KiB each (slope ${connected.firstOpen} → ${connected.open})`);
 
   log('evguard: realistic mix');
   let rows0 = await database.rows();
-  let cpu0 = procStats(node.pid!).cpuMs;
+  let cpu0 = statsOf(nodes).cpuMs;
   const realistic = await phase(workers, { cmd: 'realistic', durationMs: SIZE.realisticMs });
-  let cpu1 = procStats(node.pid!).cpuMs;
+  let cpu1 = statsOf(nodes).cpuMs;
   let rows1 = await database.rows();
   results.evguard.realistic = { messages: realistic.calls, failures: realistic.failures, perSecond: realistic.calls / (realistic.wallMs / 1000), p50Ms: realistic.p50, p99Ms: realistic.p99, maxMs: realistic.max, nodeCpuCores: (cpu1 - cpu0) / realistic.wallMs, loadgenCpuCores: realistic.loadgenCpuMs / realistic.wallMs, dbRowsPerSecond: (rows1 - rows0) / (realistic.wallMs / 1000) };
   log(`evguard: p50 ${realistic.p50.toFixed(1)} ms, p99 ${realistic.p99.toFixed(1)} ms`);
 
   log('evguard: saturation');
   rows0 = await database.rows();
-  cpu0 = procStats(node.pid!).cpuMs;
+  cpu0 = statsOf(nodes).cpuMs;
   const sat = await phase(workers, { cmd: 'saturate', durationMs: SIZE.saturateMs });
-  cpu1 = procStats(node.pid!).cpuMs;
+  cpu1 = statsOf(nodes).cpuMs;
   rows1 = await database.rows();
   results.evguard.saturation = { messages: sat.calls, failures: sat.failures, perSecond: sat.calls / (sat.wallMs / 1000), p50Ms: sat.p50, p99Ms: sat.p99, nodeCpuCores: (cpu1 - cpu0) / sat.wallMs, loadgenCpuCores: sat.loadgenCpuMs / sat.wallMs, dbRowsPerSecond: (rows1 - rows0) / (sat.wallMs / 1000) };
   log(`evguard: ${results.evguard.saturation.perSecond.toFixed(0)} messages/s, ${results.evguard.saturation.dbRowsPerSecond.toFixed(0)} rows/s`);
@@ -338,18 +448,17 @@ async function main() {
   // A CPU profile is written when the node exits normally, so a profiled run stops it with SIGINT instead of killing it.
   const stopSignal = flag('--profile') ? 'SIGINT' : 'SIGKILL';
   const storm = async (resume: boolean) => {
-    log(`evguard: reconnect storm (${stopSignal}, restart on the same ports, ${resume ? 'TLS resumption' : 'full TLS handshakes'})`);
-    node.kill(stopSignal);
-    await new Promise((r) => node.once('exit', r));
+    log(`evguard: reconnect storm (${stopSignal} to every node, restart on the same ports, ${resume ? 'TLS resumption' : 'full TLS handshakes'})`);
+    await Promise.all(nodes.map((n) => new Promise((r) => (n.once('exit', r), n.kill(stopSignal)))));
     const restartAt = performance.now();
-    node = await startNode(ports, false, database);
+    nodes.splice(0, nodes.length, ...(await Promise.all(ports.map((p, i) => startNode(i, p, false, database)))));
     const listeningMs = performance.now() - restartAt;
-    const c0 = procStats(node.pid!).cpuMs;
+    const c0 = statsOf(nodes).cpuMs;
     const back = await phase(workers, { cmd: 'storm', deadlineMs: 240_000, resume });
-    const c1 = procStats(node.pid!).cpuMs;
-    const tls = await tlsHandshakes(ports.http);
+    const c1 = statsOf(nodes).cpuMs;
+    const tls = (await Promise.all(ports.map((p) => tlsHandshakes(p.http)))).reduce((a, b) => ({ resumed: a.resumed + b.resumed, full: a.full + b.full }));
     const resumedShare = tls.resumed / Math.max(1, tls.resumed + tls.full);
-    log(`evguard: ${back.calls}/${connect.open} back ${(back.max / 1000).toFixed(1)} s after the node listened, ${(resumedShare * 100).toFixed(0)} % of TLS handshakes resumed${Object.keys(back.reasons).length ? `; failures: ${JSON.stringify(back.reasons)}` : ''}`);
+    log(`evguard: ${back.calls}/${connect.open} back ${(back.max / 1000).toFixed(1)} s after the nodes listened, ${(resumedShare * 100).toFixed(0)} % of TLS handshakes resumed${Object.keys(back.reasons).length ? `; failures: ${JSON.stringify(back.reasons)}` : ''}`);
     return { stopSignal, resumedShare, stations: back.calls, of: connect.open, restartToListeningS: listeningMs / 1000, listeningToAllBackS: back.max / 1000, p50BackS: back.p50 / 1000, nodeCpuCores: (c1 - c0) / back.wallMs, nodeCpuMsPerStation: (c1 - c0) / Math.max(1, back.calls), loadgenCpuCores: back.loadgenCpuMs / back.wallMs, retries: back.failures, failureReasons: back.reasons };
   };
   results.evguard.storm = await storm(true);
@@ -357,43 +466,41 @@ async function main() {
   if (!flag('--profile')) results.evguard.stormFullHandshake = await storm(false);
   await phase(workers, { cmd: 'stop' });
   for (const w of workers) w.child.kill();
-  node.kill('SIGINT');
-  await new Promise((r) => node.once('exit', r));
+  await Promise.all(nodes.map((n) => new Promise((r) => (n.once('exit', r), n.kill('SIGINT')))));
 
-  // ── baseline: bare ws echo over TLS ─────────────────────────────────
+  // ── baseline: bare ws echo over TLS, as many servers as nodes ────────
   const cert = path.join(tmp, 'echo.crt');
   const key = path.join(tmp, 'echo.key');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
-  const echoPort = await freePort();
-  let echo = await startEcho(cert, key, echoPort);
+  const echoPorts: number[] = [];
+  for (let i = 0; i < NODES; i++) echoPorts.push(await freePort());
+  const echoes = await Promise.all(echoPorts.map((p) => startEcho(cert, key, p)));
   const echoWorkers = await startWorkers(SIZE.workers);
-  const eBefore = procStats(echo.pid!);
   log('baseline: connecting');
-  const eConnect = await phase(echoWorkers, (i) => ({ cmd: 'connect', target: 'echo', url: `wss://127.0.0.1:${echoPort}/`, count: perWorker(i), prefix: `E${i}`, password: '', ca: readFileSync(cert, 'utf8'), localAddresses: addressesFor(i), chargingShare: SIZE.chargingShare, heartbeatMs: 300_000 / SIZE.compression, meterMs: 60_000 / SIZE.compression, concurrency: 50 }));
-  await new Promise((r) => setTimeout(r, 2000));
-  const eHeld = procStats(echo.pid!);
-  results.baseline.connect = { stations: eConnect.open, failed: eConnect.failures, seconds: eConnect.wallMs / 1000, rssBeforeMiB: eBefore.rss / 2 ** 20, rssAfterMiB: eHeld.rss / 2 ** 20, bytesPerStation: (eHeld.rss - eBefore.rss) / Math.max(1, eConnect.open) };
+  const eIds = Array.from({ length: SIZE.workers }, (_, w) => idsOf('E', w));
+  const eConnected = await connectInSteps(echoes, echoWorkers, (i, step) => ({ cmd: 'connect', target: 'echo', url: `wss://127.0.0.1:${echoPorts[nodeOf(i)]}/`, ids: eIds[i]![step], password: '', ca: readFileSync(cert, 'utf8'), localAddresses: addressesFor(i), chargingShare: SIZE.chargingShare, heartbeatMs: 300_000 / SIZE.compression, meterMs: 60_000 / SIZE.compression, concurrency: 50 }));
+  results.baseline.connect = eConnected.result;
+  const eConnect = { open: eConnected.open };
   log('baseline: realistic mix');
-  cpu0 = procStats(echo.pid!).cpuMs;
+  cpu0 = statsOf(echoes).cpuMs;
   const eReal = await phase(echoWorkers, { cmd: 'realistic', durationMs: SIZE.realisticMs });
-  cpu1 = procStats(echo.pid!).cpuMs;
+  cpu1 = statsOf(echoes).cpuMs;
   results.baseline.realistic = { messages: eReal.calls, failures: eReal.failures, perSecond: eReal.calls / (eReal.wallMs / 1000), p50Ms: eReal.p50, p99Ms: eReal.p99, maxMs: eReal.max, nodeCpuCores: (cpu1 - cpu0) / eReal.wallMs, loadgenCpuCores: eReal.loadgenCpuMs / eReal.wallMs };
   log('baseline: saturation');
-  cpu0 = procStats(echo.pid!).cpuMs;
+  cpu0 = statsOf(echoes).cpuMs;
   const eSat = await phase(echoWorkers, { cmd: 'saturate', durationMs: SIZE.saturateMs });
-  cpu1 = procStats(echo.pid!).cpuMs;
+  cpu1 = statsOf(echoes).cpuMs;
   results.baseline.saturation = { messages: eSat.calls, failures: eSat.failures, perSecond: eSat.calls / (eSat.wallMs / 1000), p50Ms: eSat.p50, p99Ms: eSat.p99, nodeCpuCores: (cpu1 - cpu0) / eSat.wallMs, loadgenCpuCores: eSat.loadgenCpuMs / eSat.wallMs };
   log('baseline: reconnect storm');
-  echo.kill('SIGKILL');
-  await new Promise((r) => echo.once('exit', r));
+  await Promise.all(echoes.map((e) => new Promise((r) => (e.once('exit', r), e.kill('SIGKILL')))));
   const eRestart = performance.now();
-  echo = await startEcho(cert, key, echoPort);
+  const restarted = await Promise.all(echoPorts.map((p) => startEcho(cert, key, p)));
   const eListening = performance.now() - eRestart;
   const eStorm = await phase(echoWorkers, { cmd: 'storm', deadlineMs: 120_000, resume: false });
   results.baseline.storm = { stations: eStorm.calls, of: eConnect.open, restartToListeningS: eListening / 1000, listeningToAllBackS: eStorm.max / 1000, p50BackS: eStorm.p50 / 1000, loadgenCpuCores: eStorm.loadgenCpuMs / eStorm.wallMs, retries: eStorm.failures };
   await phase(echoWorkers, { cmd: 'stop' });
   for (const w of echoWorkers) w.child.kill();
-  echo.kill('SIGTERM');
+  for (const e of restarted) e.kill('SIGTERM');
 
   if (flag('--profile')) {
     const dir = path.join(tmp, 'profile');
