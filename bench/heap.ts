@@ -33,7 +33,7 @@ export function heapTotals(file: string): Totals {
   for (let i = 0; i < snap.nodes.length; i += width) {
     const type = types[snap.nodes[i + typeAt]!]!;
     const name = snap.strings[snap.nodes[i + nameAt]!] ?? '';
-    const kind = type === 'object' || type === 'native' ? name.slice(0, 60) || type : type.endsWith('string') ? 'string' : type === 'hidden' && name.startsWith('system /') ? name.slice(0, 60) : `(${type})`;
+    const kind = kindOf(type, name);
     const t = totals.get(kind) ?? { count: 0, bytes: 0 };
     t.count++;
     t.bytes += snap.nodes[i + sizeAt]!;
@@ -42,8 +42,17 @@ export function heapTotals(file: string): Totals {
   return totals;
 }
 
+/** Objects by constructor; closures by function name; arrays by what they hold; strings together. */
+function kindOf(type: string, name: string): string {
+  if (type === 'object' || type === 'native') return name.slice(0, 60) || type;
+  if (type.endsWith('string')) return 'string';
+  if (type === 'closure') return `closure ${name.slice(0, 50) || '(anonymous)'}`;
+  if (type === 'array' || (type === 'hidden' && name.startsWith('system /'))) return `${type === 'array' ? 'array ' : ''}${name.slice(0, 60)}`;
+  return `(${type})`;
+}
+
 /** What `stations` more stations added between two snapshots, largest first. */
-export function heapPerStation(before: Totals, after: Totals, stations: number, top = 20): { kinds: HeapKind[]; bytesPerStation: number } {
+export function heapPerStation(before: Totals, after: Totals, stations: number, top = 30): { kinds: HeapKind[]; bytesPerStation: number } {
   const kinds: HeapKind[] = [];
   let total = 0;
   for (const [kind, a] of after) {

@@ -21,6 +21,7 @@ import { parseStationPath, refuseUpgrade } from './handshake.js';
 import { StationBudget, type Spend } from './budget.js';
 import { attributeFault, faultOwner } from './faults.js';
 import { SeenIds } from './seen-ids.js';
+import { createKeepAlive } from './keep-alive.js';
 // Before any ws socket exists: a failed receiver must read no further chunk (see the module).
 import './ws-receiver-guard.js';
 
@@ -91,7 +92,8 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     strictMode: true,
     strictModeValidators: validators as any,
     callTimeoutMs: config.callTimeoutMs,
-    pingIntervalMs: config.pingIntervalMs,
+    // Keep-alive is ours, one timer for every connection (keep-alive.ts).
+    pingIntervalMs: 0,
     callConcurrency: 1,
     maxBadMessages: config.maxBadMessages,
     respondWithDetailedErrors: false,
@@ -119,6 +121,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     client._handshake = { identity: client.identity, remoteAddress: client.handshake?.remoteAddress };
   };
   const live = new Map<string, Session>();
+  const keepAlive = createKeepAlive(config.pingIntervalMs);
   /**
    * A station's budget outlives its connections until it has refilled, so a
    * station cannot start over with a full one by reconnecting.
@@ -227,6 +230,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     // Every frame is counted before ocpp-rpc parses it (prepended, so it runs first):
     // messages, and pings and pongs, which ws answers and reports without ocpp-rpc.
     const ws = client._ws;
+    const heartbeat = keepAlive.add(ws);
     let verdict: Spend = 'ok';
     let paused = false;
     let cutOff = false;
@@ -240,6 +244,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
         setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
         return;
       }
+      heartbeat.alive();
       verdict = budget.frame();
       if (verdict === 'close') return closeForBudget(`frames over ${config.ratePerSecond}/s beyond the burst of ${config.rateBurst}`);
       if (verdict === 'slow' && !paused && !closing) {
@@ -290,6 +295,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     });
     client.once('close', ({ code, reason }: { code: number; reason: Buffer | string }) => {
       if (live.get(session.stationId) === session) live.delete(session.stationId);
+      heartbeat.remove();
       releaseBudget(session.stationId);
       report.flush();
       hooks.disconnected(session, code, String(reason ?? ''));
@@ -354,6 +360,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       return true;
     },
     async close() {
+      keepAlive.close();
       await rpc.close({ code: 1001, reason: 'CSMS shutting down', force: true });
     },
   };

@@ -1,0 +1,75 @@
+/**
+ * Keep-alive for every station connection on one timer. ocpp-rpc would give
+ * each connection its own (a timer, an event emitter, an abort controller
+ * and a suspended async loop: about a kilobyte a station, at tens of
+ * thousands of stations). Here connections are spread over `GROUPS`
+ * groups; each tick of one shared interval pings one group, so the pings
+ * of a large fleet are spread over the interval instead of sent at once.
+ *
+ * A connection that has sent nothing since its last ping (no pong, no
+ * message) when its group's turn comes again is terminated: the same rule
+ * as ocpp-rpc's, with any frame counting as a sign of life.
+ */
+import type WebSocket from 'ws';
+
+const GROUPS = 16;
+
+export interface KeepAliveHandle {
+  /** A frame arrived on the connection. */
+  alive(): void;
+  /** The connection closed; it is pinged no more. */
+  remove(): void;
+}
+
+export interface KeepAlive {
+  add(ws: WebSocket): KeepAliveHandle;
+  close(): void;
+}
+
+interface Entry {
+  ws: WebSocket;
+  awaitingAnswer: boolean;
+}
+
+export function createKeepAlive(intervalMs: number): KeepAlive {
+  const groups: Set<Entry>[] = Array.from({ length: GROUPS }, () => new Set());
+  let nextGroup = 0;
+  let turn = 0;
+  const tick = () => {
+    const group = groups[turn]!;
+    turn = (turn + 1) % GROUPS;
+    for (const entry of group) {
+      if (entry.ws.readyState !== 1) continue;
+      if (entry.awaitingAnswer) {
+        group.delete(entry);
+        entry.ws.terminate();
+        continue;
+      }
+      entry.awaitingAnswer = true;
+      try {
+        entry.ws.ping();
+      } catch {
+        group.delete(entry);
+        entry.ws.terminate();
+      }
+    }
+  };
+  // 0 (or an interval no timer can hold) turns keep-alive off, as in ocpp-rpc.
+  const timer = intervalMs > 0 && intervalMs <= 2_147_483_647 ? setInterval(tick, Math.max(1, Math.floor(intervalMs / GROUPS))).unref() : undefined;
+  return {
+    add(ws) {
+      const entry: Entry = { ws, awaitingAnswer: false };
+      const group = groups[nextGroup]!;
+      nextGroup = (nextGroup + 1) % GROUPS;
+      if (timer) group.add(entry);
+      return {
+        alive: () => void (entry.awaitingAnswer = false),
+        remove: () => void group.delete(entry),
+      };
+    },
+    close() {
+      clearInterval(timer);
+      for (const g of groups) g.clear();
+    },
+  };
+}

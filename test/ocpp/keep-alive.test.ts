@@ -1,0 +1,42 @@
+/**
+ * The node's keep-alive over real sockets: a station that answers pings
+ * stays, one that has gone silent (no pong, no message) is cut off within
+ * two intervals, so its slot and memory are not held for a dead peer.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { eventually, startTestNode } from '../support/node.js';
+import { connectRaw } from '../support/raw-client.js';
+import { openRawSocket, OP } from '../support/raw-socket.js';
+
+const PASSWORD = 'keep-alive-password-0001';
+
+test('a silent station is terminated within two ping intervals; one that answers pings stays connected', async (t) => {
+  const node = await startTestNode({ config: { ocpp: { pingIntervalMs: 400 } } });
+  t.after(() => node.stop());
+  for (const id of ['SILENT1', 'ANSWERS1']) await node.api('POST', '/api/v1/stations', { id, securityProfile: 1, password: PASSWORD });
+  // Hand-written frames: pings from the node are read and never answered.
+  const silent = await openRawSocket(`${node.ws}/SILENT1`, { protocol: 'ocpp2.0.1', user: 'SILENT1', password: PASSWORD });
+  // ws answers every ping with a pong by itself.
+  const answers = await connectRaw(`${node.ws}/ANSWERS1`, { protocol: 'ocpp2.0.1', user: 'ANSWERS1', password: PASSWORD });
+  t.after(() => answers.close());
+  const ping = await silent.nextFrame(OP.ping, 2000);
+  assert.equal(ping.opcode, OP.ping, 'the node pings');
+  const t0 = Date.now();
+  await silent.closed;
+  assert.ok(Date.now() - t0 < 2000, `the silent station was cut off ${Date.now() - t0} ms after the first ping`);
+  await eventually('the silent station to leave the live sessions', () => node.app.gateway.session('SILENT1') === undefined, 2000);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(node.app.gateway.session('ANSWERS1'), 'the station that answers pings is still connected');
+  assert.equal((await answers.call('Heartbeat', {}))[0], 3);
+});
+
+test('pingIntervalMs 0 turns keep-alive off', async (t) => {
+  const node = await startTestNode({ config: { ocpp: { pingIntervalMs: 0 } } });
+  t.after(() => node.stop());
+  await node.api('POST', '/api/v1/stations', { id: 'NOPING1', securityProfile: 1, password: PASSWORD });
+  const silent = await openRawSocket(`${node.ws}/NOPING1`, { protocol: 'ocpp2.0.1', user: 'NOPING1', password: PASSWORD });
+  await assert.rejects(silent.nextFrame(OP.ping, 1500), 'no ping within 1.5 s');
+  assert.ok(node.app.gateway.session('NOPING1'));
+  silent.socket.destroy();
+});
