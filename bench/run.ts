@@ -24,6 +24,7 @@ import type { Command, PhaseReport } from './loadgen.js';
 import { renderMarkdown, renderSvg, type Results } from './report.js';
 import { summarizeProfile } from './profile.js';
 import { heapPerStation, heapTotals } from './heap.js';
+import { createScratchDatabase } from '../src/store/scratch-database.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -143,17 +144,11 @@ async function benchDatabase(dataDir: string): Promise<BenchDb> {
       async drop() {},
     };
   }
-  const name = `evguard_bench_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const client = new pg.Client({ connectionString: url.toString() });
+  const scratch = await createScratchDatabase(serverUrl, 'evguard_bench');
+  const client = new pg.Client({ connectionString: scratch.url });
   await client.connect();
   return {
-    nodeArgs: ['--database-url', url.toString()],
+    nodeArgs: ['--database-url', scratch.url],
     async copyStation(template, ids) {
       await client.query('BEGIN');
       for (const id of ids) await client.query(COPY_STATION((i) => `$${i}`), [id, template]);
@@ -166,10 +161,7 @@ async function benchDatabase(dataDir: string): Promise<BenchDb> {
     },
     async drop() {
       await client.end();
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      await scratch.drop();
     },
   };
 }

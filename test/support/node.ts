@@ -6,10 +6,10 @@ import WebSocket from 'ws';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { pino, type Logger } from 'pino';
 import { loadConfig, type ConfigInput } from '../../src/config.js';
 import { startApp, type App } from '../../src/app.js';
+import { createScratchDatabase, type ScratchDatabase } from '../../src/store/scratch-database.js';
 
 export const PG_URL = process.env.EVGUARD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -35,28 +35,12 @@ export interface TestNode {
   api<T = any>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
 }
 
-export async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `evg_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
+/** A scratch database on the test server (EVGUARD_TEST_PG), dropped by `drop()`. */
+export const createPgDatabase = () => createScratchDatabase(PG_URL, 'evg');
 
 export async function startTestNode(opts: { db?: TestDb; config?: ConfigInput; dataDir?: string; databaseUrl?: string; log?: Logger } = {}): Promise<TestNode> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'evguard-test-'));
-  let pgdb: { url: string; drop(): Promise<void> } | undefined;
+  let pgdb: ScratchDatabase | undefined;
   let databaseUrl = opts.databaseUrl;
   if (!databaseUrl && opts.db === 'postgres') {
     pgdb = await createPgDatabase();
