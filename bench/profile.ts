@@ -31,3 +31,34 @@ export function summarizeProfile(profile: CpuProfile, top: number): ProfileEntry
     .slice(0, top)
     .map((e) => ({ function: e.fn, location: e.loc, selfPercent: +((100 * e.hits) / Math.max(1, total)).toFixed(1) }));
 }
+
+/**
+ * Self time by where the code lives: a package under node_modules, a folder
+ * of src/, Node's own code, or V8's (garbage collector, compiled code
+ * without a script). The leaves' share of busy time, summed.
+ */
+export function summarizeByModule(profile: CpuProfile, top: number): ProfileEntry[] {
+  const by = new Map<string, number>();
+  let total = 0;
+  for (const n of profile.nodes) {
+    const hits = n.hitCount ?? 0;
+    const fn = n.callFrame.functionName;
+    if (fn === '(idle)') continue;
+    total += hits;
+    const url = n.callFrame.url;
+    const where = !url
+      ? fn.startsWith('(') ? fn : '(native)'
+      : /node_modules\//.test(url)
+        ? url.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+).*$/, '$1')
+        : /\/src\//.test(url)
+          ? url.replace(/^.*\/src\/([^/]+).*$/, 'src/$1')
+          : url.startsWith('node:')
+            ? `node:${url.slice(5).split('/')[0]}`
+            : url.replace(/^.*\//, '');
+    by.set(where, (by.get(where) ?? 0) + hits);
+  }
+  return [...by.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([where, hits]) => ({ function: where, location: '', selfPercent: +((100 * hits) / Math.max(1, total)).toFixed(1) }));
+}

@@ -42,6 +42,8 @@ export interface Results {
     storm: { stations: Num; of: Num; restartToListeningS: Num; listeningToAllBackS: Num; p50BackS: Num; loadgenCpuCores: Num; retries: Num };
   };
   profile?: ProfileEntry[];
+  /** The node restarted for the storm, profiled until it ends (absent in older results). */
+  stormProfile?: ProfileEntry[];
   /** The node's JS heap per station by kind of object, between the two connect steps (--heap-snapshot). */
   heap?: { kinds: HeapKind[]; bytesPerStation: Num };
   durationS?: Num;
@@ -56,7 +58,15 @@ interface Connect {
   /** RSS growth ÷ stations, one-off growth included. */
   bytesPerStation: Num;
   /** RSS growth between the two connect steps ÷ the stations the second step added (absent in older results). */
-  slope?: { fromStations: Num; toStations: Num; bytesPerStation: Num };
+  slope?: {
+    fromStations: Num;
+    toStations: Num;
+    bytesPerStation: Num;
+    /** The node's V8 heap, used and reserved, and memory held outside it by JS objects (buffers), over the same steps (absent in older results). */
+    heapUsedBytesPerStation?: Num;
+    heapTotalBytesPerStation?: Num;
+    externalBytesPerStation?: Num;
+  };
 }
 
 /** Memory per station: the slope between the two connect steps where the run has it. */
@@ -133,6 +143,9 @@ export function renderMarkdown(r: Results, svgFile: string): string {
     '',
     e.connect.slope && b.connect.slope
       ? `Memory per station is the slope of RSS between two fleet sizes (${e.connect.slope.fromStations.toLocaleString('en')} and ${e.connect.slope.toStations.toLocaleString('en')} stations), so one-off growth does not count; RSS growth ÷ stations over the whole connect, one-off growth included, was ${f(e.connect.bytesPerStation / 1024)} KiB (baseline ${f(b.connect.bytesPerStation / 1024)} KiB).` +
+        (e.connect.slope.heapUsedBytesPerStation !== undefined
+          ? ` Of the node's slope, its V8 heap grew ${f(e.connect.slope.heapUsedBytesPerStation / 1024)} KiB per station in use and ${f((e.connect.slope.heapTotalBytesPerStation ?? NaN) / 1024)} KiB reserved, and buffers outside the heap ${f((e.connect.slope.externalBytesPerStation ?? NaN) / 1024)} KiB (from its /metrics); the rest is native memory (TLS state, socket, allocator).`
+          : '') +
         (m.openFileLimit ? ` Open-file limit per process: ${m.openFileLimit} (soft/hard); a process holds at most that many connections.` : '')
       : `Memory per station is RSS growth ÷ stations, so it includes one-off growth (JIT code, heap expansion, first-use allocations); in small runs that overstates it${e.connect.stations < 500 ? ' — as in this one, with ' + e.connect.stations + ' stations' : ''}.`,
     '',
@@ -164,7 +177,10 @@ export function renderMarkdown(r: Results, svgFile: string): string {
     );
   }
   if (r.profile?.length) {
-    lines.push('', `## CPU profile of the node (self time as a share of ${r.profile.some((p) => p.function === '(idle)') ? 'all samples, idle included' : 'busy time'}, whole run)`, '', '| % | function | where |', '| ---: | --- | --- |', ...r.profile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));
+    lines.push('', `## CPU profile of the node (self time as a share of ${r.profile.some((p) => p.function === '(idle)') ? 'all samples, idle included' : 'busy time'}, connect to saturation)`, '', '| % | function | where |', '| ---: | --- | --- |', ...r.profile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));
+  }
+  if (r.stormProfile?.length) {
+    lines.push('', '## CPU profile of the node during the reconnect storm (self time as a share of busy time)', '', '| % | function | where |', '| ---: | --- | --- |', ...r.stormProfile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));
   }
   return lines.join('\n') + '\n';
 }

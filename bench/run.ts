@@ -22,7 +22,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import type { Command, PhaseReport } from './loadgen.js';
 import { renderMarkdown, renderSvg, type Results } from './report.js';
-import { summarizeProfile } from './profile.js';
+import { summarizeByModule, summarizeProfile } from './profile.js';
 import { heapPerStation, heapTotals } from './heap.js';
 import { createScratchDatabase } from '../src/store/scratch-database.js';
 
@@ -40,7 +40,7 @@ const opt = (name: string, def: number) => {
   return v;
 };
 if (flag('--help') || flag('-h')) {
-  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--nodes N] [--profile] [--heap-snapshot] [--out NAME] [--database-url URL]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2); worker i drives node i mod --nodes\n  --nodes N    a cluster of N nodes (PostgreSQL from --database-url, NATS from --nats-url, default nats://127.0.0.1:4222) against N baseline servers, for fleets past one process\'s open-file limit\n  --heap-snapshot  heap snapshots of the node after each connect step, summed by kind of object per station (heavy: a few thousand stations)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    write a CPU profile of the node and name its top costs\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --database-url URL  run the node on PostgreSQL: a scratch database is made on that server and dropped after (default: embedded SQLite)\n  --render F   re-render F (a results .json) as markdown and SVG\n');
+  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--nodes N] [--profile] [--heap-snapshot] [--out NAME] [--database-url URL]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2); worker i drives node i mod --nodes\n  --nodes N    a cluster of N nodes (PostgreSQL from --database-url, NATS from --nats-url, default nats://127.0.0.1:4222) against N baseline servers, for fleets past one process\'s open-file limit\n  --heap-snapshot  heap snapshots of the node after each connect step, summed by kind of object per station (heavy: a few thousand stations)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    CPU profiles of the node (until the storm, and of the storm) naming their top costs\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --database-url URL  run the node on PostgreSQL: a scratch database is made on that server and dropped after (default: embedded SQLite)\n  --render F   re-render F (a results .json) as markdown and SVG\n');
   process.exit(0);
 }
 if (flag('--render')) {
@@ -249,6 +249,16 @@ async function tlsHandshakes(port: number): Promise<{ resumed: number; full: num
   return { resumed: count(true), full: count(false) };
 }
 
+/** The nodes' V8 heap (used, reserved) and memory outside it held by JS objects, from their /metrics, added up. */
+async function nodeHeap(ports: NodePorts[]): Promise<{ used: number; total: number; external: number }> {
+  const one = async (p: NodePorts) => {
+    const text = await (await fetch(`http://127.0.0.1:${p.http}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    const read = (metric: string) => Number(new RegExp(`^${metric} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    return { used: read('nodejs_heap_size_used_bytes'), total: read('nodejs_heap_size_total_bytes'), external: read('nodejs_external_memory_bytes') };
+  };
+  return (await Promise.all(ports.map(one))).reduce((a, b) => ({ used: a.used + b.used, total: a.total + b.total, external: a.external + b.external }));
+}
+
 interface Worker {
   child: ChildProcess;
   send(c: Command): Promise<PhaseReport>;
@@ -335,7 +345,7 @@ async function snapshotNode(node: ChildProcess, httpPort: number) {
  * servers' RSS after each, so memory per station is a slope between two
  * sizes and one-off growth (JIT code, heap expansion) does not count.
  */
-async function connectInSteps(servers: ChildProcess[], workers: Worker[], command: (worker: number, step: 0 | 1) => Command, atEachStep?: (step: 0 | 1) => Promise<void>) {
+async function connectInSteps(servers: ChildProcess[], workers: Worker[], command: (worker: number, step: 0 | 1) => Command, atEachStep?: (step: 0 | 1) => Promise<void>, heapOf?: () => Promise<{ used: number; total: number; external: number }>) {
   const before = statsOf(servers);
   const first = await phase(workers, (i) => command(i, 0));
   await sleep(2000);
@@ -345,11 +355,15 @@ async function connectInSteps(servers: ChildProcess[], workers: Worker[], comman
     await sleep(5000);
   }
   const mid = statsOf(servers);
+  const heapMid = await heapOf?.();
   const second = await phase(workers, (i) => command(i, 1));
   await sleep(2000);
   const held = statsOf(servers);
+  const heapHeld = await heapOf?.();
   await atEachStep?.(1);
   const open = second.open;
+  const added = Math.max(1, open - first.open);
+  const heapSlope = heapMid && heapHeld ? { heapUsedBytesPerStation: (heapHeld.used - heapMid.used) / added, heapTotalBytesPerStation: (heapHeld.total - heapMid.total) / added, externalBytesPerStation: (heapHeld.external - heapMid.external) / added } : {};
   return {
     open,
     firstOpen: first.open,
@@ -360,7 +374,7 @@ async function connectInSteps(servers: ChildProcess[], workers: Worker[], comman
       rssBeforeMiB: before.rss / 2 ** 20,
       rssAfterMiB: held.rss / 2 ** 20,
       bytesPerStation: (held.rss - before.rss) / Math.max(1, open),
-      slope: { fromStations: first.open, toStations: open, bytesPerStation: (held.rss - mid.rss) / Math.max(1, open - first.open) },
+      slope: { fromStations: first.open, toStations: open, bytesPerStation: (held.rss - mid.rss) / added, ...heapSlope },
       errors: { ...first.errors, ...second.errors },
     },
     cpuMs: held.cpuMs - before.cpuMs,
@@ -414,6 +428,7 @@ async function main() {
     workers,
     (i, step) => ({ cmd: 'connect', target: 'evguard', url: `wss://127.0.0.1:${ports[nodeOf(i)]!.tls}/ocpp`, ids: ids[i]![step], password, ca: cas, localAddresses: addressesFor(i), chargingShare: SIZE.chargingShare, heartbeatMs: 300_000 / SIZE.compression, meterMs: 60_000 / SIZE.compression, concurrency: 50 }),
     heapSnapshots ? async () => void snapshots.push(await snapshotNode(nodes[0]!, ports[0]!.http)) : undefined,
+    () => nodeHeap(ports),
   );
   results.evguard.connect = { ...connected.result, nodeCpuMsPerStation: connected.cpuMs / Math.max(1, connected.open) };
   if (snapshots.length === 2) results.heap = heapPerStation(snapshots[0]!, snapshots[1]!, Math.max(1, connected.open - connected.firstOpen));
@@ -447,7 +462,8 @@ async function main() {
     log(`evguard: reconnect storm (${stopSignal} to every node, restart on the same ports, ${resume ? 'TLS resumption' : 'full TLS handshakes'})`);
     await Promise.all(nodes.map((n) => new Promise((r) => (n.once('exit', r), n.kill(stopSignal)))));
     const restartAt = performance.now();
-    nodes.splice(0, nodes.length, ...(await Promise.all(ports.map((p, i) => startNode(i, p, false, database)))));
+    // A profiled run profiles the first restarted node too: the storm's own costs.
+    nodes.splice(0, nodes.length, ...(await Promise.all(ports.map((p, i) => startNode(i, p, flag('--profile') && i === 0, database)))));
     const listeningMs = performance.now() - restartAt;
     const c0 = statsOf(nodes).cpuMs;
     const back = await phase(workers, { cmd: 'storm', deadlineMs: 240_000, resume });
@@ -500,8 +516,11 @@ async function main() {
 
   if (flag('--profile')) {
     const dir = path.join(tmp, 'profile');
-    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-    if (file) results.profile = summarizeProfile(JSON.parse(readFileSync(path.join(dir, file), 'utf8')), 15);
+    // V8 names profiles by start time: the first is the node until the storm, the second the node of the storm.
+    const [run, storm] = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+    const read = (f: string) => JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
+    if (run) results.profile = [...summarizeProfile(read(run), 15), ...summarizeByModule(read(run), 12).map((e) => ({ ...e, function: `all of ${e.function}` }))];
+    if (storm) results.stormProfile = [...summarizeProfile(read(storm), 15), ...summarizeByModule(read(storm), 12).map((e) => ({ ...e, function: `all of ${e.function}` }))];
   }
   await database.drop();
   results.durationS = (Date.now() - started) / 1000;
