@@ -74,7 +74,7 @@ function nodeRoutes(p: NodeRouteParts): RoutePlugin[] {
   const { config, database, tokens, audit, metrics, node, stations, calls, presence, transactions, monitor, grid, meterKeys, trust, certificates, intel, firmware, session, commands } = p;
   const VERSION = p.version;
   return [
-    adminRoutes({ tokens, audit, metrics: metrics.registry, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: [...node.sessions()].length }), ready: () => database.ready(), publicMetrics: config.publicMetrics }),
+    adminRoutes({ tokens, audit, metrics: metrics.registry, health: () => ({ version: VERSION, nodeId: config.nodeId, stationsConnected: node.count() }), ready: () => database.ready(), publicMetrics: config.publicMetrics }),
     stationRoutes({ stations, call: calls.call, presence, hasValidCertificate: (id) => trust.listCertificates({ stationId: id }).some((c) => !c.revokedAt && Date.parse(c.notAfter) > Date.now()) }),
     transactionRoutes({ transactions, idTokens: stations.idTokens }),
     monitorRoutes(monitor),

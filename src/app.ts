@@ -112,7 +112,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
   // Grid guard: every power-affecting command passes it in the gateway (beforeCall); resume profiles go through this node's gateway.
   const grid = await createGrid({
-    db: database, bus, log, securityEvent, fleetSize: () => [...(gateway?.sessions() ?? [])].length,
+    db: database, bus, log, securityEvent, fleetSize: () => gateway?.count() ?? 0,
     commands: localCommands, versionOf: (id) => session(id)?.version,
     cluster: cluster ? { name: config.clusterName, origin: cluster.instance } : undefined,
     hasOpenTransaction: (id) => transactions.hasOpen(id),
@@ -185,7 +185,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   return {
     config, database, bus, gateway: node, stations, transactions, trust, monitor, grid, intel, firmware, log, ports: bound.ports, generatedAdminToken,
     async close() {
-      log.info({ event: 'node.stopping', sessions: [...node.sessions()].length }, 'evguard node stopping');
+      log.info({ event: 'node.stopping', sessions: node.count() }, 'evguard node stopping');
       // Stop taking work, close the sessions and listeners, then the modules, the bus and the database.
       const steps: (() => unknown)[] = [
         unfollowMetrics, () => firmware.close(), () => stations.sessions.close(), () => node.close(), releaseFaults, unfollowRevocations, () => api.close().catch(() => undefined), () => bound.close(),

@@ -57,6 +57,8 @@ export interface Gateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   session(stationId: string): Session | undefined;
   sessions(): IterableIterator<Session>;
+  /** Live sessions on this node. */
+  count(): number;
   /** Sends a CALL in the station's own vocabulary; validates payload and response against its schemas. */
   call(stationId: string, action: string, payload: unknown, opts?: { timeoutMs?: number }): Promise<unknown>;
   disconnect(stationId: string, code?: number, reason?: string): Promise<void>;
@@ -318,6 +320,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     },
     session: (id) => live.get(id),
     sessions: () => live.values(),
+    count: () => live.size,
     async call(stationId, action, payload, opts = {}) {
       const session = live.get(stationId);
       if (!session) throw gatewayErrors.STATION_OFFLINE(`Station ${stationId} is not connected`);
