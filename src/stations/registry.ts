@@ -40,6 +40,16 @@ export interface StationSecret {
   passwordHash?: string;
 }
 
+/** What a live session is admitted under, and re-checked against (sessions.ts). */
+export interface SecurityState {
+  passwordHash?: string;
+  securityProfile: SecurityProfile;
+  registration: Registration;
+  quarantined: boolean;
+}
+
+export const securityStateOf = (s: StationSecret): SecurityState => ({ passwordHash: s.passwordHash, securityProfile: s.record.securityProfile, registration: s.record.registration, quarantined: s.record.quarantined });
+
 export interface NewStation {
   id: string;
   securityProfile: SecurityProfile;
@@ -128,19 +138,22 @@ export function createRegistry(store: StationsStore, bus: Bus) {
   return {
     secret,
     fresh,
-    /** Fresh copies of many stations at once (absent ids are deleted stations), for re-checking live sessions. */
-    async freshMany(ids: readonly string[]): Promise<Map<string, StationSecret>> {
-      const out = new Map<string, StationSecret>();
+    /**
+     * The security state of many stations, read from the store now (absent ids
+     * are deleted stations), for re-checking every live session. Only the
+     * columns that can revoke a session are read, and the cache is left
+     * alone: at tens of thousands of sessions every few seconds, whole
+     * records (tags parsed, cache entries replaced) were most of the sweep's
+     * cost and a steady stream of long-lived garbage.
+     */
+    async securityStates(ids: readonly string[]): Promise<Map<string, SecurityState>> {
+      const out = new Map<string, SecurityState>();
       for (let i = 0; i < ids.length; i += 500) {
         // SQLite answers synchronously: without a turn of the event loop between
         // chunks, a sweep of 20,000 live sessions would hold every station's message.
         if (i > 0) await new Promise((r) => setImmediate(r));
-        const epoch = cache.epoch;
-        const rows = await store.stations.getMany(ids.slice(i, i + 500));
-        for (const row of rows) {
-          const s = secretOf(row);
-          cache.set(row.id, s, epoch);
-          out.set(row.id, s);
+        for (const row of await store.stations.securityStates(ids.slice(i, i + 500))) {
+          out.set(row.id, { passwordHash: row.password_hash ?? undefined, securityProfile: Number(row.security_profile) as SecurityProfile, registration: row.registration as Registration, quarantined: Number(row.quarantined) === 1 });
         }
       }
       return out;

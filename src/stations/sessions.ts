@@ -14,7 +14,7 @@
 import type { Bus } from '../bus/index.js';
 import type { SecurityEvent } from '../bus/events.js';
 import { onChange, STALE_BOUND_MS } from '../bus/changes.js';
-import type { Registry, StationSecret } from './registry.js';
+import { securityStateOf, type Registry, type SecurityState, type StationSecret } from './registry.js';
 
 /** What a session was admitted with. */
 interface Admitted {
@@ -41,12 +41,12 @@ export interface SessionWatchDeps {
 }
 
 /** Why the current state revokes the admitted one, or undefined when the session may continue. */
-export function revocationReason(session: LiveSession, admitted: Admitted, now: StationSecret | undefined): string | undefined {
+export function revocationReason(session: LiveSession, admitted: Admitted, now: SecurityState | undefined): string | undefined {
   if (!now) return 'station deleted';
   if (admitted.passwordHash !== undefined && now.passwordHash !== admitted.passwordHash) return 'password rotated';
-  if (now.record.securityProfile > session.securityProfile) return `security profile raised to ${now.record.securityProfile}`;
-  if (now.record.quarantined && !admitted.quarantined) return 'station quarantined';
-  if (now.record.registration === 'Rejected' && admitted.registration !== 'Rejected') return 'registration set to Rejected';
+  if (now.securityProfile > session.securityProfile) return `security profile raised to ${now.securityProfile}`;
+  if (now.quarantined && !admitted.quarantined) return 'station quarantined';
+  if (now.registration === 'Rejected' && admitted.registration !== 'Rejected') return 'registration set to Rejected';
   return undefined;
 }
 
@@ -64,7 +64,7 @@ export function createSessionWatch(deps: SessionWatchDeps) {
     await deps.close(stationId, `Session revoked (${reason}); reconnect`);
   }
 
-  function judge(stationId: string, now: StationSecret | undefined) {
+  function judge(stationId: string, now: SecurityState | undefined) {
     const entry = live.get(stationId);
     if (!entry || deps.session(stationId) !== entry.session) return;
     const reason = revocationReason(entry.session, entry.admitted, now);
@@ -73,13 +73,14 @@ export function createSessionWatch(deps: SessionWatchDeps) {
 
   async function recheck(stationId: string) {
     if (!live.has(stationId)) return;
-    judge(stationId, await deps.registry.fresh(stationId));
+    const now = await deps.registry.fresh(stationId);
+    judge(stationId, now && securityStateOf(now));
   }
 
   async function sweep() {
     const ids = [...live.keys()];
     if (!ids.length) return;
-    const rows = await deps.registry.freshMany(ids);
+    const rows = await deps.registry.securityStates(ids);
     for (const id of ids) judge(id, rows.get(id));
   }
 

@@ -142,8 +142,9 @@ export function createStationsStore(database: Database) {
       async get(id: string): Promise<StationRow | undefined> {
         return db.selectFrom('stations').selectAll().where('id', '=', id).executeTakeFirst();
       },
-      async getMany(ids: readonly string[]): Promise<StationRow[]> {
-        return db.selectFrom('stations').selectAll().where('id', 'in', ids).execute();
+      /** Only the columns a live session is admitted under (sessions.ts), for the periodic re-check of every session. */
+      async securityStates(ids: readonly string[]): Promise<Pick<StationRow, 'id' | 'password_hash' | 'security_profile' | 'registration' | 'quarantined'>[]> {
+        return db.selectFrom('stations').select(['id', 'password_hash', 'security_profile', 'registration', 'quarantined']).where('id', 'in', ids).execute();
       },
       async list(limit: number, offset: number): Promise<StationRow[]> {
         return db.selectFrom('stations').selectAll().orderBy('id').limit(limit).offset(offset).execute();
