@@ -516,8 +516,9 @@ async function main() {
 
   if (flag('--profile')) {
     const dir = path.join(tmp, 'profile');
-    // V8 names profiles by start time: the first is the node until the storm, the second the node of the storm.
-    const [run, storm] = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+    // V8 names a profile CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile; thread 0 is the main thread (tsx's
+    // module loader thread writes one too). By start time: the node until the storm, then the node of the storm.
+    const [run, storm] = readdirSync(dir).filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f)).sort();
     const read = (f: string) => JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
     if (run) results.profile = [...summarizeProfile(read(run), 15), ...summarizeByModule(read(run), 12).map((e) => ({ ...e, function: `all of ${e.function}` }))];
     if (storm) results.stormProfile = [...summarizeProfile(read(storm), 15), ...summarizeByModule(read(storm), 12).map((e) => ({ ...e, function: `all of ${e.function}` }))];

@@ -236,7 +236,7 @@ export function createRegistry(store: StationsStore, bus: Bus) {
       });
     },
     async touch(id: string, ocppVersion?: string) {
-      await store.stations.update(id, ocppVersion ? { last_seen_at: new Date().toISOString(), ocpp_version: ocppVersion } : { last_seen_at: new Date().toISOString() });
+      await store.stations.touch(id, new Date().toISOString(), ocppVersion);
       const hit = cache.get(id);
       if (hit) hit.record.lastSeenAt = new Date().toISOString();
     },

@@ -8,6 +8,7 @@
 import type { Insertable, Kysely, Migration, Selectable, Updateable } from 'kysely';
 import type { Database } from '../store/index.js';
 import { tablesOf, type Defaulted } from '../store/tables.js';
+import { prepared } from '../store/prepared.js';
 
 export interface StationsTables {
   stations: {
@@ -137,6 +138,12 @@ export const stationsMigrations: Record<string, Migration> = {
 
 export function createStationsStore(database: Database) {
   const db = tablesOf<StationsTables>(database);
+  // One of these per heartbeat and per stored report: compiled once (src/store/prepared.ts).
+  const touch = prepared(db, 2, (id: string, at: string) => db.updateTable('stations').set({ last_seen_at: at }).where('id', '=', id));
+  const touchVersion = prepared(db, 3, (id: string, at: string, version: string) => db.updateTable('stations').set({ last_seen_at: at, ocpp_version: version }).where('id', '=', id));
+  const insertReport = prepared(db, 5, (id: string, stationId: string, kind: string, payload: string, at: string) =>
+    db.insertInto('station_reports').values({ id, station_id: stationId, kind, payload, received_at: at }),
+  );
   return {
     stations: {
       async get(id: string): Promise<StationRow | undefined> {
@@ -156,6 +163,10 @@ export function createStationsStore(database: Database) {
       async update(id: string, fields: StationUpdate): Promise<boolean> {
         const res = await db.updateTable('stations').set(fields).where('id', '=', id).executeTakeFirst();
         return Number(res.numUpdatedRows) > 0;
+      },
+      /** The station was heard from (a heartbeat): its last-seen time, and the OCPP version it spoke. */
+      async touch(id: string, at: string, ocppVersion?: string): Promise<void> {
+        await (ocppVersion ? touchVersion(id, at, ocppVersion) : touch(id, at));
       },
       /** Whether the station existed. */
       async remove(id: string): Promise<boolean> {
@@ -194,7 +205,7 @@ export function createStationsStore(database: Database) {
     },
     reports: {
       async insert(row: ReportRow): Promise<void> {
-        await db.insertInto('station_reports').values(row).execute();
+        await insertReport(row.id, row.station_id, row.kind, row.payload, row.received_at);
       },
       /** The station's newest 500 reports, of one kind or all. */
       async list(stationId: string, kind?: string): Promise<ReportRow[]> {

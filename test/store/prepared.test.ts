@@ -1,0 +1,42 @@
+/**
+ * Statements compiled once: every argument lands in its own parameter
+ * whatever order the SQL puts them in, constants stay, and a builder that
+ * inlines an argument into the SQL is refused; on SQLite and PostgreSQL.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { openDatabase } from '../../src/store/index.js';
+import { prepared } from '../../src/store/prepared.js';
+import { createPgDatabase, testDatabases } from '../support/node.js';
+
+for (const dialect of testDatabases()) {
+  test(`prepared statements bind each run's values (${dialect})`, async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'evguard-prepared-'));
+    const pgdb = dialect === 'postgres' ? await createPgDatabase() : undefined;
+    const database = await openDatabase({ dataDir: dir, databaseUrl: pgdb?.url });
+    t.after(async () => {
+      await database.close();
+      await pgdb?.drop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const db = database.db as any;
+    await sql`CREATE TABLE notes (id text PRIMARY KEY, body text NOT NULL, kind text NOT NULL, n integer NOT NULL)`.execute(db);
+    // The arguments are taken in another order than the SQL uses them, with a constant between.
+    const insert = prepared(db, 3, (n: number, body: string, id: string) => db.insertInto('notes').values({ id, kind: 'fixed', body, n }));
+    const update = prepared(db, 2, (id: string, body: string) => db.updateTable('notes').set({ body }).where('id', '=', id));
+    await insert(1, 'first', 'a');
+    await insert(2, "second, with a ' quote", 'b');
+    await update('a', 'changed');
+    const rows = (await sql<{ id: string; body: string; kind: string; n: number }>`SELECT id, body, kind, n FROM notes ORDER BY id`.execute(db)).rows;
+    assert.deepEqual(rows.map((r) => ({ ...r, n: Number(r.n) })), [
+      { id: 'a', body: 'changed', kind: 'fixed', n: 1 },
+      { id: 'b', body: "second, with a ' quote", kind: 'fixed', n: 2 },
+    ]);
+    const inline = prepared(db, 1, (id: string) => db.selectFrom('notes').select(sql.lit(id).as('x')));
+    await assert.rejects(inline('a'), /not inline/);
+  });
+}
