@@ -237,6 +237,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     let paused = false;
     let cutOff = false;
     const onFrame = () => {
+      heartbeat.alive();
       if (ws.readyState !== 1) {
         // A frame after the node's Close: the station is not closing. Read nothing more
         // (nothing would refill a budget now) and end the connection once it had time to read the Close.
@@ -246,7 +247,6 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
         setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
         return;
       }
-      heartbeat.alive();
       verdict = budget.frame();
       if (verdict === 'close') return closeForBudget(`frames over ${config.ratePerSecond}/s beyond the burst of ${config.rateBurst}`);
       if (verdict === 'slow' && !paused && !closing) {

@@ -8,7 +8,10 @@
  *
  * A connection that has sent nothing since its last ping (no pong, no
  * message) when its group's turn comes again is terminated: the same rule
- * as ocpp-rpc's, with any frame counting as a sign of life.
+ * as ocpp-rpc's, with any frame counting as a sign of life. A connection
+ * that is closing is not pinged but is held to the same rule, as ocpp-rpc's
+ * was until its socket closed: a peer that half-closed without a Close and
+ * reads nothing would otherwise keep it closing for good.
  */
 import type WebSocket from 'ws';
 
@@ -39,13 +42,15 @@ export function createKeepAlive(intervalMs: number): KeepAlive {
     const group = groups[turn]!;
     turn = (turn + 1) % GROUPS;
     for (const entry of group) {
-      if (entry.ws.readyState !== 1) continue;
+      // Closing ones too: ws sets no close timer when the peer half-closes.
       if (entry.awaitingAnswer) {
         group.delete(entry);
         entry.ws.terminate();
         continue;
       }
       entry.awaitingAnswer = true;
+      // Only an open connection is pinged.
+      if (entry.ws.readyState !== 1) continue;
       try {
         entry.ws.ping();
       } catch {

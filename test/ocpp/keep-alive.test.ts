@@ -40,3 +40,24 @@ test('pingIntervalMs 0 turns keep-alive off', async (t) => {
   assert.ok(node.app.gateway.session('NOPING1'));
   silent.socket.destroy();
 });
+
+test('a station that half-closes its TCP connection without a Close, leaving what the node wrote unread, is terminated by the keep-alive', async (t) => {
+  const node = await startTestNode({ config: { ocpp: { pingIntervalMs: 1500, ratePerSecond: 100_000, rateBurst: 100_000, maxFrameBytes: 1024 * 1024 } } });
+  t.after(() => node.stop());
+  await node.api('POST', '/api/v1/stations', { id: 'HALFOPEN1', securityProfile: 1, password: PASSWORD });
+  const raw = await openRawSocket(`${node.ws}/HALFOPEN1`, { protocol: 'ocpp2.0.1', user: 'HALFOPEN1', password: PASSWORD });
+  t.after(() => raw.socket.destroy());
+  // The station reads nothing: the node's answers (each echoes its long message id) pile up in its write buffer.
+  raw.socket.pause();
+  const session = await eventually('the session', () => node.app.gateway.session('HALFOPEN1'));
+  const serverSocket = session.client._ws._socket;
+  const calls = 24;
+  const idLength = 900_000;
+  for (let i = 0; i < calls; i++) raw.sendText(JSON.stringify([2, `${String(i).padStart(4, '0')}${'h'.repeat(idLength - 4)}`, 'Heartbeat', {}]));
+  await eventually('every CALL to be answered', () => serverSocket.bytesWritten >= calls * idLength, 10_000);
+  assert.ok(serverSocket.writableLength > 4 * 2 ** 20, `the node holds ${serverSocket.writableLength} bytes the station has not read`);
+  assert.ok(!serverSocket.destroyed && node.app.gateway.session('HALFOPEN1'), 'the station is connected before it half-closes');
+  // FIN without a Close frame, and nothing more: the node's socket can never finish its end of the connection.
+  raw.socket.end();
+  await eventually('the half-closed station to be terminated', () => serverSocket.destroyed && node.app.gateway.session('HALFOPEN1') === undefined, 5000);
+});
