@@ -364,7 +364,11 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     },
     async close() {
       keepAlive.close();
+      // ws keeps no client set (clientTracking: false), so rpc.close() does not wait for the
+      // connections it ends: wait here until each has closed and its end was reported.
+      const clients: any[] = [...(rpc as any)._clients];
       await rpc.close({ code: 1001, reason: 'CSMS shutting down', force: true });
+      await Promise.allSettled(clients.map((c) => c.close()));
     },
   };
 }
