@@ -31,7 +31,8 @@ export class SeenIds {
 
   /** Records `id`; false if it is one of the last `kept` ids recorded (it is then not recorded again). */
   add(id: string): boolean {
-    const digest = createHmac('sha256', KEY).update(id).digest();
+    // UTF-16 code units, not UTF-8: UTF-8 turns every unpaired surrogate into U+FFFD, so different ids would share a digest.
+    const digest = createHmac('sha256', KEY).update(id, 'utf16le').digest();
     const a = digest.readUInt32LE(0);
     const b = digest.readUInt32LE(4);
     const ring = this.ring;

@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeenIds } from '../../src/ocpp/seen-ids.js';
+import { startTestNode } from '../support/node.js';
+import { connectRaw } from '../support/raw-client.js';
 
 test('every reuse among the last 1,024 ids is caught, across the ring growing and wrapping', () => {
   const seen = new SeenIds(1024);
@@ -46,4 +48,27 @@ test('a window of a size that is not a power of two still keeps exactly that man
   assert.equal(seen.add('n200'), false);
   assert.equal(seen.add('n199'), true);
   assert.throws(() => new SeenIds(0), RangeError);
+});
+
+test('ids that differ only in unpaired surrogates, or in one against U+FFFD, are different ids', () => {
+  const seen = new SeenIds(1024);
+  for (const id of ['\ud800', '\ud801', '\udc00', '\ufffd', 'a\ud800', 'a\ud801', 'a\ud800\ud800', 'a\ufffd\ufffd']) assert.equal(seen.add(id), true, `${JSON.stringify(id)} is new`);
+  assert.equal(seen.add('\ud801'), false);
+});
+
+test('over the wire, a fresh message id whose text only differs in an escaped unpaired surrogate is answered, not refused as a replay', async (t) => {
+  const node = await startTestNode();
+  t.after(() => node.stop());
+  await node.api('POST', '/api/v1/stations', { id: 'SURROGATE1', securityProfile: 1, password: 'surrogate-password-0001' });
+  const c = await connectRaw(`${node.ws}/SURROGATE1`, { protocol: 'ocpp2.0.1', user: 'SURROGATE1', password: 'surrogate-password-0001' });
+  t.after(() => c.close());
+  // JSON escapes are plain ASCII on the wire; each id is a different string once parsed.
+  const ids = ['\\ud800', '\\ud801', '\\ufffd'];
+  for (const id of ids) {
+    const answer = await c.send(`[2,"${id}","Heartbeat",{}]`);
+    assert.equal(answer[0], 3, `message id "${id}" is new and answered (got ${JSON.stringify(answer)})`);
+    assert.equal(answer[1], JSON.parse(`"${id}"`));
+  }
+  const replay = await c.send(`[2,"${ids[1]}","Heartbeat",{}]`);
+  assert.equal(replay[0], 4, 'the same id again is still refused');
 });
