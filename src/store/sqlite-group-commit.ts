@@ -70,6 +70,8 @@ interface Batch {
   resolve(): void;
   reject(err: unknown): void;
   writes: number;
+  /** Why the batch failed, once it has. */
+  failure?: unknown;
 }
 
 interface Exclusive {
@@ -176,7 +178,7 @@ class GroupCommitDriver implements Driver {
       if (statement.readonly) return { result: run(statement, parameters) };
       const inTransaction = this.#exclusive?.owner === conn;
       // The batch under this transaction failed as a whole (SQLITE_FULL, IOERR): its savepoint is gone too.
-      if (inTransaction && this.#exclusive!.batch !== this.#batch) throw new Error('the database transaction was aborted by an earlier error');
+      if (inTransaction && this.#exclusive!.batch !== this.#batch) throw abortedBy(this.#exclusive!.batch.failure);
       const batch = this.#openBatch();
       const result = run(statement, parameters);
       if (inTransaction) return { result };
@@ -235,6 +237,7 @@ class GroupCommitDriver implements Driver {
   #failBatch(batch: Batch, err: unknown): void {
     if (batch !== this.#batch) return;
     this.#batch = undefined;
+    batch.failure = err;
     batch.reject(err);
   }
 
@@ -306,4 +309,14 @@ export class GroupCommitSqliteDialect implements Dialect {
   createIntrospector(db: Kysely<any>) {
     return new SqliteIntrospector(db);
   }
+}
+
+/**
+ * A statement of a transaction whose batch already failed: it carries the
+ * failure's SQLite code (SQLITE_FULL, SQLITE_IOERR…), so callers tell an
+ * unwritable database (503, retry later) from a bad query.
+ */
+function abortedBy(failure: unknown): Error {
+  const code = (failure as { code?: unknown } | undefined)?.code;
+  return Object.assign(new Error(`the database transaction was aborted by an earlier error${typeof code === 'string' ? ` (${code})` : ''}`, { cause: failure }), typeof code === 'string' ? { code } : {});
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
 import { GroupCommitSqliteDialect } from '../../src/store/sqlite-group-commit.js';
+import { isDatabaseUnavailable } from '../../src/store/index.js';
 import { smallDisk } from '../support/disk.js';
 
 interface Tables {
@@ -195,6 +196,34 @@ test('a read that ends the transaction (a page spill on a full disk) fails the w
   // The transaction came after the failure: a batch of its own, committed once the disk had room.
   assert.equal(outcomes[20]!.status, 'fulfilled');
   assert.deepEqual([...committed], [100]);
+});
+
+test('a statement after the transaction\'s batch failed carries the failure\'s code, so the database reads as unavailable, not as a bad query', async (t) => {
+  const disk = smallDisk('2m');
+  if (!disk) return t.skip('cannot mount a tmpfs here (needs root)');
+  t.after(() => disk.release());
+  const { db } = open(t, {
+    in: disk.dir,
+    prepare(handle) {
+      handle.exec('CREATE TABLE bulk (id INTEGER PRIMARY KEY, note TEXT NOT NULL)');
+      const insert = handle.prepare('INSERT INTO bulk (note) VALUES (?)');
+      for (let i = 0; i < 100; i++) insert.run('b'.repeat(3000));
+      handle.pragma('wal_checkpoint(TRUNCATE)');
+      handle.pragma('cache_size = 10');
+    },
+  });
+  const tx = db.transaction().execute(async (trx) => {
+    for (let id = 1; id <= 20; id++) await trx.insertInto('items').values({ id, parent: null, note: 'w'.repeat(3000) }).execute();
+    disk.fill();
+    await assert.rejects(sql`SELECT sum(length(note)) AS n FROM bulk`.execute(trx), { code: 'SQLITE_FULL' });
+    const late = await trx.insertInto('items').values({ id: 21, parent: null, note: 'late' }).execute().then(() => undefined, (err: unknown) => err);
+    assert.ok(late instanceof Error, 'the write after the failure is refused');
+    assert.equal((late as { code?: string }).code, 'SQLITE_FULL');
+    assert.ok(isDatabaseUnavailable(late));
+    throw late;
+  });
+  await assert.rejects(tx, { code: 'SQLITE_FULL' });
+  disk.free();
 });
 
 test('closing waits for the explicit transaction that holds the handle, then commits its batch', async (t) => {
