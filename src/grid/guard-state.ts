@@ -45,6 +45,12 @@ export class GuardState {
   /** stationId → profile key → future contribution. */
   readonly #booked = new Map<string, Map<string, Booking>>();
   #bookedPoints = 0;
+  /**
+   * No booking ends before this: pruning before it would find nothing, so it
+   * is skipped (every command and every booking used to walk all bookings; a
+   * reconnect storm resuming thousands of profiles made that quadratic).
+   */
+  #nextEndMs = Infinity;
 
   constructor(rampToleranceMs: number) {
     this.ramp = new RampScheduler(rampToleranceMs);
@@ -122,15 +128,19 @@ export class GuardState {
   }
 
   #prune(nowMs: number): void {
+    if (nowMs < this.#nextEndMs) return;
+    let next = Infinity;
     for (const [stationId, profiles] of this.#booked) {
       for (const [key, b] of profiles) {
-        if (lastMs(b) <= nowMs) {
+        const end = lastMs(b);
+        if (end <= nowMs) {
           this.#bookedPoints -= sizeOf(b);
           profiles.delete(key);
-        }
+        } else if (end < next) next = end;
       }
       if (!profiles.size) this.#booked.delete(stationId);
     }
+    this.#nextEndMs = next;
   }
 
   #book(stationId: string, key: string, t: Booking, nowMs: number): void {
@@ -144,6 +154,7 @@ export class GuardState {
     if (profiles.size >= MAX_PROFILES_PER_STATION) return; // hostile churn of profile ids; the oldest bookings stay
     profiles.set(key, b);
     this.#bookedPoints += sizeOf(b);
+    this.#nextEndMs = Math.min(this.#nextEndMs, lastMs(b));
   }
 
   /** `id` undefined clears every profile of the station. */
