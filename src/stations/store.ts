@@ -138,7 +138,9 @@ export const stationsMigrations: Record<string, Migration> = {
 
 export function createStationsStore(database: Database) {
   const db = tablesOf<StationsTables>(database);
-  // One of these per heartbeat and per stored report: compiled once (src/store/prepared.ts).
+  // One of these per heartbeat, per stored report and per message of a station not read in the last
+  // few seconds (the registry's cache bound): compiled once (src/store/prepared.ts).
+  const getStation = prepared(db, 1, (id: string) => db.selectFrom('stations').selectAll().where('id', '=', id));
   const touch = prepared(db, 2, (id: string, at: string) => db.updateTable('stations').set({ last_seen_at: at }).where('id', '=', id));
   const touchVersion = prepared(db, 3, (id: string, at: string, version: string) => db.updateTable('stations').set({ last_seen_at: at, ocpp_version: version }).where('id', '=', id));
   const insertReport = prepared(db, 5, (id: string, stationId: string, kind: string, payload: string, at: string) =>
@@ -147,7 +149,7 @@ export function createStationsStore(database: Database) {
   return {
     stations: {
       async get(id: string): Promise<StationRow | undefined> {
-        return db.selectFrom('stations').selectAll().where('id', '=', id).executeTakeFirst();
+        return (await getStation(id))[0];
       },
       /** Only the columns a live session is admitted under (sessions.ts), for the periodic re-check of every session. */
       async securityStates(ids: readonly string[]): Promise<Pick<StationRow, 'id' | 'password_hash' | 'security_profile' | 'registration' | 'quarantined'>[]> {

@@ -10,7 +10,8 @@
  */
 import { CompiledQuery, type Compilable, type Kysely } from 'kysely';
 
-export function prepared<A extends unknown[]>(db: Kysely<any>, arity: A['length'], build: (...args: A) => Compilable): (...args: A) => Promise<void> {
+/** Runs the statement with these arguments; resolves with its rows (none for a write). */
+export function prepared<A extends unknown[], R = unknown>(db: Kysely<any>, arity: A['length'], build: (...args: A) => Compilable<R>): (...args: A) => Promise<R[]> {
   let compiled: { sql: string; slots: { arg?: number; value?: unknown }[] } | undefined;
   const compile = () => {
     const markers = Array.from({ length: arity }, (_, i) => `\u0000evguard-arg-${i}\u0000`);
@@ -22,6 +23,6 @@ export function prepared<A extends unknown[]>(db: Kysely<any>, arity: A['length'
   };
   return async (...args: A) => {
     compiled ??= compile();
-    await db.executeQuery(CompiledQuery.raw(compiled.sql, compiled.slots.map((s) => (s.arg === undefined ? s.value : args[s.arg]))));
+    return (await db.executeQuery<R>(CompiledQuery.raw(compiled.sql, compiled.slots.map((s) => (s.arg === undefined ? s.value : args[s.arg]))))).rows;
   };
 }

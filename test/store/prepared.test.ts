@@ -36,6 +36,10 @@ for (const dialect of testDatabases()) {
       { id: 'a', body: 'changed', kind: 'fixed', n: 1 },
       { id: 'b', body: "second, with a ' quote", kind: 'fixed', n: 2 },
     ]);
+    const byKind = prepared(db, 2, (kind: string, min: number) => db.selectFrom('notes').select(['id', 'n']).where('kind', '=', kind).where('n', '>=', min).orderBy('id'));
+    assert.deepEqual((await byKind('fixed', 2)).map((r: any) => r.id), ['b']);
+    assert.deepEqual((await byKind('fixed', 1)).map((r: any) => r.id), ['a', 'b']);
+    assert.deepEqual(await byKind('other', 0), []);
     const inline = prepared(db, 1, (id: string) => db.selectFrom('notes').select(sql.lit(id).as('x')));
     await assert.rejects(inline('a'), /not inline/);
   });
