@@ -21,5 +21,5 @@ export interface HandshakeFacts {
 }
 
 export type HandshakeDecision =
-  | { accept: true; securityProfile: 1 | 2 | 3 }
+  | { accept: true; securityProfile: 1 | 2 | 3; /** What the policy admitted this connection under, opaque to the transport: handed back with its session (StationContext.admission). */ admission?: unknown }
   | { accept: false; status: 400 | 401 | 403 | 404 | 409 | 429 | 503; message: string; /** Why, for metrics: the security event type, or LockedOut. */ reason?: string };

@@ -12,6 +12,8 @@ export interface StationContext {
   readonly version: OcppVersion;
   readonly securityProfile: 1 | 2 | 3;
   readonly remoteAddress: string;
+  /** The admission policy's token for this connection's own handshake (HandshakeDecision), opaque to everyone else. */
+  readonly admission?: unknown;
 }
 
 export interface BootRequest {

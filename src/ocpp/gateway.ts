@@ -192,7 +192,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
         return refuse(409, 'This station is already connected');
       }
       hooks.handshake?.(facts, decision);
-      accept({ securityProfile: decision.securityProfile, version: facts.version }, subprotocol);
+      accept({ securityProfile: decision.securityProfile, version: facts.version, admission: decision.admission }, subprotocol);
     } catch {
       refuse(503, 'Authentication is unavailable; try again');
     } finally {
@@ -203,11 +203,12 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
 
   rpc.on('client', (client: any) => {
     if (client.session.noSubprotocol) return void client.close({ code: 1002, reason: 'Offer one of the subprotocols ocpp2.1, ocpp2.0.1, ocpp1.6' }).catch(() => undefined);
-    const { securityProfile, version } = client.session as { securityProfile: 1 | 2 | 3; version: OcppVersion };
+    const { securityProfile, version, admission } = client.session as { securityProfile: 1 | 2 | 3; version: OcppVersion; admission?: unknown };
     const session: Session = {
       stationId: client.identity,
       version,
       securityProfile,
+      admission,
       remoteAddress: client.handshake.remoteAddress ?? '',
       connectedAt: new Date().toISOString(),
       client,

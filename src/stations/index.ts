@@ -74,7 +74,7 @@ export function createStations(deps: StationsDeps, config: StationsConfig): Stat
     securityEvent: deps.securityEvent,
     log: deps.log,
   });
-  const authenticate = createHandshakePolicy({ ...deps, registry, allowUnknown: config.allowUnknown, accepted: (id, s) => sessions.accepted(id, s) });
+  const authenticate = createHandshakePolicy({ ...deps, registry, allowUnknown: config.allowUnknown, accepted: (_id, s) => sessions.accepted(s) });
 
   async function storeReport(stationId: string, kind: string, payload: unknown) {
     await store.reports.insert({ id: registry.newReportId(), station_id: stationId, kind, payload: toJson(payload), received_at: new Date().toISOString() });

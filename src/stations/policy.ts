@@ -21,8 +21,13 @@ export interface PolicyDeps {
   /** A shared threat indicator names this address. */
   blockedAddress?(remoteAddress: string): string | undefined;
   allowUnknown: boolean;
-  /** The handshake was accepted under this state of the station (the session watch compares later states with it). */
-  accepted?(stationId: string, secret: StationSecret): void;
+  /**
+   * The handshake was accepted under this state of the station (the session
+   * watch compares later states with it). What it returns travels with this
+   * connection's decision to its session, so another handshake for the same
+   * station cannot stand in for it.
+   */
+  accepted?(stationId: string, secret: StationSecret): unknown;
 }
 
 /**
@@ -38,9 +43,9 @@ export const SLOWDOWN_MS = 2_000;
 export function createHandshakePolicy(deps: PolicyDeps) {
   const refuse = (status: 401 | 403 | 429, message: string, reason: string): HandshakeDecision => ({ accept: false, status, message, reason });
   const verified = createVerifiedCache();
-  const admit = (stationId: string, remoteAddress: string, secret: StationSecret) => {
-    deps.accepted?.(stationId, secret);
+  const admit = (stationId: string, remoteAddress: string, secret: StationSecret): unknown => {
     void deps.registry.rememberAddress(stationId, remoteAddress).catch(() => undefined);
+    return deps.accepted?.(stationId, secret);
   };
 
   return async function authenticate(f: HandshakeFacts): Promise<HandshakeDecision> {
@@ -65,8 +70,7 @@ export function createHandshakePolicy(deps: PolicyDeps) {
         await deps.registry.create({ id: f.stationId, securityProfile: f.secure ? 2 : 1, registration: 'Pending' }).catch(() => undefined);
         deps.securityEvent({ ...base, type: 'UnknownStation', techInfo: 'registered as Pending (allow-unknown policy)' });
         const created = await deps.registry.fresh(f.stationId);
-        if (created) admit(f.stationId, f.remoteAddress, created);
-        return { accept: true, securityProfile: f.secure ? 2 : 1 };
+        return { accept: true, securityProfile: f.secure ? 2 : 1, admission: created && admit(f.stationId, f.remoteAddress, created) };
       }
       deps.securityEvent({ ...base, type: 'UnknownStation', techInfo: 'connection refused' });
       // Same answer as a wrong password, so ids cannot be enumerated.
@@ -88,8 +92,7 @@ export function createHandshakePolicy(deps: PolicyDeps) {
         deps.securityEvent({ ...base, type: 'ClientCertificateRejected', techInfo: check.reason });
         return refuse(403, 'Client certificate rejected', 'ClientCertificateRejected');
       }
-      admit(f.stationId, f.remoteAddress, secret);
-      return { accept: true, securityProfile: 3 };
+      return { accept: true, securityProfile: 3, admission: admit(f.stationId, f.remoteAddress, secret) };
     }
 
     if (!f.password) {
@@ -104,7 +107,6 @@ export function createHandshakePolicy(deps: PolicyDeps) {
       deps.securityEvent({ ...base, type: 'InvalidStationCredentials', techInfo: 'wrong password' });
       return refuse(401, 'Authentication failed', 'InvalidStationCredentials');
     }
-    admit(f.stationId, f.remoteAddress, secret);
-    return { accept: true, securityProfile: profile };
+    return { accept: true, securityProfile: profile, admission: admit(f.stationId, f.remoteAddress, secret) };
   };
 }

@@ -27,6 +27,8 @@ export interface LiveSession {
   stationId: string;
   securityProfile: 1 | 2 | 3;
   remoteAddress: string;
+  /** What `accepted` returned for this connection's own handshake. */
+  admission?: unknown;
 }
 
 export interface SessionWatchDeps {
@@ -51,8 +53,15 @@ export function revocationReason(session: LiveSession, admitted: Admitted, now: 
 }
 
 export function createSessionWatch(deps: SessionWatchDeps) {
-  /** Set by the handshake policy when it accepts; bound to the session when it starts. */
-  const accepted = new Map<string, Admitted>();
+  /**
+   * Handed out by the handshake policy when it accepts, carried by that
+   * connection's decision to its session, and read back when the session
+   * starts. Keyed by the token, not the station id: another handshake for the
+   * same station, accepted by the policy while this one was still being
+   * established (and then refused as a duplicate), holds a newer state that
+   * this connection never proved.
+   */
+  const tickets = new WeakMap<object, Admitted>();
   const live = new Map<string, { session: LiveSession; admitted: Admitted }>();
 
   async function end(stationId: string, reason: string) {
@@ -98,16 +107,18 @@ export function createSessionWatch(deps: SessionWatchDeps) {
   timer.unref();
 
   return {
-    /** The handshake accepted `stationId` under this state. */
-    accepted(stationId: string, s: StationSecret) {
-      accepted.set(stationId, { passwordHash: s.passwordHash, quarantined: s.record.quarantined, registration: s.record.registration });
-      if (accepted.size > 10_000) accepted.delete(accepted.keys().next().value!);
+    /** The handshake accepted the station under this state: the token to start its session with (LiveSession.admission). */
+    accepted(s: StationSecret): object {
+      const ticket = Object.freeze({});
+      tickets.set(ticket, { passwordHash: s.passwordHash, quarantined: s.record.quarantined, registration: s.record.registration });
+      return ticket;
     },
     /** A session started on this node: it is watched from now on. */
     started(session: LiveSession) {
-      const admitted = accepted.get(session.stationId);
-      accepted.delete(session.stationId);
+      const ticket = session.admission;
+      const admitted = typeof ticket === 'object' && ticket !== null ? tickets.get(ticket) : undefined;
       if (!admitted) return;
+      tickets.delete(ticket as object);
       // A change made between the handshake and now is caught by the next sweep.
       live.set(session.stationId, { session, admitted });
     },
@@ -118,7 +129,6 @@ export function createSessionWatch(deps: SessionWatchDeps) {
       unfollow();
       clearInterval(timer);
       live.clear();
-      accepted.clear();
     },
   };
 }
