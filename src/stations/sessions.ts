@@ -62,7 +62,8 @@ export function createSessionWatch(deps: SessionWatchDeps) {
    * this connection never proved.
    */
   const tickets = new WeakMap<object, Admitted>();
-  const live = new Map<string, { session: LiveSession; admitted: Admitted }>();
+  type Watched = { session: LiveSession; admitted: Admitted };
+  const live = new Map<string, Watched>();
 
   async function end(stationId: string, reason: string) {
     const entry = live.get(stationId);
@@ -73,24 +74,29 @@ export function createSessionWatch(deps: SessionWatchDeps) {
     await deps.close(stationId, `Session revoked (${reason}); reconnect`);
   }
 
-  function judge(stationId: string, now: SecurityState | undefined) {
-    const entry = live.get(stationId);
-    if (!entry || deps.session(stationId) !== entry.session) return;
+  /**
+   * Judges the session that was watched when `now` was read. One that started
+   * since was admitted under a state at least as new as that read: judged
+   * against it, a reconnect with a rotated password was closed again.
+   */
+  function judge(stationId: string, entry: Watched, now: SecurityState | undefined) {
+    if (live.get(stationId) !== entry || deps.session(stationId) !== entry.session) return;
     const reason = revocationReason(entry.session, entry.admitted, now);
     if (reason) void end(stationId, reason).catch((err) => deps.log?.warn({ err, stationId }, 'revoked session not closed'));
   }
 
   async function recheck(stationId: string) {
-    if (!live.has(stationId)) return;
+    const entry = live.get(stationId);
+    if (!entry) return;
     const now = await deps.registry.fresh(stationId);
-    judge(stationId, now && securityStateOf(now));
+    judge(stationId, entry, now && securityStateOf(now));
   }
 
   async function sweep() {
-    const ids = [...live.keys()];
-    if (!ids.length) return;
-    const rows = await deps.registry.securityStates(ids);
-    for (const id of ids) judge(id, rows.get(id));
+    const entries = [...live];
+    if (!entries.length) return;
+    const rows = await deps.registry.securityStates(entries.map(([id]) => id));
+    for (const [id, entry] of entries) judge(id, entry, rows.get(id));
   }
 
   const unfollow = onChange(deps.bus, 'station.changed', (c) => {
