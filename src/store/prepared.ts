@@ -1,9 +1,10 @@
 /**
  * Statements of the hot path (one per station message), built and compiled
- * by Kysely once: each run binds new values to the same SQL text, which the
- * drivers keep prepared (src/store/index.ts keeps SQLite statements by
- * text). Building and compiling a query on every message was about a tenth
- * of the node's CPU at saturation.
+ * by Kysely once: each run binds new values to the same SQL text. Building
+ * and compiling a query on every message was about a tenth of the node's
+ * CPU at saturation. On SQLite the text also finds its prepared statement
+ * (kept by text, src/store/sqlite-group-commit.ts); pg sends it unnamed, so
+ * PostgreSQL still parses it each time.
  *
  * The query is built once with a unique marker for each argument; where the
  * markers land among the compiled parameters says where each argument goes.
