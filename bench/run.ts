@@ -97,6 +97,10 @@ if (NODES > 1 && !/^nats:\/\//.test(natsUrl)) {
   process.stderr.write('--nats-url takes a nats:// URL\n');
   process.exit(2);
 }
+if (NODES > SIZE.workers) {
+  process.stderr.write(`--nodes ${NODES} needs at least as many --workers (each load generator drives one node)\n`);
+  process.exit(2);
+}
 if (heapSnapshots && NODES > 1) {
   process.stderr.write('--heap-snapshot accounts for one node; leave out --nodes\n');
   process.exit(2);
