@@ -42,6 +42,12 @@ export function createKeepAlive(intervalMs: number): KeepAlive {
     const group = groups[turn]!;
     turn = (turn + 1) % GROUPS;
     for (const entry of group) {
+      // An open connection the node itself stopped reading (backpressure, budget.ts) may have its
+      // pong waiting unread: it is not judged this turn. Its pause ends when its budget refills.
+      if (entry.ws.isPaused && entry.ws.readyState === 1) {
+        entry.awaitingAnswer = false;
+        continue;
+      }
       // Closing ones too: ws sets no close timer when the peer half-closes.
       if (entry.awaitingAnswer) {
         group.delete(entry);
