@@ -155,14 +155,16 @@ test('without grouping (the benchmark\'s comparison) every write and transaction
   assert.deepEqual(committedIds(), [1, 2, 3]);
 });
 
-test('a read that ends the transaction (a page spill on a full disk) fails the whole batch: nothing lost is acknowledged, and later writes commit', async (t) => {
-  const disk = smallDisk('2m');
-  if (!disk) return t.skip('cannot mount a tmpfs here (needs root)');
+/**
+ * The database on `disk` with a table the batch does not touch, on disk and
+ * out of a page cache of ten pages: reading it evicts the batch's pages,
+ * which needs the disk once it is full.
+ */
+function openWithBulk(t: import('node:test').TestContext, disk: NonNullable<ReturnType<typeof smallDisk>>) {
   t.after(() => disk.release());
-  const { db, stats, committedIds } = open(t, {
+  return open(t, {
     in: disk.dir,
     prepare(handle) {
-      // A table the batch does not touch, on disk and out of a page cache of ten pages: reading it evicts the batch's pages.
       handle.exec('CREATE TABLE bulk (id INTEGER PRIMARY KEY, note TEXT NOT NULL)');
       const insert = handle.prepare('INSERT INTO bulk (note) VALUES (?)');
       for (let i = 0; i < 100; i++) insert.run('b'.repeat(3000));
@@ -170,6 +172,12 @@ test('a read that ends the transaction (a page spill on a full disk) fails the w
       handle.pragma('cache_size = 10');
     },
   });
+}
+
+test('a read that ends the transaction (a page spill on a full disk) fails the whole batch: nothing lost is acknowledged, and later writes commit', async (t) => {
+  const disk = smallDisk('2m');
+  if (!disk) return t.skip('cannot mount a tmpfs here (needs root)');
+  const { db, stats, committedIds } = openWithBulk(t, disk);
   const commits = stats.commits;
   // One turn: twenty writes (their pages more than the cache holds; the disk takes what spills), then the disk fills.
   const ids = Array.from({ length: 20 }, (_, i) => i + 1);
@@ -201,17 +209,7 @@ test('a read that ends the transaction (a page spill on a full disk) fails the w
 test('a statement after the transaction\'s batch failed carries the failure\'s code, so the database reads as unavailable, not as a bad query', async (t) => {
   const disk = smallDisk('2m');
   if (!disk) return t.skip('cannot mount a tmpfs here (needs root)');
-  t.after(() => disk.release());
-  const { db } = open(t, {
-    in: disk.dir,
-    prepare(handle) {
-      handle.exec('CREATE TABLE bulk (id INTEGER PRIMARY KEY, note TEXT NOT NULL)');
-      const insert = handle.prepare('INSERT INTO bulk (note) VALUES (?)');
-      for (let i = 0; i < 100; i++) insert.run('b'.repeat(3000));
-      handle.pragma('wal_checkpoint(TRUNCATE)');
-      handle.pragma('cache_size = 10');
-    },
-  });
+  const { db } = openWithBulk(t, disk);
   const tx = db.transaction().execute(async (trx) => {
     for (let id = 1; id <= 20; id++) await trx.insertInto('items').values({ id, parent: null, note: 'w'.repeat(3000) }).execute();
     disk.fill();
