@@ -116,7 +116,7 @@ export function createSessionWatch(deps: SessionWatchDeps) {
     /** The handshake accepted the station under this state: the token to start its session with (LiveSession.admission). */
     accepted(s: StationSecret): object {
       const ticket = Object.freeze({});
-      tickets.set(ticket, { passwordHash: s.passwordHash, quarantined: s.record.quarantined, registration: s.record.registration });
+      tickets.set(ticket, securityStateOf(s));
       return ticket;
     },
     /** A session started on this node: it is watched from now on. */
