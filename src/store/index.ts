@@ -8,8 +8,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
+import { Kysely, Migrator, sql, type Migration } from 'kysely';
 import { GroupCommitSqliteDialect, type GroupCommitStats } from './sqlite-group-commit.js';
+import { GroupCommitPostgresDialect, NamingClient } from './pg-group-commit.js';
 export type { GroupCommitStats };
 import { storeErrors } from './errors.js';
 
@@ -35,7 +36,7 @@ export interface Database {
   // another's schema through the type system, nor write SQL outside its store.
   readonly db: Kysely<NoTables>;
   readonly dialect: Dialect;
-  /** Group-commit counters of the embedded SQLite file (absent for PostgreSQL). */
+  /** Group-commit counters: commits, the writes they carried, the largest batch. */
   readonly groupCommit?: GroupCommitStats;
   /** Whether the database answers a query now (the readiness probe). */
   ready(timeoutMs?: number): Promise<boolean>;
@@ -47,20 +48,27 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
     if (!/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
       throw storeErrors.DATABASE_URL_INVALID(`--database-url must start with postgres:// (got ${redactUrl(config.databaseUrl)})`);
     }
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+    // Reads and explicit transactions share `pool`; grouped writes go out on one pipelined connection of their own.
+    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, Client: NamingClient, application_name: 'evguard' });
+    const batches = new pg.Pool({ connectionString: config.databaseUrl, max: 1, Client: NamingClient, application_name: 'evguard-writes', pipeline: true } as pg.PoolConfig);
     // Without a listener, a connection that PostgreSQL terminates would be an
     // uncaught exception: the pool listens on idle clients only, so every client
     // gets its own listener for the time it is checked out. The query in flight
     // fails and the broken client is not returned to the pool.
-    pool.on('error', (err) => config.onConnectionError?.(err));
-    pool.on('connect', (client) => client.on('error', (err) => config.onConnectionError?.(err)));
+    for (const p of [pool, batches]) {
+      p.on('error', (err) => config.onConnectionError?.(err));
+      p.on('connect', (client) => client.on('error', (err) => config.onConnectionError?.(err)));
+    }
     // Fail fast with a clear message instead of on the first query.
-    const client = await pool.connect().catch((err: Error) => {
+    const client = await pool.connect().catch(async (err: Error) => {
+      await Promise.all([pool.end(), batches.end()]).catch(() => undefined);
       throw storeErrors.MIGRATION_FAILED(`cannot connect to PostgreSQL at ${redactUrl(config.databaseUrl!)}: ${err.message}`, { cause: err });
     });
     client.release();
-    const db = new Kysely<NoTables>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', ready: (ms) => probe(db, ms), close: () => db.destroy() };
+    // One transaction per batch of writes, each write answered after its COMMIT (pg-group-commit.ts).
+    const dialect = new GroupCommitPostgresDialect(pool, batches, { group: groupCommit() });
+    const db = new Kysely<NoTables>({ dialect });
+    return { db, dialect: 'postgres', groupCommit: dialect.driver.stats, ready: (ms) => probe(db, ms), close: () => db.destroy() };
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const file = new SQLite(path.join(config.dataDir, 'evguard.db'));
@@ -71,10 +79,17 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
   file.pragma('busy_timeout = 5000');
   file.pragma('foreign_keys = ON');
   // One commit per event-loop turn, each write answered after it (sqlite-group-commit.ts).
-  // EVGUARD_SQLITE_GROUP_COMMIT=0 commits every write on its own: slower, equally safe; for measuring what grouping saves.
-  const dialect = new GroupCommitSqliteDialect(file, { group: process.env.EVGUARD_SQLITE_GROUP_COMMIT !== '0' });
+  const dialect = new GroupCommitSqliteDialect(file, { group: groupCommit() });
   const db = new Kysely<NoTables>({ dialect });
   return { db, dialect: 'sqlite', groupCommit: dialect.driver.stats, ready: (ms) => probe(db, ms, true), close: () => db.destroy() };
+}
+
+/**
+ * EVGUARD_GROUP_COMMIT=0 commits every write on its own: slower, equally
+ * safe; it exists to measure what grouping saves.
+ */
+function groupCommit(): boolean {
+  return process.env.EVGUARD_GROUP_COMMIT !== '0';
 }
 
 /**

@@ -3,13 +3,23 @@
  * by Kysely once: each run binds new values to the same SQL text. Building
  * and compiling a query on every message was about a tenth of the node's
  * CPU at saturation. On SQLite the text also finds its prepared statement
- * (kept by text, src/store/sqlite-group-commit.ts); pg sends it unnamed, so
- * PostgreSQL still parses it each time.
+ * (kept by text, src/store/sqlite-group-commit.ts); on PostgreSQL the text
+ * has a statement name, which pg prepares once per connection
+ * (`NamingClient`, src/store/pg-group-commit.ts).
  *
  * The query is built once with a unique marker for each argument; where the
  * markers land among the compiled parameters says where each argument goes.
  */
+import { createHash } from 'node:crypto';
 import { CompiledQuery, type Compilable, type Kysely } from 'kysely';
+
+/** Statement names by SQL text, for the texts compiled here only: a fixed set, one per prepared statement in the code. */
+const names = new Map<string, string>();
+
+/** The server-side statement name for a prepared statement's SQL text; undefined for any other text. */
+export function statementName(sql: string): string | undefined {
+  return names.get(sql);
+}
 
 /** Runs the statement with these arguments; resolves with its rows (none for a write). */
 export function prepared<A extends unknown[], R = unknown>(db: Kysely<any>, arity: A['length'], build: (...args: A) => Compilable<R>): (...args: A) => Promise<R[]> {
@@ -20,6 +30,7 @@ export function prepared<A extends unknown[], R = unknown>(db: Kysely<any>, arit
     if (markers.some((m) => query.sql.includes(m))) throw new Error('a prepared statement must take its arguments as parameters, not inline');
     const slots = query.parameters.map((p) => (typeof p === 'string' && markers.includes(p) ? { arg: markers.indexOf(p) } : { value: p }));
     if (markers.some((_, i) => !slots.some((s) => s.arg === i))) throw new Error('every argument of a prepared statement must be a parameter');
+    if (!names.has(query.sql)) names.set(query.sql, `evguard_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`);
     return { sql: query.sql, slots };
   };
   return async (...args: A) => {

@@ -1,0 +1,125 @@
+/**
+ * Group commit on PostgreSQL, checked from an independent connection: when a
+ * write's promise settles, its row is committed (another session sees it);
+ * the writes of one turn share one COMMIT; a bad write fails alone while the
+ * rest of its batch commits; a connection lost mid-batch fails that batch's
+ * writes and the next batch heals; explicit transactions keep their own
+ * commit and rollback; the hot path's statements are prepared by name.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { type Kysely, sql } from 'kysely';
+import { isDatabaseUnavailable, openDatabase } from '../../src/store/index.js';
+import { NamingClient } from '../../src/store/pg-group-commit.js';
+import { prepared, statementName } from '../../src/store/prepared.js';
+import { createPgDatabase } from '../support/node.js';
+
+interface Tables {
+  items: { id: number; note: string };
+}
+
+async function open(t: import('node:test').TestContext) {
+  const scratch = await createPgDatabase();
+  const database = await openDatabase({ databaseUrl: scratch.url, dataDir: '' });
+  const db = database.db as unknown as Kysely<Tables>;
+  await sql`CREATE TABLE items (id integer PRIMARY KEY, note text NOT NULL)`.execute(db);
+  // The independent session: it sees only what is committed.
+  const other = new pg.Client({ connectionString: scratch.url });
+  await other.connect();
+  const committedIds = async () => (await other.query<{ id: number }>('SELECT id FROM items ORDER BY id')).rows.map((r) => r.id);
+  t.after(async () => {
+    await other.end();
+    await database.close();
+    await scratch.drop();
+  });
+  return { db, url: scratch.url, stats: database.groupCommit!, other, committedIds };
+}
+
+test('PostgreSQL: the writes of one turn share one COMMIT, and each settles only once committed', async (t) => {
+  const { db, stats, committedIds } = await open(t);
+  const before = stats.commits;
+  const seen: boolean[] = [];
+  await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      db.insertInto('items').values({ id: i + 1, note: `n${i}` }).execute().then(async () => seen.push((await committedIds()).includes(i + 1))),
+    ),
+  );
+  assert.equal(stats.commits - before, 1, 'one COMMIT for the turn');
+  assert.ok(stats.largestBatch >= 50);
+  assert.ok(seen.every(Boolean), 'every write was visible to another session when its promise settled');
+  assert.equal((await committedIds()).length, 50);
+});
+
+test('PostgreSQL: a write that fails is rejected alone; the rest of its batch commits', async (t) => {
+  const { db, committedIds } = await open(t);
+  await db.insertInto('items').values({ id: 25, note: 'first' }).execute();
+  const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => db.insertInto('items').values({ id: i + 1, note: `n${i}` }).execute()));
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ i, code: (r.reason as { code?: string }).code }] : []));
+  assert.deepEqual(failed, [{ i: 24, code: '23505' }], 'only the duplicate key fails, with its own SQLSTATE');
+  assert.deepEqual(await committedIds(), Array.from({ length: 50 }, (_, i) => i + 1));
+  const note = await db.selectFrom('items').select('note').where('id', '=', 25).executeTakeFirstOrThrow();
+  assert.equal(note.note, 'first');
+});
+
+test('PostgreSQL: a connection lost mid-batch fails that batch\'s writes as unavailable, and the next batch heals', async (t) => {
+  const { db, other, committedIds } = await open(t);
+  // Hold the table so the batch waits inside PostgreSQL, then end its session.
+  await other.query('BEGIN');
+  await other.query('LOCK TABLE items IN EXCLUSIVE MODE');
+  const stuck = Promise.allSettled(Array.from({ length: 5 }, (_, i) => db.insertInto('items').values({ id: i + 1, note: 'lost' }).execute()));
+  let pid: number | undefined;
+  for (let i = 0; i < 100 && !pid; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    pid = (await other.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'evguard-writes' AND wait_event_type = 'Lock'")).rows[0]?.pid;
+  }
+  assert.ok(pid, 'the batch waits on the lock');
+  await other.query('SELECT pg_terminate_backend($1)', [pid]);
+  await other.query('ROLLBACK');
+  const outcomes = await stuck;
+  assert.ok(outcomes.every((o) => o.status === 'rejected' && isDatabaseUnavailable(o.reason)), 'every write of the lost batch is told, as unavailable');
+  assert.deepEqual(await committedIds(), []);
+  await db.insertInto('items').values({ id: 9, note: 'healed' }).execute();
+  assert.deepEqual(await committedIds(), [9]);
+});
+
+test('PostgreSQL: an explicit transaction commits and rolls back on its own, beside grouped writes', async (t) => {
+  const { db, committedIds } = await open(t);
+  const plain = db.insertInto('items').values({ id: 1, note: 'plain' }).execute();
+  await assert.rejects(
+    db.transaction().execute(async (trx) => {
+      await trx.insertInto('items').values({ id: 2, note: 'undone' }).execute();
+      throw new Error('changed my mind');
+    }),
+    /changed my mind/,
+  );
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('items').values({ id: 3, note: 'kept' }).execute();
+    const inside = await trx.selectFrom('items').select('id').where('id', '=', 3).executeTakeFirst();
+    assert.equal(inside?.id, 3, 'the transaction reads its own write');
+  });
+  await plain;
+  assert.deepEqual(await committedIds(), [1, 3]);
+});
+
+test('PostgreSQL: a prepared statement runs under its name, prepared once per connection; other text stays unnamed', async (t) => {
+  const { db, url } = await open(t);
+  const insert = prepared(db, 2, (id: number, note: string) => db.insertInto('items').values({ id, note }));
+  const read = prepared(db, 1, (id: number) => db.selectFrom('items').selectAll().where('id', '=', id));
+  await insert(1, 'a');
+  await read(1);
+  const insertSql = db.insertInto('items').values({ id: 0, note: '' }).compile().sql;
+  const readSql = db.selectFrom('items').selectAll().where('id', '=', 0).compile().sql;
+  assert.match(statementName(insertSql) ?? '', /^evguard_[0-9a-f]{24}$/);
+  assert.ok(statementName(readSql), 'the read has a name too');
+  assert.equal(statementName('SELECT 1'), undefined);
+  // On one NamingClient: the insert is prepared by name, the SELECT * is not (a schema change would break its kept plan).
+  const client = new NamingClient({ connectionString: url });
+  await client.connect();
+  await client.query(insertSql, [2, 'b']);
+  await client.query(insertSql, [3, 'c']);
+  await client.query(readSql, [2]);
+  const names = (await client.query<{ name: string }>('SELECT name FROM pg_prepared_statements')).rows.map((r) => r.name);
+  await client.end();
+  assert.deepEqual(names, [statementName(insertSql)]);
+});
