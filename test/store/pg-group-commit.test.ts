@@ -119,7 +119,7 @@ test('PostgreSQL: a prepared statement runs under its name, prepared once per co
   await client.query(insertSql, [2, 'b']);
   await client.query(insertSql, [3, 'c']);
   await client.query(readSql, [2]);
-  const names = (await client.query<{ name: string }>('SELECT name FROM pg_prepared_statements')).rows.map((r) => r.name);
+  const names = (await (client.query('SELECT name FROM pg_prepared_statements') as Promise<pg.QueryResult<{ name: string }>>)).rows.map((r) => r.name);
   await client.end();
   assert.deepEqual(names, [statementName(insertSql)]);
 });
