@@ -61,16 +61,63 @@ const ABORTED = '25P02';
  * built by `prepared()` have a name (a fixed, small set); of those, a
  * `SELECT *` stays unnamed, since a column added by a newer node's
  * migration would change its result type under a plan PostgreSQL keeps.
+ *
+ * A name never stays broken on a connection:
+ * - The values are converted (pg's own `prepareValue`, which leaves its own
+ *   output unchanged) before the statement is named. One pg cannot convert
+ *   (a BigInt inside a JSON object, a cycle) is sent unnamed and fails alone:
+ *   pg, refusing it after its Parse, closes the statement it parsed, and a
+ *   named one would then be missing on the server while pg believes it
+ *   prepared (every later run, the pipelined ones already sent included:
+ *   "prepared statement does not exist").
+ * - When the server says the statement is gone (26000) or its kept plan no
+ *   longer fits the table ("cached plan must not change result type", after
+ *   an ALTER COLUMN TYPE), the next run prepares it afresh under a new name
+ *   on this connection, instead of failing the same way forever.
  */
 export class NamingClient extends pg.Client {
+  /** Per statement name, how many times it was found broken on this connection. */
+  readonly #generations = new Map<string, number>();
+
   // pg's overloads are not expressible on a subclass; the arguments pass through unchanged.
   override query(config: any, values?: any, callback?: any): any {
     if (typeof config === 'string' && typeof values !== 'function') {
-      const name = statementName(config);
-      if (name && !/\*/.test(config)) return super.query({ name, text: config, values }, callback);
+      const base = statementName(config);
+      if (base && !/\*/.test(config)) {
+        let converted: unknown[];
+        try {
+          converted = ((values ?? []) as unknown[]).map((v) => prepareValue(v));
+        } catch {
+          return super.query(config, values, callback);
+        }
+        const generation = this.#generations.get(base) ?? 0;
+        const query = { name: generation ? `${base}_${generation}` : base, text: config, values: converted };
+        const check = (err: unknown) => {
+          if (isStaleStatement(err)) this.#generations.set(base, Math.max(generation + 1, this.#generations.get(base) ?? 0));
+        };
+        if (typeof callback === 'function') {
+          return super.query(query, (err: Error | null, res: unknown) => {
+            if (err) check(err);
+            callback(err, res);
+          });
+        }
+        return (super.query(query) as Promise<unknown>).catch((err: unknown) => {
+          check(err);
+          throw err;
+        });
+      }
     }
     return super.query(config, values, callback);
   }
+}
+
+/** pg's conversion of a parameter to what it sends (`pg.utils` is not in pg's types). */
+const prepareValue: (value: unknown) => unknown = (pg as unknown as { utils: { prepareValue(value: unknown): unknown } }).utils.prepareValue;
+
+/** The server no longer has the named statement, or cannot run its kept plan any more. */
+function isStaleStatement(err: unknown): boolean {
+  const code = sqlState(err);
+  return code === '26000' || (code === '0A000' && /cached plan must not change result type/.test((err as Error).message));
 }
 
 interface Write {
