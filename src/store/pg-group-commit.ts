@@ -52,8 +52,6 @@ const MAX_BATCH = 500;
 const MAX_ATTEMPTS = 5;
 /** Deadlock and serialization failure: nobody's write was wrong, all run again. */
 const RETRY_ALL = new Set(['40P01', '40001']);
-/** "current transaction is aborted": the statement never ran. */
-const ABORTED = '25P02';
 
 /**
  * pg's client with the hot path's statements named: PostgreSQL parses and
@@ -257,11 +255,15 @@ class PgGroupCommitDriver implements Driver {
       return;
     }
     // PostgreSQL rolled the batch back: some write failed. It alone hears of it; the rest run again.
+    // The culprit is the first write the server refused (every one after it got 25P02, whatever
+    // its own fate; a write whose own error is 25P02 is still the first); one that pg refused
+    // itself never reached the server's transaction and fails on its own.
+    const first = results.findIndex((r) => r.status === 'rejected' && sqlState(r.reason));
+    const retryAll = first >= 0 && RETRY_ALL.has(sqlState((results[first] as PromiseRejectedResult).reason)!);
     const again: Write[] = [];
     batch.forEach((w, i) => {
       const r = results[i]!;
-      const code = r.status === 'rejected' ? sqlState(r.reason) : undefined;
-      const culprit = r.status === 'rejected' && code !== ABORTED && !RETRY_ALL.has(code ?? '');
+      const culprit = r.status === 'rejected' && (!sqlState(r.reason) || (i === first && !retryAll));
       if (culprit || ++w.attempts >= MAX_ATTEMPTS) w.reject(r.status === 'rejected' ? r.reason : new Error('the write was rolled back with its batch too often', { cause: (results.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined)?.reason }));
       else again.push(w);
     });

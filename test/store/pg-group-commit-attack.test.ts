@@ -135,6 +135,21 @@ test('attack: a named SELECT whose result type changed (ALTER COLUMN TYPE) recov
   assert.deepEqual(await read(1), [{ id: '1', note: 'a' }]);
 });
 
+test('attack: a write whose own error is 25P02 fails alone; its bystanders commit', async (t) => {
+  const { db, committedIds } = await open(t);
+  const outcomes = await Promise.allSettled([
+    db.insertInto('items').values({ id: 1, note: 'a' }).execute(),
+    sql`DO $$ BEGIN RAISE EXCEPTION 'odd' USING ERRCODE = '25P02'; END $$`.execute(db),
+    db.insertInto('items').values({ id: 2, note: 'b' }).execute(),
+  ]);
+  assert.deepEqual(
+    outcomes.map((o) => o.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
+  assert.equal((outcomes[1] as PromiseRejectedResult).reason.message, 'odd');
+  assert.deepEqual(await committedIds(), [1, 2]);
+});
+
 test('attack: ordering — awaited A before B, and two un-awaited writes of one turn, land in order', async (t) => {
   const { db, other } = await open(t);
   await db.insertInto('items').values({ id: 1, note: 'A' }).execute();
