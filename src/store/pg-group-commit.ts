@@ -50,6 +50,12 @@ import type { GroupCommitStats } from './sqlite-group-commit.js';
 const MAX_BATCH = 500;
 /** How many times a write that was only a bystander of failed batches runs again. */
 const MAX_ATTEMPTS = 5;
+/**
+ * SQLSTATEs that say the database cannot take writes now (connection, resources, shutdown, system error,
+ * read-only): what isDatabaseUnavailable (index.ts) calls unavailable, less 55000, which a single write
+ * can earn on its own (currval before nextval).
+ */
+const DATABASE_DOWN = /^(08|53|57P|58)|^25006$/;
 /** Deadlock and serialization failure: nobody's write was wrong, all run again. */
 const RETRY_ALL = new Set(['40P01', '40001']);
 
@@ -259,7 +265,14 @@ class PgGroupCommitDriver implements Driver {
     // its own fate; a write whose own error is 25P02 is still the first); one that pg refused
     // itself never reached the server's transaction and fails on its own.
     const first = results.findIndex((r) => r.status === 'rejected' && sqlState(r.reason));
-    const retryAll = first >= 0 && RETRY_ALL.has(sqlState((results[first] as PromiseRejectedResult).reason)!);
+    const cause = first >= 0 ? (results[first] as PromiseRejectedResult).reason : undefined;
+    if (DATABASE_DOWN.test(sqlState(cause) ?? '')) {
+      // Not the write's fault: the database cannot take writes now (read-only, shutting down, disk full), and no
+      // write of the batch would fare better run again. All are told so, as a single write would be.
+      for (const w of batch) w.reject(cause);
+      return;
+    }
+    const retryAll = RETRY_ALL.has(sqlState(cause) ?? '');
     const again: Write[] = [];
     batch.forEach((w, i) => {
       const r = results[i]!;

@@ -240,3 +240,17 @@ test('attack: a named write with RETURNING whose result type changed (ALTER COLU
   assert.deepEqual(await insert(4, 'd'), [{ id: '4', note: 'd' }]);
   assert.deepEqual((await committedIds()).map(Number), [1, 3, 4]);
 });
+
+test('attack: a read-only database (25006) — every write of the batch is told unavailable, none "rolled back too often"', async (t) => {
+  const { db, other, url } = await open(t);
+  await db.insertInto('items').values({ id: 100, note: 'warm' }).execute();
+  const name = new URL(url).pathname.slice(1);
+  await other.query(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
+  await other.query('SELECT pg_terminate_backend($1)', [await writerPid(other)]);
+  await new Promise((r) => setTimeout(r, 200));
+  const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => db.insertInto('items').values({ id: i + 1, note: 'ro' }).execute()));
+  assert.deepEqual(
+    outcomes.map((o) => (o.status === 'rejected' ? (isDatabaseUnavailable(o.reason) ? 'unavailable' : String(o.reason)) : 'committed?')),
+    Array.from({ length: 12 }, () => 'unavailable'),
+  );
+});
