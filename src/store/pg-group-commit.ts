@@ -277,7 +277,11 @@ class PgGroupCommitDriver implements Driver {
     batch.forEach((w, i) => {
       const r = results[i]!;
       const culprit = r.status === 'rejected' && (!sqlState(r.reason) || (i === first && !retryAll));
-      if (culprit || ++w.attempts >= MAX_ATTEMPTS) w.reject(r.status === 'rejected' ? r.reason : new Error('the write was rolled back with its batch too often', { cause: (results.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined)?.reason }));
+      // A deadlock's victim, out of attempts, hears its own error; its bystanders, whose own answer was only 25P02, hear why they failed.
+      if (culprit || i === first) {
+        if (culprit || ++w.attempts >= MAX_ATTEMPTS) w.reject((r as PromiseRejectedResult).reason);
+        else again.push(w);
+      } else if (++w.attempts >= MAX_ATTEMPTS) w.reject(new Error('the write was rolled back with its batch too often', { cause }));
       else again.push(w);
     });
     this.#pending.unshift(...again);

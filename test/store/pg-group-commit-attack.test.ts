@@ -254,3 +254,16 @@ test('attack: a read-only database (25006) — every write of the batch is told 
     Array.from({ length: 12 }, () => 'unavailable'),
   );
 });
+
+test('attack: a write deadlocking every time (40P01) — it gets its own error, its bystanders a "rolled back too often" one, never 25P02', async (t) => {
+  const { db, committedIds } = await open(t);
+  const outcomes = await Promise.allSettled([
+    db.insertInto('items').values({ id: 1, note: 'a' }).execute(),
+    sql`DO $$ BEGIN RAISE EXCEPTION 'always deadlocked' USING ERRCODE = '40P01'; END $$`.execute(db),
+    db.insertInto('items').values({ id: 2, note: 'b' }).execute(),
+  ]);
+  const reasons = outcomes.map((o) => (o.status === 'rejected' ? ((o.reason as { code?: string }).code ?? (o.reason as Error).message) : 'ok'));
+  assert.deepEqual(reasons, ['the write was rolled back with its batch too often', '40P01', 'the write was rolled back with its batch too often']);
+  assert.equal(((outcomes[2] as PromiseRejectedResult).reason as Error & { cause?: { code?: string } }).cause?.code, '40P01');
+  assert.deepEqual(await committedIds(), []);
+});
