@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, sql, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
 import { GroupCommitSqliteDialect, type GroupCommitStats } from './sqlite-group-commit.js';
 import { GroupCommitPostgresDialect, NamingClient } from './pg-group-commit.js';
 export type { GroupCommitStats };
@@ -38,6 +38,12 @@ export interface Database {
   readonly dialect: Dialect;
   /** Group-commit counters: commits, the writes they carried, the largest batch. */
   readonly groupCommit?: GroupCommitStats;
+  /**
+   * The same database without group commit, where `connection()` is one
+   * database session for all its queries: for work that keeps session state
+   * (the migrator's advisory lock). On SQLite, `db` itself.
+   */
+  readonly sessions: Kysely<NoTables>;
   /** Whether the database answers a query now (the readiness probe). */
   ready(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
@@ -68,7 +74,9 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
     // One transaction per batch of writes, each write answered after its COMMIT (pg-group-commit.ts).
     const dialect = new GroupCommitPostgresDialect(pool, batches, { group: groupCommit() });
     const db = new Kysely<NoTables>({ dialect });
-    return { db, dialect: 'postgres', groupCommit: dialect.driver.stats, ready: (ms) => probe(db, ms), close: () => db.destroy() };
+    // Over the same pool, ended by `db`'s driver: never destroyed on its own.
+    const sessions = new Kysely<NoTables>({ dialect: new PostgresDialect({ pool }) });
+    return { db, sessions, dialect: 'postgres', groupCommit: dialect.driver.stats, ready: (ms) => probe(db, ms), close: () => db.destroy() };
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const file = new SQLite(path.join(config.dataDir, 'evguard.db'));
@@ -81,7 +89,7 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
   // One commit per event-loop turn, each write answered after it (sqlite-group-commit.ts).
   const dialect = new GroupCommitSqliteDialect(file, { group: groupCommit() });
   const db = new Kysely<NoTables>({ dialect });
-  return { db, dialect: 'sqlite', groupCommit: dialect.driver.stats, ready: (ms) => probe(db, ms, true), close: () => db.destroy() };
+  return { db, sessions: db, dialect: 'sqlite', groupCommit: dialect.driver.stats, ready: (ms) => probe(db, ms, true), close: () => db.destroy() };
 }
 
 /**
@@ -139,7 +147,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
  */
 export async function migrate(database: Database, migrations: Record<string, Migration>): Promise<void> {
   const migrator = new Migrator({
-    db: database.db,
+    // Its lock is a session-level advisory lock, taken and released on one connection.
+    db: database.sessions,
     provider: { getMigrations: async () => migrations },
     allowUnorderedMigrations: true,
   });

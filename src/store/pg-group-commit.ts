@@ -25,6 +25,9 @@
  *   visible once its promise has settled.
  * - `db.transaction()` takes a pool connection of its own and commits on its
  *   own, as Kysely's PostgreSQL driver does.
+ * - `db.connection()` is not one database session here: its queries go where
+ *   each would go alone. Work that keeps session state (the migrator's
+ *   advisory lock) uses `Database.sessions`, the same pool without grouping.
  */
 import pg from 'pg';
 import {

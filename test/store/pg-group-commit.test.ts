@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { type Kysely, sql } from 'kysely';
-import { isDatabaseUnavailable, openDatabase } from '../../src/store/index.js';
+import { isDatabaseUnavailable, migrate, openDatabase } from '../../src/store/index.js';
 import { NamingClient } from '../../src/store/pg-group-commit.js';
 import { prepared, statementName } from '../../src/store/prepared.js';
 import { createPgDatabase } from '../support/node.js';
@@ -122,4 +122,19 @@ test('PostgreSQL: a prepared statement runs under its name, prepared once per co
   const names = (await (client.query('SELECT name FROM pg_prepared_statements') as Promise<pg.QueryResult<{ name: string }>>)).rows.map((r) => r.name);
   await client.end();
   assert.deepEqual(names, [statementName(insertSql)]);
+});
+
+test('PostgreSQL: migrations take and release their session lock on one connection, leaving no lock behind', async (t) => {
+  const scratch = await createPgDatabase();
+  const opened = await openDatabase({ databaseUrl: scratch.url, dataDir: '' });
+  t.after(async () => {
+    await opened.close();
+    await scratch.drop();
+  });
+  await migrate(opened, { 'test/001_items': { up: async (m) => void (await sql`CREATE TABLE items (id integer PRIMARY KEY)`.execute(m)) } });
+  const probe = new pg.Client({ connectionString: scratch.url });
+  await probe.connect();
+  const locks = (await probe.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).rows[0].n;
+  await probe.end();
+  assert.equal(locks, 0, 'the migration lock was released');
 });
