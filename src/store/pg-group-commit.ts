@@ -29,6 +29,7 @@
  *   each would go alone. Work that keeps session state (the migrator's
  *   advisory lock) uses `Database.sessions`, the same pool without grouping.
  */
+import type { Writable } from 'node:stream';
 import pg from 'pg';
 import {
   type CompiledQuery,
@@ -237,8 +238,17 @@ class PgGroupCommitDriver implements Driver {
       for (const w of batch) w.reject(err);
       return;
     }
-    // All sent at once (pg's pipeline mode); each answer arrives in order.
-    const sent = [client.query('BEGIN'), ...batch.map((w) => client.query(w.sql, w.parameters as unknown[])), client.query('COMMIT')];
+    // All sent at once (pg's pipeline mode); each answer arrives in order. pg
+    // corks its socket per query; corked around the whole batch too, the batch
+    // leaves in one write instead of one system call per statement.
+    const socket = (client as unknown as { connection?: { stream?: Partial<Writable> } }).connection?.stream;
+    socket?.cork?.();
+    let sent: Promise<pg.QueryResult>[];
+    try {
+      sent = [client.query('BEGIN'), ...batch.map((w) => client.query(w.sql, w.parameters as unknown[])), client.query('COMMIT')];
+    } finally {
+      socket?.uncork?.();
+    }
     const settled = await Promise.allSettled(sent);
     const begin = settled[0]!;
     const commit = settled[settled.length - 1]!;
