@@ -224,7 +224,7 @@ async function startNode(index: number, ports: NodePorts, profile: boolean, data
   writeFileSync(config, JSON.stringify({ ocpp: { ratePerSecond: 100_000, rateBurst: 100_000 } }));
   const v8 = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(tmp, 'profile')] : []), ...(heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', path.join(tmp, 'heap')] : [])];
   const cluster = NODES > 1 ? ['--nats-url', natsUrl] : [];
-  const args = [...v8, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', '--port', String(ports.http), '--tls-port', String(ports.tls), '--data-dir', path.join(tmp, 'node'), '--config', config, '--log-level', 'error', ...database.nodeArgs, ...cluster];
+  const args = [...v8, path.join(ROOT, 'dist/src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', String(ports.http), '--tls-port', String(ports.tls), '--data-dir', path.join(tmp, 'node'), '--config', config, '--log-level', 'error', ...database.nodeArgs, ...cluster];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, EVGUARD_ADMIN_TOKEN: TOKEN, EVGUARD_NODE_ID: `bench-${index + 1}` }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   await waitOutput(child, /wss:\/\/localhost:\d+/, 'evguard node');
@@ -232,7 +232,7 @@ async function startNode(index: number, ports: NodePorts, profile: boolean, data
 }
 
 async function startEcho(cert: string, key: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/echo-server.ts'), cert, key, String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/bench/echo-server.js'), cert, key, String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   await waitOutput(child, /listening \d+/, 'echo server');
   return child;
@@ -270,7 +270,7 @@ interface Worker {
 
 async function startWorkers(n: number): Promise<Worker[]> {
   return Promise.all(Array.from({ length: n }, async () => {
-    const child = fork(path.join(ROOT, 'bench/loadgen.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(path.join(ROOT, 'dist/bench/loadgen.js'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);
     await new Promise<void>((r) => child.once('message', () => r()));
     return {
@@ -385,8 +385,19 @@ async function connectInSteps(servers: ChildProcess[], workers: Worker[], comman
   };
 }
 
+/**
+ * The node, the baseline server and the generators run compiled (dist/), as
+ * `npm start` runs evguard: under tsx, esbuild's keepNames gives every
+ * closure a redefined `name` (a dictionary-mode object, several per
+ * connection) and a loader thread runs beside the main one.
+ */
+function ensureBuilt(): void {
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-if-stale.mjs')], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
 async function main() {
   const started = Date.now();
+  ensureBuilt();
   log(`${name} run: ${SIZE.stations} stations on ${NODES} node${NODES > 1 ? 's' : ''}, ${SIZE.workers} load-generator processes, realistic ${SIZE.realisticMs / 1000} s, saturation ${SIZE.saturateMs / 1000} s`);
   const perWorker = (i: number) => Math.floor(SIZE.stations / SIZE.workers) + (i < SIZE.stations % SIZE.workers ? 1 : 0);
   const width = (i: number) => String(perWorker(i)).length;
@@ -520,8 +531,8 @@ async function main() {
 
   if (flag('--profile')) {
     const dir = path.join(tmp, 'profile');
-    // V8 names a profile CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile; thread 0 is the main thread (tsx's
-    // module loader thread writes one too). By start time: the node until the storm, then the node of the storm.
+    // V8 names a profile CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile; thread 0 is the main thread (a worker
+    // thread writes its own). By start time: the node until the storm, then the node of the storm.
     const [run, storm] = readdirSync(dir).filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f)).sort();
     const read = (f: string) => JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
     if (run) results.profile = [...summarizeProfile(read(run), 15), ...summarizeByModule(read(run), 12).map((e) => ({ ...e, function: `all of ${e.function}` }))];

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outputs = ['dist/src/cli/main.js', 'dist/web/.evguard-console'].map((f) => path.join(root, f));
-const inputs = ['src', 'web', 'tsconfig.json', 'package.json', 'package-lock.json'].map((f) => path.join(root, f));
+const inputs = ['src', 'bench', 'web', 'tsconfig.json', 'package.json', 'package-lock.json'].map((f) => path.join(root, f));
 
 function newest(p) {
   if (!existsSync(p)) return 0;
@@ -16,7 +16,8 @@ function newest(p) {
   if (!s.isDirectory()) return s.mtimeMs;
   let max = 0;
   for (const entry of readdirSync(p)) {
-    if (entry === 'node_modules' || entry === 'dist') continue;
+    // bench/results holds a run's output, not a build input.
+    if (entry === 'node_modules' || entry === 'dist' || entry === 'results') continue;
     max = Math.max(max, newest(path.join(p, entry)));
   }
   return max;
