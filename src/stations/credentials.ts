@@ -1,20 +1,21 @@
 /**
- * Station passwords (security profiles 1 and 2): stored only as scrypt hashes,
- * verified off the event loop (crypto.scrypt runs on libuv's thread pool) and
- * compared in constant time.
+ * Station passwords (security profiles 1 and 2): stored only as salted
+ * hashes, compared in constant time.
+ *
+ * The hash depends on where the password came from. An operator-chosen
+ * password may be guessable, so it gets scrypt at the interactive-login
+ * setting (N=2^14, r=8, p=1: 16 MiB and tens of ms per check, off the event
+ * loop on libuv's thread pool). A password evguard generated has ~190 bits of
+ * entropy: no work factor makes guessing it any harder (2^190 tries, each
+ * one SHA-256 or one scrypt, are equally out of reach), while every check
+ * costs the node CPU in a reconnect storm, where each station is checked once
+ * after a restart. So it is stored as HMAC-SHA-256 keyed with a random salt,
+ * as high-entropy API tokens are. Hashes made earlier (scrypt with N=2^10 for
+ * generated passwords) still verify; a rotation stores the new form.
  */
 import { createHmac, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-/**
- * scrypt cost by where the password came from. An operator-chosen password may
- * be guessable, so it gets the interactive-login setting (N=2^14, r=8, p=1;
- * 16 MiB and tens of ms per check). A password evguard generated has ~190 bits
- * of entropy: no KDF cost makes guessing it any harder, while every check costs
- * the node CPU in a reconnect storm — so it gets N=2^10 (1 MiB, 16× cheaper).
- * The parameters are kept in each hash, so either kind verifies the same way.
- */
 const CHOSEN = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
-const GENERATED = { N: 1024, r: 8, p: 1, keylen: 32 } as const;
 
 /** OCPP 2.0.1 Part 2 §A00.FR.205: 16–40 characters (1.6 security whitepaper: same). */
 export const PASSWORD_MIN = 16;
@@ -24,15 +25,23 @@ function scryptAsync(password: Buffer | string, salt: Buffer, keylen: number, op
   return new Promise((resolve, reject) => scrypt(password, salt, keylen, { ...opts, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
+const saltedMac = (salt: Buffer, password: Buffer | string) => createHmac('sha256', salt).update(password).digest();
+
 export async function hashPassword(password: string, origin: 'chosen' | 'generated' = 'chosen'): Promise<string> {
-  const params = origin === 'generated' ? GENERATED : CHOSEN;
   const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt, params.keylen, params);
-  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+  if (origin === 'generated') return `hmac-sha256$${salt.toString('base64')}$${saltedMac(salt, password).toString('base64')}`;
+  const key = await scryptAsync(password, salt, CHOSEN.keylen, CHOSEN);
+  return `scrypt$${CHOSEN.N}$${CHOSEN.r}$${CHOSEN.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
 export async function verifyPassword(password: Buffer | string, stored: string): Promise<boolean> {
   const parts = stored.split('$');
+  if (parts.length === 3 && parts[0] === 'hmac-sha256') {
+    const salt = Buffer.from(parts[1]!, 'base64');
+    const expected = Buffer.from(parts[2]!, 'base64');
+    if (salt.length < 16 || expected.length !== 32) return false;
+    return timingSafeEqual(saltedMac(salt, password), expected);
+  }
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
   // A hash is data from the database: refuse parameters that would make one check a denial of service.
@@ -62,8 +71,8 @@ export function passwordProblem(password: unknown): string | undefined {
 
 /**
  * Remembers, in memory only, that a station's password was verified against
- * its current hash, so a station reconnecting after a network blip costs an
- * HMAC instead of a scrypt. The key is random per process and never stored;
+ * its current hash, so a station with an operator-chosen password that
+ * reconnects after a network blip costs an HMAC instead of a scrypt. The key is random per process and never stored;
  * a changed hash (rotation) or a restart invalidates every entry.
  */
 export function createVerifiedCache(maxEntries = 200_000) {

@@ -1,18 +1,37 @@
 /** Station password hashing: cost by origin, hostile hashes, the in-memory verified cache. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes, scryptSync } from 'node:crypto';
 import { createVerifiedCache, generatePassword, hashPassword, verifyPassword } from '../../src/stations/credentials.js';
 
-test('generated passwords get the cheap scrypt cost, chosen ones the interactive cost; both verify', async () => {
+test('generated passwords get a salted HMAC-SHA-256, chosen ones interactive-cost scrypt; both verify', async () => {
   const generated = generatePassword();
   const g = await hashPassword(generated, 'generated');
   const c = await hashPassword('correct-horse-battery-1');
-  assert.match(g, /^scrypt\$1024\$8\$1\$/);
+  assert.match(g, /^hmac-sha256\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=$/);
+  assert.notEqual(await hashPassword(generated, 'generated'), g, 'salted: the same password hashes differently each time');
   assert.match(c, /^scrypt\$16384\$8\$1\$/);
   assert.equal(await verifyPassword(generated, g), true);
   assert.equal(await verifyPassword('correct-horse-battery-1', c), true);
   assert.equal(await verifyPassword('correct-horse-battery-2', c), false);
   assert.equal(await verifyPassword(generated.slice(1), g), false);
+  assert.equal(await verifyPassword(generated + 'x', g), false);
+});
+
+test('a generated password hashed earlier with scrypt (N=2^10) still verifies', async () => {
+  const generated = generatePassword();
+  const salt = randomBytes(16);
+  const old = `scrypt$1024$8$1$${salt.toString('base64')}$${scryptSync(generated, salt, 32, { N: 1024, r: 8, p: 1 }).toString('base64')}`;
+  assert.equal(await verifyPassword(generated, old), true);
+  assert.equal(await verifyPassword(generatePassword(), old), false);
+});
+
+test('a malformed HMAC hash is refused, not compared', async () => {
+  const g = await hashPassword('generated-password-0001', 'generated');
+  const [, salt, mac] = g.split('$');
+  for (const bad of [`hmac-sha256$${salt}`, `hmac-sha256$$${mac}`, `hmac-sha256$${salt}$${mac!.slice(0, 20)}`, `hmac-sha256$AAAA$${mac}`, `hmac-sha256$${salt}$${mac}$x`]) {
+    assert.equal(await verifyPassword('generated-password-0001', bad), false, bad);
+  }
 });
 
 test('a hash with hostile parameters is refused instead of computed', async () => {
