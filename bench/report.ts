@@ -25,8 +25,8 @@ export interface Results {
   date: string;
   /** Load averages show whether other work shared the machine during the run. */
   machine: { cpu: string; cores: Num; memoryGiB: Num; node: string; platform: string; evguard: string; loadAverageAtStart: Num; loadAverageAtEnd?: Num; /** soft/hard, per process (absent in older results). */ openFileLimit?: string };
-  /** `passwords` says how the station passwords were made (their scrypt cost may depend on it); absent in older results. */
-  sizes: { stations: Num; workers: Num; realisticMs: Num; saturateMs: Num; compression: Num; chargingShare: Num; passwords?: string; /** Absent in older results: SQLite. */ database?: 'SQLite' | 'PostgreSQL'; /** Node processes (a cluster when more than one); absent in older results: 1. */ nodes?: Num };
+  /** `passwords` says how the station passwords were made (how a check costs depends on it); absent in older results. */
+  sizes: { stations: Num; workers: Num; realisticMs: Num; saturateMs: Num; compression: Num; chargingShare: Num; passwords?: string; /** glibc malloc settings of both servers; absent in older results: glibc defaults. */ malloc?: string; /** Absent in older results: SQLite. */ database?: 'SQLite' | 'PostgreSQL'; /** Node processes (a cluster when more than one); absent in older results: 1. */ nodes?: Num };
   evguard: {
     connect: Connect & { nodeCpuMsPerStation: Num; errors?: Record<string, Num> };
     realistic: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; maxMs: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num };
@@ -120,7 +120,7 @@ export function renderMarkdown(r: Results, svgFile: string): string {
       ` · 1-min load average ${f(m.loadAverageAtStart, 1)} at start, ${f(m.loadAverageAtEnd ?? NaN, 1)} at end` +
       (m.loadAverageAtStart > m.cores ? ` (**other work shared the machine: more runnable processes than cores, so absolute numbers are low; the ratios compare two targets under the same conditions**)` : ''),
     '',
-    `${nodes === 1 ? 'One evguard node' : `A cluster of ${nodes} evguard nodes (NATS), each its own process,`} (${r.sizes.database ?? 'SQLite'}, TLS, security profile 2: TLS + Basic-auth password checked with scrypt; passwords ${r.sizes.passwords ?? 'chosen by the benchmark'}) against ${nodes === 1 ? 'a bare \`ws\` echo server' : `${nodes} bare \`ws\` echo servers`} over TLS, same load, same run. ` +
+    `${nodes === 1 ? 'One evguard node' : `A cluster of ${nodes} evguard nodes (NATS), each its own process,`} (${r.sizes.database ?? 'SQLite'}, TLS, security profile 2: TLS + Basic-auth password; passwords ${r.sizes.passwords ?? 'chosen by the benchmark'}) against ${nodes === 1 ? 'a bare \`ws\` echo server' : `${nodes} bare \`ws\` echo servers`} over TLS, same load, same run; both servers' malloc: ${r.sizes.malloc ?? 'glibc defaults'}. ` +
       `${r.sizes.stations} stations (75 % OCPP 2.0.1, 25 % 1.6) from ${r.sizes.workers} load-generator processes on loopback source addresses 127.0.1.2 upwards. ` +
       `Realistic mix time-compressed ${r.sizes.compression}×: heartbeat every ${300 / r.sizes.compression} s, MeterValues every ${60 / r.sizes.compression} s on the ${r.sizes.chargingShare * 100} % that charge, for ${r.sizes.realisticMs / 1000} s; ` +
       `that is the message rate of ${(r.sizes.stations * r.sizes.compression).toLocaleString('en')} real-time stations (${f(r.sizes.stations * r.sizes.compression * (1 / 300 + r.sizes.chargingShare / 60), 0)} messages/s offered; 100,000 real-time stations offer 750/s). ` +
@@ -149,7 +149,7 @@ export function renderMarkdown(r: Results, svgFile: string): string {
         (m.openFileLimit ? ` Open-file limit per process: ${m.openFileLimit} (soft/hard); a process holds at most that many connections.` : '')
       : `Memory per station is RSS growth ÷ stations, so it includes one-off growth (JIT code, heap expansion, first-use allocations); in small runs that overstates it${e.connect.stations < 500 ? ' — as in this one, with ' + e.connect.stations + ' stations' : ''}.`,
     '',
-    `Node CPU per station (TLS handshake, scrypt password check, boot, status): ${f(e.connect.nodeCpuMsPerStation)} ms on first connect, ${f(e.storm.nodeCpuMsPerStation)} ms in the storm` +
+    `Node CPU per station (TLS handshake, password check, boot, status): ${f(e.connect.nodeCpuMsPerStation)} ms on first connect, ${f(e.storm.nodeCpuMsPerStation)} ms in the storm` +
       (e.stormFullHandshake ? ` with TLS resumption, ${f(e.stormFullHandshake.nodeCpuMsPerStation)} ms with full handshakes.` : '.'),
     '',
     `Connect: evguard ${f(e.connect.seconds)} s for ${e.connect.stations} stations (${e.connect.failed} failed), RSS ${f(e.connect.rssBeforeMiB)} → ${f(e.connect.rssAfterMiB)} MiB; ` +

@@ -40,7 +40,7 @@ const opt = (name: string, def: number) => {
   return v;
 };
 if (flag('--help') || flag('-h')) {
-  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--nodes N] [--profile] [--heap-snapshot] [--out NAME] [--database-url URL]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2); worker i drives node i mod --nodes\n  --nodes N    a cluster of N nodes (PostgreSQL from --database-url, NATS from --nats-url, default nats://127.0.0.1:4222) against N baseline servers, for fleets past one process\'s open-file limit\n  --heap-snapshot  heap snapshots of the node after each connect step, summed by kind of object per station (heavy: a few thousand stations)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    CPU profiles of the node (until the storm, and of the storm) naming their top costs\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --database-url URL  run the node on PostgreSQL: a scratch database is made on that server and dropped after (default: embedded SQLite)\n  --render F   re-render F (a results .json) as markdown and SVG\n');
+  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--nodes N] [--profile] [--heap-snapshot] [--out NAME] [--database-url URL] [--default-malloc]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2); worker i drives node i mod --nodes\n  --nodes N    a cluster of N nodes (PostgreSQL from --database-url, NATS from --nats-url, default nats://127.0.0.1:4222) against N baseline servers, for fleets past one process\'s open-file limit\n  --heap-snapshot  heap snapshots of the node after each connect step, summed by kind of object per station (heavy: a few thousand stations)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    CPU profiles of the node (until the storm, and of the storm) naming their top costs\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --database-url URL  run the node on PostgreSQL: a scratch database is made on that server and dropped after (default: embedded SQLite)\n  --default-malloc  both servers with the glibc malloc defaults (default: MALLOC_MMAP_THRESHOLD_=65536 for both, as docs/operations.md recommends)\n  --render F   re-render F (a results .json) as markdown and SVG\n');
   process.exit(0);
 }
 if (flag('--render')) {
@@ -64,6 +64,18 @@ const NODES = opt('--nodes', 1);
 const natsAt = argv.indexOf('--nats-url');
 const natsUrl = natsAt >= 0 ? argv[natsAt + 1] ?? '' : 'nats://127.0.0.1:4222';
 const heapSnapshots = flag('--heap-snapshot');
+/**
+ * glibc malloc for both servers, the node and the baseline alike, as
+ * docs/operations.md sets it in production: allocations of 64 KiB and more
+ * each get their own mapping. Every TLS connection keeps one such buffer for
+ * its whole life (Node's TLSWrap sizes its encrypted-input buffer by libuv's
+ * 64 KiB read suggestion); from the heap, glibc often hands it memory that
+ * earlier allocations touched, so much of it stays resident, while mapped
+ * only the pages written are. `--default-malloc` runs both servers with
+ * glibc's defaults instead; MALLOC_MMAP_THRESHOLD_ in the environment
+ * overrides the value for both.
+ */
+const SERVER_MALLOC: Record<string, string> = flag('--default-malloc') ? {} : { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '65536' };
 /** The first connect step's share of the fleet; memory per station is the slope from there to the whole fleet. */
 const FIRST_STEP = 0.25;
 const SIZE = {
@@ -225,14 +237,14 @@ async function startNode(index: number, ports: NodePorts, profile: boolean, data
   const v8 = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(tmp, 'profile')] : []), ...(heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', path.join(tmp, 'heap')] : [])];
   const cluster = NODES > 1 ? ['--nats-url', natsUrl] : [];
   const args = [...v8, path.join(ROOT, 'dist/src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', String(ports.http), '--tls-port', String(ports.tls), '--data-dir', path.join(tmp, 'node'), '--config', config, '--log-level', 'error', ...database.nodeArgs, ...cluster];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, EVGUARD_ADMIN_TOKEN: TOKEN, EVGUARD_NODE_ID: `bench-${index + 1}` }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...SERVER_MALLOC, EVGUARD_ADMIN_TOKEN: TOKEN, EVGUARD_NODE_ID: `bench-${index + 1}` }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   await waitOutput(child, /wss:\/\/localhost:\d+/, 'evguard node');
   return child;
 }
 
 async function startEcho(cert: string, key: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/bench/echo-server.js'), cert, key, String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/bench/echo-server.js'), cert, key, String(port)], { cwd: ROOT, env: { ...process.env, ...SERVER_MALLOC }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   await waitOutput(child, /listening \d+/, 'echo server');
   return child;
@@ -411,7 +423,7 @@ async function main() {
     name,
     date: new Date().toISOString(),
     machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${os.type()} ${os.release()}`, evguard: JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version, loadAverageAtStart: os.loadavg()[0]!, openFileLimit: openFileLimit() },
-    sizes: { ...SIZE, nodes: NODES, passwords: 'generated by evguard at registration', database: serverUrl === undefined ? 'SQLite' : 'PostgreSQL' },
+    sizes: { ...SIZE, nodes: NODES, passwords: 'generated by evguard at registration, stored as salted HMAC-SHA-256', malloc: SERVER_MALLOC.MALLOC_MMAP_THRESHOLD_ ? `glibc, MALLOC_MMAP_THRESHOLD_=${SERVER_MALLOC.MALLOC_MMAP_THRESHOLD_}` : 'glibc defaults', database: serverUrl === undefined ? 'SQLite' : 'PostgreSQL' },
     evguard: {} as any,
     baseline: {} as any,
   };
@@ -427,8 +439,8 @@ async function main() {
   log('registering stations');
   const ids = Array.from({ length: SIZE.workers }, (_, w) => idsOf('B', w));
   const everyId = ids.flatMap(([a, b]) => [...a, ...b]);
-  // The first station goes through the API; the rest get copies of its row, salted scrypt hash included, so
-  // setup does not spend minutes hashing the same password. Every connection still runs a full scrypt check.
+  // The first station goes through the API; the rest get copies of its row, salted hash included, so
+  // setup does not spend minutes hashing the same password. Every connection is still checked against it.
   // evguard generates the password, as it does for a station registered without one: the usual deployment.
   const { password } = (await api(ports[0]!.http, 'POST', '/api/v1/stations', { id: everyId[0], securityProfile: 2 })) as { password: string };
   await database.copyStation(everyId[0]!, everyId.slice(1));
