@@ -63,7 +63,7 @@ describe('transport defaults', { timeout: 120_000 }, () => {
 
   test('loopback clients keep the README flows on the plain port; API answers are never cached', async () => {
     const res = await fetch(`${node.http}/api/v1/stations`, { headers: auth() });
-    assert.equal(res.status, 200);
+    assert.equal(res.status, 200, await res.clone().text());
     assert.equal(res.headers.get('cache-control'), 'no-store');
     assert.equal(res.headers.get('strict-transport-security'), null, 'HSTS is meaningless on plain HTTP');
     assert.equal((await fetch(`${node.http}/`)).status, 200);
