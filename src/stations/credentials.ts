@@ -48,6 +48,9 @@ export async function verifyPassword(password: Buffer | string, stored: string):
   if (!(N >= 2 && N <= CHOSEN.N && Number.isInteger(Math.log2(N)) && r >= 1 && r <= 16 && p >= 1 && p <= 4)) return false;
   const salt = Buffer.from(parts[4]!, 'base64');
   const expected = Buffer.from(parts[5]!, 'base64');
+  // Every scrypt hash evguard wrote has a 16-byte salt and a 32-byte key. An empty key would derive
+  // an empty key for any password, and timingSafeEqual of two empty buffers is true.
+  if (salt.length < 16 || expected.length !== 32) return false;
   const actual = await scryptAsync(password, salt, expected.length, { N, r, p });
   return timingSafeEqual(actual, expected);
 }

@@ -42,6 +42,10 @@ test('a hash with hostile parameters is refused instead of computed', async () =
   }
   assert.equal(await verifyPassword('correct-horse-battery-1', `scrypt$16384$${r}$${p}$${salt}`), false);
   assert.equal(await verifyPassword('correct-horse-battery-1', 'plain-text'), false);
+  // An empty or short key (or salt) is malformed: an empty key must not make any password verify.
+  for (const bad of [`scrypt$16384$${r}$${p}$${salt}$`, `scrypt$1024$8$1$$`, `scrypt$16384$${r}$${p}$${salt}$${key!.slice(0, 8)}`, `scrypt$16384$${r}$${p}$$${key}`]) {
+    assert.equal(await verifyPassword('any-other-password-9', bad), false, bad);
+  }
 });
 
 test('the verified cache answers repeats, refuses wrong passwords and forgets a rotated hash', async () => {
