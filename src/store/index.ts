@@ -76,7 +76,13 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
     const db = new Kysely<NoTables>({ dialect });
     // Over the same pool, ended by `db`'s driver: never destroyed on its own.
     const sessions = new Kysely<NoTables>({ dialect: new PostgresDialect({ pool }) });
-    return { db, sessions, dialect: 'postgres', groupCommit: dialect.driver.stats, ready: (ms) => probe(db, ms), close: () => db.destroy() };
+    // Kysely's destroy() skips a driver that never ran a query (only `sessions` did: the migrations),
+    // so the driver is destroyed directly as well; it ends both pools once.
+    const close = async () => {
+      await db.destroy();
+      await dialect.driver.destroy();
+    };
+    return { db, sessions, dialect: 'postgres', groupCommit: dialect.driver.stats, ready: (ms) => probe(db, ms), close };
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const file = new SQLite(path.join(config.dataDir, 'evguard.db'));

@@ -195,11 +195,20 @@ class PgGroupCommitDriver implements Driver {
     await this.#releaseOwn(connection as PgGroupConnection);
   }
 
-  /** Waits for the writes already made to commit, then closes both pools. */
-  async destroy(): Promise<void> {
-    while (this.#inFlight || this.#pending.length) await (this.#inFlight ?? this.#flush());
-    await this.#batches.end();
-    await this.#transactions.destroy();
+  #destroyed: Promise<void> | undefined;
+
+  /**
+   * Waits for the writes already made to commit, then closes both pools, once however often it is called.
+   * Called directly by `Database.close()` too: Kysely destroys only a driver it has initialised, and a
+   * database whose only work was the migrations (run on `Database.sessions`) never initialised this one.
+   */
+  destroy(): Promise<void> {
+    return (this.#destroyed ??= (async () => {
+      while (this.#inFlight || this.#pending.length) await (this.#inFlight ?? this.#flush());
+      await this.#batches.end();
+      // The pool itself, not `#transactions.destroy()`: that ends it only if it was initialised.
+      await this.#pool.end();
+    })());
   }
 
   /** A read (or, without grouping, any statement) runs at once on the pool; a write joins the next batch. */

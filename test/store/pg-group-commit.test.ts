@@ -138,3 +138,23 @@ test('PostgreSQL: migrations take and release their session lock on one connecti
   await probe.end();
   assert.equal(locks, 0, 'the migration lock was released');
 });
+
+test('PostgreSQL: close() ends the pool even when only the migrations (Database.sessions) ever ran', async (t) => {
+  const scratch = await createPgDatabase();
+  t.after(() => scratch.drop());
+  const opened = await openDatabase({ databaseUrl: scratch.url, dataDir: '' });
+  // A command that migrates and fails (or has nothing else to do) before `db` runs a query.
+  await migrate(opened, { 'test/001_items': { up: async (m) => void (await sql`CREATE TABLE items (id integer PRIMARY KEY)`.execute(m)) } });
+  await opened.close();
+  await opened.close(); // twice is harmless: the pool is ended once
+  const probe = new pg.Client({ connectionString: scratch.url });
+  await probe.connect();
+  // The server notices a closed connection at once; allow it a moment.
+  let left = -1;
+  for (let i = 0; i < 20 && left !== 0; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 50));
+    left = (await probe.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE 'evguard%'")).rows[0].n;
+  }
+  await probe.end();
+  assert.equal(left, 0, 'no connection of the closed database is left open');
+});
