@@ -78,7 +78,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const log = opts.log ?? pino({ level: config.logLevel });
   recordIdentity(config);
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onConnectionError: (err) => log.warn({ err }, 'PostgreSQL closed a connection; the pool opens a new one') });
-  await migrate(database, nodeMigrations());
+  // A node that cannot migrate does not start: it lets go of its connections (or file) first.
+  await migrate(database, nodeMigrations()).catch(async (err: unknown) => {
+    await database.close().catch(() => undefined);
+    throw err;
+  });
   const onBusError = (err: unknown, event: BusEvent) => log.error({ err, topic: event.topic }, 'bus subscriber failed');
   // Cluster mode: NATS carries the bus to every node and routes calls to the node holding each station (docs/cluster.md).
   const cluster = config.natsUrl

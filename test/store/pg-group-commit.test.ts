@@ -8,12 +8,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
+import { pino } from 'pino';
 import { type Kysely, sql } from 'kysely';
 import { isDatabaseUnavailable, migrate, openDatabase } from '../../src/store/index.js';
 import { NamingClient } from '../../src/store/pg-group-commit.js';
 import { prepared, statementName } from '../../src/store/prepared.js';
 import { createPgDatabase } from '../support/node.js';
+import { loadConfig } from '../../src/config.js';
+import { startApp } from '../../src/app.js';
 
 interface Tables {
   items: { id: number; note: string };
@@ -157,4 +163,20 @@ test('PostgreSQL: close() ends the pool even when only the migrations (Database.
   }
   await probe.end();
   assert.equal(left, 0, 'no connection of the closed database is left open');
+});
+
+test('PostgreSQL: a node whose migrations fail does not start, and leaves no connection open', async (t) => {
+  const scratch = await createPgDatabase();
+  t.after(() => scratch.drop());
+  const admin = new pg.Client({ connectionString: scratch.url });
+  await admin.connect();
+  // A table in the way of the first migration that creates it.
+  await admin.query('CREATE TABLE stations (unrelated integer)');
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'evguard-migfail-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const config = loadConfig({ host: '127.0.0.1', dataDir, databaseUrl: scratch.url, adminToken: 'test-admin-token-0123456789abcdef', logLevel: 'silent' }, {});
+  await assert.rejects(startApp(config, { ephemeralPorts: true, log: pino({ level: 'silent' }) }), /migration/);
+  const open = (await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'evguard%'")).rows[0].n;
+  await admin.end();
+  assert.equal(open, 0);
 });
