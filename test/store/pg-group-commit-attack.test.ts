@@ -7,31 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { type Kysely, sql } from 'kysely';
-import { isDatabaseUnavailable, openDatabase } from '../../src/store/index.js';
+import { sql } from 'kysely';
+import { isDatabaseUnavailable } from '../../src/store/index.js';
 import { prepared } from '../../src/store/prepared.js';
-import { createPgDatabase } from '../support/node.js';
+import { openItemsDatabase } from '../support/pg-items.js';
 
-interface Tables {
-  items: { id: number; note: string };
-}
-
-async function open(t: import('node:test').TestContext) {
-  const scratch = await createPgDatabase();
-  const database = await openDatabase({ databaseUrl: scratch.url, dataDir: '' });
-  const db = database.db as unknown as Kysely<Tables>;
-  await sql`CREATE TABLE items (id integer PRIMARY KEY, note text NOT NULL)`.execute(db);
-  const other = new pg.Client({ connectionString: scratch.url });
-  await other.connect();
-  const committedIds = async () => (await other.query<{ id: number }>('SELECT id FROM items ORDER BY id')).rows.map((r) => r.id);
-  let closed = false;
-  t.after(async () => {
-    await other.end();
-    if (!closed) await database.close();
-    await scratch.drop();
-  });
-  return { db, database, url: scratch.url, stats: database.groupCommit!, other, committedIds, markClosed: () => (closed = true) };
-}
 
 /** A parameter pg cannot serialize: it throws in pg's bind, before anything of the statement's values is sent. */
 const unserializable = () => ({ big: 1n }) as unknown as string;
@@ -40,7 +20,7 @@ const writerPid = async (other: pg.Client) =>
   (await other.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'evguard-writes' AND datname = current_database()")).rows[0]?.pid;
 
 test('attack: client-side rejections in the pipeline — every other writer gets its own RETURNING row, and the batch commits', async (t) => {
-  const { db, committedIds } = await open(t);
+  const { db, committedIds } = await openItemsDatabase(t);
   const n = 40;
   const outcomes = await Promise.allSettled(
     Array.from({ length: n }, (_, i) =>
@@ -60,7 +40,7 @@ test('attack: client-side rejections in the pipeline — every other writer gets
 });
 
 test('attack: client-side rejections mixed with a server-side culprit — the retried writers still get their own rows', async (t) => {
-  const { db, committedIds } = await open(t);
+  const { db, committedIds } = await openItemsDatabase(t);
   await db.insertInto('items').values({ id: 20, note: 'first' }).execute();
   const n = 30;
   const outcomes = await Promise.allSettled(
@@ -81,7 +61,7 @@ test('attack: client-side rejections mixed with a server-side culprit — the re
 });
 
 test('attack: a prepared (named) write given an unserializable value fails alone; the same statement keeps working, in its batch and after', async (t) => {
-  const { db, committedIds } = await open(t);
+  const { db, committedIds } = await openItemsDatabase(t);
   const insert = prepared(db, 2, (id: number, note: string) => db.insertInto('items').values({ id, note }));
   await insert(1, 'warm'); // the name is prepared on the batch connection
   const sameBatch = await Promise.allSettled([insert(2, unserializable()), insert(3, 'c'), insert(4, 'd')]);
@@ -92,7 +72,7 @@ test('attack: a prepared (named) write given an unserializable value fails alone
 });
 
 test('attack: a prepared write whose first run on a connection has an unserializable value does not poison the name', async (t) => {
-  const { db, committedIds } = await open(t);
+  const { db, committedIds } = await openItemsDatabase(t);
   const insert = prepared(db, 2, (id: number, note: string) => db.insertInto('items').values({ id, note }));
   await assert.rejects(insert(1, unserializable()));
   await insert(2, 'b');
@@ -101,7 +81,7 @@ test('attack: a prepared write whose first run on a connection has an unserializ
 });
 
 test('attack: a prepared read given an unserializable value does not poison the pool connection for that statement', async (t) => {
-  const { db } = await open(t);
+  const { db } = await openItemsDatabase(t);
   await db.insertInto('items').values({ id: 1, note: 'a' }).execute();
   const read = prepared(db, 1, (note: string) => db.selectFrom('items').select(['id', 'note']).where('note', '=', note));
   await read('a');
@@ -111,7 +91,7 @@ test('attack: a prepared read given an unserializable value does not poison the 
 });
 
 test('attack: named statements survive ALTER TABLE ADD COLUMN (a write without RETURNING, a SELECT listing columns)', async (t) => {
-  const { db, other, committedIds } = await open(t);
+  const { db, other, committedIds } = await openItemsDatabase(t);
   const insert = prepared(db, 2, (id: number, note: string) => db.insertInto('items').values({ id, note }));
   const read = prepared(db, 1, (id: number) => db.selectFrom('items').select(['id', 'note']).where('id', '=', id));
   await insert(1, 'a');
@@ -123,7 +103,7 @@ test('attack: named statements survive ALTER TABLE ADD COLUMN (a write without R
 });
 
 test('attack: a named SELECT whose result type changed (ALTER COLUMN TYPE) recovers instead of failing forever', async (t) => {
-  const { db, other } = await open(t);
+  const { db, other } = await openItemsDatabase(t);
   await db.insertInto('items').values({ id: 1, note: 'a' }).execute();
   const read = prepared(db, 1, (id: number) => db.selectFrom('items').select(['id', 'note']).where('id', '=', id));
   assert.deepEqual(await read(1), [{ id: 1, note: 'a' }]);
@@ -136,7 +116,7 @@ test('attack: a named SELECT whose result type changed (ALTER COLUMN TYPE) recov
 });
 
 test('attack: a write whose own error is 25P02 fails alone; its bystanders commit', async (t) => {
-  const { db, committedIds } = await open(t);
+  const { db, committedIds } = await openItemsDatabase(t);
   const outcomes = await Promise.allSettled([
     db.insertInto('items').values({ id: 1, note: 'a' }).execute(),
     sql`DO $$ BEGIN RAISE EXCEPTION 'odd' USING ERRCODE = '25P02'; END $$`.execute(db),
@@ -151,7 +131,7 @@ test('attack: a write whose own error is 25P02 fails alone; its bystanders commi
 });
 
 test('attack: ordering — awaited A before B, and two un-awaited writes of one turn, land in order', async (t) => {
-  const { db, other } = await open(t);
+  const { db, other } = await openItemsDatabase(t);
   await db.insertInto('items').values({ id: 1, note: 'A' }).execute();
   await db.updateTable('items').set({ note: 'B' }).where('id', '=', 1).execute();
   const a = db.insertInto('items').values({ id: 2, note: 'A' }).execute();
@@ -170,7 +150,7 @@ test('attack: ordering — awaited A before B, and two un-awaited writes of one 
 });
 
 test('attack: more than 500 writes in one turn split into batches, every one with its own RETURNING row', async (t) => {
-  const { db, stats, committedIds } = await open(t);
+  const { db, stats, committedIds } = await openItemsDatabase(t);
   const before = stats.commits;
   const n = 1203;
   const rows = await Promise.all(
@@ -183,7 +163,7 @@ test('attack: more than 500 writes in one turn split into batches, every one wit
 });
 
 test('attack: the batch connection terminated while idle — the next write commits', async (t) => {
-  const { db, other, committedIds } = await open(t);
+  const { db, other, committedIds } = await openItemsDatabase(t);
   await db.insertInto('items').values({ id: 1, note: 'a' }).execute();
   const pid = await writerPid(other);
   assert.ok(pid);
@@ -194,7 +174,7 @@ test('attack: the batch connection terminated while idle — the next write comm
 });
 
 test('attack: the batch connection terminated while idle, and a write follows at once — it is told unavailable or commits', async (t) => {
-  const { db, other, committedIds } = await open(t);
+  const { db, other, committedIds } = await openItemsDatabase(t);
   await db.insertInto('items').values({ id: 1, note: 'a' }).execute();
   const pid = await writerPid(other);
   await other.query('SELECT pg_terminate_backend($1)', [pid]);
@@ -208,7 +188,7 @@ test('attack: the batch connection terminated while idle, and a write follows at
 });
 
 test('attack: destroy() with a batch stuck on a lock waits for it; writes made meanwhile commit or are refused', async (t) => {
-  const { db, database, other, committedIds, markClosed } = await open(t);
+  const { db, database, other, committedIds, markClosed } = await openItemsDatabase(t);
   await other.query('BEGIN');
   await other.query('LOCK TABLE items IN EXCLUSIVE MODE');
   const stuck = db.insertInto('items').values({ id: 1, note: 'stuck' }).execute();
@@ -231,7 +211,7 @@ test('attack: destroy() with a batch stuck on a lock waits for it; writes made m
 });
 
 test('attack: a named write with RETURNING whose result type changed (ALTER COLUMN TYPE) fails once at most, not forever on the batch connection', async (t) => {
-  const { db, other, committedIds } = await open(t);
+  const { db, other, committedIds } = await openItemsDatabase(t);
   const insert = prepared(db, 2, (id: number, note: string) => db.insertInto('items').values({ id, note }).returning(['id', 'note']));
   assert.deepEqual(await insert(1, 'a'), [{ id: 1, note: 'a' }]);
   await other.query('ALTER TABLE items ALTER COLUMN id TYPE bigint');
@@ -242,7 +222,7 @@ test('attack: a named write with RETURNING whose result type changed (ALTER COLU
 });
 
 test('attack: a read-only database (25006) — every write of the batch is told unavailable, none "rolled back too often"', async (t) => {
-  const { db, other, url } = await open(t);
+  const { db, other, url } = await openItemsDatabase(t);
   await db.insertInto('items').values({ id: 100, note: 'warm' }).execute();
   const name = new URL(url).pathname.slice(1);
   await other.query(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
@@ -256,7 +236,7 @@ test('attack: a read-only database (25006) — every write of the batch is told 
 });
 
 test('attack: a write deadlocking every time (40P01) — it gets its own error, its bystanders a "rolled back too often" one, never 25P02', async (t) => {
-  const { db, committedIds } = await open(t);
+  const { db, committedIds } = await openItemsDatabase(t);
   const outcomes = await Promise.allSettled([
     db.insertInto('items').values({ id: 1, note: 'a' }).execute(),
     sql`DO $$ BEGIN RAISE EXCEPTION 'always deadlocked' USING ERRCODE = '40P01'; END $$`.execute(db),

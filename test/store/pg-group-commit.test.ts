@@ -13,37 +13,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import { isDatabaseUnavailable, migrate, openDatabase } from '../../src/store/index.js';
 import { NamingClient } from '../../src/store/pg-group-commit.js';
 import { prepared, statementName } from '../../src/store/prepared.js';
 import { createPgDatabase } from '../support/node.js';
+import { openItemsDatabase } from '../support/pg-items.js';
 import { loadConfig } from '../../src/config.js';
 import { startApp } from '../../src/app.js';
 
-interface Tables {
-  items: { id: number; note: string };
-}
-
-async function open(t: import('node:test').TestContext) {
-  const scratch = await createPgDatabase();
-  const database = await openDatabase({ databaseUrl: scratch.url, dataDir: '' });
-  const db = database.db as unknown as Kysely<Tables>;
-  await sql`CREATE TABLE items (id integer PRIMARY KEY, note text NOT NULL)`.execute(db);
-  // The independent session: it sees only what is committed.
-  const other = new pg.Client({ connectionString: scratch.url });
-  await other.connect();
-  const committedIds = async () => (await other.query<{ id: number }>('SELECT id FROM items ORDER BY id')).rows.map((r) => r.id);
-  t.after(async () => {
-    await other.end();
-    await database.close();
-    await scratch.drop();
-  });
-  return { db, url: scratch.url, stats: database.groupCommit!, other, committedIds };
-}
 
 test('PostgreSQL: the writes of one turn share one COMMIT, and each settles only once committed', async (t) => {
-  const { db, stats, committedIds } = await open(t);
+  const { db, stats, committedIds } = await openItemsDatabase(t);
   const before = stats.commits;
   const seen: boolean[] = [];
   await Promise.all(
@@ -58,7 +39,7 @@ test('PostgreSQL: the writes of one turn share one COMMIT, and each settles only
 });
 
 test('PostgreSQL: a write that fails is rejected alone; the rest of its batch commits', async (t) => {
-  const { db, committedIds } = await open(t);
+  const { db, committedIds } = await openItemsDatabase(t);
   await db.insertInto('items').values({ id: 25, note: 'first' }).execute();
   const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => db.insertInto('items').values({ id: i + 1, note: `n${i}` }).execute()));
   const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ i, code: (r.reason as { code?: string }).code }] : []));
@@ -69,7 +50,7 @@ test('PostgreSQL: a write that fails is rejected alone; the rest of its batch co
 });
 
 test('PostgreSQL: a connection lost mid-batch fails that batch\'s writes as unavailable, and the next batch heals', async (t) => {
-  const { db, other, committedIds } = await open(t);
+  const { db, other, committedIds } = await openItemsDatabase(t);
   // Hold the table so the batch waits inside PostgreSQL, then end its session.
   await other.query('BEGIN');
   await other.query('LOCK TABLE items IN EXCLUSIVE MODE');
@@ -90,7 +71,7 @@ test('PostgreSQL: a connection lost mid-batch fails that batch\'s writes as unav
 });
 
 test('PostgreSQL: an explicit transaction commits and rolls back on its own, beside grouped writes', async (t) => {
-  const { db, committedIds } = await open(t);
+  const { db, committedIds } = await openItemsDatabase(t);
   const plain = db.insertInto('items').values({ id: 1, note: 'plain' }).execute();
   await assert.rejects(
     db.transaction().execute(async (trx) => {
@@ -109,7 +90,7 @@ test('PostgreSQL: an explicit transaction commits and rolls back on its own, bes
 });
 
 test('PostgreSQL: a prepared statement runs under its name, prepared once per connection; other text stays unnamed', async (t) => {
-  const { db, url } = await open(t);
+  const { db, url } = await openItemsDatabase(t);
   const insert = prepared(db, 2, (id: number, note: string) => db.insertInto('items').values({ id, note }));
   const read = prepared(db, 1, (id: number) => db.selectFrom('items').selectAll().where('id', '=', id));
   await insert(1, 'a');
