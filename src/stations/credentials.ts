@@ -34,25 +34,31 @@ export async function hashPassword(password: string, origin: 'chosen' | 'generat
   return `scrypt$${CHOSEN.N}$${CHOSEN.r}$${CHOSEN.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
+/**
+ * A stored hash's salt and key, or undefined when malformed. Every hash evguard
+ * wrote has a 16-byte salt and a 32-byte key; an empty key would match any
+ * password's empty derivation (timingSafeEqual of two empty buffers is true).
+ */
+function saltAndKey(salt: string, key: string): { salt: Buffer; expected: Buffer } | undefined {
+  const s = Buffer.from(salt, 'base64');
+  const expected = Buffer.from(key, 'base64');
+  return s.length < 16 || expected.length !== 32 ? undefined : { salt: s, expected };
+}
+
 export async function verifyPassword(password: Buffer | string, stored: string): Promise<boolean> {
   const parts = stored.split('$');
   if (parts.length === 3 && parts[0] === 'hmac-sha256') {
-    const salt = Buffer.from(parts[1]!, 'base64');
-    const expected = Buffer.from(parts[2]!, 'base64');
-    if (salt.length < 16 || expected.length !== 32) return false;
-    return timingSafeEqual(saltedMac(salt, password), expected);
+    const hash = saltAndKey(parts[1]!, parts[2]!);
+    return !!hash && timingSafeEqual(saltedMac(hash.salt, password), hash.expected);
   }
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
   // A hash is data from the database: refuse parameters that would make one check a denial of service.
   if (!(N >= 2 && N <= CHOSEN.N && Number.isInteger(Math.log2(N)) && r >= 1 && r <= 16 && p >= 1 && p <= 4)) return false;
-  const salt = Buffer.from(parts[4]!, 'base64');
-  const expected = Buffer.from(parts[5]!, 'base64');
-  // Every scrypt hash evguard wrote has a 16-byte salt and a 32-byte key. An empty key would derive
-  // an empty key for any password, and timingSafeEqual of two empty buffers is true.
-  if (salt.length < 16 || expected.length !== 32) return false;
-  const actual = await scryptAsync(password, salt, expected.length, { N, r, p });
-  return timingSafeEqual(actual, expected);
+  const hash = saltAndKey(parts[4]!, parts[5]!);
+  if (!hash) return false;
+  const actual = await scryptAsync(password, hash.salt, hash.expected.length, { N, r, p });
+  return timingSafeEqual(actual, hash.expected);
 }
 
 /** A fresh password in OCPP's allowed character set (passwordString), 32 characters, ~190 bits. */
@@ -75,8 +81,9 @@ export function passwordProblem(password: unknown): string | undefined {
 /**
  * Remembers, in memory only, that a station's password was verified against
  * its current hash, so a station with an operator-chosen password that
- * reconnects after a network blip costs an HMAC instead of a scrypt. The key is random per process and never stored;
- * a changed hash (rotation) or a restart invalidates every entry.
+ * reconnects after a network blip costs an HMAC instead of a scrypt. The key
+ * is random per process and never stored; a changed hash (rotation) or a
+ * restart invalidates every entry.
  */
 export function createVerifiedCache(maxEntries = 200_000) {
   const key = randomBytes(32);
