@@ -10,7 +10,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
 import { GroupCommitSqliteDialect, type GroupCommitStats } from './sqlite-group-commit.js';
-import { GroupCommitPostgresDialect, NamingClient } from './pg-group-commit.js';
+import { GroupCommitPostgresDialect, NamingClient, PG_DATABASE_DOWN } from './pg-group-commit.js';
 export type { GroupCommitStats };
 import { storeErrors } from './errors.js';
 
@@ -132,7 +132,7 @@ async function probe(db: Kysely<NoTables>, timeoutMs = 2000, writeCheck = false)
 }
 
 /** PostgreSQL SQLSTATE classes and codes, and SQLite result codes, that mean "the database is not there or cannot take writes", not "this input is wrong". */
-const PG_UNAVAILABLE = /^(08|53|57P|58)|^55000$|^25006$/;
+const pgUnavailable = (code: string) => PG_DATABASE_DOWN.test(code) || code === '55000';
 const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|PROTOCOL|NOTADB|CORRUPT)/;
 const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
 
@@ -140,7 +140,7 @@ const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPI
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | undefined;
   const code = typeof e?.code === 'string' ? e.code : '';
-  if (PG_UNAVAILABLE.test(code) || SQLITE_UNAVAILABLE.test(code) || NET_UNAVAILABLE.has(code)) return true;
+  if (pgUnavailable(code) || SQLITE_UNAVAILABLE.test(code) || NET_UNAVAILABLE.has(code)) return true;
   const message = typeof e?.message === 'string' ? e.message : '';
   // pg reports a connection lost mid-query without a code.
   return /^Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(message);

@@ -56,10 +56,10 @@ const MAX_BATCH = 500;
 const MAX_ATTEMPTS = 5;
 /**
  * SQLSTATEs that say the database cannot take writes now (connection, resources, shutdown, system error,
- * read-only): what isDatabaseUnavailable (index.ts) calls unavailable, less 55000, which a single write
- * can earn on its own (currval before nextval).
+ * read-only). isDatabaseUnavailable (index.ts) adds 55000, which a single write can also earn on its
+ * own (currval before nextval), so it does not condemn a whole batch.
  */
-const DATABASE_DOWN = /^(08|53|57P|58)|^25006$/;
+export const PG_DATABASE_DOWN = /^(08|53|57P|58)|^25006$/;
 /** Deadlock and serialization failure: nobody's write was wrong, all run again. */
 const RETRY_ALL = new Set(['40P01', '40001']);
 
@@ -288,7 +288,7 @@ class PgGroupCommitDriver implements Driver {
     // itself never reached the server's transaction and fails on its own.
     const first = results.findIndex((r) => r.status === 'rejected' && sqlState(r.reason));
     const cause = first >= 0 ? (results[first] as PromiseRejectedResult).reason : undefined;
-    if (DATABASE_DOWN.test(sqlState(cause) ?? '')) {
+    if (PG_DATABASE_DOWN.test(sqlState(cause) ?? '')) {
       // Not the write's fault: the database cannot take writes now (read-only, shutting down, disk full), and no
       // write of the batch would fare better run again. All are told so, as a single write would be.
       for (const w of batch) w.reject(cause);
