@@ -350,7 +350,13 @@ async function snapshotNode(node: ChildProcess, httpPort: number) {
   const known = new Set(readdirSync(dir));
   node.kill('SIGUSR2');
   await sleep(500);
-  await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+  // A kept-alive connection can meet the server's idle timer the moment the
+  // main thread is free again (ECONNRESET): ask again on a fresh one.
+  for (let attempt = 1; ; attempt++) {
+    const ok = await fetch(`http://127.0.0.1:${httpPort}/healthz`).then(() => true, (err) => (attempt < 5 ? false : Promise.reject(err)));
+    if (ok) break;
+    await sleep(200);
+  }
   const file = readdirSync(dir).find((f) => !known.has(f) && f.endsWith('.heapsnapshot'));
   if (!file) throw new Error('the node wrote no heap snapshot');
   const totals = heapTotals(path.join(dir, file));
