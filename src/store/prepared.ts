@@ -21,8 +21,15 @@ export function statementName(sql: string): string | undefined {
   return names.get(sql);
 }
 
+/** A statement compiled once; `in(trx)` runs the same one inside a database transaction. */
+export interface Prepared<A extends unknown[], R> {
+  (...args: A): Promise<R[]>;
+  /** The statement on `executor` instead (a transaction of the same database). */
+  in(executor: Kysely<any>): (...args: A) => Promise<R[]>;
+}
+
 /** Runs the statement with these arguments; resolves with its rows (none for a write). */
-export function prepared<A extends unknown[], R = unknown>(db: Kysely<any>, arity: A['length'], build: (...args: A) => Compilable<R>): (...args: A) => Promise<R[]> {
+export function prepared<A extends unknown[], R = unknown>(db: Kysely<any>, arity: A['length'], build: (...args: A) => Compilable<R>): Prepared<A, R> {
   let compiled: { sql: string; slots: { arg?: number; value?: unknown }[] } | undefined;
   const compile = () => {
     const markers = Array.from({ length: arity }, (_, i) => `\u0000evguard-arg-${i}\u0000`);
@@ -33,8 +40,26 @@ export function prepared<A extends unknown[], R = unknown>(db: Kysely<any>, arit
     if (!names.has(query.sql)) names.set(query.sql, `evguard_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`);
     return { sql: query.sql, slots };
   };
-  return async (...args: A) => {
+  const on = (executor: Kysely<any>) => async (...args: A) => {
     compiled ??= compile();
-    return (await db.executeQuery<R>(CompiledQuery.raw(compiled.sql, compiled.slots.map((s) => (s.arg === undefined ? s.value : args[s.arg]))))).rows;
+    return (await executor.executeQuery<R>(CompiledQuery.raw(compiled.sql, compiled.slots.map((s) => (s.arg === undefined ? s.value : args[s.arg]))))).rows;
   };
+  return Object.assign(on(db), { in: on });
+}
+
+/**
+ * A statement over a record's fields, for rows of many columns (an insert or
+ * update of a whole record): `fields` names the record's keys, each a
+ * parameter of the statement.
+ */
+export function preparedRecord<K extends string, R = unknown>(db: Kysely<any>, fields: readonly K[], build: (record: Record<K, any>) => Compilable<R>): Prepared<[Record<K, unknown>], R> {
+  const statement = prepared<unknown[], R>(db, fields.length, (...markers) => build(Object.fromEntries(fields.map((f, i) => [f, markers[i]])) as Record<K, any>));
+  // Every field is a parameter: one left undefined binds NULL (better-sqlite3 refuses undefined).
+  const values = (record: Record<K, unknown>) => fields.map((f) => record[f] ?? null);
+  return Object.assign((record: Record<K, unknown>) => statement(...values(record)), {
+    in: (executor: Kysely<any>) => {
+      const run = statement.in(executor);
+      return (record: Record<K, unknown>) => run(...values(record));
+    },
+  });
 }

@@ -4,9 +4,10 @@
  * issued. Only this file holds their SQL; index.ts and ids.ts work through
  * the repository below, other modules through the transactions API.
  */
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Selectable, Updateable } from 'kysely';
 import { sql, type Database, type Dialect, type Kysely, type Migration } from '../store/index.js';
 import { tablesOf, type Defaulted } from '../store/tables.js';
+import { prepared, preparedRecord } from '../store/prepared.js';
 
 export interface TransactionsTables {
   transactions: {
@@ -176,8 +177,48 @@ export const transactionsMigrations: Record<string, Migration> = {
   },
 };
 
+type TransactionColumn = keyof TransactionsTables['transactions'];
+type EventColumn = keyof TransactionsTables['transaction_events'];
+
+/** Every column, named (not `SELECT *`, so PostgreSQL may keep the statement by name; see src/store/pg-group-commit.ts). */
+const TRANSACTION_COLUMNS = [
+  'id', 'station_id', 'transaction_id', 'evse_id', 'connector_id', 'id_token', 'state', 'started_at', 'ended_at',
+  'energy_start_wh', 'energy_stop_wh', 'energy_wh', 'sample_min_wh', 'sample_max_wh', 'last_sample_at', 'power_w', 'soc',
+  'stopped_reason', 'max_seq_no', 'auth_status', 'auth_at', 'abandoned_by', 'flags', 'events', 'seq_gaps',
+  'offline_events', 'late_events', 'implausible_events', 'updated_at',
+] as const satisfies readonly TransactionColumn[];
+const EVENT_COLUMNS = [
+  'transaction_id', 'dedup_key', 'station_id', 'kind', 'seq_no', 'timestamp', 'offline', 'payload', 'flags', 'received_at',
+] as const satisfies readonly EventColumn[];
+// Fails to compile if a column is added to the tables above and not to the lists.
+type Missing<T, L extends readonly unknown[]> = Exclude<T, L[number]>;
+const complete: [Missing<TransactionColumn, typeof TRANSACTION_COLUMNS>, Missing<EventColumn, typeof EVENT_COLUMNS>] extends [never, never] ? true : never = true;
+void complete;
+
+/**
+ * The statements of a station's transaction message (every TransactionEvent,
+ * 1.6 MeterValues, Start and Stop), compiled once (src/store/prepared.ts):
+ * building the whole-record update was most of the message's query cost.
+ */
+function hotStatements(db: Kysely<TransactionsTables>, dialect: Dialect) {
+  return {
+    getForUpdate: prepared(db, 1, (id: string) => {
+      const read = db.selectFrom('transactions').select(TRANSACTION_COLUMNS).where('id', '=', id);
+      return dialect === 'postgres' ? read.forUpdate() : read;
+    }),
+    insertEvent: preparedRecord(db, EVENT_COLUMNS, (row) =>
+      db.insertInto('transaction_events').values(row).onConflict((oc) => oc.columns(['transaction_id', 'dedup_key']).doNothing()).returning('dedup_key'),
+    ),
+    insert: preparedRecord(db, TRANSACTION_COLUMNS, (row) => db.insertInto('transactions').values(row)),
+    updateRecord: preparedRecord(db, TRANSACTION_COLUMNS, ({ id, ...rest }) => db.updateTable('transactions').set(rest).where('id', '=', id)),
+    stationOfLegacyId: prepared(db, 1, (id: number) => db.selectFrom('legacy_transaction_ids').select('station_id').where('id', '=', id)),
+  };
+}
+
+type HotStatements = ReturnType<typeof hotStatements>;
+
 /** The repository over one connection or one database transaction. */
-function repository(db: Kysely<TransactionsTables>, dialect: Dialect) {
+function repository(db: Kysely<TransactionsTables>, dialect: Dialect, hot: HotStatements) {
   return {
     async get(id: string): Promise<TransactionRow | undefined> {
       return db.selectFrom('transactions').selectAll().where('id', '=', id).executeTakeFirst();
@@ -188,12 +229,15 @@ function repository(db: Kysely<TransactionsTables>, dialect: Dialect) {
      * one writer anyway).
      */
     async getForUpdate(id: string): Promise<TransactionRow | undefined> {
-      let read = db.selectFrom('transactions').selectAll().where('id', '=', id);
-      if (dialect === 'postgres') read = read.forUpdate();
-      return read.executeTakeFirst();
+      return (await hot.getForUpdate.in(db)(id))[0] as TransactionRow | undefined;
     },
-    async insert(row: Insertable<TransactionsTables['transactions']>): Promise<void> {
-      await db.insertInto('transactions').values(row).execute();
+    /** A new record, every column given. */
+    async insert(row: TransactionRow): Promise<void> {
+      await hot.insert.in(db)(row);
+    },
+    /** Writes every column of the record. */
+    async updateRecord(row: TransactionRow): Promise<void> {
+      await hot.updateRecord.in(db)(row);
     },
     async update(id: string, change: Updateable<TransactionsTables['transactions']>): Promise<void> {
       await db.updateTable('transactions').set(change).where('id', '=', id).execute();
@@ -218,13 +262,8 @@ function repository(db: Kysely<TransactionsTables>, dialect: Dialect) {
       return query.orderBy('updated_at', 'desc').orderBy('id').limit(q.limit).offset(q.offset).execute();
     },
     /** Stores a message in the event log unless one with the same key is there; whether it was stored. */
-    async insertEvent(row: Insertable<TransactionsTables['transaction_events']>): Promise<boolean> {
-      const inserted = await db
-        .insertInto('transaction_events')
-        .values(row)
-        .onConflict((oc) => oc.columns(['transaction_id', 'dedup_key']).doNothing())
-        .executeTakeFirst();
-      return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
+    async insertEvent(row: TransactionEventRow): Promise<boolean> {
+      return (await hot.insertEvent.in(db)(row)).length > 0;
     },
     /** The transaction's event log in arrival order. */
     async events(transactionKey: string): Promise<TransactionEventRow[]> {
@@ -250,7 +289,7 @@ function repository(db: Kysely<TransactionsTables>, dialect: Dialect) {
       },
       /** The station a 1.6 id was issued to. */
       async stationOf(id: number): Promise<string | undefined> {
-        const row = await db.selectFrom('legacy_transaction_ids').select('station_id').where('id', '=', id).executeTakeFirst();
+        const row = (await hot.stationOfLegacyId.in(db)(id))[0] as { station_id: string } | undefined;
         return row?.station_id;
       },
     },
@@ -261,11 +300,12 @@ export type TransactionsRepository = ReturnType<typeof repository>;
 
 export function createTransactionsStore(database: Database) {
   const db = tablesOf<TransactionsTables>(database);
+  const hot = hotStatements(db, database.dialect);
   return {
-    ...repository(db, database.dialect),
+    ...repository(db, database.dialect, hot),
     /** Runs `work` in one database transaction, with the repository bound to it. */
     transaction<T>(work: (tx: TransactionsRepository) => Promise<T>): Promise<T> {
-      return db.transaction().execute((trx) => work(repository(trx, database.dialect)));
+      return db.transaction().execute((trx) => work(repository(trx, database.dialect, hot)));
     },
   };
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { openDatabase } from '../../src/store/index.js';
-import { prepared } from '../../src/store/prepared.js';
+import { prepared, preparedRecord } from '../../src/store/prepared.js';
 import { createPgDatabase, testDatabases } from '../support/node.js';
 
 for (const dialect of testDatabases()) {
@@ -42,5 +42,19 @@ for (const dialect of testDatabases()) {
     assert.deepEqual(await byKind('other', 0), []);
     const inline = prepared(db, 1, (id: string) => db.selectFrom('notes').select(sql.lit(id).as('x')));
     await assert.rejects(inline('a'), /not inline/);
+
+    // The same statement inside a transaction: what it wrote goes with the transaction's outcome.
+    const note = preparedRecord(db, ['n', 'id', 'body'] as const, (r) => db.insertInto('notes').values({ ...r, kind: 'record' }));
+    await db.transaction().execute(async (trx: any) => {
+      await note.in(trx)({ id: 'c', body: 'kept', n: 3 });
+      assert.deepEqual((await byKind.in(trx)('record', 0)).map((r: any) => r.id), ['c']);
+    });
+    await assert.rejects(db.transaction().execute(async (trx: any) => {
+      await note.in(trx)({ id: 'd', body: 'undone', n: 4 });
+      throw new Error('roll back');
+    }), /roll back/);
+    // A field left out binds NULL: the NOT NULL column refuses it instead of storing a default.
+    await assert.rejects(note({ id: 'e', n: 5 } as any));
+    assert.deepEqual((await byKind('record', 0)).map((r: any) => ({ id: r.id, n: Number(r.n) })), [{ id: 'c', n: 3 }]);
   });
 }
