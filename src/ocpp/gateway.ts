@@ -22,6 +22,7 @@ import { StationBudget, type Spend } from './budget.js';
 import { attributeFault, faultOwner } from './faults.js';
 import { SeenIds } from './seen-ids.js';
 import { createKeepAlive } from './keep-alive.js';
+import { compactListeners, sharedClientState, slimClient } from './slim-client.js';
 // Before any ws socket exists: a failed receiver must read no further chunk (see the module).
 import './ws-receiver-guard.js';
 
@@ -123,6 +124,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     client._handshake = { identity: client.identity, remoteAddress: client.handshake?.remoteAddress };
   };
   const live = new Map<string, Session>();
+  const shared = sharedClientState();
   const keepAlive = createKeepAlive(config.pingIntervalMs);
   /**
    * A station's budget outlives its connections until it has refilled, so a
@@ -214,6 +216,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       client,
     };
     live.set(session.stationId, session);
+    slimClient(client, shared);
     forgetUpgrade(client);
     rewriteErrorSpelling(client, version);
     containClose(client, session);
@@ -304,6 +307,8 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       hooks.disconnected(session, code, String(reason ?? ''));
     });
     hooks.connected(session);
+    // Every listener of the session is in place now.
+    for (const emitter of [client, ws, ws._socket, ws._receiver]) compactListeners(emitter);
   });
 
   return {
@@ -398,22 +403,25 @@ function containClose(client: any, session: Session): void {
  * closes, whichever comes first.
  */
 function inFlightHandshakes(max: number, perAddress: number) {
-  const held = new Map<Duplex, string>();
+  const held = new Map<Duplex, { address: string; onClose: () => void }>();
   const byAddress = new Map<string, number>();
   const release = (socket: Duplex) => {
-    const address = held.get(socket);
-    if (address === undefined) return;
+    const slot = held.get(socket);
+    if (slot === undefined) return;
     held.delete(socket);
-    const n = (byAddress.get(address) ?? 1) - 1;
-    if (n > 0) byAddress.set(address, n);
-    else byAddress.delete(address);
+    // A live session's socket would otherwise keep this listener as long as it is open.
+    socket.off('close', slot.onClose);
+    const n = (byAddress.get(slot.address) ?? 1) - 1;
+    if (n > 0) byAddress.set(slot.address, n);
+    else byAddress.delete(slot.address);
   };
   return {
     take(socket: Duplex, address: string): boolean {
       if (held.size >= max || (byAddress.get(address) ?? 0) >= perAddress) return false;
-      held.set(socket, address);
+      const onClose = () => release(socket);
+      held.set(socket, { address, onClose });
       byAddress.set(address, (byAddress.get(address) ?? 0) + 1);
-      socket.once('close', () => release(socket));
+      socket.on('close', onClose);
       return true;
     },
     release,

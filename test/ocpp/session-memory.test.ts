@@ -11,7 +11,10 @@ import { startTestNode } from '../support/node.js';
 import { connectRaw } from '../support/raw-client.js';
 
 setFlagsFromString('--expose-gc');
+setFlagsFromString('--allow-natives-syntax');
 const gc: () => void = runInNewContext('gc');
+/** Whether V8 keeps the object's properties in a hidden class (fast) rather than a hash table. */
+const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (o: object) => boolean;
 
 async function heapAfterGc(): Promise<number> {
   for (let i = 0; i < 3; i++) {
@@ -51,10 +54,17 @@ test('a live session keeps neither the upgrade request nor the password, and its
   assert.deepEqual(Object.keys(session.client.handshake).sort(), ['identity', 'remoteAddress']);
   assert.equal(session.remoteAddress, '127.0.0.1');
   const socket = session.client._ws._socket;
-  // What is left on the socket for these events is ws's own, and the in-flight handshake bound's release.
+  // What is left on the socket for these events is Node's and ws's own: the in-flight handshake bound released its slot.
   for (const event of ['end', 'close', 'error']) {
-    for (const l of socket.listeners(event)) assert.doesNotMatch(String(l), /abortUpgrade|before upgrade complete/, `an upgrade listener for '${event}' is left on the socket`);
+    for (const l of socket.listeners(event)) assert.doesNotMatch(String(l), /abortUpgrade|before upgrade complete|release\(socket\)/, `an upgrade listener for '${event}' is left on the socket`);
   }
+  // The session's listener tables are fast objects, not hash tables (slim-client.ts: compactListeners).
+  for (const [name, emitter] of [['client', session.client], ['WebSocket', session.client._ws], ['socket', socket]] as const) {
+    assert.ok(hasFastProperties(emitter._events), `the ${name}'s listener table is in dictionary mode`);
+  }
+  // ocpp-rpc's per-client state that a session never uses is let go (slim-client.ts: slimClient).
+  assert.equal(session.client._nextPingTimeout, undefined);
+  assert.equal(session.client._backoffStrategy, undefined);
   // The session still works both ways after the trim.
   const answer = node.app.gateway.call('NOREQUEST1', 'TriggerMessage', { requestedMessage: 'Heartbeat' });
   await c.waitForCall('TriggerMessage');
