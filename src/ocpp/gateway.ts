@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { RPCServer } from 'ocpp-rpc';
 import type { OcppConfig } from '../config.js';
-import { gatewayErrors, ocppError, toRpcError, wireErrorCode } from './errors.js';
+import { gatewayErrors } from './errors.js';
 import type { OcppVersion } from '../model/ocpp-version.js';
 import type { StationContext } from '../model/station.js';
 import type { HandshakeDecision, HandshakeFacts } from '../model/handshake.js';
@@ -18,11 +18,11 @@ import type { HandshakeDecision, HandshakeFacts } from '../model/handshake.js';
 export type { HandshakeDecision, HandshakeFacts };
 import { createValidator, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, type OcppValidator } from './validator.js';
 import { parseStationPath, refuseUpgrade } from './handshake.js';
-import { StationBudget, type Spend } from './budget.js';
-import { attributeFault, faultOwner } from './faults.js';
-import { SeenIds } from './seen-ids.js';
+import { StationBudget } from './budget.js';
+import { faultOwner } from './faults.js';
 import { createKeepAlive } from './keep-alive.js';
 import { compactListeners, sharedClientState, slimClient } from './slim-client.js';
+import { attach, Connection, type ConnectionContext } from './connection.js';
 // Before any ws socket exists: a failed receiver must read no further chunk (see the module).
 import './ws-receiver-guard.js';
 
@@ -71,21 +71,7 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const SEEN_IDS_KEPT = 1024;
 const UPGRADE_EVENTS = ['end', 'close', 'error'];
-/** How long a station that goes on sending after the node's Close keeps its connection, unread, so it can still read the Close. */
-const CLOSE_GRACE_MS = 1000;
-const BAD_FRAME_ID = Symbol('badFrameId');
-
-/** The message id of a frame that failed to parse fully, if one can be read. */
-function readableId(buffer: Buffer): string | undefined {
-  try {
-    const frame = JSON.parse(String(buffer));
-    return Array.isArray(frame) && typeof frame[1] === 'string' && frame[1].length <= 36 ? frame[1] : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId?: string }): Gateway {
   const validators = (Object.keys(SUBPROTOCOLS) as OcppVersion[]).map(createValidator);
@@ -125,6 +111,14 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
   };
   const live = new Map<string, Session>();
   const shared = sharedClientState();
+  const connections: ConnectionContext = {
+    hooks,
+    config,
+    ended({ session }) {
+      if (live.get(session.stationId) === session) live.delete(session.stationId);
+      releaseBudget(session.stationId);
+    },
+  };
   const keepAlive = createKeepAlive(config.pingIntervalMs);
   /**
    * A station's budget outlives its connections until it has refilled, so a
@@ -218,94 +212,8 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     live.set(session.stationId, session);
     slimClient(client, shared);
     forgetUpgrade(client);
-    rewriteErrorSpelling(client, version);
-    containClose(client, session);
-    const seen = new SeenIds(SEEN_IDS_KEPT);
-    const budget = takeBudget(session.stationId);
-    const report = throttledReports(session, hooks);
-    let chain: Promise<unknown> = Promise.resolve();
-    let closing = false;
-    /** Over budget for good: a WebSocket close handshake with 1008, after the refusal already queued is written. */
-    const closeForBudget = (why: string) => {
-      if (closing) return;
-      closing = true;
-      report('RateLimited', why);
-      setImmediate(() => void client.close({ code: 1008, reason: 'Message rate limit exceeded' }));
-    };
-
-    // Every frame is counted before ocpp-rpc parses it (prepended, so it runs first):
-    // messages, and pings and pongs, which ws answers and reports without ocpp-rpc.
     const ws = client._ws;
-    const heartbeat = keepAlive.add(ws);
-    let verdict: Spend = 'ok';
-    let paused = false;
-    let cutOff = false;
-    const onFrame = () => {
-      heartbeat.alive();
-      if (ws.readyState !== 1) {
-        // A frame after the node's Close: the station is not closing. Read nothing more
-        // (nothing would refill a budget now) and end the connection once it had time to read the Close.
-        if (cutOff) return;
-        cutOff = true;
-        ws.pause();
-        setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
-        return;
-      }
-      verdict = budget.frame();
-      if (verdict === 'close') return closeForBudget(`frames over ${config.ratePerSecond}/s beyond the burst of ${config.rateBurst}`);
-      if (verdict === 'slow' && !paused && !closing) {
-        // Backpressure: stop reading this socket until the budget refills; the kernel holds the rest.
-        paused = true;
-        ws.pause();
-        setTimeout(() => {
-          paused = false;
-          if (ws.readyState === 1) ws.resume();
-        }, budget.pauseMs()).unref();
-      }
-    };
-    for (const event of ['message', 'ping', 'pong']) ws.prependListener(event, onFrame);
-    const invalidFrame = (detail: string) => {
-      report('InvalidMessage', detail);
-      if (budget.invalidFrame() === 'close') closeForBudget(`invalid frames over ${config.invalidPerSecond}/s beyond the burst of ${config.invalidBurst}`);
-    };
-    client.on('badMessage', ({ error, buffer }: { error: Error; buffer: Buffer }) => {
-      // ocpp-rpc sends its CALLERROR right after this event, before it has read the id; keep it for the reply.
-      client[BAD_FRAME_ID] = readableId(buffer);
-      invalidFrame(error.message.slice(0, 200));
-    });
-    client.on('strictValidationFailure', ({ outbound, method, error }: any) => {
-      if (!outbound) invalidFrame(`${method}: ${String(error?.message).slice(0, 200)}`);
-    });
-    client.on('socketError', (err: Error) => {
-      // Tagged, so a rejection it causes further down is known to be this station's (see faults.ts).
-      attributeFault(err, session.stationId);
-      report('InvalidMessage', `socket error: ${String((err as any).code ?? err.message).slice(0, 200)}`);
-    });
-    client.handle(async ({ method, params, messageId }: { method: string; params: unknown; messageId: string }) => {
-      if (!seen.add(messageId)) {
-        report('ReplayedMessageId', `${method} reused message id ${messageId.slice(0, 64)}`);
-        throw ocppError('RpcFrameworkError', 'Message id already used on this connection');
-      }
-      if (verdict !== 'ok') {
-        report('RateLimited', `${method} over ${config.ratePerSecond}/s`);
-        throw ocppError('SecurityError', 'Message rate limit exceeded');
-      }
-      // One CALL at a time per station, so its messages are stored in the order sent.
-      const run = chain.then(() => hooks.dispatch(session, method, params));
-      chain = run.catch(() => undefined);
-      try {
-        return await run;
-      } catch (err) {
-        throw toRpcError(err);
-      }
-    });
-    client.once('close', ({ code, reason }: { code: number; reason: Buffer | string }) => {
-      if (live.get(session.stationId) === session) live.delete(session.stationId);
-      heartbeat.remove();
-      releaseBudget(session.stationId);
-      report.flush();
-      hooks.disconnected(session, code, String(reason ?? ''));
-    });
+    attach(client, new Connection(session, ws, takeBudget(session.stationId), keepAlive.add(ws), connections));
     hooks.connected(session);
     // Every listener of the session is in place now.
     for (const emitter of [client, ws, ws._socket, ws._receiver]) compactListeners(emitter);
@@ -380,23 +288,6 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
 }
 
 /**
- * ocpp-rpc starts close handshakes of its own (past maxBadMessages, after a
- * failed send) and leaves the promise `close()` returns unhandled. A peer
- * that errors its socket before answering the Close (invalid UTF-8, an
- * oversized frame header) rejects that promise, and Node would end the
- * process. Every close promise of the client is given a handler here; callers
- * that await it still see the rejection.
- */
-function containClose(client: any, session: Session): void {
-  const close = client.close.bind(client);
-  client.close = (opts?: unknown) => {
-    const closed: Promise<unknown> = close(opts);
-    closed.catch((err) => attributeFault(err, session.stationId));
-    return closed;
-  };
-}
-
-/**
  * Upgrades between the request and the authentication decision (password
  * hashing, certificate checks, the duplicate probe), bounded in all and per
  * source address. A slot is released when the decision is made or the socket
@@ -426,48 +317,6 @@ function inFlightHandshakes(max: number, perAddress: number) {
     },
     release,
   };
-}
-
-const REPORTS_PER_WINDOW = 5;
-const REPORT_WINDOW_MS = 10_000;
-/** Suppressed reports go out as one event standing for this many, so detectors still count every one. */
-const SUMMARY_EVERY = 50;
-
-/**
- * A flooding station must not turn into a flood of stored security events:
- * per kind, the first few of each window are reported one by one; the rest
- * are stored as one event per SUMMARY_EVERY with `occurrences` set, and what
- * is left goes out with the next report or when the session ends.
- */
-function throttledReports(session: Session, hooks: GatewayHooks) {
-  type Kind = 'InvalidMessage' | 'ReplayedMessageId' | 'RateLimited';
-  // Made on the first report: most stations never have one.
-  let windows: Map<Kind, { start: number; count: number; suppressed: number }> | undefined;
-  const summary = (kind: Kind, n: number) => hooks.misbehaved(session, kind, `${n} more ${kind} not reported one by one`, n);
-  const report = (kind: Kind, detail: string) => {
-    const now = Date.now();
-    windows ??= new Map();
-    let w = windows.get(kind);
-    let carried = 0;
-    if (!w || now - w.start > REPORT_WINDOW_MS) {
-      carried = w?.suppressed ?? 0;
-      w = { start: now, count: 0, suppressed: 0 };
-      windows.set(kind, w);
-    }
-    if (++w.count > REPORTS_PER_WINDOW) {
-      if (++w.suppressed >= SUMMARY_EVERY) {
-        summary(kind, w.suppressed);
-        w.suppressed = 0;
-      }
-      return;
-    }
-    hooks.misbehaved(session, kind, carried ? `${detail} (and ${carried} more like it before)` : detail, 1 + carried);
-  };
-  report.flush = () => {
-    for (const [kind, w] of windows ?? []) if (w.suppressed) summary(kind, w.suppressed);
-    windows = undefined;
-  };
-  return report;
 }
 
 function peerChain(socket: TLSSocket): Buffer[] | undefined {
@@ -505,28 +354,4 @@ function isAlive(client: any, ms: number): Promise<boolean> {
       done(false);
     }
   });
-}
-
-/**
- * ocpp-rpc answers frame-level faults (bad JSON, unknown message type) with
- * 2.x codes; 1.6 has neither RpcFrameworkError nor MessageTypeNotSupported.
- * A frame whose id could not be read gets "-1" (OCPP-J 2.0.1 §4.2.3).
- */
-function rewriteErrorSpelling(client: any, version: OcppVersion): void {
-  const send = client.sendRaw.bind(client);
-  client.sendRaw = (text: string) => {
-    if (text.startsWith('[4,')) {
-      try {
-        const frame = JSON.parse(text);
-        // ocpp-rpc uses "-1" until it has read the id; a frame rejected for its type still has a readable id.
-        if (typeof frame[1] !== 'string' || frame[1] === '-1') frame[1] = client[BAD_FRAME_ID] ?? '-1';
-        client[BAD_FRAME_ID] = undefined;
-        frame[2] = wireErrorCode(version, frame[2]);
-        text = JSON.stringify(frame);
-      } catch {
-        // leave it as ocpp-rpc built it
-      }
-    }
-    send(text);
-  };
 }

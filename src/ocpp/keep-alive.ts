@@ -29,9 +29,16 @@ export interface KeepAlive {
   close(): void;
 }
 
-interface Entry {
-  ws: WebSocket;
-  awaitingAnswer: boolean;
+/** One connection's place in its group; it is the handle too (no closures per connection). */
+class Entry implements KeepAliveHandle {
+  awaitingAnswer = false;
+  constructor(readonly ws: WebSocket, private readonly group: Set<Entry>) {}
+  alive(): void {
+    this.awaitingAnswer = false;
+  }
+  remove(): void {
+    this.group.delete(this);
+  }
 }
 
 export function createKeepAlive(intervalMs: number): KeepAlive {
@@ -69,14 +76,11 @@ export function createKeepAlive(intervalMs: number): KeepAlive {
   const timer = intervalMs > 0 && intervalMs <= 2_147_483_647 ? setInterval(tick, Math.max(1, Math.floor(intervalMs / GROUPS))).unref() : undefined;
   return {
     add(ws) {
-      const entry: Entry = { ws, awaitingAnswer: false };
       const group = groups[nextGroup]!;
       nextGroup = (nextGroup + 1) % GROUPS;
+      const entry = new Entry(ws, group);
       if (timer) group.add(entry);
-      return {
-        alive: () => void (entry.awaitingAnswer = false),
-        remove: () => void group.delete(entry),
-      };
+      return entry;
     },
     close() {
       clearInterval(timer);
