@@ -12,7 +12,8 @@
  * - a reconnect backoff strategy: a server-side client never reconnects;
  * - the keep-alive timer `_keepAlive` arms even with pinging off (the
  *   gateway runs one keep-alive for all connections, keep-alive.ts): it
- *   holds a Timeout, an EventEmitter and their closure per client.
+ *   holds a Timeout, an EventEmitter and their closure per client;
+ * - its two maps of calls in flight (each way) become SmallMaps.
  *
  * ocpp-rpc 2.x keeps these as fields set in its constructor; the gateway's
  * tests exercise every path that reads them (strict validation both ways,
@@ -43,6 +44,61 @@ export function slimClient(client: any, shared: SharedClientState): void {
   client._backoffStrategy = undefined;
   clearTimeout(client._nextPingTimeout);
   client._nextPingTimeout = undefined;
+  // Empty at this point: the client has read no frame yet (it starts reading on the next tick).
+  if (client._pendingCalls.size === 0) client._pendingCalls = new SmallMap();
+  if (client._pendingResponses.size === 0) client._pendingResponses = new SmallMap();
+}
+
+/**
+ * The map ocpp-rpc keeps of a client's calls in flight, for the methods it
+ * uses (has, get, set, delete, values, size). A station has one call in
+ * flight at a time each way as a rule, so the one entry is held in two
+ * fields and a Map is made only while there are more: a Map takes about
+ * 300 bytes even when empty, and ocpp-rpc keeps two per client.
+ */
+export class SmallMap<K, V> {
+  private only = false;
+  private key: K | undefined;
+  private value: V | undefined;
+  private more: Map<K, V> | undefined;
+
+  get size(): number {
+    return (this.only ? 1 : 0) + (this.more?.size ?? 0);
+  }
+
+  has(key: K): boolean {
+    return (this.only && this.key === key) || (this.more?.has(key) ?? false);
+  }
+
+  get(key: K): V | undefined {
+    return this.only && this.key === key ? this.value : this.more?.get(key);
+  }
+
+  set(key: K, value: V): this {
+    if (this.only && this.key === key) this.value = value;
+    else if (!this.only && !this.more?.has(key)) {
+      this.only = true;
+      this.key = key;
+      this.value = value;
+    } else (this.more ??= new Map()).set(key, value);
+    return this;
+  }
+
+  delete(key: K): boolean {
+    if (this.only && this.key === key) {
+      this.only = false;
+      this.key = this.value = undefined;
+      return true;
+    }
+    const deleted = this.more?.delete(key) ?? false;
+    if (this.more?.size === 0) this.more = undefined;
+    return deleted;
+  }
+
+  *values(): IterableIterator<V> {
+    if (this.only) yield this.value as V;
+    if (this.more) yield* this.more.values();
+  }
 }
 
 /**
