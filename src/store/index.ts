@@ -10,6 +10,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
 import { GroupCommitSqliteDialect, type GroupCommitStats } from './sqlite-group-commit.js';
+import { startCheckpointer, type CheckpointStats } from './sqlite-checkpointer.js';
 import { GroupCommitPostgresDialect, NamingClient, PG_DATABASE_DOWN } from './pg-group-commit.js';
 export type { GroupCommitStats };
 import { storeErrors } from './errors.js';
@@ -38,6 +39,8 @@ export interface Database {
   readonly dialect: Dialect;
   /** Group-commit counters: commits, the writes they carried, the largest batch. */
   readonly groupCommit?: GroupCommitStats;
+  /** SQLite: the WAL checkpoints the worker thread ran (sqlite-checkpointer.ts). */
+  readonly checkpoints?: CheckpointStats;
   /**
    * The same database without group commit, where `connection()` is one
    * database session for all its queries: for work that keeps session state
@@ -92,10 +95,16 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
   file.pragma('synchronous = NORMAL');
   file.pragma('busy_timeout = 5000');
   file.pragma('foreign_keys = ON');
+  // Checkpoints (copying the WAL into the file, with fsyncs) on a worker thread, not in a commit (sqlite-checkpointer.ts).
+  const checkpointer = startCheckpointer(file);
   // One commit per event-loop turn, each write answered after it (sqlite-group-commit.ts).
   const dialect = new GroupCommitSqliteDialect(file, { group: groupCommit() });
   const db = new Kysely<NoTables>({ dialect });
-  return { db, sessions: db, dialect: 'sqlite', groupCommit: dialect.driver.stats, ready: (ms) => probe(db, ms, true), close: () => db.destroy() };
+  const close = async () => {
+    await checkpointer.stop();
+    await db.destroy();
+  };
+  return { db, sessions: db, dialect: 'sqlite', groupCommit: dialect.driver.stats, checkpoints: checkpointer.stats, ready: (ms) => probe(db, ms, true), close };
 }
 
 /**

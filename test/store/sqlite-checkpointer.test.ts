@@ -1,0 +1,76 @@
+/**
+ * WAL checkpoints run on a worker thread (src/store/sqlite-checkpointer.ts):
+ * the main connection never checkpoints, yet the log does not grow without
+ * bound while writes go on, and should the worker fail, the main connection
+ * checkpoints by itself again.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { startCheckpointer } from '../../src/store/sqlite-checkpointer.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function openFile(t: { after(fn: () => void): void }) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'evguard-checkpoint-'));
+  const file = new SQLite(path.join(dir, 'x.db'));
+  file.pragma('journal_mode = WAL');
+  file.pragma('synchronous = NORMAL');
+  file.exec('CREATE TABLE rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+  t.after(() => {
+    if (file.open) file.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return file;
+}
+
+/** Writes about 12 MiB in batches, pausing between them as a node's turns do; the WAL file's largest size. */
+async function writeAndWatch(file: SQLite.Database): Promise<number> {
+  const insert = file.prepare('INSERT INTO rows (body) VALUES (?)');
+  const batch = file.transaction(() => {
+    for (let i = 0; i < 300; i++) insert.run('x'.repeat(2000));
+  });
+  let largest = 0;
+  for (let round = 0; round < 20; round++) {
+    batch();
+    largest = Math.max(largest, statSync(`${file.name}-wal`).size);
+    await sleep(60);
+  }
+  return largest;
+}
+
+test('the worker checkpoints the WAL so it stays bounded, and the main connection never checkpoints', async (t) => {
+  const file = openFile(t);
+  const checkpointer = startCheckpointer(file, 20);
+  t.after(() => checkpointer.stop());
+  assert.equal(file.pragma('wal_autocheckpoint', { simple: true }), 0);
+  const largest = await writeAndWatch(file);
+  assert.ok(checkpointer.stats.framesCopied > 1000, `the worker copied ${checkpointer.stats.framesCopied} frames`);
+  assert.ok(largest < 6 * 2 ** 20, `the WAL grew to ${(largest / 2 ** 20).toFixed(1)} MiB`);
+  await checkpointer.stop();
+  // Everything is in the file: a fresh connection reads it after the main one closes.
+  file.close();
+  const again = new SQLite(file.name, { readonly: true });
+  assert.equal(again.prepare('SELECT count(*) AS n FROM rows').get()!.n, 6000);
+  again.close();
+});
+
+test('without checkpoints the same writes grow the WAL past that bound (the check above can fail)', async (t) => {
+  const file = openFile(t);
+  file.pragma('wal_autocheckpoint = 0');
+  const largest = await writeAndWatch(file);
+  assert.ok(largest > 10 * 2 ** 20, `the WAL grew to ${(largest / 2 ** 20).toFixed(1)} MiB`);
+});
+
+test('a worker that cannot open the file hands checkpoints back to the main connection', async (t) => {
+  const file = openFile(t);
+  // The worker opens the file by name: gone from the directory, it cannot (the main connection keeps its open file).
+  unlinkSync(file.name);
+  const checkpointer = startCheckpointer(file, 20);
+  t.after(() => checkpointer.stop());
+  for (let i = 0; i < 100 && file.pragma('wal_autocheckpoint', { simple: true }) === 0; i++) await sleep(20);
+  assert.equal(file.pragma('wal_autocheckpoint', { simple: true }), 1000);
+});
