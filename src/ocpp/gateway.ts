@@ -21,7 +21,7 @@ import { parseStationPath, refuseUpgrade } from './handshake.js';
 import { StationBudget } from './budget.js';
 import { faultOwner } from './faults.js';
 import { createKeepAlive } from './keep-alive.js';
-import { compactListeners, sharedClientState, slimClient } from './slim-client.js';
+import { compactListeners, releaseSpentTimeout, sharedClientState, slimClient } from './slim-client.js';
 import { attach, Connection, type ConnectionContext } from './connection.js';
 // Before any ws socket exists: a failed receiver must read no further chunk (see the module).
 import './ws-receiver-guard.js';
@@ -217,6 +217,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     hooks.connected(session);
     // Every listener of the session is in place now.
     for (const emitter of [client, ws, ws._socket, ws._receiver]) compactListeners(emitter);
+    releaseSpentTimeout(ws._socket);
   });
 
   return {

@@ -123,3 +123,16 @@ export function compactListeners(emitter: { _events?: Record<string | symbol, un
   }
   emitter!._events = fast;
 }
+
+/**
+ * Node's TLS server arms a handshake timeout on every socket and, once the
+ * handshake is done, clears it but keeps the spent Timeout, its bound
+ * callback and its numbers on the socket (about 300 bytes) for as long as
+ * the connection lives. A socket whose timeout is off lets it go; Node sets
+ * a new one should anything call setTimeout again.
+ */
+export function releaseSpentTimeout(socket: any): void {
+  if (!socket || socket.timeout !== 0) return;
+  const kTimeout = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'timeout');
+  if (kTimeout && socket[kTimeout]?._idleTimeout === -1) socket[kTimeout] = null;
+}

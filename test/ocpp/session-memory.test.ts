@@ -71,3 +71,21 @@ test('a live session keeps neither the upgrade request nor the password, and its
   await answer;
   assert.equal((await c.call('Heartbeat', {}))[0], 3);
 });
+
+test('a TLS session lets go of the spent handshake timer and keeps working', async (t) => {
+  const node = await startTestNode();
+  t.after(() => node.stop());
+  const password = 'tls-session-password-0123';
+  await node.api('POST', '/api/v1/stations', { id: 'TLSMEM1', securityProfile: 2, password });
+  const ca = node.app.trust.listCas().map((c: { pem: string }) => c.pem);
+  const c = await connectRaw(`${node.wss}/TLSMEM1`, { protocol: 'ocpp2.0.1', user: 'TLSMEM1', password, ca });
+  t.after(() => c.close());
+  assert.equal((await c.call('Heartbeat', {}))[0], 3);
+  const socket = node.app.gateway.session('TLSMEM1')!.client._ws._socket;
+  assert.equal(socket.encrypted, true);
+  const kTimeout = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'timeout')!;
+  assert.equal(socket[kTimeout], null, 'the cleared handshake Timeout is still held by the socket');
+  assert.ok(hasFastProperties(socket._events), "the TLS socket's listener table is in dictionary mode");
+  // Reads and writes refresh a socket's timer: with none left, traffic flows as before.
+  for (let i = 0; i < 5; i++) assert.equal((await c.call('Heartbeat', {}))[0], 3);
+});
