@@ -104,7 +104,7 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
     await checkpointer.stop();
     await db.destroy();
   };
-  return { db, sessions: db, dialect: 'sqlite', groupCommit: dialect.driver.stats, checkpoints: checkpointer.stats, ready: (ms) => probe(db, ms, true), close };
+  return { db, sessions: db, dialect: 'sqlite', groupCommit: dialect.driver.stats, checkpoints: checkpointer.stats, ready: async (ms) => !checkpointer.stats.failing && (await probe(db, ms, true)), close };
 }
 
 /**
@@ -118,7 +118,8 @@ function groupCommit(): boolean {
 /**
  * Readiness: a query answers within the deadline, and for SQLite the file
  * also takes a write (a read-only file or a full disk reads fine and fails
- * every write).
+ * every write) and its WAL checkpoints succeed (on a full disk a small
+ * write may still fit in the WAL, but nothing can be copied into the file).
  */
 async function probe(db: Kysely<NoTables>, timeoutMs = 2000, writeCheck = false): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;

@@ -33,7 +33,7 @@ const timer = setInterval(() => {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
     parentPort.postMessage({ copied: result.checkpointed });
   } catch (err) {
-    parentPort.postMessage({ error: String((err && err.message) || err) });
+    parentPort.postMessage({ error: String((err && err.message) || err), code: err && err.code });
   }
 }, workerData.everyMs);
 parentPort.once('message', () => {
@@ -47,8 +47,13 @@ export interface CheckpointStats {
   /** Checkpoints the worker ran, and WAL frames they copied in all. */
   runs: number;
   framesCopied: number;
-  /** The last error a checkpoint met (SQLITE_BUSY from a long reader, say); the next one tries again. */
-  lastError?: string;
+  /**
+   * Set while checkpoints fail (SQLITE_FULL when the file cannot grow,
+   * SQLITE_IOERR): the WAL cannot start over, so every write needs new room
+   * and the database is not ready (src/store/index.ts). Cleared by the next
+   * checkpoint that succeeds; each one tries again.
+   */
+  failing?: { code?: string; message: string };
 }
 
 export interface Checkpointer {
@@ -71,10 +76,14 @@ export function startCheckpointer(file: SQLite.Database, everyMs = 1000): Checkp
     // The main connection is closed by then when the node is stopping: nothing left to checkpoint from it.
     if (file.open) file.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
   };
-  worker.on('message', (m: { copied?: number; error?: string }) => {
+  worker.on('message', (m: { copied?: number; error?: string; code?: string }) => {
     stats.runs++;
-    if (m.error) stats.lastError = m.error;
-    else stats.framesCopied += Math.max(0, m.copied ?? 0);
+    if (m.error !== undefined) {
+      stats.failing = { code: m.code, message: m.error };
+      return;
+    }
+    stats.failing = undefined;
+    stats.framesCopied += Math.max(0, m.copied ?? 0);
   });
   worker.on('error', fallBack);
   worker.on('exit', fallBack);

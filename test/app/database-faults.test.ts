@@ -124,18 +124,25 @@ test('SQLite on a full disk: InternalError to stations, 503 from the API and /re
     disk.release();
   });
   const [station] = await stationsOn(node, ['DISK-1']);
-  // Fill what is left, then keep the node writing until the disk refuses.
+  // Fill what is left, then keep the node writing until the disk refuses. Writes that only rewrite
+  // rows fit in the WAL the checkpoint worker keeps emptying; stored reports need new pages. Then
+  // smaller and smaller reports take what room the WAL file still has, so no write fits any more.
   disk.fill();
   let refused = 0;
-  for (let i = 0; i < 2000 && refused === 0; i++) {
-    const [type, , code] = await station!.call('StatusNotification', status(i));
-    if (type === 4) {
-      assert.equal(code, 'InternalError');
-      refused++;
+  let sent = 0;
+  for (const size of [200_000, 50_000, 12_000, 3_000, 500]) {
+    for (let stored = true; stored && sent < 150; sent++) {
+      const [type, , code] = await station!.call('DataTransfer', { vendorId: 'evguard.test', messageId: `fill-${sent}`, data: 'x'.repeat(size) });
+      stored = type === 3;
+      if (!stored) {
+        assert.equal(code, 'InternalError', 'a write on a full disk is refused, not acknowledged');
+        refused++;
+      }
     }
   }
-  assert.equal(refused, 1, 'a write on a full disk is refused, not acknowledged');
-  assert.equal((await fetch(`http://127.0.0.1:${node.port}/readyz`)).status, 503);
+  assert.equal(refused, 5, `every size of report was refused in the end (${sent} sent)`);
+  // The next WAL checkpoint (each second) finds no room in the file either.
+  await eventually('/readyz not ready', async () => (await fetch(`http://127.0.0.1:${node.port}/readyz`)).status === 503);
   const api = await node.api('POST', '/api/v1/stations', { id: 'DISK-2', securityProfile: 1, password: PASSWORD });
   assert.equal(api.status, 503, JSON.stringify(api.body));
   assert.equal(api.body.error.code, 'DATABASE_UNAVAILABLE');
