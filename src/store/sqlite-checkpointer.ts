@@ -7,11 +7,14 @@
  * heartbeat's UPDATE in batches of 40 (one SQLite file, this machine): 35 µs
  * of main-thread time per write with automatic checkpoints, 9 µs without.
  *
- * Here the main connection never checkpoints. A worker thread with its own
- * connection runs a PASSIVE checkpoint every `everyMs`: it copies what no
- * reader still needs and never blocks the writer, which starts the log
- * over once everything was copied. Should the worker fail or exit, the main
- * connection checkpoints by itself again, as SQLite does by default.
+ * Here a worker thread with its own connection runs a PASSIVE checkpoint
+ * every `everyMs`: it copies what no reader still needs and never blocks the
+ * writer. A PASSIVE checkpoint cannot start the log over, though, and under
+ * steady writes a commit always lands after its snapshot, so the main
+ * connection keeps an automatic checkpoint at a higher bound (4,000 pages):
+ * right after a commit it copies the little the worker has not, and its next
+ * write starts the log over. Should the worker fail or exit, the main
+ * connection checkpoints at SQLite's default bound again.
  */
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
@@ -20,6 +23,15 @@ import type SQLite from 'better-sqlite3';
 
 /** SQLite's own default for wal_autocheckpoint, in pages. */
 const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
+/**
+ * The main connection still checkpoints past this many pages. A PASSIVE
+ * checkpoint never starts the log over: only a writer that begins when every
+ * frame was copied does, and under steady writes a commit always lands between
+ * the worker's snapshot and the writer's next transaction, so the log would
+ * grow for good. Past this bound the main connection, right after a commit,
+ * copies what the worker has not yet (little), and its next write restarts the log.
+ */
+const MAIN_AUTOCHECKPOINT = 4 * SQLITE_DEFAULT_AUTOCHECKPOINT;
 
 // Plain JavaScript run by the worker (eval: a worker does not inherit the loader that runs TypeScript in tests).
 const WORKER = `
@@ -68,7 +80,7 @@ export function startCheckpointer(file: SQLite.Database, everyMs = 1000): Checkp
     eval: true,
     workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: file.name, everyMs },
   });
-  file.pragma('wal_autocheckpoint = 0');
+  file.pragma(`wal_autocheckpoint = ${MAIN_AUTOCHECKPOINT}`);
   let running = true;
   const fallBack = () => {
     if (!running) return;
