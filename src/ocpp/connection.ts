@@ -7,7 +7,7 @@
  * each closure and its context is memory per station (docs/bench.md).
  */
 import type { OcppConfig } from '../config.js';
-import type { Session, GatewayHooks } from './gateway.js';
+import type { Session, GatewayHooks } from './session.js';
 import type { KeepAliveHandle } from './keep-alive.js';
 import type { StationBudget, Spend } from './budget.js';
 import { attributeFault } from './faults.js';

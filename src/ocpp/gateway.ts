@@ -12,10 +12,10 @@ import { RPCServer } from 'ocpp-rpc';
 import type { OcppConfig } from '../config.js';
 import { gatewayErrors } from './errors.js';
 import type { OcppVersion } from '../model/ocpp-version.js';
-import type { StationContext } from '../model/station.js';
 import type { HandshakeDecision, HandshakeFacts } from '../model/handshake.js';
+import type { GatewayHooks, Session } from './session.js';
 
-export type { HandshakeDecision, HandshakeFacts };
+export type { GatewayHooks, HandshakeDecision, HandshakeFacts, Session };
 import { createValidator, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, type OcppValidator } from './validator.js';
 import { parseStationPath, refuseUpgrade } from './handshake.js';
 import { StationBudget } from './budget.js';
@@ -26,33 +26,6 @@ import { attach, Connection, type ConnectionContext } from './connection.js';
 // Before any ws socket exists: a failed receiver must read no further chunk (see the module).
 import './ws-receiver-guard.js';
 
-
-export interface GatewayHooks {
-  authenticate(facts: HandshakeFacts): Promise<HandshakeDecision>;
-  /** A second authenticated connection claimed a station whose session is alive. */
-  duplicateRefused(facts: HandshakeFacts): void;
-  /** Every handshake that got as far as authentication, with how it ended (metrics). */
-  handshake?(facts: HandshakeFacts, result: HandshakeDecision): void;
-  /** Cluster mode: does another node hold a live session for this station? (It pings it; a dead one there is closed.) */
-  heldElsewhere?(stationId: string, probeMs: number): Promise<boolean>;
-  /** Dispatches one validated CALL from a station; must throw an RPC or Evguard error to refuse. */
-  dispatch(ctx: StationContext, action: string, params: unknown): Promise<unknown>;
-  connected(ctx: StationContext): void;
-  disconnected(ctx: StationContext, code: number, reason: string): void;
-  /** A frame or CALL was malformed, replayed or over the rate; `kind` is a CSMS security-event type. */
-  misbehaved(ctx: StationContext, kind: 'InvalidMessage' | 'ReplayedMessageId' | 'RateLimited', detail: string, occurrences?: number): void;
-  /**
-   * Runs before every CSMS→station CALL, after its payload passed the schema: a
-   * guard (e.g. the grid's power limits) may hold the call back a while or throw
-   * an Evguard error to refuse it, so nothing reaches the station.
-   */
-  beforeCall?(ctx: StationContext, action: string, payload: unknown): Promise<void>;
-}
-
-export interface Session extends StationContext {
-  readonly connectedAt: string;
-  readonly client: any;
-}
 
 export interface Gateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
