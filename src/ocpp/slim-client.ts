@@ -1,7 +1,7 @@
 /**
  * What ocpp-rpc gives every server-side client but a CSMS session never
  * uses, let go or shared, so that a connected station costs less memory
- * (docs/bench.md, "Memory per station: what a session holds"):
+ * (docs/bench.md, "What a session holds, and checkpoints off the main thread"):
  *
  * - its own map of strict-mode validators, its list of strict protocols and
  *   its copy of the options: the same for every client of one server, so
