@@ -57,6 +57,7 @@ export class Connection {
     if (this.closing) return;
     this.closing = true;
     this.reports.report('RateLimited', why);
+    this.reports.quiet = true;
     setImmediate(() => void this.session.client.close({ code: 1008, reason: 'Message rate limit exceeded' }));
   }
 
@@ -67,6 +68,7 @@ export class Connection {
     if (ws.readyState !== 1) {
       // A frame after the node's Close: the station is not closing. Read nothing more
       // (nothing would refill a budget now) and end the connection once it had time to read the Close.
+      this.reports.quiet = true;
       if (this.cutOff) return;
       this.cutOff = true;
       ws.pause();
@@ -218,6 +220,12 @@ const SUMMARY_EVERY = 50;
 class ReportThrottle {
   // Made on the first report: most stations never have one.
   private windows: Map<Misbehaviour, { start: number; count: number; suppressed: number }> | undefined;
+  /**
+   * The connection is closing: what the station still sends (frames it had
+   * already written, up to a socket's worth) is only counted, and told once
+   * when the session ends.
+   */
+  quiet = false;
 
   constructor(private readonly session: Session, private readonly hooks: GatewayHooks) {}
 
@@ -225,6 +233,11 @@ class ReportThrottle {
     const now = Date.now();
     this.windows ??= new Map();
     let w = this.windows.get(kind);
+    if (this.quiet) {
+      if (!w) this.windows.set(kind, (w = { start: now, count: REPORTS_PER_WINDOW, suppressed: 0 }));
+      w.suppressed++;
+      return;
+    }
     let carried = 0;
     if (!w || now - w.start > REPORT_WINDOW_MS) {
       carried = w?.suppressed ?? 0;
