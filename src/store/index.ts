@@ -10,7 +10,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
 import { GroupCommitSqliteDialect, type GroupCommitStats } from './sqlite-group-commit.js';
-import { startCheckpointer, type CheckpointStats } from './sqlite-checkpointer.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 import { GroupCommitPostgresDialect, NamingClient, PG_DATABASE_DOWN } from './pg-group-commit.js';
 export type { GroupCommitStats };
 import { storeErrors } from './errors.js';
@@ -39,8 +39,6 @@ export interface Database {
   readonly dialect: Dialect;
   /** Group-commit counters: commits, the writes they carried, the largest batch. */
   readonly groupCommit?: GroupCommitStats;
-  /** SQLite: the WAL checkpoints the worker thread ran (sqlite-checkpointer.ts). */
-  readonly checkpoints?: CheckpointStats;
   /**
    * The same database without group commit, where `connection()` is one
    * database session for all its queries: for work that keeps session state
@@ -104,7 +102,7 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
     await checkpointer.stop();
     await db.destroy();
   };
-  return { db, sessions: db, dialect: 'sqlite', groupCommit: dialect.driver.stats, checkpoints: checkpointer.stats, ready: async (ms) => !checkpointer.stats.failing && (await probe(db, ms, true)), close };
+  return { db, sessions: db, dialect: 'sqlite', groupCommit: dialect.driver.stats, ready: async (ms) => !checkpointer.stats.failing && (await probe(db, ms, true)), close };
 }
 
 /**

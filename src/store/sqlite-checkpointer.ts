@@ -56,8 +56,7 @@ parentPort.once('message', () => {
 `;
 
 export interface CheckpointStats {
-  /** Checkpoints the worker ran, and WAL frames they copied in all. */
-  runs: number;
+  /** WAL frames the worker's checkpoints copied in all. */
   framesCopied: number;
   /**
    * Set while checkpoints fail (SQLITE_FULL when the file cannot grow,
@@ -75,7 +74,7 @@ export interface Checkpointer {
 }
 
 export function startCheckpointer(file: SQLite.Database, everyMs = 1000): Checkpointer {
-  const stats: CheckpointStats = { runs: 0, framesCopied: 0 };
+  const stats: CheckpointStats = { framesCopied: 0 };
   const worker = new Worker(WORKER, {
     eval: true,
     workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: file.name, everyMs },
@@ -89,7 +88,6 @@ export function startCheckpointer(file: SQLite.Database, everyMs = 1000): Checkp
     if (file.open) file.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
   };
   worker.on('message', (m: { copied?: number; error?: string; code?: string }) => {
-    stats.runs++;
     if (m.error !== undefined) {
       stats.failing = { code: m.code, message: m.error };
       return;
