@@ -84,6 +84,8 @@ export function startCheckpointer(file: SQLite.Database, everyMs = 1000): Checkp
   const fallBack = () => {
     if (!running) return;
     running = false;
+    // The worker's last failure says nothing about the main connection's own checkpoints from now on.
+    stats.failing = undefined;
     // The main connection is closed by then when the node is stopping: nothing left to checkpoint from it.
     if (file.open) file.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
   };
