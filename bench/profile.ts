@@ -10,6 +10,29 @@ export interface ProfileEntry {
 
 interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Microseconds on the monotonic clock that V8 stamps profile samples with (CLOCK_MONOTONIC, as process.hrtime). */
+export function monotonicMicros(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/**
+ * The profile cut to the samples taken between two instants (monotonicMicros()
+ * of any process on this machine), so a phase's summary does not count the
+ * node's start-up or another phase. Hit counts are recounted from the samples.
+ */
+export function profileWindow(profile: CpuProfile, fromMicros: number, toMicros: number): CpuProfile {
+  const hits = new Map<number, number>();
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i]!;
+    if (t >= fromMicros && t <= toMicros) hits.set(profile.samples[i]!, (hits.get(profile.samples[i]!) ?? 0) + 1);
+  }
+  return { ...profile, nodes: profile.nodes.map((n) => ({ ...n, hitCount: hits.get(n.id) ?? 0 })) };
 }
 
 export function summarizeProfile(profile: CpuProfile, top: number): ProfileEntry[] {

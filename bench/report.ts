@@ -177,10 +177,10 @@ export function renderMarkdown(r: Results, svgFile: string): string {
     );
   }
   if (r.profile?.length) {
-    lines.push('', `## CPU profile of the node (self time as a share of ${r.profile.some((p) => p.function === '(idle)') ? 'all samples, idle included' : 'busy time'}, connect to saturation)`, '', '| % | function | where |', '| ---: | --- | --- |', ...r.profile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));
+    lines.push('', `## CPU profile of the node (self time as a share of ${r.profile.some((p) => p.function === '(idle)') ? 'all samples, idle included' : 'busy time'}, at saturation)`, '', '| % | function | where |', '| ---: | --- | --- |', ...r.profile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));
   }
   if (r.stormProfile?.length) {
-    lines.push('', '## CPU profile of the node during the reconnect storm (self time as a share of busy time)', '', '| % | function | where |', '| ---: | --- | --- |', ...r.stormProfile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));
+    lines.push('', '## CPU profile of the node during the reconnect storm, listening to all back (self time as a share of busy time)', '', '| % | function | where |', '| ---: | --- | --- |', ...r.stormProfile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));
   }
   return lines.join('\n') + '\n';
 }

@@ -13,7 +13,7 @@
  * .md and .svg. Every number in them is measured in this run.
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +22,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import type { Command, PhaseReport } from './loadgen.js';
 import { renderMarkdown, renderSvg, type Results } from './report.js';
-import { summarizeByModule, summarizeProfile } from './profile.js';
+import { monotonicMicros, profileWindow, summarizeByModule, summarizeProfile } from './profile.js';
 import { heapPerStation, heapTotals } from './heap.js';
 import { createScratchDatabase } from '../src/store/scratch-database.js';
 
@@ -40,7 +40,7 @@ const opt = (name: string, def: number) => {
   return v;
 };
 if (flag('--help') || flag('-h')) {
-  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--nodes N] [--profile] [--heap-snapshot] [--out NAME] [--database-url URL] [--default-malloc]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2); worker i drives node i mod --nodes\n  --nodes N    a cluster of N nodes (PostgreSQL from --database-url, NATS from --nats-url, default nats://127.0.0.1:4222) against N baseline servers, for fleets past one process\'s open-file limit\n  --heap-snapshot  heap snapshots of the node after each connect step, summed by kind of object per station (heavy: a few thousand stations)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    CPU profiles of the node (until the storm, and of the storm) naming their top costs\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --database-url URL  run the node on PostgreSQL: a scratch database is made on that server and dropped after (default: embedded SQLite)\n  --default-malloc  both servers with the glibc malloc defaults (default: MALLOC_MMAP_THRESHOLD_=65536 for both, as docs/operations.md recommends)\n  --render F   re-render F (a results .json) as markdown and SVG\n');
+  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--nodes N] [--profile] [--heap-snapshot] [--out NAME] [--database-url URL] [--default-malloc]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2); worker i drives node i mod --nodes\n  --nodes N    a cluster of N nodes (PostgreSQL from --database-url, NATS from --nats-url, default nats://127.0.0.1:4222) against N baseline servers, for fleets past one process\'s open-file limit\n  --heap-snapshot  heap snapshots of the node after each connect step, summed by kind of object per station (heavy: a few thousand stations)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    CPU profiles of the node at saturation and in the storm, naming their top costs (whole profiles kept in /tmp/evguard-bench-profiles-NAME)\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --database-url URL  run the node on PostgreSQL: a scratch database is made on that server and dropped after (default: embedded SQLite)\n  --default-malloc  both servers with the glibc malloc defaults (default: MALLOC_MMAP_THRESHOLD_=65536 for both, as docs/operations.md recommends)\n  --render F   re-render F (a results .json) as markdown and SVG\nEVGUARD_BENCH_NODE_FLAGS (environment): more node flags for the evguard node, e.g. --inspect=127.0.0.1:9339 to sample its allocations from DevTools during a phase\n');
   process.exit(0);
 }
 if (flag('--render')) {
@@ -236,7 +236,7 @@ async function startNode(index: number, ports: NodePorts, profile: boolean, data
   const config = path.join(tmp, 'bench-config.json');
   // The rate limit protects against one misbehaving station; the saturation run is many well-behaved ones at full speed.
   writeFileSync(config, JSON.stringify({ ocpp: { ratePerSecond: 100_000, rateBurst: 100_000 } }));
-  const v8 = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(tmp, 'profile')] : []), ...(heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', path.join(tmp, 'heap')] : [])];
+  const v8 = [...(process.env.EVGUARD_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...(profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(tmp, 'profile')] : []), ...(heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', path.join(tmp, 'heap')] : [])];
   const cluster = NODES > 1 ? ['--nats-url', natsUrl] : [];
   const args = [...v8, path.join(ROOT, 'dist/src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', String(ports.http), '--tls-port', String(ports.tls), '--data-dir', path.join(tmp, 'node'), '--config', config, '--log-level', 'error', ...database.nodeArgs, ...cluster];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...SERVER_MALLOC, EVGUARD_ADMIN_TOKEN: TOKEN, EVGUARD_NODE_ID: `bench-${index + 1}` }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -482,7 +482,9 @@ async function main() {
   log('evguard: saturation');
   rows0 = await database.rows();
   cpu0 = statsOf(nodes).cpuMs;
+  const saturationWindow = { from: monotonicMicros(), to: 0 };
   const sat = await phase(workers, { cmd: 'saturate', durationMs: SIZE.saturateMs });
+  saturationWindow.to = monotonicMicros();
   cpu1 = statsOf(nodes).cpuMs;
   rows1 = await database.rows();
   results.evguard.saturation = { messages: sat.calls, failures: sat.failures, perSecond: sat.calls / (sat.wallMs / 1000), p50Ms: sat.p50, p99Ms: sat.p99, nodeCpuCores: (cpu1 - cpu0) / sat.wallMs, loadgenCpuCores: sat.loadgenCpuMs / sat.wallMs, dbRowsPerSecond: (rows1 - rows0) / (sat.wallMs / 1000) };
@@ -493,6 +495,7 @@ async function main() {
   // handshake each, as a station without a session cache makes).
   // A CPU profile is written when the node exits normally, so a profiled run stops it with SIGINT instead of killing it.
   const stopSignal = flag('--profile') ? 'SIGINT' : 'SIGKILL';
+  const stormWindow = { from: 0, to: 0 };
   const storm = async (resume: boolean) => {
     log(`evguard: reconnect storm (${stopSignal} to every node, restart on the same ports, ${resume ? 'TLS resumption' : 'full TLS handshakes'})`);
     await Promise.all(nodes.map((n) => new Promise((r) => (n.once('exit', r), n.kill(stopSignal)))));
@@ -501,7 +504,9 @@ async function main() {
     nodes.splice(0, nodes.length, ...(await Promise.all(ports.map((p, i) => startNode(i, p, flag('--profile') && i === 0, database)))));
     const listeningMs = performance.now() - restartAt;
     const c0 = statsOf(nodes).cpuMs;
+    stormWindow.from = monotonicMicros();
     const back = await phase(workers, { cmd: 'storm', deadlineMs: 240_000, resume });
+    stormWindow.to = monotonicMicros();
     const c1 = statsOf(nodes).cpuMs;
     const tls = (await Promise.all(ports.map((p) => tlsHandshakes(p.http)))).reduce((a, b) => ({ resumed: a.resumed + b.resumed, full: a.full + b.full }));
     const resumedShare = tls.resumed / Math.max(1, tls.resumed + tls.full);
@@ -552,11 +557,19 @@ async function main() {
   if (flag('--profile')) {
     const dir = path.join(tmp, 'profile');
     // V8 names a profile CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile; thread 0 is the main thread (a worker
-    // thread writes its own). By start time: the node until the storm, then the node of the storm.
+    // thread writes its own). By start time: the node until the storm, then the node of the storm. Each is cut
+    // to its phase: saturation, and the storm from listening to the last station back (start-up left out).
     const [run, storm] = readdirSync(dir).filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f)).sort();
-    const read = (f: string) => JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
-    if (run) results.profile = [...summarizeProfile(read(run), 15), ...summarizeByModule(read(run), 12).map((e) => ({ ...e, function: `all of ${e.function}` }))];
-    if (storm) results.stormProfile = [...summarizeProfile(read(storm), 15), ...summarizeByModule(read(storm), 12).map((e) => ({ ...e, function: `all of ${e.function}` }))];
+    const read = (f: string, w: { from: number; to: number }) => profileWindow(JSON.parse(readFileSync(path.join(dir, f), 'utf8')), w.from, w.to);
+    const summary = (p: ReturnType<typeof read>) => [...summarizeProfile(p, 15), ...summarizeByModule(p, 12).map((e) => ({ ...e, function: `all of ${e.function}` }))];
+    if (run) results.profile = summary(read(run, saturationWindow));
+    if (storm) results.stormProfile = summary(read(storm, stormWindow));
+    // The whole profiles stay for a closer look (Chrome DevTools, Performance panel), with the phases' windows.
+    const kept = path.join(os.tmpdir(), `evguard-bench-profiles-${name}`);
+    rmSync(kept, { recursive: true, force: true });
+    cpSync(dir, kept, { recursive: true });
+    writeFileSync(path.join(kept, 'windows.json'), JSON.stringify({ saturation: saturationWindow, storm: stormWindow }));
+    log(`profiles kept in ${kept}`);
   }
   await database.drop();
   results.durationS = (Date.now() - started) / 1000;
