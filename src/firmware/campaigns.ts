@@ -108,6 +108,8 @@ export interface Campaign {
 
 const ACTIVE_STATION = ['sent', 'downloading', 'installing', 'installed'];
 const ACTIVE_CAMPAIGN = ['running', 'paused', 'halted'];
+/** How long a connection waits for the campaign step it prompts, so that the connections of a storm share one. */
+const CONNECT_TICK_DELAY_MS = 100;
 
 export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
   const { store } = deps;
@@ -421,7 +423,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
   const unsubscribe = [
     deps.bus.subscribe(Topics.firmwareStatus, (e) => void onStatus(e.data).catch((err) => deps.log?.warn({ err }, 'firmware status not applied'))),
     deps.bus.subscribe(Topics.stationBooted, (e) => void onBoot(e.data).catch((err) => deps.log?.warn({ err }, 'firmware boot check failed'))),
-    deps.bus.subscribe(Topics.stationConnected, () => void tick()),
+    deps.bus.subscribe(Topics.stationConnected, () => tickSoon()),
   ];
   // A campaign created or resumed on another node: the lead takes the next step at once, not at its next tick.
   if (deps.leads) {
@@ -437,6 +439,15 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
   }
   const timer = setInterval(() => void tick().catch(() => undefined), config.tickMs);
   timer.unref();
+  // A station that comes online may be a campaign's next one: step soon, once for all the stations that connect
+  // meanwhile (a reconnect storm of 100,000 stations makes a few ticks, not 100,000 reads of the running campaigns).
+  let soon: NodeJS.Timeout | undefined;
+  function tickSoon(): void {
+    soon ??= setTimeout(() => {
+      soon = undefined;
+      void tick().catch((err) => deps.log?.warn({ err }, 'campaign step failed'));
+    }, CONNECT_TICK_DELAY_MS).unref();
+  }
 
   return {
     create,
@@ -454,6 +465,7 @@ export function createCampaigns(deps: CampaignDeps, config: CampaignConfig) {
     tick,
     close() {
       clearInterval(timer);
+      clearTimeout(soon);
       for (const u of unsubscribe) u();
     },
   };

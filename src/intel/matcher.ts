@@ -95,6 +95,8 @@ export function createIndicatorIndex(pseudonymOf: (stationId: string) => string)
       return [...indicators.values()];
     },
     match(input, now = Date.now()) {
+      // Asked on every connection and boot: with nothing to enforce, no pseudonym is computed and no address parsed.
+      if (indicators.size === 0) return undefined;
       if (dirty) rebuild();
       const hit =
         lookup('firmware-sha256', normaliseSha256(input.firmwareSha256), now) ??

@@ -143,6 +143,13 @@ export function createStationsStore(database: Database) {
   const getStation = prepared(db, 1, (id: string) => db.selectFrom('stations').selectAll().where('id', '=', id));
   const touch = prepared(db, 2, (id: string, at: string) => db.updateTable('stations').set({ last_seen_at: at }).where('id', '=', id));
   const touchVersion = prepared(db, 3, (id: string, at: string, version: string) => db.updateTable('stations').set({ last_seen_at: at, ocpp_version: version }).where('id', '=', id));
+  // Once per station and node start: a reconnect storm writes one for every station.
+  const rememberAddress = prepared(db, 3, (stationId: string, address: string, at: string) =>
+    db
+      .insertInto('station_addresses')
+      .values({ station_id: stationId, remote_address: address, last_ok_at: at })
+      .onConflict((oc) => oc.columns(['station_id', 'remote_address']).doUpdateSet({ last_ok_at: at })),
+  );
   const insertReport = prepared(db, 5, (id: string, stationId: string, kind: string, payload: string, at: string) =>
     db.insertInto('station_reports').values({ id, station_id: stationId, kind, payload, received_at: at }),
   );
@@ -181,11 +188,7 @@ export function createStationsStore(database: Database) {
         await db.deleteFrom('station_addresses').where('station_id', '=', stationId).execute();
       },
       async remember(stationId: string, address: string, at: string): Promise<void> {
-        await db
-          .insertInto('station_addresses')
-          .values({ station_id: stationId, remote_address: address, last_ok_at: at })
-          .onConflict((oc) => oc.columns(['station_id', 'remote_address']).doUpdateSet({ last_ok_at: at }))
-          .execute();
+        await rememberAddress(stationId, address, at);
       },
       /** Whether the station authenticated from `address` after `since`. */
       async knownSince(stationId: string, address: string, since: string): Promise<boolean> {
