@@ -82,6 +82,16 @@ const KNOWN_ADDRESS_MS = 30 * 86_400_000;
 /** A station's known address is written at most this often per station (a reconnect storm writes nothing new). */
 const REMEMBER_EVERY_MS = 3600_000;
 
+/**
+ * A station's last-seen time is written at most this often (a heartbeat
+ * between two writes updates only this node's copy): the stored time, which
+ * other nodes and the API read, is at most this much behind while the station
+ * keeps talking. Stations heartbeat every few minutes, so in normal operation
+ * every heartbeat is written; a station heartbeating in a tight loop costs one
+ * write per bound, not one per message.
+ */
+export const LAST_SEEN_WRITE_EVERY_MS = 30_000;
+
 /** Columns whose change can revoke what a station was admitted with; a change to any of them is announced. */
 const SECURITY_COLUMNS = new Set(['password_hash', 'security_profile', 'registration', 'quarantined']);
 
@@ -90,6 +100,7 @@ export function createRegistry(store: StationsStore, bus: Bus) {
   const cache = new BoundedCache<StationSecret | null>(STALE_BOUND_MS, 200_000);
   const known = new BoundedCache<boolean>(STALE_BOUND_MS, 100_000);
   const remembered = new BoundedCache<string>(REMEMBER_EVERY_MS, 200_000);
+  const lastSeenWritten = new BoundedCache<true>(LAST_SEEN_WRITE_EVERY_MS, 200_000);
   onChange(bus, 'station.changed', (c) => {
     if (typeof c.stationId !== 'string') return;
     cache.delete(c.stationId);
@@ -235,10 +246,15 @@ export function createRegistry(store: StationsStore, bus: Bus) {
         last_seen_at: now,
       });
     },
+    /** The station was heard from: its last-seen time (written at most every LAST_SEEN_WRITE_EVERY_MS), and the OCPP version it speaks (always written). */
     async touch(id: string, ocppVersion?: string) {
-      await store.stations.touch(id, new Date().toISOString(), ocppVersion);
+      const now = new Date().toISOString();
+      if (ocppVersion !== undefined || lastSeenWritten.get(id) === undefined) {
+        await store.stations.touch(id, now, ocppVersion);
+        lastSeenWritten.set(id, true);
+      }
       const hit = cache.get(id);
-      if (hit) hit.record.lastSeenAt = new Date().toISOString();
+      if (hit) hit.record.lastSeenAt = now;
     },
     newReportId: () => randomUUID(),
     /** The station authenticated from this address (kept per station and address, written at most hourly). */
