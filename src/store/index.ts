@@ -8,7 +8,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type Driver, type Migration } from 'kysely';
+import type { QueryRunner } from './prepared.js';
 import { GroupCommitSqliteDialect, type GroupCommitStats } from './sqlite-group-commit.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { GroupCommitPostgresDialect, NamingClient, PG_DATABASE_DOWN } from './pg-group-commit.js';
@@ -45,6 +46,16 @@ export interface Database {
    * (the migrator's advisory lock). On SQLite, `db` itself.
    */
   readonly sessions: Kysely<NoTables>;
+  /**
+   * Runs `work` in one database transaction, its queries compiled (on `db`)
+   * and given to `connection` directly: the hot path's way (one per
+   * transaction message). Kysely's own `db.transaction()` makes a new executor
+   * and connection provider for every query inside; here a query is one call
+   * to the driver's connection. Same driver, same semantics: a savepoint in
+   * the turn's batch on SQLite, a pool connection on PostgreSQL, answered
+   * after the COMMIT; rolled back (and the error rethrown) if `work` fails.
+   */
+  transaction<T>(work: (connection: QueryRunner) => Promise<T>): Promise<T>;
   /** Whether the database answers a query now (the readiness probe). */
   ready(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
@@ -83,7 +94,7 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
       await db.destroy();
       await dialect.driver.destroy();
     };
-    return { db, sessions, dialect: 'postgres', groupCommit: dialect.driver.stats, ready: (ms) => probe(db, ms), close };
+    return { db, sessions, dialect: 'postgres', groupCommit: dialect.driver.stats, transaction: directTransactions(dialect.driver), ready: (ms) => probe(db, ms), close };
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const file = new SQLite(path.join(config.dataDir, 'evguard.db'));
@@ -102,7 +113,34 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
     await checkpointer.stop();
     await db.destroy();
   };
-  return { db, sessions: db, dialect: 'sqlite', groupCommit: dialect.driver.stats, ready: async (ms) => !checkpointer.stats.failing && (await probe(db, ms, true)), close };
+  return { db, sessions: db, dialect: 'sqlite', groupCommit: dialect.driver.stats, transaction: directTransactions(dialect.driver), ready: async (ms) => !checkpointer.stats.failing && (await probe(db, ms, true)), close };
+}
+
+/** `Database.transaction` over a dialect's driver: what Kysely's transaction does with it, minus the wrappers. */
+function directTransactions(driver: Driver): Database['transaction'] {
+  let initialised: Promise<void> | undefined;
+  return async (work) => {
+    await (initialised ??= driver.init().catch((err) => {
+      initialised = undefined;
+      throw err;
+    }));
+    const connection = await driver.acquireConnection();
+    try {
+      await driver.beginTransaction(connection, {});
+      let result;
+      try {
+        result = await work(connection);
+        await driver.commitTransaction(connection);
+      } catch (err) {
+        // The work's (or the COMMIT's) error is what the caller hears, not a failed ROLLBACK's.
+        await driver.rollbackTransaction(connection).catch(() => undefined);
+        throw err;
+      }
+      return result;
+    } finally {
+      await driver.releaseConnection(connection);
+    }
+  };
 }
 
 /**

@@ -11,7 +11,7 @@
  * markers land among the compiled parameters says where each argument goes.
  */
 import { createHash } from 'node:crypto';
-import { CompiledQuery, type Compilable, type Kysely } from 'kysely';
+import type { CompiledQuery, Compilable, Kysely, QueryResult } from 'kysely';
 
 /** Statement names by SQL text, for the texts compiled here only: a fixed set, one per prepared statement in the code. */
 const names = new Map<string, string>();
@@ -21,30 +21,45 @@ export function statementName(sql: string): string | undefined {
   return names.get(sql);
 }
 
-/** A statement compiled once; `in(trx)` runs the same one inside a database transaction. */
-export interface Prepared<A extends unknown[], R> {
-  (...args: A): Promise<R[]>;
-  /** The statement on `executor` instead (a transaction of the same database). */
-  in(executor: Kysely<any>): (...args: A) => Promise<R[]>;
+/** What runs a compiled query: a Kysely handle, or the connection of a transaction (`Database.transaction`). */
+export interface QueryRunner {
+  executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
 }
 
-/** Runs the statement with these arguments; resolves with its rows (none for a write). */
+/** A statement compiled once; `on(runner, …)` runs the same one on a transaction's connection. */
+export interface Prepared<A extends unknown[], R> {
+  (...args: A): Promise<R[]>;
+  /** The statement on `runner` instead (a transaction of the same database). */
+  on(runner: QueryRunner, ...args: A): Promise<R[]>;
+}
+
+/**
+ * Runs the statement with these arguments; resolves with its rows (none for a write).
+ * A run allocates its parameter array and one small query object, nothing more:
+ * the statement's SQL text and operation node are shared by every run.
+ */
 export function prepared<A extends unknown[], R = unknown>(db: Kysely<any>, arity: A['length'], build: (...args: A) => Compilable<R>): Prepared<A, R> {
-  let compiled: { sql: string; slots: { arg?: number; value?: unknown }[] } | undefined;
+  let compiled: { template: CompiledQuery<R>; args: Int32Array; constants: unknown[] } | undefined;
   const compile = () => {
     const markers = Array.from({ length: arity }, (_, i) => `\u0000evguard-arg-${i}\u0000`);
     const query = build(...(markers as A)).compile();
     if (markers.some((m) => query.sql.includes(m))) throw new Error('a prepared statement must take its arguments as parameters, not inline');
-    const slots = query.parameters.map((p) => (typeof p === 'string' && markers.includes(p) ? { arg: markers.indexOf(p) } : { value: p }));
-    if (markers.some((_, i) => !slots.some((s) => s.arg === i))) throw new Error('every argument of a prepared statement must be a parameter');
+    // Per parameter: the argument it takes (-1: a constant of the statement, kept in `constants`).
+    const args = Int32Array.from(query.parameters, (p) => (typeof p === 'string' ? markers.indexOf(p) : -1));
+    if (markers.some((_, i) => !args.includes(i))) throw new Error('every argument of a prepared statement must be a parameter');
     if (!names.has(query.sql)) names.set(query.sql, `evguard_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`);
-    return { sql: query.sql, slots };
+    return { template: query, args, constants: [...query.parameters] };
   };
-  const on = (executor: Kysely<any>) => async (...args: A) => {
+  const on = async (runner: QueryRunner, ...args: A): Promise<R[]> => {
     compiled ??= compile();
-    return (await executor.executeQuery<R>(CompiledQuery.raw(compiled.sql, compiled.slots.map((s) => (s.arg === undefined ? s.value : args[s.arg]))))).rows;
+    const { template, args: slots, constants } = compiled;
+    const parameters = new Array<unknown>(slots.length);
+    for (let i = 0; i < slots.length; i++) parameters[i] = slots[i]! < 0 ? constants[i] : args[slots[i]!];
+    // The compiled query's own node (a select stays a select for the drivers that ask) with this run's values.
+    const query: CompiledQuery<R> = { sql: template.sql, query: template.query, queryId: template.queryId, parameters };
+    return (await runner.executeQuery(query)).rows;
   };
-  return Object.assign(on(db), { in: on });
+  return Object.assign((...args: A) => on(db, ...args), { on });
 }
 
 /**
@@ -57,9 +72,6 @@ export function preparedRecord<K extends string, R = unknown>(db: Kysely<any>, f
   // Every field is a parameter: one left undefined binds NULL (better-sqlite3 refuses undefined).
   const values = (record: Record<K, unknown>) => fields.map((f) => record[f] ?? null);
   return Object.assign((record: Record<K, unknown>) => statement(...values(record)), {
-    in: (executor: Kysely<any>) => {
-      const run = statement.in(executor);
-      return (record: Record<K, unknown>) => run(...values(record));
-    },
+    on: (runner: QueryRunner, record: Record<K, unknown>) => statement.on(runner, ...values(record)),
   });
 }

@@ -4,10 +4,10 @@
  * issued. Only this file holds their SQL; index.ts and ids.ts work through
  * the repository below, other modules through the transactions API.
  */
-import type { Selectable, Updateable } from 'kysely';
+import type { Compilable, Selectable, Updateable } from 'kysely';
 import { sql, type Database, type Dialect, type Kysely, type Migration } from '../store/index.js';
 import { tablesOf, type Defaulted } from '../store/tables.js';
-import { prepared, preparedRecord } from '../store/prepared.js';
+import { prepared, preparedRecord, type QueryRunner } from '../store/prepared.js';
 
 export interface TransactionsTables {
   transactions: {
@@ -212,16 +212,26 @@ function hotStatements(db: Kysely<TransactionsTables>, dialect: Dialect) {
     insert: preparedRecord(db, TRANSACTION_COLUMNS, (row) => db.insertInto('transactions').values(row)),
     updateRecord: preparedRecord(db, TRANSACTION_COLUMNS, ({ id, ...rest }) => db.updateTable('transactions').set(rest).where('id', '=', id)),
     stationOfLegacyId: prepared(db, 1, (id: number) => db.selectFrom('legacy_transaction_ids').select('station_id').where('id', '=', id)),
+    // Asked when a station with a load comes back (the grid's randomised resume): every charging station of a storm.
+    openIdOf: prepared(db, 1, (stationId: string) =>
+      db.selectFrom('transactions').select('id').where('station_id', '=', stationId).where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1),
+    ),
   };
 }
 
 type HotStatements = ReturnType<typeof hotStatements>;
 
-/** The repository over one connection or one database transaction. */
-function repository(db: Kysely<TransactionsTables>, dialect: Dialect, hot: HotStatements) {
+/**
+ * The repository over the database, or over one database transaction's
+ * connection: queries are built on `db` and run on `runner` (the same
+ * database, or a transaction of it).
+ */
+function repository(db: Kysely<TransactionsTables>, runner: QueryRunner, dialect: Dialect, hot: HotStatements) {
+  const all = async <R>(query: Compilable<R>): Promise<R[]> => (await runner.executeQuery<R>(query.compile())).rows;
+  const first = async <R>(query: Compilable<R>): Promise<R | undefined> => (await all<R>(query))[0];
   return {
     async get(id: string): Promise<TransactionRow | undefined> {
-      return db.selectFrom('transactions').selectAll().where('id', '=', id).executeTakeFirst();
+      return first(db.selectFrom('transactions').selectAll().where('id', '=', id));
     },
     /**
      * The record, locked until the database transaction ends on PostgreSQL, so
@@ -229,29 +239,28 @@ function repository(db: Kysely<TransactionsTables>, dialect: Dialect, hot: HotSt
      * one writer anyway).
      */
     async getForUpdate(id: string): Promise<TransactionRow | undefined> {
-      return (await hot.getForUpdate.in(db)(id))[0] as TransactionRow | undefined;
+      return (await hot.getForUpdate.on(runner, id))[0] as TransactionRow | undefined;
     },
     /** A new record, every column given. */
     async insert(row: TransactionRow): Promise<void> {
-      await hot.insert.in(db)(row);
+      await hot.insert.on(runner, row);
     },
     /** Writes every column of the record. */
     async updateRecord(row: TransactionRow): Promise<void> {
-      await hot.updateRecord.in(db)(row);
+      await hot.updateRecord.on(runner, row);
     },
     async update(id: string, change: Updateable<TransactionsTables['transactions']>): Promise<void> {
-      await db.updateTable('transactions').set(change).where('id', '=', id).execute();
+      await all(db.updateTable('transactions').set(change).where('id', '=', id));
     },
     /** Transactions on the connector that never ended and were not abandoned, other than `exceptId`. */
     async openOnEvse(stationId: string, evseId: number, exceptId: string): Promise<TransactionRow[]> {
-      return db.selectFrom('transactions').selectAll()
+      return all(db.selectFrom('transactions').selectAll()
         .where('station_id', '=', stationId).where('evse_id', '=', evseId).where('id', '!=', exceptId)
-        .where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1000).execute();
+        .where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1000));
     },
     /** Whether the station has a transaction that never ended and was not abandoned. */
     async hasOpen(stationId: string): Promise<boolean> {
-      const row = await db.selectFrom('transactions').select('id').where('station_id', '=', stationId).where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1).executeTakeFirst();
-      return !!row;
+      return (await hot.openIdOf.on(runner, stationId)).length > 0;
     },
     async list(q: { stationId?: string; state?: string; endedFrom?: string; endedTo?: string; limit: number; offset: number }): Promise<TransactionRow[]> {
       let query = db.selectFrom('transactions').selectAll();
@@ -259,37 +268,39 @@ function repository(db: Kysely<TransactionsTables>, dialect: Dialect, hot: HotSt
       if (q.state) query = query.where('state', '=', q.state);
       if (q.endedFrom) query = query.where('ended_at', '>=', q.endedFrom);
       if (q.endedTo) query = query.where('ended_at', '<', q.endedTo);
-      return query.orderBy('updated_at', 'desc').orderBy('id').limit(q.limit).offset(q.offset).execute();
+      return all(query.orderBy('updated_at', 'desc').orderBy('id').limit(q.limit).offset(q.offset));
     },
     /** Stores a message in the event log unless one with the same key is there; whether it was stored. */
     async insertEvent(row: TransactionEventRow): Promise<boolean> {
-      return (await hot.insertEvent.in(db)(row)).length > 0;
+      return (await hot.insertEvent.on(runner, row)).length > 0;
     },
     /** The transaction's event log in arrival order. */
     async events(transactionKey: string): Promise<TransactionEventRow[]> {
-      return db.selectFrom('transaction_events').selectAll().where('transaction_id', '=', transactionKey).orderBy('received_at').orderBy('seq_no').execute();
+      return all(db.selectFrom('transaction_events').selectAll().where('transaction_id', '=', transactionKey).orderBy('received_at').orderBy('seq_no'));
     },
     legacyIds: {
       /** The 1.6 id already issued for this start (station, dedup key). */
       async issuedFor(stationId: string, dedupKey: string): Promise<number | undefined> {
-        const row = await db.selectFrom('legacy_transaction_ids').select('id').where('station_id', '=', stationId).where('dedup_key', '=', dedupKey).executeTakeFirst();
+        const row = await first(db.selectFrom('legacy_transaction_ids').select('id').where('station_id', '=', stationId).where('dedup_key', '=', dedupKey));
         return row ? Number(row.id) : undefined;
       },
       /** The next number of the CSMS's own 1.6 id sequence (throws PostgreSQL's 2200H once the sequence is spent). */
       async next(): Promise<number> {
         if (dialect === 'postgres') {
-          const r = await sql<{ id: string }>`SELECT nextval('legacy_transaction_id_seq') AS id`.execute(db);
-          return Number(r.rows[0]!.id);
+          const nextval = sql<{ id: string }>`SELECT nextval('legacy_transaction_id_seq') AS id`;
+          const row = await first({ compile: () => nextval.compile(db) });
+          return Number(row!.id);
         }
-        const r = await db.updateTable('legacy_transaction_counter').set((eb) => ({ last_id: eb('last_id', '+', 1) })).where('name', '=', 'ocpp1.6').returning('last_id').executeTakeFirstOrThrow();
-        return Number(r.last_id);
+        const row = await first(db.updateTable('legacy_transaction_counter').set((eb) => ({ last_id: eb('last_id', '+', 1) })).where('name', '=', 'ocpp1.6').returning('last_id'));
+        if (!row) throw new Error('the 1.6 transaction id counter is missing');
+        return Number(row.last_id);
       },
       async record(id: number, stationId: string, dedupKey: string): Promise<void> {
-        await db.insertInto('legacy_transaction_ids').values({ id, station_id: stationId, dedup_key: dedupKey }).execute();
+        await all(db.insertInto('legacy_transaction_ids').values({ id, station_id: stationId, dedup_key: dedupKey }));
       },
       /** The station a 1.6 id was issued to. */
       async stationOf(id: number): Promise<string | undefined> {
-        const row = (await hot.stationOfLegacyId.in(db)(id))[0] as { station_id: string } | undefined;
+        const row = (await hot.stationOfLegacyId.on(runner, id))[0] as { station_id: string } | undefined;
         return row?.station_id;
       },
     },
@@ -302,10 +313,10 @@ export function createTransactionsStore(database: Database) {
   const db = tablesOf<TransactionsTables>(database);
   const hot = hotStatements(db, database.dialect);
   return {
-    ...repository(db, database.dialect, hot),
+    ...repository(db, db, database.dialect, hot),
     /** Runs `work` in one database transaction, with the repository bound to it. */
     transaction<T>(work: (tx: TransactionsRepository) => Promise<T>): Promise<T> {
-      return db.transaction().execute((trx) => work(repository(trx, database.dialect, hot)));
+      return database.transaction((connection) => work(repository(db, connection, database.dialect, hot)));
     },
   };
 }

@@ -46,15 +46,30 @@ for (const dialect of testDatabases()) {
     // The same statement inside a transaction: what it wrote goes with the transaction's outcome.
     const note = preparedRecord(db, ['n', 'id', 'body'] as const, (r) => db.insertInto('notes').values({ ...r, kind: 'record' }));
     await db.transaction().execute(async (trx: any) => {
-      await note.in(trx)({ id: 'c', body: 'kept', n: 3 });
-      assert.deepEqual((await byKind.in(trx)('record', 0)).map((r: any) => r.id), ['c']);
+      await note.on(trx, { id: 'c', body: 'kept', n: 3 });
+      assert.deepEqual((await byKind.on(trx, 'record', 0)).map((r: any) => r.id), ['c']);
     });
     await assert.rejects(db.transaction().execute(async (trx: any) => {
-      await note.in(trx)({ id: 'd', body: 'undone', n: 4 });
+      await note.on(trx, { id: 'd', body: 'undone', n: 4 });
       throw new Error('roll back');
     }), /roll back/);
     // A field left out binds NULL: the NOT NULL column refuses it instead of storing a default.
     await assert.rejects(note({ id: 'e', n: 5 } as any));
     assert.deepEqual((await byKind('record', 0)).map((r: any) => ({ id: r.id, n: Number(r.n) })), [{ id: 'c', n: 3 }]);
+
+    // The database's own transaction (the hot path's): the statements run on its connection, and a plain
+    // write started meanwhile neither joins it nor is lost when it rolls back.
+    await database.transaction(async (conn) => {
+      await note.on(conn, { id: 'f', body: 'kept', n: 6 });
+      assert.deepEqual((await byKind.on(conn, 'record', 6)).map((r: any) => r.id), ['f']);
+    });
+    let outside: Promise<unknown> | undefined;
+    await assert.rejects(database.transaction(async (conn) => {
+      await note.on(conn, { id: 'g', body: 'undone', n: 7 });
+      outside = note({ id: 'h', body: 'outside', n: 8 });
+      throw new Error('roll back');
+    }), /roll back/);
+    await outside;
+    assert.deepEqual((await byKind('record', 0)).map((r: any) => r.id), ['c', 'f', 'h']);
   });
 }
