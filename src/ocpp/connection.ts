@@ -128,8 +128,77 @@ export function attach(client: any, connection: Connection): void {
   client.on('badMessage', onBadMessage);
   client.on('strictValidationFailure', onStrictValidationFailure);
   client.on('socketError', onSocketError);
-  client.handle(({ method, params, messageId }: { method: string; params: unknown; messageId: string }) => connection.call(method, params, messageId));
+  // The gateway answers every CALL itself (answerCall); ocpp-rpc's handler table stays empty.
+  client._onCall = answerCall;
   client.once('close', onClose);
+}
+
+/** ocpp-rpc's state for an open connection (its states are ws's ready states). */
+const OPEN = 1;
+/** ocpp-rpc keeps a handler's abort for a disconnect; the gateway's handler has nothing to abort. */
+const noAbort = () => undefined;
+
+/**
+ * A CALL from the station, validated and answered: ocpp-rpc's own `_onCall`
+ * with what the gateway never uses left out. ocpp-rpc makes an
+ * AbortController and its signal, a bound function, two promises and up to
+ * three event objects for every CALL, whether or not anything listens
+ * (about a tenth of a message's allocations at saturation); here a CALL is
+ * the validation, the gateway's `call`, and the reply. What it keeps:
+ * - a CALL while not open closes the connection, as ocpp-rpc's does;
+ * - a message id already in flight is an RpcFrameworkError (the seen-ids
+ *   window refuses reuse too, with its own report);
+ * - strict validation of the request and of the answer, each failure
+ *   emitted as `strictValidationFailure` (the gateway counts inbound ones as
+ *   invalid frames); an answer that fails its schema is an InternalError;
+ * - the call in flight is in `_pendingResponses` (ocpp-rpc waits for it on
+ *   a graceful close);
+ * - `callResult`, `callError` and `response` are emitted only when someone listens;
+ * - 1.6's two misspelt error codes (OCPP-J 1.6 errata §5) are sent as 1.6 spells them.
+ */
+async function answerCall(this: any, messageId: string, method: string, params: unknown): Promise<void> {
+  let payload: unknown[];
+  try {
+    if (this._state !== OPEN) throw new Error('Call received while client state not OPEN');
+    try {
+      if (this._pendingResponses.has(messageId)) throw ocppError('RpcFrameworkError', `Already processing a call with message ID: ${messageId}`);
+      const validator = this._strictProtocols.includes(this._protocol) ? this._strictValidators.get(this._protocol) : undefined;
+      if (validator) strictly(this, validator, `urn:${method}.req`, messageId, method, params, null, false);
+      const answer = (this[CONNECTION] as Connection).call(method, params, messageId);
+      this._pendingResponses.set(messageId, { abort: noAbort, promise: answer });
+      const result = await answer;
+      if (this.listenerCount('callResult') > 0) this.emit('callResult', { outbound: false, messageId, method, params, result });
+      payload = [3, messageId, result];
+      if (validator) {
+        try {
+          strictly(this, validator, `urn:${method}.conf`, messageId, method, params, result, true);
+        } catch {
+          throw ocppError('InternalError', '');
+        }
+      }
+    } catch (err: any) {
+      let code: string = err?.rpcErrorCode ?? 'GenericError';
+      if (this._protocol === 'ocpp1.6') code = code === 'FormatViolation' ? 'FormationViolation' : code === 'OccurenceConstraintViolation' ? 'OccurrenceConstraintViolation' : code;
+      payload = [4, messageId, code, err?.message || err?.rpcErrorMessage || '', err?.details || {}];
+      if (this.listenerCount('callError') > 0) this.emit('callError', { outbound: false, messageId, method, params, error: err });
+    } finally {
+      this._pendingResponses.delete(messageId);
+    }
+    if (this.listenerCount('response') > 0) this.emit('response', { outbound: true, payload });
+    this.sendRaw(JSON.stringify(payload));
+  } catch {
+    this.close({ code: 1000, reason: 'Unable to send call result' });
+  }
+}
+
+/** Validates against the schema `urn`; a failure is emitted as ocpp-rpc does and thrown. */
+function strictly(client: any, validator: { validate(urn: string, value: unknown): void }, urn: string, messageId: string, method: string, params: unknown, result: unknown, outbound: boolean): void {
+  try {
+    validator.validate(urn, outbound ? result : params);
+  } catch (error) {
+    client.emit('strictValidationFailure', { messageId, method, params, result, error, outbound, isCall: !outbound });
+    throw error;
+  }
 }
 
 function onFrame(this: any): void {
