@@ -11,12 +11,35 @@
  * digest; an honest one has a chance of about 1,024 in 2^64 per message
  * of a false "already used".
  *
+ * The digest is SHA-256 of the key and the id in one call (`crypto.hash`):
+ * an HMAC object per message cost about 3 µs, this about 0.4 µs. Keying by
+ * prefix is sound here because no digest ever leaves the process.
+ *
  * The ring grows with use, so a station that sends little holds little.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
-const KEY = randomBytes(32);
+/**
+ * The key, as a string to prefix to an id, with a tag for how the id is
+ * encoded: UTF-8 when the id has no surrogates (UTF-8 is one-to-one on such
+ * strings), else its UTF-16 code units, since UTF-8 turns every unpaired
+ * surrogate into U+FFFD and different ids would share a digest.
+ */
+// Hex, so the key is the same bytes in UTF-8 and in latin1, and only the tag tells the two encodings apart.
+const KEY = randomBytes(32).toString('hex');
+const PLAIN = `${KEY}\u0000`;
+const CODE_UNITS = Buffer.from(`${KEY}\u0001`, 'latin1');
 const FIRST_CAPACITY = 16;
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** 32 bytes of digest as a latin1 string (one char a byte). */
+function digestOf(id: string): string {
+  if (!SURROGATE.test(id)) return hash('sha256', PLAIN + id, 'latin1');
+  return hash('sha256', Buffer.concat([CODE_UNITS, Buffer.from(id, 'utf16le')]), 'latin1');
+}
+
+/** Bytes `at`…`at + 3` of a latin1 digest, little-endian. */
+const word = (d: string, at: number) => (d.charCodeAt(at) | (d.charCodeAt(at + 1) << 8) | (d.charCodeAt(at + 2) << 16) | (d.charCodeAt(at + 3) << 24)) >>> 0;
 
 export class SeenIds {
   /** Two 32-bit halves per digest, oldest overwritten first once full. */
@@ -31,10 +54,9 @@ export class SeenIds {
 
   /** Records `id`; false if it is one of the last `kept` ids recorded (it is then not recorded again). */
   add(id: string): boolean {
-    // UTF-16 code units, not UTF-8: UTF-8 turns every unpaired surrogate into U+FFFD, so different ids would share a digest.
-    const digest = createHmac('sha256', KEY).update(id, 'utf16le').digest();
-    const a = digest.readUInt32LE(0);
-    const b = digest.readUInt32LE(4);
+    const digest = digestOf(id);
+    const a = word(digest, 0);
+    const b = word(digest, 4);
     const ring = this.ring;
     for (let i = 0; i < 2 * this.count; i += 2) if (ring[i] === a && ring[i + 1] === b) return false;
     if (this.count < this.kept && this.count === ring.length / 2) this.grow();
