@@ -39,7 +39,8 @@ export interface Results {
     connect: Connect;
     realistic: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; maxMs: Num; nodeCpuCores: Num; loadgenCpuCores: Num };
     saturation: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; nodeCpuCores: Num; loadgenCpuCores: Num };
-    storm: { stations: Num; of: Num; restartToListeningS: Num; listeningToAllBackS: Num; p50BackS: Num; loadgenCpuCores: Num; retries: Num };
+    /** nodeCpuCores and nodeCpuMsPerStation: the echo server's, absent in older results. */
+    storm: { stations: Num; of: Num; restartToListeningS: Num; listeningToAllBackS: Num; p50BackS: Num; nodeCpuCores?: Num; nodeCpuMsPerStation?: Num; loadgenCpuCores: Num; retries: Num };
   };
   profile?: ProfileEntry[];
   /** The node restarted for the storm, profiled until it ends (absent in older results). */
@@ -138,7 +139,7 @@ export function renderMarkdown(r: Results, svgFile: string): string {
     '| --- | ---: | ---: | ---: | ---: |',
     `| realistic mix | ${f(e.realistic.nodeCpuCores, 2)} | ${f(e.realistic.loadgenCpuCores, 2)} | ${f(b.realistic.nodeCpuCores, 2)} | ${f(b.realistic.loadgenCpuCores, 2)} |`,
     `| saturation | ${f(e.saturation.nodeCpuCores, 2)} | ${f(e.saturation.loadgenCpuCores, 2)} | ${f(b.saturation.nodeCpuCores, 2)} | ${f(b.saturation.loadgenCpuCores, 2)} |`,
-    `| reconnect storm${e.stormFullHandshake ? ', TLS resumption' : ''} | ${f(e.storm.nodeCpuCores, 2)} | ${f(e.storm.loadgenCpuCores, 2)} | — | ${f(b.storm.loadgenCpuCores, 2)} |`,
+    `| reconnect storm${e.stormFullHandshake ? ', TLS resumption' : ''} | ${f(e.storm.nodeCpuCores, 2)} | ${f(e.storm.loadgenCpuCores, 2)} | ${b.storm.nodeCpuCores === undefined ? '—' : `${f(b.storm.nodeCpuCores, 2)} (full handshakes)`} | ${f(b.storm.loadgenCpuCores, 2)} |`,
     ...(e.stormFullHandshake ? [`| reconnect storm, full TLS handshakes | ${f(e.stormFullHandshake.nodeCpuCores, 2)} | ${f(e.stormFullHandshake.loadgenCpuCores, 2)} | — | — |`] : []),
     '',
     e.connect.slope && b.connect.slope
@@ -150,7 +151,8 @@ export function renderMarkdown(r: Results, svgFile: string): string {
       : `Memory per station is RSS growth ÷ stations, so it includes one-off growth (JIT code, heap expansion, first-use allocations); in small runs that overstates it${e.connect.stations < 500 ? ' — as in this one, with ' + e.connect.stations + ' stations' : ''}.`,
     '',
     `Node CPU per station (TLS handshake, password check, boot, status): ${f(e.connect.nodeCpuMsPerStation)} ms on first connect, ${f(e.storm.nodeCpuMsPerStation)} ms in the storm` +
-      (e.stormFullHandshake ? ` with TLS resumption, ${f(e.stormFullHandshake.nodeCpuMsPerStation)} ms with full handshakes.` : '.'),
+      (e.stormFullHandshake ? ` with TLS resumption, ${f(e.stormFullHandshake.nodeCpuMsPerStation)} ms with full handshakes` : '') +
+      (b.storm.nodeCpuMsPerStation === undefined ? '.' : `; the bare \`ws\` server, ${f(b.storm.nodeCpuMsPerStation)} ms per station in its storm (full handshakes, no OCPP).`),
     '',
     `Connect: evguard ${f(e.connect.seconds)} s for ${e.connect.stations} stations (${e.connect.failed} failed), RSS ${f(e.connect.rssBeforeMiB)} → ${f(e.connect.rssAfterMiB)} MiB; ` +
       `baseline ${f(b.connect.seconds)} s, RSS ${f(b.connect.rssBeforeMiB)} → ${f(b.connect.rssAfterMiB)} MiB. ` +
@@ -249,7 +251,9 @@ export function targets(r: Results): { target: string; measured: string; verdict
       target: '100,000-station reconnect storm < 60 s',
       measured:
         `${e.storm.stations}/${e.storm.of} back in ${f(e.storm.listeningToAllBackS)} s; ${f(e.storm.nodeCpuMsPerStation ?? NaN)} ms node CPU per station → about ${f(stormS, 0)} s for 100,000 on ${cores} cores` +
-        (e.stormFullHandshake && fullS !== undefined ? ` when stations resume their TLS sessions (${f((e.storm.resumedShare ?? NaN) * 100, 0)} % of handshakes resumed); about ${f(fullS, 0)} s when none can (${e.stormFullHandshake.stations}/${e.stormFullHandshake.of} back in ${f(e.stormFullHandshake.listeningToAllBackS)} s, ${f(e.stormFullHandshake.nodeCpuMsPerStation)} ms each)` : ''),
+        (e.stormFullHandshake && fullS !== undefined ? ` when stations resume their TLS sessions (${f((e.storm.resumedShare ?? NaN) * 100, 0)} % of handshakes resumed); about ${f(fullS, 0)} s when none can (${e.stormFullHandshake.stations}/${e.stormFullHandshake.of} back in ${f(e.stormFullHandshake.listeningToAllBackS)} s, ${f(e.stormFullHandshake.nodeCpuMsPerStation)} ms each)` : '') +
+        // The same projection for the bare server: what TLS and WebSocket alone cost on this machine.
+        (b.storm.nodeCpuMsPerStation === undefined ? '' : `; the bare \`ws\` server at ${f(b.storm.nodeCpuMsPerStation)} ms per station (full handshakes) projects to about ${f((b.storm.nodeCpuMsPerStation * 100_000) / 1000 / cores, 0)} s`),
       verdict: verdict(stormS < 60, `about ${f(stormS / 60, 1)}× over`),
     },
   ];

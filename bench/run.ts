@@ -548,8 +548,10 @@ async function main() {
   const eRestart = performance.now();
   const restarted = await Promise.all(echoPorts.map((p) => startEcho(cert, key, p)));
   const eListening = performance.now() - eRestart;
+  const ec0 = statsOf(restarted).cpuMs;
   const eStorm = await phase(echoWorkers, { cmd: 'storm', deadlineMs: 120_000, resume: false });
-  results.baseline.storm = { stations: eStorm.calls, of: eConnect.open, restartToListeningS: eListening / 1000, listeningToAllBackS: eStorm.max / 1000, p50BackS: eStorm.p50 / 1000, loadgenCpuCores: eStorm.loadgenCpuMs / eStorm.wallMs, retries: eStorm.failures };
+  const ec1 = statsOf(restarted).cpuMs;
+  results.baseline.storm = { stations: eStorm.calls, of: eConnect.open, restartToListeningS: eListening / 1000, listeningToAllBackS: eStorm.max / 1000, p50BackS: eStorm.p50 / 1000, nodeCpuCores: (ec1 - ec0) / eStorm.wallMs, nodeCpuMsPerStation: (ec1 - ec0) / Math.max(1, eStorm.calls), loadgenCpuCores: eStorm.loadgenCpuMs / eStorm.wallMs, retries: eStorm.failures };
   await phase(echoWorkers, { cmd: 'stop' });
   for (const w of echoWorkers) w.child.kill();
   for (const e of restarted) e.kill('SIGTERM');
