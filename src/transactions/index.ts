@@ -330,7 +330,7 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
           abandoned.push(toTransaction({ ...o, ...change }));
         }
       }
-      if (existing) await tx.updateRecord(row);
+      if (existing) await tx.updateRecord(row, existing);
       else await tx.insert(row);
       return { tx: toTransaction(row), duplicate: false, flags, abandoned };
     });

@@ -190,6 +190,9 @@ const TRANSACTION_COLUMNS = [
 const EVENT_COLUMNS = [
   'transaction_id', 'dedup_key', 'station_id', 'kind', 'seq_no', 'timestamp', 'offline', 'payload', 'flags', 'received_at',
 ] as const satisfies readonly EventColumn[];
+/** The columns in the table's secondary indexes besides updated_at (see the migrations above); a meter update changes none of them. */
+const INDEXED_COLUMNS = ['station_id', 'transaction_id', 'evse_id', 'state', 'ended_at'] as const satisfies readonly TransactionColumn[];
+const PROGRESS_COLUMNS = TRANSACTION_COLUMNS.filter((c): c is Exclude<TransactionColumn, (typeof INDEXED_COLUMNS)[number]> => !(INDEXED_COLUMNS as readonly string[]).includes(c));
 // Fails to compile if a column is added to the tables above and not to the lists.
 type Missing<T, L extends readonly unknown[]> = Exclude<T, L[number]>;
 const complete: [Missing<TransactionColumn, typeof TRANSACTION_COLUMNS>, Missing<EventColumn, typeof EVENT_COLUMNS>] extends [never, never] ? true : never = true;
@@ -211,6 +214,8 @@ function hotStatements(db: Kysely<TransactionsTables>, dialect: Dialect) {
     ),
     insert: preparedRecord(db, TRANSACTION_COLUMNS, (row) => db.insertInto('transactions').values(row)),
     updateRecord: preparedRecord(db, TRANSACTION_COLUMNS, ({ id, ...rest }) => db.updateTable('transactions').set(rest).where('id', '=', id)),
+    // SQLite rewrites an index's entry for every indexed column an UPDATE sets, changed or not.
+    updateProgress: preparedRecord(db, PROGRESS_COLUMNS, ({ id, ...rest }) => db.updateTable('transactions').set(rest).where('id', '=', id)),
     stationOfLegacyId: prepared(db, 1, (id: number) => db.selectFrom('legacy_transaction_ids').select('station_id').where('id', '=', id)),
     // Asked when a station with a load comes back (the grid's randomised resume): every charging station of a storm.
     openIdOf: prepared(db, 1, (stationId: string) =>
@@ -245,9 +250,14 @@ function repository(db: Kysely<TransactionsTables>, runner: QueryRunner, dialect
     async insert(row: TransactionRow): Promise<void> {
       await hot.insert.on(runner, row);
     },
-    /** Writes every column of the record. */
-    async updateRecord(row: TransactionRow): Promise<void> {
-      await hot.updateRecord.on(runner, row);
+    /**
+     * Writes the record over `previous` (as read in this database transaction):
+     * every column, or when no indexed column changed (a meter update), only
+     * the others, so the indexes' entries are not rewritten.
+     */
+    async updateRecord(row: TransactionRow, previous: TransactionRow): Promise<void> {
+      const keysKept = INDEXED_COLUMNS.every((c) => row[c] === previous[c]);
+      await (keysKept ? hot.updateProgress : hot.updateRecord).on(runner, row);
     },
     async update(id: string, change: Updateable<TransactionsTables['transactions']>): Promise<void> {
       await all(db.updateTable('transactions').set(change).where('id', '=', id));
