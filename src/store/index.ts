@@ -125,11 +125,22 @@ function directTransactions(driver: Driver): Database['transaction'] {
       throw err;
     }));
     const connection = await driver.acquireConnection();
+    // What `work` gets: the connection while the transaction is open. A query that reaches it later (one not
+    // awaited, a callback) is refused, as Kysely's transaction refuses it: on the bare connection it would run
+    // outside the transaction (a plain write in the next batch, autocommit on the pool), kept after a rollback.
+    let open = true;
+    const runner: QueryRunner = {
+      executeQuery: (query) => (open ? connection.executeQuery(query) : Promise.reject(new Error('the database transaction has already ended'))),
+    };
     try {
       await driver.beginTransaction(connection, {});
       let result;
       try {
-        result = await work(connection);
+        try {
+          result = await work(runner);
+        } finally {
+          open = false;
+        }
         await driver.commitTransaction(connection);
       } catch (err) {
         // The work's (or the COMMIT's) error is what the caller hears, not a failed ROLLBACK's.
