@@ -83,12 +83,12 @@ const KNOWN_ADDRESS_MS = 30 * 86_400_000;
 const REMEMBER_EVERY_MS = 3600_000;
 
 /**
- * A station's last-seen time is written at most this often (a heartbeat
- * between two writes updates only this node's copy): the stored time, which
- * other nodes and the API read, is at most this much behind while the station
- * keeps talking. Stations heartbeat every few minutes, so in normal operation
- * every heartbeat is written; a station heartbeating in a tight loop costs one
- * write per bound, not one per message.
+ * A station's last-seen time is written at most this often: the time the API
+ * shows (on every node, read from the store) is at most this much behind
+ * while the station keeps talking, and never moves backwards. Stations
+ * heartbeat every few minutes, so in normal operation every heartbeat is
+ * written; a station heartbeating in a tight loop costs one write per bound,
+ * not one per message.
  */
 export const LAST_SEEN_WRITE_EVERY_MS = 30_000;
 
@@ -105,6 +105,8 @@ export function createRegistry(store: StationsStore, bus: Bus) {
     if (typeof c.stationId !== 'string') return;
     cache.delete(c.stationId);
     remembered.delete(c.stationId);
+    // A re-created station starts afresh: its first message is written.
+    if (c.change !== 'updated') lastSeenWritten.delete(c.stationId);
   });
   const knownKey = (id: string, address: string) => `${id}\u0000${address}`;
 
@@ -248,11 +250,11 @@ export function createRegistry(store: StationsStore, bus: Bus) {
     },
     /** The station was heard from: its last-seen time (written at most every LAST_SEEN_WRITE_EVERY_MS), and the OCPP version it speaks (always written). */
     async touch(id: string, ocppVersion?: string) {
+      if (ocppVersion === undefined && lastSeenWritten.get(id) !== undefined) return;
       const now = new Date().toISOString();
-      if (ocppVersion !== undefined || lastSeenWritten.get(id) === undefined) {
-        await store.stations.touch(id, now, ocppVersion);
-        lastSeenWritten.set(id, true);
-      }
+      await store.stations.touch(id, now, ocppVersion);
+      lastSeenWritten.set(id, true);
+      // The cached copy shows what is stored, so the time read here never runs ahead of the store and then back.
       const hit = cache.get(id);
       if (hit) hit.record.lastSeenAt = now;
     },
