@@ -45,6 +45,8 @@ export interface Results {
   profile?: ProfileEntry[];
   /** The node restarted for the storm, profiled until it ends (absent in older results). */
   stormProfile?: ProfileEntry[];
+  /** The node during the realistic mix (absent in older results). */
+  realisticProfile?: ProfileEntry[];
   /** The node's JS heap per station by kind of object, between the two connect steps (--heap-snapshot). */
   heap?: { kinds: HeapKind[]; bytesPerStation: Num };
   durationS?: Num;
@@ -180,6 +182,9 @@ export function renderMarkdown(r: Results, svgFile: string): string {
   }
   if (r.profile?.length) {
     lines.push('', `## CPU profile of the node (self time as a share of ${r.profile.some((p) => p.function === '(idle)') ? 'all samples, idle included' : 'busy time'}, at saturation)`, '', '| % | function | where |', '| ---: | --- | --- |', ...r.profile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));
+  }
+  if (r.realisticProfile?.length) {
+    lines.push('', '## CPU profile of the node in the realistic mix (self time as a share of busy time)', '', '| % | function | where |', '| ---: | --- | --- |', ...r.realisticProfile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));
   }
   if (r.stormProfile?.length) {
     lines.push('', '## CPU profile of the node during the reconnect storm, listening to all back (self time as a share of busy time)', '', '| % | function | where |', '| ---: | --- | --- |', ...r.stormProfile.map((p) => `| ${p.selfPercent} | ${p.function} | ${p.location} |`));

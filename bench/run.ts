@@ -40,7 +40,7 @@ const opt = (name: string, def: number) => {
   return v;
 };
 if (flag('--help') || flag('-h')) {
-  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--nodes N] [--profile] [--heap-snapshot] [--out NAME] [--database-url URL] [--default-malloc]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2); worker i drives node i mod --nodes\n  --nodes N    a cluster of N nodes (PostgreSQL from --database-url, NATS from --nats-url, default nats://127.0.0.1:4222) against N baseline servers, for fleets past one process\'s open-file limit\n  --heap-snapshot  heap snapshots of the node after each connect step, summed by kind of object per station (heavy: a few thousand stations)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    CPU profiles of the node at saturation and in the storm, naming their top costs (whole profiles kept in /tmp/evguard-bench-profiles-NAME)\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --database-url URL  run the node on PostgreSQL: a scratch database is made on that server and dropped after (default: embedded SQLite)\n  --default-malloc  both servers with the glibc malloc defaults (default: MALLOC_MMAP_THRESHOLD_=65536 for both, as docs/operations.md recommends)\n  --render F   re-render F (a results .json) as markdown and SVG\nEVGUARD_BENCH_NODE_FLAGS (environment): more node flags for the evguard node, e.g. --inspect=127.0.0.1:9339 to sample its allocations from DevTools during a phase\n');
+  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--nodes N] [--profile] [--heap-snapshot] [--out NAME] [--database-url URL] [--default-malloc]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2); worker i drives node i mod --nodes\n  --nodes N    a cluster of N nodes (PostgreSQL from --database-url, NATS from --nats-url, default nats://127.0.0.1:4222) against N baseline servers, for fleets past one process\'s open-file limit\n  --heap-snapshot  heap snapshots of the node after each connect step, summed by kind of object per station (heavy: a few thousand stations)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    CPU profiles of the node in the realistic mix, at saturation and in the storm, naming their top costs (whole profiles kept in /tmp/evguard-bench-profiles-NAME)\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --database-url URL  run the node on PostgreSQL: a scratch database is made on that server and dropped after (default: embedded SQLite)\n  --default-malloc  both servers with the glibc malloc defaults (default: MALLOC_MMAP_THRESHOLD_=65536 for both, as docs/operations.md recommends)\n  --render F   re-render F (a results .json) as markdown and SVG\nEVGUARD_BENCH_NODE_FLAGS (environment): more node flags for the evguard node, e.g. --inspect=127.0.0.1:9339 to sample its allocations from DevTools during a phase\n');
   process.exit(0);
 }
 if (flag('--render')) {
@@ -473,7 +473,9 @@ async function main() {
   log('evguard: realistic mix');
   let rows0 = await database.rows();
   let cpu0 = statsOf(nodes).cpuMs;
+  const realisticWindow = { from: monotonicMicros(), to: 0 };
   const realistic = await phase(workers, { cmd: 'realistic', durationMs: SIZE.realisticMs });
+  realisticWindow.to = monotonicMicros();
   let cpu1 = statsOf(nodes).cpuMs;
   let rows1 = await database.rows();
   results.evguard.realistic = { messages: realistic.calls, failures: realistic.failures, perSecond: realistic.calls / (realistic.wallMs / 1000), p50Ms: realistic.p50, p99Ms: realistic.p99, maxMs: realistic.max, nodeCpuCores: (cpu1 - cpu0) / realistic.wallMs, loadgenCpuCores: realistic.loadgenCpuMs / realistic.wallMs, dbRowsPerSecond: (rows1 - rows0) / (realistic.wallMs / 1000) };
@@ -565,12 +567,13 @@ async function main() {
     const read = (f: string, w: { from: number; to: number }) => profileWindow(JSON.parse(readFileSync(path.join(dir, f), 'utf8')), w.from, w.to);
     const summary = (p: ReturnType<typeof read>) => [...summarizeProfile(p, 15), ...summarizeByModule(p, 12).map((e) => ({ ...e, function: `all of ${e.function}` }))];
     if (run) results.profile = summary(read(run, saturationWindow));
+    if (run) results.realisticProfile = summary(read(run, realisticWindow));
     if (storm) results.stormProfile = summary(read(storm, stormWindow));
     // The whole profiles stay for a closer look (Chrome DevTools, Performance panel), with the phases' windows.
     const kept = path.join(os.tmpdir(), `evguard-bench-profiles-${name}`);
     rmSync(kept, { recursive: true, force: true });
     cpSync(dir, kept, { recursive: true });
-    writeFileSync(path.join(kept, 'windows.json'), JSON.stringify({ saturation: saturationWindow, storm: stormWindow }));
+    writeFileSync(path.join(kept, 'windows.json'), JSON.stringify({ realistic: realisticWindow, saturation: saturationWindow, storm: stormWindow }));
     log(`profiles kept in ${kept}`);
   }
   await database.drop();
