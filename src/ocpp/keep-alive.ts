@@ -2,9 +2,14 @@
  * Keep-alive for every station connection on one timer. ocpp-rpc would give
  * each connection its own (a timer, an event emitter, an abort controller
  * and a suspended async loop: about a kilobyte a station, at tens of
- * thousands of stations). Here connections are spread over `GROUPS`
- * groups; each tick of one shared interval pings one group, so the pings
- * of a large fleet are spread over the interval instead of sent at once.
+ * thousands of stations). Here connections are spread over groups, one tick
+ * of a shared interval every MIN_TICK_MS or more; each tick pings one group,
+ * so the pings of a large fleet are spread over the interval instead of sent
+ * at once. A tick is synchronous (a ping is a TLS write): with 16 groups a
+ * tick at 20,000 stations sent 1,250 pings at once, and their pongs came
+ * back together, a stall every two seconds that the other stations' messages
+ * waited behind; with up to 256 groups a tick at 100,000 stations is about
+ * 400 pings.
  *
  * A connection that has sent nothing since its last ping (no pong, no
  * message) when its group's turn comes again is terminated: the same rule
@@ -15,7 +20,9 @@
  */
 import type WebSocket from 'ws';
 
-const GROUPS = 16;
+/** At most this many groups; a tick comes at most every MIN_TICK_MS, so a short interval (tests) has fewer. */
+const MAX_GROUPS = 256;
+const MIN_TICK_MS = 100;
 
 export interface KeepAliveHandle {
   /** A frame arrived on the connection. */
@@ -42,12 +49,13 @@ class Entry implements KeepAliveHandle {
 }
 
 export function createKeepAlive(intervalMs: number): KeepAlive {
-  const groups: Set<Entry>[] = Array.from({ length: GROUPS }, () => new Set());
+  const groupCount = Math.min(MAX_GROUPS, Math.max(1, Math.floor(intervalMs / MIN_TICK_MS)));
+  const groups: Set<Entry>[] = Array.from({ length: groupCount }, () => new Set());
   let nextGroup = 0;
   let turn = 0;
   const tick = () => {
     const group = groups[turn]!;
-    turn = (turn + 1) % GROUPS;
+    turn = (turn + 1) % groupCount;
     for (const entry of group) {
       // An open connection the node itself stopped reading (backpressure, budget.ts) may have its
       // pong waiting unread: it is not judged this turn. Its pause ends when its budget refills.
@@ -73,11 +81,11 @@ export function createKeepAlive(intervalMs: number): KeepAlive {
     }
   };
   // 0 (or an interval no timer can hold) turns keep-alive off, as in ocpp-rpc.
-  const timer = intervalMs > 0 && intervalMs <= 2_147_483_647 ? setInterval(tick, Math.max(1, Math.floor(intervalMs / GROUPS))).unref() : undefined;
+  const timer = intervalMs > 0 && intervalMs <= 2_147_483_647 ? setInterval(tick, Math.max(1, Math.floor(intervalMs / groupCount))).unref() : undefined;
   return {
     add(ws) {
       const group = groups[nextGroup]!;
-      nextGroup = (nextGroup + 1) % GROUPS;
+      nextGroup = (nextGroup + 1) % groupCount;
       const entry = new Entry(ws, group);
       if (timer) group.add(entry);
       return entry;

@@ -1,13 +1,15 @@
 /**
  * The node's keep-alive over real sockets: a station that answers pings
  * stays, one that has gone silent (no pong, no message) is cut off within
- * two intervals, so its slot and memory are not held for a dead peer.
+ * two intervals, so its slot and memory are not held for a dead peer; and a
+ * large fleet is pinged a few hundred connections per tick.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, startTestNode } from '../support/node.js';
 import { connectRaw } from '../support/raw-client.js';
 import { openRawSocket, OP } from '../support/raw-socket.js';
+import { createKeepAlive } from '../../src/ocpp/keep-alive.js';
 
 const PASSWORD = 'keep-alive-password-0001';
 
@@ -78,4 +80,17 @@ test('a station the node has paused for its rate (backpressure) is not cut off b
   assert.equal(early, 'open');
   assert.ok(node.app.gateway.session('PAUSED1'));
   assert.equal((await c.call('Heartbeat', {}))[0], 3);
+});
+
+test('a large fleet is pinged a few hundred at a time, not a sixteenth of it at once', async (t) => {
+  // Stand-ins for sockets: what is under test is when the shared timer pings whom.
+  let pinged = 0;
+  const fleet = Array.from({ length: 10_000 }, () => ({ readyState: 1, isPaused: false, ping: () => void pinged++, terminate: () => undefined }));
+  const keepAlive = createKeepAlive(30_000);
+  t.after(() => keepAlive.close());
+  for (const ws of fleet) keepAlive.add(ws as any);
+  // 30 s over 256 groups: a tick every 117 ms, each pinging 1/256 of the fleet.
+  await new Promise((r) => setTimeout(r, 180));
+  assert.ok(pinged > 0, 'the first tick came');
+  assert.ok(pinged <= Math.ceil(10_000 / 256), `one tick pinged ${pinged} of 10,000`);
 });
