@@ -120,8 +120,6 @@ export function createStations(deps: StationsDeps, config: StationsConfig): Stat
     sessions,
     domain,
     async admit(ctx, action) {
-      // Read by the session watch within the bound, and every action allowed: nothing to read here.
-      if (sessions.mayAct(ctx.stationId)) return;
       const station = await registry.get(ctx.stationId);
       if (station.quarantined && !WHILE_QUARANTINED.has(action)) {
         throw stationErrors.STATION_QUARANTINED(`Station is quarantined; ${action} refused`);

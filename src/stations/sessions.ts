@@ -62,14 +62,8 @@ export function createSessionWatch(deps: SessionWatchDeps) {
    * this connection never proved.
    */
   const tickets = new WeakMap<object, Admitted>();
-  /** `read`: the station's state as last read for this session, and when that read began (mayAct). */
-  type Watched = { session: LiveSession; admitted: Admitted; read?: { state: SecurityState; at: number } };
+  type Watched = { session: LiveSession; admitted: Admitted };
   const live = new Map<string, Watched>();
-  /**
-   * Counts change events. A read is kept for mayAct only if no change arrived
-   * while it was in flight: it may have read the state from before the change.
-   */
-  let changes = 0;
 
   async function end(stationId: string, reason: string) {
     const entry = live.get(stationId);
@@ -85,9 +79,8 @@ export function createSessionWatch(deps: SessionWatchDeps) {
    * since was admitted under a state at least as new as that read: judged
    * against it, a reconnect with a rotated password was closed again.
    */
-  function judge(stationId: string, entry: Watched, now: SecurityState | undefined, read: { at: number; changes: number }) {
+  function judge(stationId: string, entry: Watched, now: SecurityState | undefined) {
     if (live.get(stationId) !== entry || deps.session(stationId) !== entry.session) return;
-    entry.read = now && read.changes === changes ? { state: now, at: read.at } : undefined;
     const reason = revocationReason(entry.session, entry.admitted, now);
     if (reason) void end(stationId, reason).catch((err) => deps.log?.warn({ err, stationId }, 'revoked session not closed'));
   }
@@ -95,26 +88,19 @@ export function createSessionWatch(deps: SessionWatchDeps) {
   async function recheck(stationId: string) {
     const entry = live.get(stationId);
     if (!entry) return;
-    const read = { at: Date.now(), changes };
     const now = await deps.registry.fresh(stationId);
-    judge(stationId, entry, now && securityStateOf(now), read);
+    judge(stationId, entry, now && securityStateOf(now));
   }
 
   async function sweep() {
     const entries = [...live];
     if (!entries.length) return;
-    const read = { at: Date.now(), changes };
     const rows = await deps.registry.securityStates(entries.map(([id]) => id));
-    for (const [id, entry] of entries) judge(id, entry, rows.get(id), read);
+    for (const [id, entry] of entries) judge(id, entry, rows.get(id));
   }
 
   const unfollow = onChange(deps.bus, 'station.changed', (c) => {
-    changes++;
-    if (typeof c.stationId !== 'string') return;
-    const entry = live.get(c.stationId);
-    if (!entry) return;
-    entry.read = undefined;
-    void recheck(c.stationId).catch((err) => deps.log?.warn({ err }, 'session re-check failed'));
+    if (typeof c.stationId === 'string' && live.has(c.stationId)) void recheck(c.stationId).catch((err) => deps.log?.warn({ err }, 'session re-check failed'));
   });
   let running = false;
   const timer = setInterval(() => {
@@ -141,18 +127,6 @@ export function createSessionWatch(deps: SessionWatchDeps) {
       tickets.delete(ticket as object);
       // A change made between the handshake and now is caught by the next sweep.
       live.set(session.stationId, { session, admitted });
-    },
-    /**
-     * Whether the station's live session here may send any action, by a read
-     * of its state (this watch's own, every STALE_BOUND_MS) begun less than
-     * STALE_BOUND_MS ago with no change since: accepted and not quarantined.
-     * False means "ask the registry", never "refuse": at 20,000 sessions a
-     * station's cached record was older than the bound at nearly every
-     * message, and each message read it again.
-     */
-    mayAct(stationId: string): boolean {
-      const read = live.get(stationId)?.read;
-      return read !== undefined && Date.now() - read.at < STALE_BOUND_MS && read.state.registration === 'Accepted' && !read.state.quarantined;
     },
     ended(session: LiveSession) {
       if (live.get(session.stationId)?.session === session) live.delete(session.stationId);
