@@ -105,35 +105,89 @@ export function shareableAlert(alert: {
 }
 
 export interface Sharing {
-  /** Resolves once every alert raised so far has been written to the outgoing collection. */
+  /** Shares what is held now, and resolves once every alert raised or changed so far is in the outgoing collection. */
   settled(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How often one alert is shared again while it keeps changing; its latest state is what goes out. */
+export const RESHARE_EVERY_MS = 10_000;
 
 /**
  * Automatic sharing: every alert the monitor raises at or above
  * `shareMinSeverity` goes into the outgoing collection, one at a time and in
  * order. Changed alerts are shared again, because aggregation can raise the
  * severity over the threshold or add evidence (another address); the
- * deterministic ids make a re-share of what did not change a no-op.
+ * deterministic ids make a re-share of what did not change a no-op. An
+ * aggregating alert can change with every finding (thousands a minute in a
+ * storm), and each share builds and validates a STIX bundle on the event loop,
+ * so one alert is shared at most once per `reshareEveryMs`: changes in between
+ * are held, and the latest of them goes out when the interval ends, or when
+ * the node closes or asks for `settled()`.
  */
-export function startSharing(deps: { intel: Intel; bus: Bus; settings: IntelSettings; log?: Log }): Sharing {
+export function startSharing(deps: { intel: Intel; bus: Bus; settings: IntelSettings; log?: Log; reshareEveryMs?: number; now?: () => number }): Sharing {
+  const every = deps.reshareEveryMs ?? RESHARE_EVERY_MS;
+  const now = deps.now ?? Date.now;
   let chain: Promise<void> = Promise.resolve();
+  const held = new Map<string, Alert>(); // changed alerts waiting for their interval to end
+  const sharedAt = new Map<string, number>(); // when each alert was last shared, while that is within the interval
+  let timer: NodeJS.Timeout | undefined;
   const min = SEVERITY_RANK[deps.settings.shareMinSeverity] ?? SEVERITY_RANK.medium;
-  const onAlert = (event: BusEvent<Alert>) => {
-    const alert = event.data;
-    if (!alert || typeof alert !== 'object' || !((SEVERITY_RANK[alert.severity] ?? -1) >= min)) return;
+
+  const share = (alert: Alert) => {
+    held.delete(alert.id);
+    sharedAt.set(alert.id, now());
     chain = chain
       .then(async () => {
         await deps.intel.share({ alerts: [shareableAlert(alert)] });
       })
       .catch((err) => deps.log?.error({ err, alertId: alert.id }, 'alert not shared'));
   };
+  const forget = (t: number) => {
+    for (const [id, at] of sharedAt) if (t - at >= every && !held.has(id)) sharedAt.delete(id);
+  };
+  const releaseDue = () => {
+    timer = undefined;
+    const t = now();
+    for (const [id, alert] of held) if (t - (sharedAt.get(id) ?? -Infinity) >= every) share(alert);
+    forget(t);
+    if (held.size > 0) schedule();
+  };
+  function schedule() {
+    if (timer) return;
+    const t = now();
+    let next = Infinity;
+    for (const id of held.keys()) next = Math.min(next, (sharedAt.get(id) ?? t) + every - t);
+    timer = setTimeout(releaseDue, Math.max(0, next));
+    timer.unref();
+  }
+  const releaseAll = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    for (const alert of [...held.values()]) share(alert);
+  };
+
+  const onAlert = (event: BusEvent<Alert>) => {
+    const alert = event.data;
+    if (!alert || typeof alert !== 'object' || typeof alert.id !== 'string' || !((SEVERITY_RANK[alert.severity] ?? -1) >= min)) return;
+    const t = now();
+    if (sharedAt.size >= 10_000) forget(t);
+    if (t - (sharedAt.get(alert.id) ?? -Infinity) >= every) {
+      share(alert);
+    } else {
+      held.set(alert.id, alert);
+      schedule();
+    }
+  };
   const unsubscribe = deps.settings.share ? [deps.bus.subscribe(Topics.alertRaised, onAlert), deps.bus.subscribe(Topics.alertChanged, onAlert)] : [];
   return {
-    settled: () => chain,
+    settled() {
+      releaseAll();
+      return chain;
+    },
     async close() {
       for (const u of unsubscribe) u();
+      releaseAll();
       await chain;
     },
   };

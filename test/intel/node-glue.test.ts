@@ -81,6 +81,35 @@ describe('node glue', () => {
     assert.ok(reports.every((r) => r.labels.some((l) => l === 'severity:high' || l === 'severity:critical')));
   });
 
+  it('shares a changing alert at most once per interval, with its latest state, and lets nothing held go unshared', async () => {
+    const shared: { id: string; severity: string; evidence: unknown }[] = [];
+    const intel = { ...node.intel, share: (input: Parameters<typeof node.intel.share>[0]) => {
+      for (const a of input.alerts) shared.push({ id: a.id, severity: a.severity, evidence: a.evidence });
+      return node.intel.share(input);
+    } };
+    let clock = 1_000_000;
+    const sharing = startSharing({ intel, bus: node.bus, settings: defaults.intel, reshareEveryMs: 150, now: () => clock });
+    node.bus.publish(Topics.alertRaised, alert({ id: 'agg-1' }));
+    for (let i = 1; i <= 50; i++) node.bus.publish(Topics.alertChanged, alert({ id: 'agg-1', count: i, evidence: { lastAddress: `203.0.113.${i}` } }));
+    node.bus.publish(Topics.alertRaised, alert({ id: 'other-1' }));
+    await new Promise((r) => setTimeout(r, 200)); // past the real timer too: the interval is on the given clock
+    assert.deepEqual(shared.map((s) => s.id), ['agg-1', 'other-1'], 'the first state goes out at once; changes within the interval are held');
+    clock += 150;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(shared.map((s) => s.id), ['agg-1', 'other-1', 'agg-1']);
+    assert.deepEqual(shared[2].evidence, { remoteAddress: '203.0.113.50' }, 'the latest state, not the first held one');
+    // Held at close: shared before the node stops, not dropped.
+    clock += 10;
+    node.bus.publish(Topics.alertChanged, alert({ id: 'agg-1', severity: 'critical' }));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(shared.length, 3);
+    await sharing.close();
+    assert.deepEqual(shared.slice(3).map((s) => [s.id, s.severity]), [['agg-1', 'critical']]);
+    node.bus.publish(Topics.alertChanged, alert({ id: 'agg-1', severity: 'critical' }));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(shared.length, 4, 'nothing is shared after close');
+  });
+
   it('refuses a certificate chain that an indicator names (here by fingerprint), and leaves the rest to the PKI check', async () => {
     const key = path.join(dir, 'k.pem');
     const certFile = path.join(dir, 'c.pem');
