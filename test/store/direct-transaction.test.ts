@@ -8,24 +8,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { sql, type CompiledQuery } from 'kysely';
-import { openDatabase } from '../../src/store/index.js';
 import type { QueryRunner } from '../../src/store/prepared.js';
-import { createPgDatabase, testDatabases } from '../support/node.js';
+import { openScratchDatabase, testDatabases } from '../support/node.js';
 
 for (const dialect of testDatabases()) {
   test(`a query on a transaction's connection after it ended is refused, not run outside it (${dialect})`, async (t) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'evguard-direct-tx-'));
-    const pgdb = dialect === 'postgres' ? await createPgDatabase() : undefined;
-    const database = await openDatabase({ dataDir: dir, databaseUrl: pgdb?.url });
-    t.after(async () => {
-      await database.close();
-      await pgdb?.drop();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const database = await openScratchDatabase(dialect, t);
     const db = database.db as any;
     await sql`CREATE TABLE notes (id integer PRIMARY KEY)`.execute(db);
     const insert = (id: number) => db.insertInto('notes').values({ id }).compile() as CompiledQuery;

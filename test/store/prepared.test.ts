@@ -5,24 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
-import { openDatabase } from '../../src/store/index.js';
 import { prepared, preparedRecord } from '../../src/store/prepared.js';
-import { createPgDatabase, testDatabases } from '../support/node.js';
+import { openScratchDatabase, testDatabases } from '../support/node.js';
 
 for (const dialect of testDatabases()) {
   test(`prepared statements bind each run's values (${dialect})`, async (t) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'evguard-prepared-'));
-    const pgdb = dialect === 'postgres' ? await createPgDatabase() : undefined;
-    const database = await openDatabase({ dataDir: dir, databaseUrl: pgdb?.url });
-    t.after(async () => {
-      await database.close();
-      await pgdb?.drop();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const database = await openScratchDatabase(dialect, t);
     const db = database.db as any;
     await sql`CREATE TABLE notes (id text PRIMARY KEY, body text NOT NULL, kind text NOT NULL, n integer NOT NULL)`.execute(db);
     // The arguments are taken in another order than the SQL uses them, with a constant between.

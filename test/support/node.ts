@@ -10,6 +10,7 @@ import { pino, type Logger } from 'pino';
 import { loadConfig, type ConfigInput } from '../../src/config.js';
 import { startApp, type App } from '../../src/app.js';
 import { createScratchDatabase, type ScratchDatabase } from '../../src/store/scratch-database.js';
+import { openDatabase, type Database } from '../../src/store/index.js';
 
 export const PG_URL = process.env.EVGUARD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -37,6 +38,19 @@ export interface TestNode {
 
 /** A scratch database on the test server (EVGUARD_TEST_PG), dropped by `drop()`. */
 export const createPgDatabase = () => createScratchDatabase(PG_URL, 'evg');
+
+/** evguard's store on a fresh SQLite file or PostgreSQL database, closed and removed when the test ends. */
+export async function openScratchDatabase(dialect: TestDb, t: { after(fn: () => Promise<void>): void }): Promise<Database> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'evguard-store-'));
+  const pgdb = dialect === 'postgres' ? await createPgDatabase() : undefined;
+  const database = await openDatabase({ dataDir: dir, databaseUrl: pgdb?.url });
+  t.after(async () => {
+    await database.close();
+    await pgdb?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return database;
+}
 
 export async function startTestNode(opts: { db?: TestDb; config?: ConfigInput; dataDir?: string; databaseUrl?: string; log?: Logger } = {}): Promise<TestNode> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'evguard-test-'));
