@@ -104,6 +104,13 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
   file.pragma('synchronous = NORMAL');
   file.pragma('busy_timeout = 5000');
   file.pragma('foreign_keys = ON');
+  // Statement journals (a write inside a group commit's transaction) and the
+  // scratch tables of RETURNING, IN and ORDER BY in memory: with the default,
+  // each opened a 64 KiB spill buffer or a bulk page cache of about 88 KiB,
+  // which the recommended MALLOC_MMAP_THRESHOLD_=65536 maps and unmaps every
+  // time (a TLB shootdown across cores, and page faults): a fifth of the
+  // node's time at 20,000 stations (docs/bench.md, "Temporary storage").
+  file.pragma('temp_store = MEMORY');
   // Checkpoints (copying the WAL into the file, with fsyncs) on a worker thread, not in a commit (sqlite-checkpointer.ts).
   const checkpointer = startCheckpointer(file);
   // One commit per event-loop turn, each write answered after it (sqlite-group-commit.ts).
