@@ -31,6 +31,12 @@ export interface Prepared<A extends unknown[], R> {
   (...args: A): Promise<R[]>;
   /** The statement on `runner` instead (a transaction of the same database). */
   on(runner: QueryRunner, ...args: A): Promise<R[]>;
+  /**
+   * A write on `runner`, resolving with the number of rows it changed: an
+   * INSERT … ON CONFLICT DO NOTHING says whether it inserted without a
+   * RETURNING clause, which SQLite answers through a scratch table per run.
+   */
+  changedOn(runner: QueryRunner, ...args: A): Promise<number>;
 }
 
 /**
@@ -50,16 +56,18 @@ export function prepared<A extends unknown[], R = unknown>(db: Kysely<any>, arit
     if (!names.has(query.sql)) names.set(query.sql, `evguard_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`);
     return { template: query, args, constants: [...query.parameters] };
   };
-  const on = async (runner: QueryRunner, ...args: A): Promise<R[]> => {
+  const run = (runner: QueryRunner, args: A) => {
     compiled ??= compile();
     const { template, args: slots, constants } = compiled;
     const parameters = new Array<unknown>(slots.length);
     for (let i = 0; i < slots.length; i++) parameters[i] = slots[i]! < 0 ? constants[i] : args[slots[i]!];
     // The compiled query's own node (a select stays a select for the drivers that ask) with this run's values.
     const query: CompiledQuery<R> = { sql: template.sql, query: template.query, queryId: template.queryId, parameters };
-    return (await runner.executeQuery(query)).rows;
+    return runner.executeQuery(query);
   };
-  return Object.assign((...args: A) => on(db, ...args), { on });
+  const on = async (runner: QueryRunner, ...args: A): Promise<R[]> => (await run(runner, args)).rows;
+  const changedOn = async (runner: QueryRunner, ...args: A): Promise<number> => Number((await run(runner, args)).numAffectedRows ?? 0n);
+  return Object.assign((...args: A) => on(db, ...args), { on, changedOn });
 }
 
 /**
@@ -73,5 +81,6 @@ export function preparedRecord<K extends string, R = unknown>(db: Kysely<any>, f
   const values = (record: Record<K, unknown>) => fields.map((f) => record[f] ?? null);
   return Object.assign((record: Record<K, unknown>) => statement(...values(record)), {
     on: (runner: QueryRunner, record: Record<K, unknown>) => statement.on(runner, ...values(record)),
+    changedOn: (runner: QueryRunner, record: Record<K, unknown>) => statement.changedOn(runner, ...values(record)),
   });
 }

@@ -210,7 +210,7 @@ function hotStatements(db: Kysely<TransactionsTables>, dialect: Dialect) {
       return dialect === 'postgres' ? read.forUpdate() : read;
     }),
     insertEvent: preparedRecord(db, EVENT_COLUMNS, (row) =>
-      db.insertInto('transaction_events').values(row).onConflict((oc) => oc.columns(['transaction_id', 'dedup_key']).doNothing()).returning('dedup_key'),
+      db.insertInto('transaction_events').values(row).onConflict((oc) => oc.columns(['transaction_id', 'dedup_key']).doNothing()),
     ),
     insert: preparedRecord(db, TRANSACTION_COLUMNS, (row) => db.insertInto('transactions').values(row)),
     updateRecord: preparedRecord(db, TRANSACTION_COLUMNS, ({ id, ...rest }) => db.updateTable('transactions').set(rest).where('id', '=', id)),
@@ -282,7 +282,7 @@ function repository(db: Kysely<TransactionsTables>, runner: QueryRunner, dialect
     },
     /** Stores a message in the event log unless one with the same key is there; whether it was stored. */
     async insertEvent(row: TransactionEventRow): Promise<boolean> {
-      return (await hot.insertEvent.on(runner, row)).length > 0;
+      return (await hot.insertEvent.changedOn(runner, row)) > 0;
     },
     /** The transaction's event log in arrival order. */
     async events(transactionKey: string): Promise<TransactionEventRow[]> {

@@ -60,5 +60,19 @@ for (const dialect of testDatabases()) {
     }), /roll back/);
     await outside;
     assert.deepEqual((await byKind('record', 0)).map((r: any) => r.id), ['c', 'f', 'h']);
+
+    // How many rows a write changed, on the database and on a transaction's connection: an insert that
+    // yields to an existing row says so without RETURNING.
+    const once = preparedRecord(db, ['id', 'body', 'n'] as const, (r) => db.insertInto('notes').values({ ...r, kind: 'once' }).onConflict((oc: any) => oc.column('id').doNothing()));
+    assert.equal(await once.changedOn(db, { id: 'i', body: 'first', n: 9 }), 1);
+    assert.equal(await once.changedOn(db, { id: 'i', body: 'second', n: 9 }), 0);
+    await database.transaction(async (conn) => {
+      assert.equal(await once.changedOn(conn, { id: 'j', body: 'first', n: 10 }), 1);
+      assert.equal(await once.changedOn(conn, { id: 'j', body: 'second', n: 10 }), 0);
+      assert.equal(await once.changedOn(conn, { id: 'i', body: 'third', n: 9 }), 0);
+    });
+    const renumber = prepared(db, 2, (kind: string, n: number) => db.updateTable('notes').set({ n }).where('kind', '=', kind));
+    assert.equal(await renumber.changedOn(db, 'once', 11), 2);
+    assert.deepEqual((await byKind('once', 0)).map((r: any) => [r.id, Number(r.n)]), [['i', 11], ['j', 11]]);
   });
 }
