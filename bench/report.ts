@@ -125,8 +125,8 @@ export function renderMarkdown(r: Results, svgFile: string): string {
     '',
     `${nodes === 1 ? 'One evguard node' : `A cluster of ${nodes} evguard nodes (NATS), each its own process,`} (${r.sizes.database ?? 'SQLite'}, TLS, security profile 2: TLS + Basic-auth password; passwords ${r.sizes.passwords ?? 'chosen by the benchmark'}) against ${nodes === 1 ? 'a bare \`ws\` echo server' : `${nodes} bare \`ws\` echo servers`} over TLS, same load, same run; both servers' malloc: ${r.sizes.malloc ?? 'glibc defaults'}. ` +
       `${r.sizes.stations} stations (75 % OCPP 2.0.1, 25 % 1.6) from ${r.sizes.workers} load-generator processes on loopback source addresses 127.0.1.2 upwards. ` +
-      `Realistic mix time-compressed ${r.sizes.compression}×: heartbeat every ${300 / r.sizes.compression} s, MeterValues every ${60 / r.sizes.compression} s on the ${r.sizes.chargingShare * 100} % that charge, for ${r.sizes.realisticMs / 1000} s; ` +
-      `that is the message rate of ${(r.sizes.stations * r.sizes.compression).toLocaleString('en')} real-time stations (${f(r.sizes.stations * r.sizes.compression * (1 / 300 + r.sizes.chargingShare / 60), 0)} messages/s offered; 100,000 real-time stations offer 750/s). ` +
+      `Realistic mix time-compressed ${r.sizes.compression}×: heartbeat every ${+(300 / r.sizes.compression).toFixed(1)} s, MeterValues every ${+(60 / r.sizes.compression).toFixed(1)} s on the ${r.sizes.chargingShare * 100} % that charge, for ${r.sizes.realisticMs / 1000} s; ` +
+      `that is the message rate of ${Math.round(r.sizes.stations * r.sizes.compression).toLocaleString('en')} real-time stations (${f(r.sizes.stations * r.sizes.compression * (1 / 300 + r.sizes.chargingShare / 60), 0)} messages/s offered; 100,000 real-time stations offer 750/s). ` +
       `Saturation: every connection sends its next message when the answer arrives (MeterValues when charging, else Heartbeat), ${r.sizes.saturateMs / 1000} s, with the per-station rate limit raised for the run.`,
     '',
     '| metric | evguard | bare ws (TLS) | ratio |',
@@ -235,7 +235,7 @@ export function targets(r: Results): { target: string; measured: string; verdict
   const cores = r.machine.cores;
   const kb = memoryPerStation(e.connect) / 1000;
   const fleetGiB = (memoryPerStation(e.connect) * 100_000) / 2 ** 30;
-  const equivalent = r.sizes.stations * r.sizes.compression;
+  const equivalent = Math.round(r.sizes.stations * r.sizes.compression);
   const satRatio = ratio(e.saturation.perSecond, b.saturation.perSecond);
   const cpuSatRatio = ratio(cpuPerMessage(b.saturation), cpuPerMessage(e.saturation));
   // CPU-bound projection: node CPU per reconnecting station × 100,000 ÷ cores.

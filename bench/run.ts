@@ -29,18 +29,18 @@ import { createScratchDatabase } from '../src/store/scratch-database.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(name);
-const opt = (name: string, def: number) => {
+const opt = (name: string, def: number, { fraction = false } = {}) => {
   const i = argv.indexOf(name);
   if (i < 0) return def;
   const v = Number(argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) {
-    process.stderr.write(`${name} needs a positive integer\n`);
+  if (!(fraction ? Number.isFinite(v) : Number.isInteger(v)) || v < 1) {
+    process.stderr.write(`${name} needs ${fraction ? 'a number of at least 1' : 'a positive integer'}\n`);
     process.exit(2);
   }
   return v;
 };
 if (flag('--help') || flag('-h')) {
-  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--nodes N] [--profile] [--heap-snapshot] [--out NAME] [--database-url URL] [--default-malloc]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2); worker i drives node i mod --nodes\n  --nodes N    a cluster of N nodes (PostgreSQL from --database-url, NATS from --nats-url, default nats://127.0.0.1:4222) against N baseline servers, for fleets past one process\'s open-file limit\n  --heap-snapshot  heap snapshots of the node after each connect step, summed by kind of object per station (heavy: a few thousand stations)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s)\n  --profile    CPU profiles of the node in the realistic mix, at saturation and in the storm, naming their top costs (whole profiles kept in /tmp/evguard-bench-profiles-NAME)\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --database-url URL  run the node on PostgreSQL: a scratch database is made on that server and dropped after (default: embedded SQLite)\n  --default-malloc  both servers with the glibc malloc defaults (default: MALLOC_MMAP_THRESHOLD_=65536 for both, as docs/operations.md recommends)\n  --render F   re-render F (a results .json) as markdown and SVG\nEVGUARD_BENCH_NODE_FLAGS (environment): more node flags for the evguard node, e.g. --inspect=127.0.0.1:9339 to sample its allocations from DevTools during a phase\n');
+  process.stdout.write('usage: npm run bench [-- --quick] [--stations N] [--workers W] [--nodes N] [--profile] [--heap-snapshot] [--out NAME] [--database-url URL] [--default-malloc]\n  --quick      small sizes, about 2 minutes\n  --stations   stations (and baseline connections), default 600 (quick 200)\n  --workers    load-generator processes, default 3 (quick 2); worker i drives node i mod --nodes\n  --nodes N    a cluster of N nodes (PostgreSQL from --database-url, NATS from --nats-url, default nats://127.0.0.1:4222) against N baseline servers, for fleets past one process\'s open-file limit\n  --heap-snapshot  heap snapshots of the node after each connect step, summed by kind of object per station (heavy: a few thousand stations)\n  --compression N  time compression of the realistic mix (default 60: heartbeat every 5 s, meter values every 1 s; a fraction is allowed, e.g. 5.03 for the traffic of 100,097 stations from 19,900)\n  --profile    CPU profiles of the node in the realistic mix, at saturation and in the storm, naming their top costs (whole profiles kept in /tmp/evguard-bench-profiles-NAME)\n  --out NAME   write bench/results/NAME.{json,md,svg} (default quick or full)\n  --database-url URL  run the node on PostgreSQL: a scratch database is made on that server and dropped after (default: embedded SQLite)\n  --default-malloc  both servers with the glibc malloc defaults (default: MALLOC_MMAP_THRESHOLD_=65536 for both, as docs/operations.md recommends)\n  --render F   re-render F (a results .json) as markdown and SVG\nEVGUARD_BENCH_NODE_FLAGS (environment): more node flags for the evguard node, e.g. --inspect=127.0.0.1:9339 to sample its allocations from DevTools during a phase\n');
   process.exit(0);
 }
 if (flag('--render')) {
@@ -86,7 +86,7 @@ const SIZE = {
   realisticMs: quick ? 15_000 : 45_000,
   saturateMs: quick ? 8_000 : 20_000,
   /** Time compression of the realistic mix: 60 means a 300 s heartbeat every 5 s. */
-  compression: opt('--compression', 60),
+  compression: opt('--compression', 60, { fraction: true }),
   chargingShare: 0.25,
 };
 /** Results go to bench/results/<name>.{json,md,svg}: `--out NAME`, else quick or full. */
