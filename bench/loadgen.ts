@@ -4,6 +4,7 @@
  * evguard node, or bare WebSocket clients against the echo baseline, from its
  * own loopback source addresses, and reports what it measured over IPC.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { runFleet, type Fleet, type SimStation } from '../src/sim/index.js';
 
@@ -24,6 +25,8 @@ export interface PhaseReport {
   samples: number[];
   cpuMs: number;
   elapsedMs: number;
+  /** This process's event-loop delay during the phase (ms): a stalled generator stamps its answers late. */
+  loopDelay: { p99Ms: number; maxMs: number };
   errors?: Record<string, number>;
   /** Why attempts failed, by error code or message (the storm's retries). */
   reasons?: Record<string, number>;
@@ -56,6 +59,8 @@ async function measure(work: (rec: (ms: number) => void, fail: (err?: unknown) =
   const reasons: Record<string, number> = {};
   const c0 = cpuMs();
   const t0 = performance.now();
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
   await work(
     (ms) => samples.push(ms),
     (err) => {
@@ -65,7 +70,10 @@ async function measure(work: (rec: (ms: number) => void, fail: (err?: unknown) =
       reasons[reason] = (reasons[reason] ?? 0) + 1;
     },
   );
-  return { ok: true, open: peers.filter((p) => p.open).length, calls: samples.length, failures, reasons, samples: thin(samples), cpuMs: cpuMs() - c0, elapsedMs: performance.now() - t0 };
+  delay.disable();
+  // The histogram holds whole timer intervals: the 10 ms resolution is taken off, leaving the delay.
+  const loopDelay = { p99Ms: Math.max(0, delay.percentile(99) / 1e6 - 10), maxMs: Math.max(0, delay.max / 1e6 - 10) };
+  return { ok: true, open: peers.filter((p) => p.open).length, calls: samples.length, failures, reasons, samples: thin(samples), cpuMs: cpuMs() - c0, elapsedMs: performance.now() - t0, loopDelay };
 }
 
 /** A short name for a failure: the HTTP status or TLS/socket code the simulator reports, else the code, else the message. */
@@ -283,7 +291,7 @@ function fleetErrors(): Record<string, number> {
 process.on('message', (c: Command) => {
   handle(c).then(
     (report) => process.send!({ ...report, errors: fleetErrors() }),
-    (err) => process.send!({ ok: false, error: String((err as Error)?.stack ?? err), open: 0, calls: 0, failures: 0, samples: [], cpuMs: 0, elapsedMs: 0 } satisfies PhaseReport),
+    (err) => process.send!({ ok: false, error: String((err as Error)?.stack ?? err), open: 0, calls: 0, failures: 0, samples: [], cpuMs: 0, elapsedMs: 0, loopDelay: { p99Ms: 0, maxMs: 0 } } satisfies PhaseReport),
   );
 });
 process.send!({ ready: true });

@@ -3,6 +3,8 @@ import type { ProfileEntry } from './profile.js';
 import type { HeapKind } from './heap.js';
 
 type Num = number;
+/** Event-loop delay over a phase, ms (perf_hooks.monitorEventLoopDelay, 10 ms resolution). */
+type LoopDelay = { p99Ms: Num; maxMs: Num };
 /** One reconnect storm against the evguard node. */
 export interface EvguardStorm {
   stopSignal: string;
@@ -29,7 +31,7 @@ export interface Results {
   sizes: { stations: Num; workers: Num; realisticMs: Num; saturateMs: Num; compression: Num; chargingShare: Num; passwords?: string; /** glibc malloc settings of both servers; absent in older results: glibc defaults. */ malloc?: string; /** Absent in older results: SQLite. */ database?: 'SQLite' | 'PostgreSQL'; /** Node processes (a cluster when more than one); absent in older results: 1. */ nodes?: Num };
   evguard: {
     connect: Connect & { nodeCpuMsPerStation: Num; errors?: Record<string, Num> };
-    realistic: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; maxMs: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num };
+    realistic: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; maxMs: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num; /** Absent in older results. */ loopDelay?: { node: LoopDelay; loadgen: LoopDelay } };
     saturation: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num };
     storm: EvguardStorm;
     /** The same storm with every station's TLS session forgotten (absent in older results and profiled runs). */
@@ -37,7 +39,7 @@ export interface Results {
   };
   baseline: {
     connect: Connect;
-    realistic: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; maxMs: Num; nodeCpuCores: Num; loadgenCpuCores: Num };
+    realistic: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; maxMs: Num; nodeCpuCores: Num; loadgenCpuCores: Num; /** Absent in older results. */ loopDelay?: { loadgen: LoopDelay } };
     saturation: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; nodeCpuCores: Num; loadgenCpuCores: Num };
     /** nodeCpuCores and nodeCpuMsPerStation: the echo server's, absent in older results. */
     storm: { stations: Num; of: Num; restartToListeningS: Num; listeningToAllBackS: Num; p50BackS: Num; nodeCpuCores?: Num; nodeCpuMsPerStation?: Num; loadgenCpuCores: Num; retries: Num };
@@ -155,6 +157,15 @@ export function renderMarkdown(r: Results, svgFile: string): string {
     `Node CPU per station (TLS handshake, password check, boot, status): ${f(e.connect.nodeCpuMsPerStation)} ms on first connect, ${f(e.storm.nodeCpuMsPerStation)} ms in the storm` +
       (e.stormFullHandshake ? ` with TLS resumption, ${f(e.stormFullHandshake.nodeCpuMsPerStation)} ms with full handshakes` : '') +
       (b.storm.nodeCpuMsPerStation === undefined ? '.' : `; the bare \`ws\` server, ${f(b.storm.nodeCpuMsPerStation)} ms per station in its storm (full handshakes, no OCPP).`),
+    ...(e.realistic.loopDelay
+      ? [
+          '',
+          `Event-loop delay in the realistic mix (past a 10 ms sampling timer), p99 / max: the evguard node ${f(e.realistic.loopDelay.node.p99Ms, 0)} / ${f(e.realistic.loopDelay.node.maxMs, 0)} ms; ` +
+            `its slowest load generator ${f(e.realistic.loopDelay.loadgen.p99Ms, 0)} / ${f(e.realistic.loopDelay.loadgen.maxMs, 0)} ms` +
+            (b.realistic.loopDelay ? ` (the baseline's, ${f(b.realistic.loopDelay.loadgen.p99Ms, 0)} / ${f(b.realistic.loopDelay.loadgen.maxMs, 0)} ms)` : '') +
+            '. A generator that stalls stamps the answers it reads late, so its delay is in the latencies above too.',
+        ]
+      : []),
     '',
     `Connect: evguard ${f(e.connect.seconds)} s for ${e.connect.stations} stations (${e.connect.failed} failed), RSS ${f(e.connect.rssBeforeMiB)} → ${f(e.connect.rssAfterMiB)} MiB; ` +
       `baseline ${f(b.connect.seconds)} s, RSS ${f(b.connect.rssBeforeMiB)} → ${f(b.connect.rssAfterMiB)} MiB. ` +

@@ -267,6 +267,22 @@ async function tlsHandshakes(port: number): Promise<{ resumed: number; full: num
   return { resumed: count(true), full: count(false) };
 }
 
+/**
+ * The nodes' event-loop delay (p99, max; the largest over the nodes) since
+ * their /metrics was last read: prom-client starts its histogram over at
+ * every read, so a read before a phase and one after it cover the phase.
+ */
+async function nodeLoopDelay(ports: NodePorts[]): Promise<{ p99Ms: number; maxMs: number }> {
+  const one = async (p: NodePorts) => {
+    const text = await (await fetch(`http://127.0.0.1:${p.http}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    // prom-client's histogram holds whole intervals of its 10 ms timer (src/metrics.ts keeps the default): the delay is past that.
+    const read = (metric: string) => Math.max(0, 1000 * Number(new RegExp(`^${metric} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) - 10);
+    return { p99Ms: read('nodejs_eventloop_lag_p99_seconds'), maxMs: read('nodejs_eventloop_lag_max_seconds') };
+  };
+  const all = await Promise.all(ports.map(one));
+  return { p99Ms: Math.max(...all.map((d) => d.p99Ms)), maxMs: Math.max(...all.map((d) => d.maxMs)) };
+}
+
 /** The nodes' V8 heap (used, reserved) and memory outside it held by JS objects, from their /metrics, added up. */
 async function nodeHeap(ports: NodePorts[]): Promise<{ used: number; total: number; external: number }> {
   const one = async (p: NodePorts) => {
@@ -314,6 +330,8 @@ async function phase(workers: Worker[], c: Command | ((i: number) => Command)) {
     calls: reports.reduce((s, r) => s + r.calls, 0),
     failures: reports.reduce((s, r) => s + r.failures, 0),
     loadgenCpuMs: reports.reduce((s, r) => s + r.cpuMs, 0),
+    /** The slowest generator's event-loop delay (p99, max) in the phase. */
+    loadgenLoopDelay: { p99Ms: Math.max(0, ...reports.map((r) => r.loopDelay?.p99Ms ?? 0)), maxMs: Math.max(0, ...reports.map((r) => r.loopDelay?.maxMs ?? 0)) },
     p50: pct(50),
     p99: pct(99),
     max: samples.at(-1) ?? 0,
@@ -473,13 +491,15 @@ async function main() {
   log('evguard: realistic mix');
   let rows0 = await database.rows();
   let cpu0 = statsOf(nodes).cpuMs;
+  await nodeLoopDelay(ports);
   const realisticWindow = { from: monotonicMicros(), to: 0 };
   const realistic = await phase(workers, { cmd: 'realistic', durationMs: SIZE.realisticMs });
   realisticWindow.to = monotonicMicros();
+  const nodeDelay = await nodeLoopDelay(ports);
   let cpu1 = statsOf(nodes).cpuMs;
   let rows1 = await database.rows();
-  results.evguard.realistic = { messages: realistic.calls, failures: realistic.failures, perSecond: realistic.calls / (realistic.wallMs / 1000), p50Ms: realistic.p50, p99Ms: realistic.p99, maxMs: realistic.max, nodeCpuCores: (cpu1 - cpu0) / realistic.wallMs, loadgenCpuCores: realistic.loadgenCpuMs / realistic.wallMs, dbRowsPerSecond: (rows1 - rows0) / (realistic.wallMs / 1000) };
-  log(`evguard: p50 ${realistic.p50.toFixed(1)} ms, p99 ${realistic.p99.toFixed(1)} ms`);
+  results.evguard.realistic = { messages: realistic.calls, failures: realistic.failures, perSecond: realistic.calls / (realistic.wallMs / 1000), p50Ms: realistic.p50, p99Ms: realistic.p99, maxMs: realistic.max, nodeCpuCores: (cpu1 - cpu0) / realistic.wallMs, loadgenCpuCores: realistic.loadgenCpuMs / realistic.wallMs, dbRowsPerSecond: (rows1 - rows0) / (realistic.wallMs / 1000), loopDelay: { node: nodeDelay, loadgen: realistic.loadgenLoopDelay } };
+  log(`evguard: p50 ${realistic.p50.toFixed(1)} ms, p99 ${realistic.p99.toFixed(1)} ms; event-loop delay p99/max: node ${nodeDelay.p99Ms.toFixed(0)}/${nodeDelay.maxMs.toFixed(0)} ms, slowest load generator ${realistic.loadgenLoopDelay.p99Ms.toFixed(0)}/${realistic.loadgenLoopDelay.maxMs.toFixed(0)} ms`);
 
   log('evguard: saturation');
   rows0 = await database.rows();
@@ -539,7 +559,7 @@ async function main() {
   cpu0 = statsOf(echoes).cpuMs;
   const eReal = await phase(echoWorkers, { cmd: 'realistic', durationMs: SIZE.realisticMs });
   cpu1 = statsOf(echoes).cpuMs;
-  results.baseline.realistic = { messages: eReal.calls, failures: eReal.failures, perSecond: eReal.calls / (eReal.wallMs / 1000), p50Ms: eReal.p50, p99Ms: eReal.p99, maxMs: eReal.max, nodeCpuCores: (cpu1 - cpu0) / eReal.wallMs, loadgenCpuCores: eReal.loadgenCpuMs / eReal.wallMs };
+  results.baseline.realistic = { messages: eReal.calls, failures: eReal.failures, perSecond: eReal.calls / (eReal.wallMs / 1000), p50Ms: eReal.p50, p99Ms: eReal.p99, maxMs: eReal.max, nodeCpuCores: (cpu1 - cpu0) / eReal.wallMs, loadgenCpuCores: eReal.loadgenCpuMs / eReal.wallMs, loopDelay: { loadgen: eReal.loadgenLoopDelay } };
   log('baseline: saturation');
   cpu0 = statsOf(echoes).cpuMs;
   const eSat = await phase(echoWorkers, { cmd: 'saturate', durationMs: SIZE.saturateMs });
