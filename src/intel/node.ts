@@ -136,6 +136,8 @@ export function startSharing(deps: { intel: Intel; bus: Bus; settings: IntelSett
 
   const share = (alert: Alert) => {
     held.delete(alert.id);
+    // Deleted first, so the map's order is the order of sharing: `forget` stops at the first recent entry.
+    sharedAt.delete(alert.id);
     sharedAt.set(alert.id, now());
     chain = chain
       .then(async () => {
@@ -144,7 +146,10 @@ export function startSharing(deps: { intel: Intel; bus: Bus; settings: IntelSett
       .catch((err) => deps.log?.error({ err, alertId: alert.id }, 'alert not shared'));
   };
   const forget = (t: number) => {
-    for (const [id, at] of sharedAt) if (t - at >= every && !held.has(id)) sharedAt.delete(id);
+    for (const [id, at] of sharedAt) {
+      if (t - at < every) break;
+      if (!held.has(id)) sharedAt.delete(id);
+    }
   };
   const releaseDue = () => {
     timer = undefined;
@@ -158,7 +163,8 @@ export function startSharing(deps: { intel: Intel; bus: Bus; settings: IntelSett
     const t = now();
     let next = Infinity;
     for (const id of held.keys()) next = Math.min(next, (sharedAt.get(id) ?? t) + every - t);
-    timer = setTimeout(releaseDue, Math.max(0, next));
+    // At most ten releases per interval: each one walks every held alert.
+    timer = setTimeout(releaseDue, Math.max(every / 10, next));
     timer.unref();
   }
   const releaseAll = () => {
@@ -171,7 +177,7 @@ export function startSharing(deps: { intel: Intel; bus: Bus; settings: IntelSett
     const alert = event.data;
     if (!alert || typeof alert !== 'object' || typeof alert.id !== 'string' || !((SEVERITY_RANK[alert.severity] ?? -1) >= min)) return;
     const t = now();
-    if (sharedAt.size >= 10_000) forget(t);
+    forget(t);
     if (t - (sharedAt.get(alert.id) ?? -Infinity) >= every) {
       share(alert);
     } else {

@@ -85,7 +85,7 @@ describe('node glue', () => {
     const shared: { id: string; severity: string; evidence: unknown }[] = [];
     const intel = { ...node.intel, share: (input: Parameters<typeof node.intel.share>[0]) => {
       for (const a of input.alerts) shared.push({ id: a.id, severity: a.severity, evidence: a.evidence });
-      return node.intel.share(input);
+      return input.alerts.every((a) => a.id.startsWith('flood-')) ? Promise.resolve({} as never) : node.intel.share(input);
     } };
     let clock = 1_000_000;
     const sharing = startSharing({ intel, bus: node.bus, settings: defaults.intel, reshareEveryMs: 150, now: () => clock });
@@ -108,6 +108,18 @@ describe('node glue', () => {
     node.bus.publish(Topics.alertChanged, alert({ id: 'agg-1', severity: 'critical' }));
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(shared.length, 4, 'nothing is shared after close');
+
+    // Many distinct alerts at once (a storm): each is shared once, at once, and forgetting old ones drops none.
+    shared.length = 0;
+    const flood = startSharing({ intel, bus: node.bus, settings: defaults.intel, reshareEveryMs: 150, now: () => clock });
+    for (let i = 0; i < 3000; i++) {
+      if (i % 1000 === 0) clock += 100;
+      node.bus.publish(Topics.alertRaised, alert({ id: `flood-${i}` }));
+    }
+    node.bus.publish(Topics.alertChanged, alert({ id: 'flood-2999', count: 2 }));
+    await flood.close();
+    assert.equal(shared.length, 3001);
+    assert.equal(new Set(shared.map((s) => s.id)).size, 3000);
   });
 
   it('refuses a certificate chain that an indicator names (here by fingerprint), and leaves the rest to the PKI check', async () => {
