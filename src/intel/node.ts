@@ -122,16 +122,20 @@ export const RESHARE_EVERY_MS = 10_000;
  * aggregating alert can change with every finding (thousands a minute in a
  * storm), and each share builds and validates a STIX bundle on the event loop,
  * so one alert is shared at most once per `reshareEveryMs`: changes in between
- * are held, and the latest of them goes out when the interval ends, or when
- * the node closes or asks for `settled()`.
+ * are held, and the latest of them goes out when the interval ends (within a
+ * tenth of it), or when the node closes or asks for `settled()`.
  */
 export function startSharing(deps: { intel: Intel; bus: Bus; settings: IntelSettings; log?: Log; reshareEveryMs?: number; now?: () => number }): Sharing {
   const every = deps.reshareEveryMs ?? RESHARE_EVERY_MS;
-  const now = deps.now ?? Date.now;
+  // Monotonic: a wall clock set back would hold changes for as long as it went back.
+  const now = deps.now ?? (() => performance.now());
+  // Releases fall on a grid of tenths of the interval: at most ten an interval, each walking every held alert.
+  const step = every / 10;
   let chain: Promise<void> = Promise.resolve();
   const held = new Map<string, Alert>(); // changed alerts waiting for their interval to end
   const sharedAt = new Map<string, number>(); // when each alert was last shared, while that is within the interval
   let timer: NodeJS.Timeout | undefined;
+  let timerAt = Infinity;
   const min = SEVERITY_RANK[deps.settings.shareMinSeverity] ?? SEVERITY_RANK.medium;
 
   const share = (alert: Alert) => {
@@ -151,25 +155,33 @@ export function startSharing(deps: { intel: Intel; bus: Bus; settings: IntelSett
       if (!held.has(id)) sharedAt.delete(id);
     }
   };
-  const releaseDue = () => {
-    timer = undefined;
-    const t = now();
-    for (const [id, alert] of held) if (t - (sharedAt.get(id) ?? -Infinity) >= every) share(alert);
-    forget(t);
-    if (held.size > 0) schedule();
+  /** A release at the first tick of the grid at or after `dueAt`, unless one is set for that tick or sooner. */
+  const releaseBy = (dueAt: number) => {
+    const at = Math.ceil(dueAt / step) * step;
+    if (timer && timerAt <= at) return;
+    if (timer) clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(releaseDue, Math.max(0, at - now()) + 1);
+    timer.unref();
   };
-  function schedule() {
-    if (timer) return;
+  function releaseDue() {
+    timer = undefined;
+    timerAt = Infinity;
     const t = now();
     let next = Infinity;
-    for (const id of held.keys()) next = Math.min(next, (sharedAt.get(id) ?? t) + every - t);
-    // At most ten releases per interval: each one walks every held alert.
-    timer = setTimeout(releaseDue, Math.max(every / 10, next));
-    timer.unref();
+    for (const [id, alert] of held) {
+      const dueAt = (sharedAt.get(id) ?? -Infinity) + every;
+      if (t >= dueAt) share(alert);
+      else next = Math.min(next, dueAt);
+    }
+    forget(t);
+    // Fired before its time (a timer counts from the loop's cached clock): set again for the same tick.
+    if (next < Infinity) releaseBy(next);
   }
   const releaseAll = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
+    timerAt = Infinity;
     for (const alert of [...held.values()]) share(alert);
   };
 
@@ -178,11 +190,12 @@ export function startSharing(deps: { intel: Intel; bus: Bus; settings: IntelSett
     if (!alert || typeof alert !== 'object' || typeof alert.id !== 'string' || !((SEVERITY_RANK[alert.severity] ?? -1) >= min)) return;
     const t = now();
     forget(t);
-    if (t - (sharedAt.get(alert.id) ?? -Infinity) >= every) {
+    const dueAt = (sharedAt.get(alert.id) ?? -Infinity) + every;
+    if (t >= dueAt) {
       share(alert);
     } else {
       held.set(alert.id, alert);
-      schedule();
+      releaseBy(dueAt);
     }
   };
   const unsubscribe = deps.settings.share ? [deps.bus.subscribe(Topics.alertRaised, onAlert), deps.bus.subscribe(Topics.alertChanged, onAlert)] : [];

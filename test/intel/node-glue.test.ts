@@ -122,6 +122,28 @@ describe('node glue', () => {
     assert.equal(new Set(shared.map((s) => s.id)).size, 3000);
   });
 
+  it('releases a held alert when its own interval ends, though another was held first with a later end', async () => {
+    const shared: string[] = [];
+    const intel = { ...node.intel, share: async (input: Parameters<typeof node.intel.share>[0]) => {
+      for (const a of input.alerts) shared.push(`${a.id}:${a.severity}`);
+      return {} as never;
+    } };
+    let clock = 0;
+    const sharing = startSharing({ intel, bus: node.bus, settings: defaults.intel, reshareEveryMs: 4000, now: () => clock });
+    node.bus.publish(Topics.alertRaised, alert({ id: 'A' }));
+    clock = 2000;
+    node.bus.publish(Topics.alertRaised, alert({ id: 'B' }));
+    clock = 2200;
+    node.bus.publish(Topics.alertChanged, alert({ id: 'B', severity: 'critical' })); // held until 6000
+    clock = 3990;
+    node.bus.publish(Topics.alertChanged, alert({ id: 'A', severity: 'critical' })); // held until 4000: the sooner release
+    clock = 4000;
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(shared, ['A:high', 'B:high', 'A:critical']);
+    await sharing.close();
+    assert.deepEqual(shared, ['A:high', 'B:high', 'A:critical', 'B:critical']);
+  });
+
   it('refuses a certificate chain that an indicator names (here by fingerprint), and leaves the rest to the PKI check', async () => {
     const key = path.join(dir, 'k.pem');
     const certFile = path.join(dir, 'c.pem');
