@@ -259,11 +259,20 @@ async function api(port: number, method: string, p: string, body?: unknown) {
   return text ? JSON.parse(text) : undefined;
 }
 
+/**
+ * One read of a node's /metrics: a sample's value by its name and labels as
+ * Prometheus writes them (e.g. `evguard_tls_handshakes_total{resumed="true"}`),
+ * NaN when it is not there.
+ */
+async function readMetrics(port: number): Promise<(sample: string) => number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  return (sample) => Number(new RegExp(`^${sample.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
+
 /** TLS handshakes the node completed, resumed and full (from its /metrics). */
 async function tlsHandshakes(port: number): Promise<{ resumed: number; full: number }> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
-  const text = await res.text();
-  const count = (resumed: boolean) => Number(new RegExp(`^evguard_tls_handshakes_total\\{resumed="${resumed}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  const read = await readMetrics(port);
+  const count = (resumed: boolean) => read(`evguard_tls_handshakes_total{resumed="${resumed}"}`) || 0;
   return { resumed: count(true), full: count(false) };
 }
 
@@ -274,10 +283,10 @@ async function tlsHandshakes(port: number): Promise<{ resumed: number; full: num
  */
 async function nodeLoopDelay(ports: NodePorts[]): Promise<{ p99Ms: number; maxMs: number }> {
   const one = async (p: NodePorts) => {
-    const text = await (await fetch(`http://127.0.0.1:${p.http}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    const read = await readMetrics(p.http);
     // prom-client's histogram holds whole intervals of its 10 ms timer (src/metrics.ts keeps the default): the delay is past that.
-    const read = (metric: string) => Math.max(0, 1000 * Number(new RegExp(`^${metric} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) - 10);
-    return { p99Ms: read('nodejs_eventloop_lag_p99_seconds'), maxMs: read('nodejs_eventloop_lag_max_seconds') };
+    const delay = (metric: string) => Math.max(0, 1000 * read(metric) - 10);
+    return { p99Ms: delay('nodejs_eventloop_lag_p99_seconds'), maxMs: delay('nodejs_eventloop_lag_max_seconds') };
   };
   const all = await Promise.all(ports.map(one));
   return { p99Ms: Math.max(...all.map((d) => d.p99Ms)), maxMs: Math.max(...all.map((d) => d.maxMs)) };
@@ -286,8 +295,7 @@ async function nodeLoopDelay(ports: NodePorts[]): Promise<{ p99Ms: number; maxMs
 /** The nodes' V8 heap (used, reserved) and memory outside it held by JS objects, from their /metrics, added up. */
 async function nodeHeap(ports: NodePorts[]): Promise<{ used: number; total: number; external: number }> {
   const one = async (p: NodePorts) => {
-    const text = await (await fetch(`http://127.0.0.1:${p.http}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
-    const read = (metric: string) => Number(new RegExp(`^${metric} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const read = await readMetrics(p.http);
     return { used: read('nodejs_heap_size_used_bytes'), total: read('nodejs_heap_size_total_bytes'), external: read('nodejs_external_memory_bytes') };
   };
   return (await Promise.all(ports.map(one))).reduce((a, b) => ({ used: a.used + b.used, total: a.total + b.total, external: a.external + b.external }));
