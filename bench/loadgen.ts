@@ -295,3 +295,6 @@ process.on('message', (c: Command) => {
   );
 });
 process.send!({ ready: true });
+// The benchmark ends a generator with SIGTERM; exiting normally lets --cpu-prof
+// (EVGUARD_BENCH_LOADGEN_FLAGS) write the generator's profile.
+process.on('SIGTERM', () => process.exit(0));

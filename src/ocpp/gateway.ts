@@ -21,6 +21,7 @@ import { parseStationPath, refuseUpgrade } from './handshake.js';
 import { StationBudget } from './budget.js';
 import { faultOwner } from './faults.js';
 import { createKeepAlive } from './keep-alive.js';
+import { isCallTimeout, leanCalls } from './lean-call.js';
 import { compactListeners, releaseSpentTimeout, sharedClientState, slimClient } from './slim-client.js';
 import { attach, Connection, type ConnectionContext } from './connection.js';
 // Before any ws socket exists: a failed receiver must read no further chunk (see the module).
@@ -184,6 +185,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
     };
     live.set(session.stationId, session);
     slimClient(client, shared);
+    leanCalls(client);
     forgetUpgrade(client);
     const ws = client._ws;
     attach(client, new Connection(session, ws, takeBudget(session.stationId), keepAlive.add(ws), connections));
@@ -225,7 +227,7 @@ export function createGateway(hooks: GatewayHooks, config: OcppConfig & { nodeId
       try {
         return await session.client.call(action, payload, { callTimeoutMs: opts.timeoutMs ?? config.callTimeoutMs });
       } catch (err: any) {
-        if (err?.name === 'TimeoutError') throw gatewayErrors.STATION_CALL_TIMEOUT(`Station ${stationId} did not answer ${action} in time`);
+        if (isCallTimeout(err)) throw gatewayErrors.STATION_CALL_TIMEOUT(`Station ${stationId} did not answer ${action} in time`);
         if (err?.rpcErrorCode) throw gatewayErrors.STATION_CALL_REJECTED(`Station answered ${action} with ${err.rpcErrorCode}: ${String(err.message).slice(0, 200)}`, { details: { rpcErrorCode: err.rpcErrorCode } });
         throw gatewayErrors.STATION_OFFLINE(`Station ${stationId} went away during ${action}`, { cause: err });
       }

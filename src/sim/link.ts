@@ -6,15 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
-import ocppRpc, { RPCClient, type IHandlersOption } from 'ocpp-rpc';
+import { RPCClient, type IHandlersOption } from 'ocpp-rpc';
 import type { EvguardError } from '../errors.js';
+import { isCallTimeout, leanCalls } from '../ocpp/lean-call.js';
 import { simErrors } from './errors.js';
 import type { SimValidator } from './schemas.js';
 import type { CertificateAndKey, SimTlsOptions } from './types.js';
-
-// ocpp-rpc spreads its error classes into module.exports, which Node's CommonJS
-// export detection cannot see, so they are taken from the default export.
-const { TimeoutError } = ocppRpc;
 
 const CONNECT_TIMEOUT_MS = 30_000;
 
@@ -98,6 +95,8 @@ export async function openLink(opts: LinkOptions): Promise<RPCClient> {
     // A CSMS that keeps sending garbage gets the socket closed, as a real station would.
     maxBadMessages: 50,
   } as unknown as ConstructorParameters<typeof RPCClient>[0]);
+  // Thousands of simulated stations on one machine: each CALL without ocpp-rpc's per-call timers and errors.
+  leanCalls(client);
   client.handle(((call: IHandlersOption) => opts.onCall(call.method ?? '', call.params)) as never);
   try {
     await client.connect();
@@ -119,13 +118,13 @@ export async function openLink(opts: LinkOptions): Promise<RPCClient> {
 
 /** True for a failure caused by the socket going away rather than by an answer. */
 export function isLinkLoss(err: unknown): boolean {
-  return !(err instanceof TimeoutError) && typeof (err as { rpcErrorCode?: unknown })?.rpcErrorCode !== 'string';
+  return !isCallTimeout(err) && typeof (err as { rpcErrorCode?: unknown })?.rpcErrorCode !== 'string';
 }
 
 /** A CALLERROR, a timeout or a lost link, as one coded error. */
 export function callFailure(action: string, err: unknown, timeoutMs: number): EvguardError {
   const rpc = err as { rpcErrorCode?: string; message?: string; details?: unknown };
-  if (err instanceof TimeoutError) {
+  if (isCallTimeout(err)) {
     return simErrors.SIM_CALL_FAILED(`${action}: no answer within ${timeoutMs} ms`, { cause: err, details: { rpcErrorCode: 'Timeout' } });
   }
   if (typeof rpc?.rpcErrorCode === 'string') {

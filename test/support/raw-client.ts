@@ -12,6 +12,8 @@ export interface RawOptions {
   cert?: string;
   key?: string;
   servername?: string;
+  /** The raw answer to a CALL from the CSMS, or undefined to leave it unanswered (default: the generic answer below). */
+  answer?: (call: any[]) => string | undefined;
 }
 
 export interface RawClient {
@@ -41,7 +43,8 @@ export function connectRaw(url: string, o: RawOptions = {}): Promise<RawClient> 
     // Answer the CSMS's own CALLs generically so they never block a test.
     if (frame[0] === 2) {
       incoming.push(frame);
-      ws.send(JSON.stringify([3, frame[1], ['CertificateSigned', 'ChangeAvailability', 'Reset', 'TriggerMessage', 'ExtendedTriggerMessage'].includes(frame[2]) ? { status: 'Accepted' } : {}]));
+      const answer = o.answer ? o.answer(frame) : JSON.stringify([3, frame[1], ['CertificateSigned', 'ChangeAvailability', 'Reset', 'TriggerMessage', 'ExtendedTriggerMessage'].includes(frame[2]) ? { status: 'Accepted' } : {}]);
+      if (answer !== undefined) ws.send(answer);
       const i = callWaiters.findIndex((w) => w.action === frame[2]);
       if (i >= 0) callWaiters.splice(i, 1)[0]!.resolve(frame);
       return;

@@ -1,0 +1,124 @@
+/**
+ * An outgoing CALL on an ocpp-rpc client, as its own `_call` makes it, with
+ * the per-call machinery it builds whether or not anything uses it left out.
+ * For every CALL ocpp-rpc makes a TimeoutError (with its stack), an
+ * AbortController, a `timers/promises` timeout listening on its signal, and
+ * on the answer aborts that timeout, which makes an AbortError and a
+ * DOMException: in a station simulator at full speed, about a third of the
+ * process's time. Here the timeout is one plain timer, and the TimeoutError
+ * is made only when it fires.
+ *
+ * What it keeps of ocpp-rpc 2.x's `_call` (the client's call queue still
+ * runs one CALL at a time in front of it):
+ * - no CALL while the socket is closing or closed;
+ * - strict validation of the request, a failure emitted as
+ *   `strictValidationFailure` and thrown (the answer is validated by
+ *   ocpp-rpc's `_onCallResult`, which finds the call in `_pendingCalls`);
+ * - the pending call's `resolve`, `reject`, `abort` and `promise`, which
+ *   ocpp-rpc uses to settle it, to reject it on disconnect and to wait for
+ *   it on a graceful close;
+ * - `options.callTimeoutMs`, `options.signal` and `options.noReply`;
+ * - the `call`, `callResult` and `callError` events, emitted only when someone listens.
+ */
+import { randomUUID } from 'node:crypto';
+import ocppRpc from 'ocpp-rpc';
+
+// ocpp-rpc spreads its error classes into module.exports, which Node's CommonJS
+// export detection cannot see, so they are taken from the default export.
+const { TimeoutError } = ocppRpc;
+
+/** ocpp-rpc's socket states (ws's ready states). */
+const CLOSING = 2;
+const CLOSED = 3;
+
+interface CallOptions {
+  callTimeoutMs?: number;
+  signal?: AbortSignal;
+  noReply?: boolean;
+}
+
+/** Installs the lean CALL on one client. */
+export function leanCalls(client: any): void {
+  client._call = leanCall;
+}
+
+/** True for the error a CALL that got no answer in time rejects with. */
+export function isCallTimeout(err: unknown): boolean {
+  return err instanceof TimeoutError;
+}
+
+async function leanCall(this: any, method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
+  const timeoutMs = options.callTimeoutMs ?? this._options.callTimeoutMs;
+  if (this._state === CLOSING || this._state === CLOSED) throw new Error('Cannot make call while socket not open');
+  const msgId = randomUUID();
+  const payload = [2, msgId, method, params];
+  if (this._strictProtocols.includes(this._protocol)) {
+    try {
+      this._strictValidators.get(this._protocol).validate(`urn:${method}.req`, params);
+    } catch (error) {
+      this.emit('strictValidationFailure', { messageId: msgId, method, params, result: null, error, outbound: true, isCall: true });
+      throw error;
+    }
+  }
+  if (options.noReply) {
+    emitIfHeard(this, 'call', { outbound: true, payload });
+    this.sendRaw(JSON.stringify(payload));
+    return undefined;
+  }
+  const pending = new PendingCall(this, msgId, method, params, timeoutMs, options.signal);
+  this._pendingCalls.set(msgId, pending);
+  emitIfHeard(this, 'call', { outbound: true, payload });
+  this.sendRaw(JSON.stringify(payload));
+  try {
+    const result = await pending.promise;
+    emitIfHeard(this, 'callResult', { outbound: true, messageId: msgId, method, params, result });
+    return result;
+  } catch (error) {
+    emitIfHeard(this, 'callError', { outbound: true, messageId: msgId, method, params, error });
+    throw error;
+  }
+}
+
+/** One CALL in flight, in the shape ocpp-rpc's `_pendingCalls` holds. */
+class PendingCall {
+  readonly promise: Promise<unknown>;
+  resolve!: (result: unknown) => void;
+  reject!: (error: unknown) => void;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    client: any,
+    readonly msgId: string,
+    readonly method: string,
+    readonly params: unknown,
+    timeoutMs: number | undefined,
+    signal: AbortSignal | undefined,
+  ) {
+    const onAbort = () => this.abort(signal!.reason);
+    this.promise = new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(this.#timer);
+        signal?.removeEventListener('abort', onAbort);
+        client._pendingCalls.delete(msgId);
+      };
+      this.resolve = (result) => (done(), resolve(result));
+      this.reject = (error) => (done(), reject(error));
+    });
+    if (timeoutMs && timeoutMs > 0 && timeoutMs < Infinity) {
+      this.#timer = setTimeout(() => this.reject(new TimeoutError('Call timeout')), timeoutMs);
+    }
+    if (signal?.aborted) queueMicrotask(onAbort);
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  }
+
+  /** ocpp-rpc aborts every call in flight when the connection goes. */
+  abort(reason: unknown): void {
+    const error = new Error(String(reason));
+    error.name = 'AbortError';
+    this.reject(error);
+  }
+}
+
+function emitIfHeard(client: any, event: string, value: unknown): void {
+  if (client.listenerCount(event) > 0) client.emit(event, value);
+}
