@@ -58,7 +58,9 @@ test('PostgreSQL: a connection lost mid-batch fails that batch\'s writes as unav
   let pid: number | undefined;
   for (let i = 0; i < 100 && !pid; i++) {
     await new Promise((r) => setTimeout(r, 20));
-    pid = (await other.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'evguard-writes' AND wait_event_type = 'Lock'")).rows[0]?.pid;
+    // This database's writer only: test files run side by side on one server, and another file's batch
+    // connection may be waiting on a lock too (killing it fails that test, and leaves this batch to commit).
+    pid = (await other.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'evguard-writes' AND datname = current_database() AND wait_event_type = 'Lock'")).rows[0]?.pid;
   }
   assert.ok(pid, 'the batch waits on the lock');
   await other.query('SELECT pg_terminate_backend($1)', [pid]);
