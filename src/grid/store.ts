@@ -98,6 +98,15 @@ export function createGridStore(database: Database) {
   const feeders = new Map<string, Feeder>();
   const sites = new Map<string, Site>();
   const stations = new Map<string, StationAssignment>();
+  // A reload's rows can be older than the maps by the time it swaps them in: a write here may commit and
+  // set its entry while the reads are in flight (a write waits for its batch's COMMIT, reads run at once),
+  // and of two reloads the older may finish last. Swapped in, such rows would undo the write (a site just
+  // added "not found") until the next reload. `writes` counts this node's changes to the maps; `started`
+  // and `applied` order the reloads by when their reads began.
+  let writes = 0;
+  let started = 0;
+  let applied = 0;
+  const wrote = () => void writes++;
 
   return {
     feeders,
@@ -105,44 +114,60 @@ export function createGridStore(database: Database) {
     stations,
     /** Reads the three tables whole, then swaps them in (a decision never sees half a reload). */
     async load() {
-      const [f, si, st] = await Promise.all([
-        db.selectFrom('grid_feeders').selectAll().execute(),
-        db.selectFrom('grid_sites').selectAll().execute(),
-        db.selectFrom('grid_stations').selectAll().execute(),
-      ]);
-      feeders.clear();
-      sites.clear();
-      stations.clear();
-      for (const r of f) feeders.set(r.id, { id: r.id, name: r.name, limitKw: Number(r.limit_kw), rampKwPerS: opt(r.ramp_kw_per_s), updatedAt: r.updated_at });
-      for (const r of si) sites.set(r.id, { id: r.id, name: r.name, feederId: r.feeder_id ?? undefined, limitKw: Number(r.limit_kw), rampKwPerS: opt(r.ramp_kw_per_s), updatedAt: r.updated_at });
-      for (const r of st) stations.set(r.station_id, { stationId: r.station_id, siteId: r.site_id, maxPowerW: Number(r.max_power_w), updatedAt: r.updated_at });
+      for (;;) {
+        const seq = ++started;
+        const writesBefore = writes;
+        const [f, si, st] = await Promise.all([
+          db.selectFrom('grid_feeders').selectAll().execute(),
+          db.selectFrom('grid_sites').selectAll().execute(),
+          db.selectFrom('grid_stations').selectAll().execute(),
+        ]);
+        // A reload begun later is already in: these rows are no newer.
+        if (seq < applied) return;
+        // A write here landed during the reads: the rows may predate it, so read again.
+        if (writes !== writesBefore) continue;
+        applied = seq;
+        feeders.clear();
+        sites.clear();
+        stations.clear();
+        for (const r of f) feeders.set(r.id, { id: r.id, name: r.name, limitKw: Number(r.limit_kw), rampKwPerS: opt(r.ramp_kw_per_s), updatedAt: r.updated_at });
+        for (const r of si) sites.set(r.id, { id: r.id, name: r.name, feederId: r.feeder_id ?? undefined, limitKw: Number(r.limit_kw), rampKwPerS: opt(r.ramp_kw_per_s), updatedAt: r.updated_at });
+        for (const r of st) stations.set(r.station_id, { stationId: r.station_id, siteId: r.site_id, maxPowerW: Number(r.max_power_w), updatedAt: r.updated_at });
+        return;
+      }
     },
     async putFeeder(f: Feeder) {
       const row = { id: f.id, name: f.name, limit_kw: f.limitKw, ramp_kw_per_s: f.rampKwPerS ?? null, updated_at: f.updatedAt };
       await db.insertInto('grid_feeders').values(row).onConflict((oc) => oc.column('id').doUpdateSet({ name: row.name, limit_kw: row.limit_kw, ramp_kw_per_s: row.ramp_kw_per_s, updated_at: row.updated_at })).execute();
       feeders.set(f.id, f);
+      wrote();
     },
     async deleteFeeder(id: string) {
       await db.deleteFrom('grid_feeders').where('id', '=', id).execute();
       feeders.delete(id);
+      wrote();
     },
     async putSite(s: Site) {
       const row = { id: s.id, name: s.name, feeder_id: s.feederId ?? null, limit_kw: s.limitKw, ramp_kw_per_s: s.rampKwPerS ?? null, updated_at: s.updatedAt };
       await db.insertInto('grid_sites').values(row).onConflict((oc) => oc.column('id').doUpdateSet({ name: row.name, feeder_id: row.feeder_id, limit_kw: row.limit_kw, ramp_kw_per_s: row.ramp_kw_per_s, updated_at: row.updated_at })).execute();
       sites.set(s.id, s);
+      wrote();
     },
     async deleteSite(id: string) {
       await db.deleteFrom('grid_sites').where('id', '=', id).execute();
       sites.delete(id);
+      wrote();
     },
     async putStation(a: StationAssignment) {
       const row = { station_id: a.stationId, site_id: a.siteId, max_power_w: a.maxPowerW, updated_at: a.updatedAt };
       await db.insertInto('grid_stations').values(row).onConflict((oc) => oc.column('station_id').doUpdateSet({ site_id: row.site_id, max_power_w: row.max_power_w, updated_at: row.updated_at })).execute();
       stations.set(a.stationId, a);
+      wrote();
     },
     async deleteStation(stationId: string) {
       await db.deleteFrom('grid_stations').where('station_id', '=', stationId).execute();
       stations.delete(stationId);
+      wrote();
     },
   };
 }
