@@ -60,15 +60,23 @@ async function leanCall(this: any, method: string, params: unknown, options: Cal
       throw error;
     }
   }
+  // Made before the call is pending: params that cannot be serialized (a
+  // cycle, a BigInt) throw here, and leave no pending call whose timeout
+  // would later reject a promise nobody awaits.
+  const frame = JSON.stringify(payload);
+  emitIfHeard(this, 'call', { outbound: true, payload });
   if (options.noReply) {
-    emitIfHeard(this, 'call', { outbound: true, payload });
-    this.sendRaw(JSON.stringify(payload));
+    this.sendRaw(frame);
     return undefined;
   }
   const pending = new PendingCall(this, msgId, method, params, timeoutMs, options.signal);
   this._pendingCalls.set(msgId, pending);
-  emitIfHeard(this, 'call', { outbound: true, payload });
-  this.sendRaw(JSON.stringify(payload));
+  // A send that throws (a listener of ocpp-rpc's 'message' event) fails this call, and takes it out of the pending ones.
+  try {
+    this.sendRaw(frame);
+  } catch (error) {
+    pending.reject(error);
+  }
   try {
     const result = await pending.promise;
     emitIfHeard(this, 'callResult', { outbound: true, messageId: msgId, method, params, result });
@@ -113,10 +121,15 @@ class PendingCall {
 
   /** ocpp-rpc aborts every call in flight when the connection goes. */
   abort(reason: unknown): void {
-    const error = new Error(String(reason));
-    error.name = 'AbortError';
-    this.reject(error);
+    this.reject(abortError(reason));
   }
+}
+
+/** The error ocpp-rpc rejects an aborted call with. */
+function abortError(reason: unknown): Error {
+  const error = new Error(String(reason));
+  error.name = 'AbortError';
+  return error;
 }
 
 function emitIfHeard(client: any, event: string, value: unknown): void {
