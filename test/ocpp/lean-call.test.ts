@@ -1,8 +1,8 @@
 /**
  * src/ocpp/lean-call.ts on a real ocpp-rpc client, against a peer that
  * sends whatever it likes: every way a CALL can end leaves nothing behind
- * (no pending call, no timer), and a CALL that cannot be put into a frame
- * never reaches the wire.
+ * (no pending call, no timer), and a CALL the caller gave up on, or one
+ * that cannot be put into a frame, never reaches the wire.
  */
 import assert from 'node:assert/strict';
 import { getEventListeners, once } from 'node:events';
@@ -168,6 +168,30 @@ describe('lean CALL', () => {
     await peer.next();
     ac.abort('enough');
     await assert.rejects(call, { name: 'AbortError', message: 'enough' });
+    assert.equal(client._pendingCalls.size, 0);
+  });
+
+  it('a signal aborted before the CALL leaves the queue: rejected, and never sent', async () => {
+    const { client, peer } = await connect();
+    const transfer = (data: string) => ['DataTransfer', { vendorId: 'evguard', data }] as const;
+    const already = new AbortController();
+    already.abort();
+    await assert.rejects(client.call(...transfer('already'), { signal: already.signal }), { name: 'AbortError' });
+    await assert.rejects(client.call(...transfer('already, no reply'), { signal: already.signal, noReply: true }), { name: 'AbortError' });
+
+    const queued = new AbortController();
+    const first = client.call(...transfer('first'));
+    const second = client.call(...transfer('queued'), { signal: queued.signal });
+    const [, id] = await peer.next();
+    queued.abort();
+    peer.ws.send(JSON.stringify([3, id, { status: 'Accepted' }]));
+    await first;
+    await assert.rejects(second, { name: 'AbortError' });
+    const third = client.call(...transfer('third'));
+    const [, id3] = await peer.next();
+    peer.ws.send(JSON.stringify([3, id3, { status: 'Accepted' }]));
+    await third;
+    assert.deepEqual(peer.frames.map((f) => f[3].data), ['first', 'third']);
     assert.equal(client._pendingCalls.size, 0);
   });
 
