@@ -17,7 +17,9 @@
  * - the pending call's `resolve`, `reject`, `abort` and `promise`, which
  *   ocpp-rpc uses to settle it, to reject it on disconnect and to wait for
  *   it on a graceful close;
- * - `options.callTimeoutMs`, `options.signal` and `options.noReply`;
+ * - `options.callTimeoutMs`, `options.signal` and `options.noReply`; unlike
+ *   ocpp-rpc, which ignores a signal aborted before the CALL leaves the queue
+ *   (it sends it and waits), such a CALL is rejected and not sent;
  * - the `call`, `callResult` and `callError` events, emitted only when someone listens.
  */
 import { randomUUID } from 'node:crypto';
@@ -50,6 +52,9 @@ export function isCallTimeout(err: unknown): boolean {
 async function leanCall(this: any, method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
   const timeoutMs = options.callTimeoutMs ?? this._options.callTimeoutMs;
   if (this._state === CLOSING || this._state === CLOSED) throw new Error('Cannot make call while socket not open');
+  // Given up on before it left the client's queue: it is not sent, so the
+  // station never acts on a CALL whose caller was told it was aborted.
+  if (options.signal?.aborted) throw abortError(options.signal.reason);
   const msgId = randomUUID();
   const payload = [2, msgId, method, params];
   if (this._strictProtocols.includes(this._protocol)) {
@@ -60,15 +65,23 @@ async function leanCall(this: any, method: string, params: unknown, options: Cal
       throw error;
     }
   }
+  // Made before the call is pending: params that cannot be serialized (a
+  // cycle, a BigInt) throw here, and leave no pending call whose timeout
+  // would later reject a promise nobody awaits.
+  const frame = JSON.stringify(payload);
+  emitIfHeard(this, 'call', { outbound: true, payload });
   if (options.noReply) {
-    emitIfHeard(this, 'call', { outbound: true, payload });
-    this.sendRaw(JSON.stringify(payload));
+    this.sendRaw(frame);
     return undefined;
   }
   const pending = new PendingCall(this, msgId, method, params, timeoutMs, options.signal);
   this._pendingCalls.set(msgId, pending);
-  emitIfHeard(this, 'call', { outbound: true, payload });
-  this.sendRaw(JSON.stringify(payload));
+  // A send that throws (a listener of ocpp-rpc's 'message' event) fails this call, and takes it out of the pending ones.
+  try {
+    this.sendRaw(frame);
+  } catch (error) {
+    pending.reject(error);
+  }
   try {
     const result = await pending.promise;
     emitIfHeard(this, 'callResult', { outbound: true, messageId: msgId, method, params, result });
@@ -107,16 +120,20 @@ class PendingCall {
     if (timeoutMs && timeoutMs > 0 && timeoutMs < Infinity) {
       this.#timer = setTimeout(() => this.reject(new TimeoutError('Call timeout')), timeoutMs);
     }
-    if (signal?.aborted) queueMicrotask(onAbort);
-    else signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
   }
 
   /** ocpp-rpc aborts every call in flight when the connection goes. */
   abort(reason: unknown): void {
-    const error = new Error(String(reason));
-    error.name = 'AbortError';
-    this.reject(error);
+    this.reject(abortError(reason));
   }
+}
+
+/** The error ocpp-rpc rejects an aborted call with. */
+function abortError(reason: unknown): Error {
+  const error = new Error(String(reason));
+  error.name = 'AbortError';
+  return error;
 }
 
 function emitIfHeard(client: any, event: string, value: unknown): void {
