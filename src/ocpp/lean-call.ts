@@ -23,7 +23,7 @@
  * - the `call`, `callResult` and `callError` events, emitted only when someone listens.
  */
 import { randomUUID } from 'node:crypto';
-import ocppRpc from 'ocpp-rpc';
+import ocppRpc, { RPCClient } from 'ocpp-rpc';
 
 // ocpp-rpc spreads its error classes into module.exports, which Node's CommonJS
 // export detection cannot see, so they are taken from the default export.
@@ -39,9 +39,25 @@ interface CallOptions {
   noReply?: boolean;
 }
 
-/** Installs the lean CALL on one client. */
+/** Installs the lean CALL, and the guarded reading of a CALLERROR, on one client. */
 export function leanCalls(client: any): void {
   client._call = leanCall;
+  client._onCallError = onCallError;
+}
+
+const readCallError: (this: any, msgId: string, code: unknown, description: unknown, details: unknown) => void = (RPCClient.prototype as any)._onCallError;
+
+/**
+ * A CALLERROR for a call in flight, as ocpp-rpc reads it, but with an error
+ * code that names something of every object ('constructor', '__proto__',
+ * 'toString') read as GenericError: ocpp-rpc looks the code up in a plain
+ * object, so a peer naming one of those got its CALLERROR turned into a
+ * String object (the gateway took the station for gone) or dropped as a bad
+ * message (the call timed out).
+ */
+function onCallError(this: any, msgId: string, code: unknown, description: unknown, details: unknown): void {
+  const safe = typeof code === 'string' && !(code in Object.prototype) ? code : 'GenericError';
+  return readCallError.call(this, msgId, safe, description, details);
 }
 
 /** True for the error a CALL that got no answer in time rejects with. */

@@ -59,6 +59,17 @@ test('a station that refuses: 502 with its error code', async () => {
   await c.close();
 });
 
+test('a station that refuses with an error code every object has: 502 all the same', async () => {
+  for (const code of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    const id = `CALL-ODD-${code.replace(/_/g, '')}`;
+    const c = await station(id, (call) => JSON.stringify([4, call[1], code, 'odd', {}]));
+    const r = await node.api('POST', `/api/v1/stations/${id}/calls`, { ...TRIGGER, timeoutMs: 5_000 });
+    assert.equal(r.status, 502, `${code}: ${JSON.stringify(r.body)}`);
+    assert.equal((r.body as { error: { code: string } }).error.code, 'STATION_CALL_REJECTED');
+    await c.close();
+  }
+});
+
 test('a station that goes away during the call: 409, not connected', async () => {
   const c = await station('CALL-GONE', () => {
     setImmediate(() => c.ws.terminate());
