@@ -5,6 +5,7 @@
  * own loopback source addresses, and reports what it measured over IPC.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import WebSocket from 'ws';
 import { runFleet, type Fleet, type SimStation } from '../src/sim/index.js';
 
@@ -114,13 +115,14 @@ function stationPeer(s: SimStation): Peer {
   return peer;
 }
 
-function echoPeer(url: string, ca: string | string[], localAddress: string, charging: boolean): Peer {
+function echoPeer(url: string, secureContext: SecureContext, localAddress: string, charging: boolean): Peer {
   let ws: WebSocket | undefined;
   let pending: ((v: void) => void) | undefined;
   let seq = 0;
   const open = () =>
     new Promise<void>((resolve, reject) => {
-      const sock = new WebSocket(url, ['ocpp2.0.1'], { ca, localAddress, perMessageDeflate: false });
+      // One secure context for every connection, as the simulated stations share theirs (src/sim/link.ts).
+      const sock = new WebSocket(url, ['ocpp2.0.1'], { secureContext, localAddress, perMessageDeflate: false } as WebSocket.ClientOptions);
       sock.once('open', () => {
         ws = sock;
         resolve();
@@ -204,7 +206,8 @@ async function handle(c: Command): Promise<PhaseReport> {
           for (let i = 0; i < s.failed; i++) fail();
         } else {
           const charging = Math.round(c.ids.length * c.chargingShare);
-          const added = c.ids.map((_, i) => echoPeer(c.url, c.ca, c.localAddresses[i % c.localAddresses.length]!, i < charging));
+          const context = createSecureContext({ ca: c.ca });
+          const added = c.ids.map((_, i) => echoPeer(c.url, context, c.localAddresses[i % c.localAddresses.length]!, i < charging));
           peers.push(...added);
           await pool(added, c.concurrency, async (p) => {
             try {

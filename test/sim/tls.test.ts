@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createSimStation } from '../../src/sim/index.js';
+import { transportOptions } from '../../src/sim/link.js';
 import { startCsms, type TestCsms } from './csms.js';
 import { createCa, issueClient, issueServer, type TestCa } from './pki.js';
 
@@ -82,6 +83,17 @@ describe('security profiles 2 and 3 over real TLS', () => {
     const station = createSimStation({ url: csms.url, id: 'TLS-P3', ocppVersion: '2.0.1', securityProfile: 3, tls: { ca: ca.certPem, ...client } });
     await assert.rejects(station.connect(), (err: any) => err.code === 'SIM_CONNECT_FAILED' && err.details.httpStatus === 401);
     await station.close();
+  });
+
+  it('stations with the same trust anchors and certificate share one TLS context; other anchors or another certificate get their own', async () => {
+    const [a, b] = await Promise.all([issueClient(ca, 'CTX-A'), issueClient(ca, 'CTX-B')]);
+    const context = (id: string, profile: 2 | 3, extra: object = {}, roots: string[] = []) =>
+      transportOptions({ id, url: csms.url, profile, tls: { ca: ca.certPem, ...extra }, roots }).secureContext;
+    assert.equal(context('CTX-1', 2), context('CTX-2', 2));
+    assert.notEqual(context('CTX-1', 2), context('CTX-1', 2, {}, ['-----BEGIN CERTIFICATE-----\nAnotherRoot\n-----END CERTIFICATE-----\n']));
+    assert.equal(context('CTX-A', 3, a), context('CTX-A', 3, a));
+    assert.notEqual(context('CTX-A', 3, a), context('CTX-B', 3, b));
+    assert.notEqual(context('CTX-A', 3, a), context('CTX-A', 2));
   });
 
   it('profile 3 without a client certificate fails before dialling', async () => {
