@@ -99,7 +99,8 @@ const CONTEXTS_KEPT = 256;
 const contexts = new Map<string, SecureContext>();
 
 function secureContextFor(ca: string[], pair: CertificateAndKey | undefined): SecureContext {
-  const key = [...ca, pair?.cert ?? '', pair?.key ?? ''].join('\u0000');
+  // JSON, not a join: a separator can occur inside a PEM string, and two different lists of anchors must not meet in one key.
+  const key = JSON.stringify([ca, pair?.cert ?? null, pair?.key ?? null]);
   let context = contexts.get(key);
   if (context) return context;
   context = createSecureContext({ ...(ca.length > 0 ? { ca } : {}), ...(pair ? { cert: pair.cert, key: pair.key } : {}) });

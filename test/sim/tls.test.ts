@@ -109,6 +109,21 @@ describe('security profiles 2 and 3 over real TLS', () => {
     }
   });
 
+  it('trust anchors that differ only in how PEM text is split between entries do not share a context', { timeout: 20_000 }, async () => {
+    const other = await createCa('another CA');
+    // Two entries: both CAs trusted.
+    const both = createSimStation({ url: csms.url, id: 'TLS-P2', ocppVersion: '2.0.1', securityProfile: 2, password: PASSWORD, tls: { ca: [other.certPem, ca.certPem] } });
+    try {
+      assert.equal((await both.connect()).status, 'Accepted');
+    } finally {
+      await both.close();
+    }
+    // One entry with a NUL in it: OpenSSL reads only the PEM block before the NUL, so the CSMS's CA is not trusted.
+    const one = createSimStation({ url: csms.url, id: 'TLS-P2', ocppVersion: '2.0.1', securityProfile: 2, password: PASSWORD, tls: { ca: `${other.certPem}\u0000${ca.certPem}` } });
+    await assert.rejects(one.connect(), (err: any) => err.code === 'SIM_CONNECT_FAILED' && typeof err.details.tlsCode === 'string');
+    await one.close();
+  });
+
   it('profile 3 without a client certificate fails before dialling', async () => {
     const station = createSimStation({ url: csms.url, id: 'TLS-P3', ocppVersion: '2.0.1', securityProfile: 3, tls: { ca: ca.certPem } });
     await assert.rejects(station.connect(), { code: 'SIM_NO_CLIENT_CERTIFICATE' });
