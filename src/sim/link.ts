@@ -59,7 +59,17 @@ export function transportOptions(input: TransportInput): Record<string, unknown>
     pair = input.certificate ?? (tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : undefined);
     if (!pair) throw simErrors.SIM_NO_CLIENT_CERTIFICATE(`station ${input.id} has no client certificate for security profile 3`);
   }
-  o.secureContext = secureContextFor(ca, pair);
+  try {
+    o.secureContext = secureContextFor(ca, pair);
+  } catch (err) {
+    // Unreadable PEM or a key that does not match its certificate: the same
+    // coded error as when tls.connect made the context for each connection.
+    const e = err as { code?: unknown; message?: string };
+    throw simErrors.SIM_CONNECT_FAILED(`station ${input.id} could not connect: ${e.message ?? String(err)}`, {
+      cause: err,
+      details: { httpStatus: undefined, tlsCode: typeof e.code === 'string' ? e.code : undefined },
+    });
+  }
   const cache = input.sessionCache;
   if (cache && tls.resume !== false) {
     // A resumed session keeps the credentials it was made with: a station that
@@ -89,7 +99,8 @@ const CONTEXTS_KEPT = 256;
 const contexts = new Map<string, SecureContext>();
 
 function secureContextFor(ca: string[], pair: CertificateAndKey | undefined): SecureContext {
-  const key = [...ca, pair?.cert ?? '', pair?.key ?? ''].join('\u0000');
+  // JSON, not a join: a separator can occur inside a PEM string, and two different lists of anchors must not meet in one key.
+  const key = JSON.stringify([ca, pair?.cert ?? null, pair?.key ?? null]);
   let context = contexts.get(key);
   if (context) return context;
   context = createSecureContext({ ...(ca.length > 0 ? { ca } : {}), ...(pair ? { cert: pair.cert, key: pair.key } : {}) });

@@ -96,6 +96,34 @@ describe('security profiles 2 and 3 over real TLS', () => {
     assert.notEqual(context('CTX-A', 3, a), context('CTX-A', 2));
   });
 
+  it('a client key that does not match its certificate, or unreadable PEM, is a SIM_CONNECT_FAILED error naming the TLS code', { timeout: 20_000 }, async () => {
+    const [a, b] = await Promise.all([issueClient(ca, 'TLS-P3'), issueClient(ca, 'TLS-P3')]);
+    for (const [tls, tlsCode] of [
+      [{ ca: ca.certPem, cert: a.cert, key: b.key }, 'ERR_OSSL_X509_KEY_VALUES_MISMATCH'],
+      [{ ca: ca.certPem, cert: 'not a certificate', key: a.key }, 'ERR_OSSL_PEM_NO_START_LINE'],
+    ] as const) {
+      const station = createSimStation({ url: csms.url, id: 'TLS-P3', ocppVersion: '2.0.1', securityProfile: 3, tls });
+      await assert.rejects(station.connect(), (err: any) => err.code === 'SIM_CONNECT_FAILED' && err.details.tlsCode === tlsCode && /TLS-P3 could not connect/.test(err.message));
+      assert.equal(station.state, 'idle');
+      await station.close();
+    }
+  });
+
+  it('trust anchors that differ only in how PEM text is split between entries do not share a context', { timeout: 20_000 }, async () => {
+    const other = await createCa('another CA');
+    // Two entries: both CAs trusted.
+    const both = createSimStation({ url: csms.url, id: 'TLS-P2', ocppVersion: '2.0.1', securityProfile: 2, password: PASSWORD, tls: { ca: [other.certPem, ca.certPem] } });
+    try {
+      assert.equal((await both.connect()).status, 'Accepted');
+    } finally {
+      await both.close();
+    }
+    // One entry with a NUL in it: OpenSSL reads only the PEM block before the NUL, so the CSMS's CA is not trusted.
+    const one = createSimStation({ url: csms.url, id: 'TLS-P2', ocppVersion: '2.0.1', securityProfile: 2, password: PASSWORD, tls: { ca: `${other.certPem}\u0000${ca.certPem}` } });
+    await assert.rejects(one.connect(), (err: any) => err.code === 'SIM_CONNECT_FAILED' && typeof err.details.tlsCode === 'string');
+    await one.close();
+  });
+
   it('profile 3 without a client certificate fails before dialling', async () => {
     const station = createSimStation({ url: csms.url, id: 'TLS-P3', ocppVersion: '2.0.1', securityProfile: 3, tls: { ca: ca.certPem } });
     await assert.rejects(station.connect(), { code: 'SIM_NO_CLIENT_CERTIFICATE' });
