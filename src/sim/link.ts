@@ -3,7 +3,7 @@
  * strict mode with our validators, with automatic reconnects off because the
  * simulator decides itself when a station goes offline and comes back.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { connect as connectTls, createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { RPCClient, type IHandlersOption } from 'ocpp-rpc';
@@ -59,8 +59,10 @@ export function transportOptions(input: TransportInput): Record<string, unknown>
     pair = input.certificate ?? (tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : undefined);
     if (!pair) throw simErrors.SIM_NO_CLIENT_CERTIFICATE(`station ${input.id} has no client certificate for security profile 3`);
   }
+  let trust: TrustContext;
   try {
-    o.secureContext = secureContextFor(ca, pair);
+    trust = secureContextFor(ca, pair);
+    o.secureContext = trust.context;
   } catch (err) {
     // Unreadable PEM or a key that does not match its certificate: the same
     // coded error as when tls.connect made the context for each connection.
@@ -72,9 +74,10 @@ export function transportOptions(input: TransportInput): Record<string, unknown>
   }
   const cache = input.sessionCache;
   if (cache && tls.resume !== false) {
-    // A resumed session keeps the credentials it was made with: a station that
-    // moved to profile 3 or got a new certificate must show it in a full handshake.
-    const credentials = `${input.profile}:${pair?.cert ?? ''}`;
+    // A resumed session keeps the credentials and the trust it was made with: a station that
+    // moved to profile 3 or got a new certificate must show it in a full handshake, and one
+    // whose trust anchors changed (a CSMS root installed or deleted) verifies the server again.
+    const credentials = `${input.profile}:${trust.id}`;
     const session = cache.credentials === credentials ? cache.session : undefined;
     // ws opens the socket through this hook; the session travels in tls.connect's
     // options, and a new ticket (sent after the handshake in TLS 1.3) replaces it.
@@ -96,17 +99,26 @@ export function transportOptions(input: TransportInput): Record<string, unknown>
  * keep the most recent.
  */
 const CONTEXTS_KEPT = 256;
-const contexts = new Map<string, SecureContext>();
+const contexts = new Map<string, TrustContext>();
 
-function secureContextFor(ca: string[], pair: CertificateAndKey | undefined): SecureContext {
+/** A shared secure context, and a digest naming its anchors and certificate (what a saved TLS session was made under). */
+interface TrustContext {
+  context: SecureContext;
+  id: string;
+}
+
+function secureContextFor(ca: string[], pair: CertificateAndKey | undefined): TrustContext {
   // JSON, not a join: a separator can occur inside a PEM string, and two different lists of anchors must not meet in one key.
   const key = JSON.stringify([ca, pair?.cert ?? null, pair?.key ?? null]);
-  let context = contexts.get(key);
-  if (context) return context;
-  context = createSecureContext({ ...(ca.length > 0 ? { ca } : {}), ...(pair ? { cert: pair.cert, key: pair.key } : {}) });
+  const known = contexts.get(key);
+  if (known) return known;
+  const made = {
+    context: createSecureContext({ ...(ca.length > 0 ? { ca } : {}), ...(pair ? { cert: pair.cert, key: pair.key } : {}) }),
+    id: createHash('sha256').update(key).digest('base64url'),
+  };
   if (contexts.size >= CONTEXTS_KEPT) contexts.delete(contexts.keys().next().value!);
-  contexts.set(key, context);
-  return context;
+  contexts.set(key, made);
+  return made;
 }
 
 /** Opens a connection; rejects with SIM_CONNECT_FAILED saying why (HTTP status, TLS failure…). */

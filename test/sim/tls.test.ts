@@ -57,6 +57,27 @@ describe('security profiles 2 and 3 over real TLS', () => {
     }
   });
 
+  it('a station whose trust anchors change (a CSMS root installed) does not resume: the server is verified under the new anchors', { timeout: 30_000 }, async () => {
+    const reused = async (station: ReturnType<typeof createSimStation>) => {
+      station.goOffline();
+      await station.reconnect();
+      await new Promise((r) => setTimeout(r, 100));
+      return csms.clients.get('TLS-P2').handshake.request.socket.isSessionReused() as boolean;
+    };
+    const station = createSimStation({ url: csms.url, id: 'TLS-P2', ocppVersion: '2.0.1', securityProfile: 2, password: PASSWORD, tls: { ca: ca.certPem } });
+    try {
+      await station.connect();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await reused(station), true, 'the second connection resumes');
+      const root = (await createCa('another CSMS root')).certPem;
+      assert.deepEqual(await csms.clients.get('TLS-P2').call('InstallCertificate', { certificateType: 'CSMSRootCertificate', certificate: root }), { status: 'Accepted' });
+      assert.equal(await reused(station), false, 'a session made under other anchors is not offered');
+      assert.equal(await reused(station), true, 'the new session is');
+    } finally {
+      await station.close();
+    }
+  });
+
   it('profile 2: a server certificate from an unknown CA is refused', { timeout: 20_000 }, async () => {
     const other = await createCa('some other CA');
     const station = createSimStation({ url: csms.url, id: 'TLS-P2', ocppVersion: '1.6', securityProfile: 2, password: PASSWORD, tls: { ca: other.certPem } });
