@@ -66,11 +66,7 @@ export function transportOptions(input: TransportInput): Record<string, unknown>
   } catch (err) {
     // Unreadable PEM or a key that does not match its certificate: the same
     // coded error as when tls.connect made the context for each connection.
-    const e = err as { code?: unknown; message?: string };
-    throw simErrors.SIM_CONNECT_FAILED(`station ${input.id} could not connect: ${e.message ?? String(err)}`, {
-      cause: err,
-      details: { httpStatus: undefined, tlsCode: typeof e.code === 'string' ? e.code : undefined },
-    });
+    throw connectFailure(input.id, err);
   }
   const cache = input.sessionCache;
   if (cache && tls.resume !== false) {
@@ -144,19 +140,24 @@ export async function openLink(opts: LinkOptions): Promise<RPCClient> {
   try {
     await client.connect();
   } catch (err) {
-    const e = err as { code?: unknown; message?: string };
-    const httpStatus = typeof e.code === 'number' ? e.code : undefined;
-    const why = httpStatus ? `HTTP ${httpStatus} ${e.message ?? ''}`.trim() : (e.message ?? String(err));
-    throw simErrors.SIM_CONNECT_FAILED(`station ${opts.id} could not connect: ${why}`, {
-      cause: err,
-      details: { httpStatus, tlsCode: typeof e.code === 'string' ? e.code : undefined },
-    });
+    throw connectFailure(opts.id, err);
   }
   if (client.protocol !== opts.subprotocol) {
     await client.close({ force: true });
     throw simErrors.SIM_CONNECT_FAILED(`station ${opts.id}: the CSMS did not accept subprotocol ${opts.subprotocol}`);
   }
   return client;
+}
+
+/** A connection that could not be made, saying why: the HTTP status that refused the upgrade, or the TLS or socket code. */
+function connectFailure(stationId: string, err: unknown): EvguardError {
+  const e = err as { code?: unknown; message?: string };
+  const httpStatus = typeof e.code === 'number' ? e.code : undefined;
+  const why = httpStatus ? `HTTP ${httpStatus} ${e.message ?? ''}`.trim() : (e.message ?? String(err));
+  return simErrors.SIM_CONNECT_FAILED(`station ${stationId} could not connect: ${why}`, {
+    cause: err,
+    details: { httpStatus, tlsCode: typeof e.code === 'string' ? e.code : undefined },
+  });
 }
 
 /** True for a failure caused by the socket going away rather than by an answer. */
