@@ -13,6 +13,7 @@ import type { QueryRunner } from './prepared.js';
 import { GroupCommitSqliteDialect, type GroupCommitStats } from './sqlite-group-commit.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { GroupCommitPostgresDialect, NamingClient, PG_DATABASE_DOWN } from './pg-group-commit.js';
+import { TransactionGroups } from './pg-transaction-groups.js';
 export type { GroupCommitStats };
 import { storeErrors } from './errors.js';
 
@@ -54,11 +55,21 @@ export interface Database {
    * to the driver's connection. Same driver, same semantics: a savepoint in
    * the turn's batch on SQLite, a pool connection on PostgreSQL, answered
    * after the COMMIT; rolled back (and the error rethrown) if `work` fails.
+   *
+   * With a `key`, on PostgreSQL, the transactions of one turn share one
+   * database transaction (pg-transaction-groups.ts): the key must cover
+   * every row the work locks or changes, and `work` must do database work
+   * only. Transactions with the same key never run at the same time.
    */
-  transaction<T>(work: (connection: QueryRunner) => Promise<T>): Promise<T>;
+  transaction<T>(work: (connection: QueryRunner) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Whether the database answers a query now (the readiness probe). */
   ready(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /** What the work locks and changes (the transactions module: the station); lets PostgreSQL group it with others. */
+  readonly key?: string;
 }
 
 export async function openDatabase(config: StoreConfig): Promise<Database> {
@@ -69,17 +80,19 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
     // Reads and explicit transactions share `pool`; grouped writes go out on one pipelined connection of their own.
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, Client: NamingClient, application_name: 'evguard' });
     const batches = new pg.Pool({ connectionString: config.databaseUrl, max: 1, Client: NamingClient, application_name: 'evguard-writes', pipeline: true } as pg.PoolConfig);
+    // Keyed explicit transactions, a turn's share one database transaction: one pipelined connection per group in flight.
+    const groupsPool = new pg.Pool({ connectionString: config.databaseUrl, max: TRANSACTION_GROUPS, Client: NamingClient, application_name: 'evguard-transactions', pipeline: true } as pg.PoolConfig);
     // Without a listener, a connection that PostgreSQL terminates would be an
     // uncaught exception: the pool listens on idle clients only, so every client
     // gets its own listener for the time it is checked out. The query in flight
     // fails and the broken client is not returned to the pool.
-    for (const p of [pool, batches]) {
+    for (const p of [pool, batches, groupsPool]) {
       p.on('error', (err) => config.onConnectionError?.(err));
       p.on('connect', (client) => client.on('error', (err) => config.onConnectionError?.(err)));
     }
     // Fail fast with a clear message instead of on the first query.
     const client = await pool.connect().catch(async (err: Error) => {
-      await Promise.all([pool.end(), batches.end()]).catch(() => undefined);
+      await Promise.all([pool.end(), batches.end(), groupsPool.end()]).catch(() => undefined);
       throw storeErrors.MIGRATION_FAILED(`cannot connect to PostgreSQL at ${redactUrl(config.databaseUrl!)}: ${err.message}`, { cause: err });
     });
     client.release();
@@ -90,11 +103,19 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
     const sessions = new Kysely<NoTables>({ dialect: new PostgresDialect({ pool }) });
     // Kysely's destroy() skips a driver that never ran a query (only `sessions` did: the migrations),
     // so the driver is destroyed directly as well; it ends both pools once.
-    const close = async () => {
+    const groups = new TransactionGroups(groupsPool, dialect.driver.stats, TRANSACTION_GROUPS);
+    const direct = directTransactions(dialect.driver);
+    const grouped = groupCommit();
+    const transaction: Database['transaction'] = (work, options) => (grouped && options?.key !== undefined ? groups.run(options.key, work) : direct(work));
+    let closed: Promise<void> | undefined;
+    // Once however often it is called (a pool ended twice throws).
+    const close = () => (closed ??= (async () => {
+      await groups.drain();
+      await groupsPool.end();
       await db.destroy();
       await dialect.driver.destroy();
-    };
-    return { db, sessions, dialect: 'postgres', groupCommit: dialect.driver.stats, transaction: directTransactions(dialect.driver), ready: (ms) => probe(db, ms), close };
+    })());
+    return { db, sessions, dialect: 'postgres', groupCommit: dialect.driver.stats, transaction, ready: (ms) => probe(db, ms), close };
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const file = new SQLite(path.join(config.dataDir, 'evguard.db'));
@@ -122,6 +143,9 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
   };
   return { db, sessions: db, dialect: 'sqlite', groupCommit: dialect.driver.stats, transaction: directTransactions(dialect.driver), ready: async (ms) => !checkpointer.stats.failing && (await probe(db, ms, true)), close };
 }
+
+/** Groups of keyed transactions in flight at once on PostgreSQL (each on a connection of its own). */
+const TRANSACTION_GROUPS = 4;
 
 /** `Database.transaction` over a dialect's driver: what Kysely's transaction does with it, minus the wrappers. */
 function directTransactions(driver: Driver): Database['transaction'] {

@@ -136,13 +136,13 @@ interface Write {
   reject(err: unknown): void;
 }
 
-function toResult(result: pg.QueryResult): QueryResult<unknown> {
+export function toResult(result: pg.QueryResult): QueryResult<unknown> {
   // As Kysely's PostgresConnection reports it.
   const counted = result.command === 'INSERT' || result.command === 'UPDATE' || result.command === 'DELETE' || result.command === 'MERGE';
   return { ...(counted ? { numAffectedRows: BigInt(result.rowCount ?? 0) } : {}), rows: result.rows ?? [] };
 }
 
-function isRead(query: CompiledQuery): boolean {
+export function isRead(query: CompiledQuery): boolean {
   return SelectQueryNode.is(query.query) || (RawNode.is(query.query) && /^\s*select\b/i.test(query.sql));
 }
 
@@ -323,7 +323,7 @@ class PgGroupCommitDriver implements Driver {
   }
 }
 
-function sqlState(err: unknown): string | undefined {
+export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }

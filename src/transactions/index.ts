@@ -286,7 +286,7 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
   }
 
   async function recordOnce(ctx: StationContext, e: TransactionEventIn, auth: AuthorizationResult | undefined): Promise<Outcome> {
-    return store.transaction(async (tx) => {
+    return store.transaction(ctx.stationId, async (tx) => {
       let transactionId = e.transactionId;
       if (transactionId === undefined) transactionId = await issueLegacyId(tx, ctx.stationId, e.dedupKey);
       else if (e.idIssuedByCsms) {

@@ -324,9 +324,13 @@ export function createTransactionsStore(database: Database) {
   const hot = hotStatements(db, database.dialect);
   return {
     ...repository(db, db, database.dialect, hot),
-    /** Runs `work` in one database transaction, with the repository bound to it. */
-    transaction<T>(work: (tx: TransactionsRepository) => Promise<T>): Promise<T> {
-      return database.transaction((connection) => work(repository(db, connection, database.dialect, hot)));
+    /**
+     * Runs `work` in one database transaction, with the repository bound to it. `stationId`: the station
+     * whose rows it locks and changes (all of a message's rows are its station's), so that on PostgreSQL
+     * it may share a database transaction with other stations' messages.
+     */
+    transaction<T>(stationId: string, work: (tx: TransactionsRepository) => Promise<T>): Promise<T> {
+      return database.transaction((connection) => work(repository(db, connection, database.dialect, hot)), { key: stationId });
     },
   };
 }
