@@ -154,14 +154,17 @@ export class TransactionGroups {
       for (const e of group) e.reject(err);
       return;
     }
-    try {
-      // Awaited before any work's query is sent: a statement behind a failed BEGIN would run in autocommit.
-      await client.query('BEGIN');
-    } catch (err) {
-      client.release(err as Error);
-      for (const e of group) e.reject(err);
-      return;
-    }
+    // The works' reads go out right behind BEGIN, in the same round trip; a write waits for BEGIN's
+    // answer, since behind a BEGIN that failed it would run, and commit, on its own.
+    let beginFailed: unknown;
+    const begun = client.query('BEGIN').then(
+      () => undefined,
+      (err: unknown) => {
+        beginFailed = err;
+        throw err;
+      },
+    );
+    begun.catch(() => undefined);
     /** The first query the server refused (not a bystander's 25P02), and the work that sent it. */
     let refused: { run: Run; error: unknown } | undefined;
     /** An error without a SQLSTATE: the connection failed. */
@@ -177,7 +180,7 @@ export class TransactionGroups {
             return Promise.reject(Object.assign(new Error('the group\'s database transaction is being rolled back'), { code: ABORTED }));
           }
           const write = !isRead(query);
-          return client.query(query.sql, query.parameters as unknown[]).then(
+          return (write ? begun.then(() => client.query(query.sql, query.parameters as unknown[])) : client.query(query.sql, query.parameters as unknown[])).then(
             (result) => {
               if (write) run.wrote = true;
               return toResult(result) as QueryResult<R>;
@@ -200,9 +203,11 @@ export class TransactionGroups {
         open = false;
       }
     }));
-    if (lost) {
-      client.release(lost as Error);
-      for (const e of group) e.reject(lost);
+    if (beginFailed !== undefined || lost) {
+      // No transaction to speak of (or no connection): nothing of the group can be vouched for.
+      const reason = beginFailed ?? lost;
+      client.release(reason as Error);
+      for (const e of group) e.reject(reason);
       return;
     }
     const reasonOf = (run: Run) => (run.outcome as PromiseRejectedResult).reason;
@@ -210,7 +215,8 @@ export class TransactionGroups {
     const dirty = runs.filter((r) => r.outcome!.status === 'rejected' && r.wrote && !r.aborted);
     if (refused || dirty.length) {
       const rollback = await client.query('ROLLBACK').then(() => undefined, (err: unknown) => err);
-      client.release(rollback && !sqlState(rollback) ? (rollback as Error) : undefined);
+      // A connection whose ROLLBACK failed may still be in the transaction: it is closed, not reused.
+      client.release(rollback as Error | undefined);
       this.#rolledBack(runs, refused, dirty);
       return;
     }

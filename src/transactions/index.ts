@@ -122,10 +122,13 @@ function sampleTime(e: TransactionEventIn): number {
   return Number.isFinite(t) ? t : ms(e.timestamp);
 }
 
-/** PostgreSQL unique_violation, or SQLite's key and unique constraint failures. */
-function isUniqueViolation(err: unknown): boolean {
+/** A transaction event found stored by a racing message after this one had read the log. */
+const EVENT_RACED = 'TRANSACTION_EVENT_RACED';
+
+/** PostgreSQL unique_violation, SQLite's key and unique constraint failures, or an event raced (all: run the message again). */
+function isRace(err: unknown): boolean {
   const code = String((err as { code?: unknown })?.code ?? '');
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === EVENT_RACED;
 }
 
 const union = (a: string[], b: Iterable<string>) => [...new Set([...a, ...b])];
@@ -279,7 +282,7 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
       try {
         return await recordOnce(ctx, e, auth);
       } catch (err) {
-        if (attempt >= 20 || !isUniqueViolation(err)) throw err;
+        if (attempt >= 20 || !isRace(err)) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       }
     }
@@ -287,38 +290,27 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
 
   async function recordOnce(ctx: StationContext, e: TransactionEventIn, auth: AuthorizationResult | undefined): Promise<Outcome> {
     return store.transaction(ctx.stationId, async (tx) => {
-      let transactionId = e.transactionId;
-      if (transactionId === undefined) transactionId = await issueLegacyId(tx, ctx.stationId, e.dedupKey);
-      else if (e.idIssuedByCsms) {
-        const owner = await legacyIdOwner(tx, ctx.stationId, transactionId);
-        // The station hears the same answer either way: which ids other stations hold is none of its business.
-        if (owner !== 'issued') throw transactionErrors.TRANSACTION_NOT_ISSUED(`Transaction ${transactionId} was not issued to this station`, { details: { owner } });
-      }
+      const transactionId = e.transactionId ?? (await issueLegacyId(tx, ctx.stationId, e.dedupKey));
       const key = transactionKey(ctx.stationId, transactionId);
-      // A station's messages are handled as they arrive, not one after another: the row is locked
-      // so a racing message waits and reads what the first one wrote.
-      const existing = await tx.getForUpdate(key);
+      // The reads go out together (one round trip on PostgreSQL). A station's messages are handled as
+      // they arrive, not one after another: the row is locked so that a racing message waits, and the
+      // event log is read after the lock, so it holds what the first one wrote.
+      const [owner, existing, stored] = await Promise.all([
+        e.transactionId !== undefined && e.idIssuedByCsms ? legacyIdOwner(tx, ctx.stationId, transactionId) : 'issued',
+        tx.getForUpdate(key),
+        tx.eventStored(key, e.dedupKey),
+      ]);
+      // The station hears the same answer either way: which ids other stations hold is none of its business.
+      if (owner !== 'issued') throw transactionErrors.TRANSACTION_NOT_ISSUED(`Transaction ${transactionId} was not issued to this station`, { details: { owner } });
+      if (stored && existing) {
+        // A retransmission of a message already stored: acknowledge, change nothing.
+        return { tx: toTransaction(existing), duplicate: true, flags: [], abandoned: [] };
+      }
       const nowMs = now();
       const nowIso = new Date(nowMs).toISOString();
       const prior = { energyWh: num(existing?.energy_wh), atMs: existing ? (Number.isFinite(ms(existing.last_sample_at)) ? ms(existing.last_sample_at) : ms(existing.started_at)) : undefined, maxSeqNo: num(existing?.max_seq_no) };
       const implausible = implausibility(e, prior, ratedW(ctx.stationId), nowMs, limits);
       const { row, flags } = nextRow(existing, e, { key, stationId: ctx.stationId, transactionId, auth, implausible, nowIso, slackWh: limits.slackWh });
-      const inserted = await tx.insertEvent({
-        transaction_id: key,
-        dedup_key: e.dedupKey,
-        station_id: ctx.stationId,
-        kind: e.kind,
-        seq_no: e.seqNo !== undefined && Number.isSafeInteger(e.seqNo) && Math.abs(e.seqNo) <= 2_147_483_647 ? e.seqNo : null,
-        timestamp: e.timestamp,
-        offline: e.offline ? 1 : 0,
-        payload: toJson({ meter: e.meter, energyRegisterWh: e.energyRegisterWh, triggerReason: e.triggerReason, stoppedReason: e.stoppedReason, chargingState: e.chargingState, idToken: e.idToken?.idToken }),
-        flags: toJson(flags),
-        received_at: nowIso,
-      });
-      if (!inserted && existing) {
-        // A retransmission of a message already stored: acknowledge, change nothing.
-        return { tx: toTransaction(existing), duplicate: true, flags: [], abandoned: [] };
-      }
       const abandoned: Transaction[] = [];
       if (!existing && e.kind === 'Started' && row.evse_id !== null) {
         // Open transactions on this connector that never ended: the new start leaves them behind.
@@ -330,8 +322,22 @@ export function createTransactions(deps: TransactionsDeps, config: TransactionsC
           abandoned.push(toTransaction({ ...o, ...change }));
         }
       }
-      if (existing) await tx.updateRecord(row, existing);
-      else await tx.insert(row);
+      // The writes go out together too.
+      const [inserted] = await Promise.all([stored ? false : tx.insertEvent({
+        transaction_id: key,
+        dedup_key: e.dedupKey,
+        station_id: ctx.stationId,
+        kind: e.kind,
+        seq_no: e.seqNo !== undefined && Number.isSafeInteger(e.seqNo) && Math.abs(e.seqNo) <= 2_147_483_647 ? e.seqNo : null,
+        timestamp: e.timestamp,
+        offline: e.offline ? 1 : 0,
+        payload: toJson({ meter: e.meter, energyRegisterWh: e.energyRegisterWh, triggerReason: e.triggerReason, stoppedReason: e.stoppedReason, chargingState: e.chargingState, idToken: e.idToken?.idToken }),
+        flags: toJson(flags),
+        received_at: nowIso,
+      }), existing ? tx.updateRecord(row, existing) : tx.insert(row)]);
+      // Stored meanwhile by a message that raced this one with no record to lock yet (another node):
+      // everything here is undone and the message runs again, to find it stored.
+      if (!stored && !inserted) throw Object.assign(new Error('the transaction event was stored by a racing message'), { code: EVENT_RACED });
       return { tx: toTransaction(row), duplicate: false, flags, abandoned };
     });
   }

@@ -209,6 +209,9 @@ function hotStatements(db: Kysely<TransactionsTables>, dialect: Dialect) {
       const read = db.selectFrom('transactions').select(TRANSACTION_COLUMNS).where('id', '=', id);
       return dialect === 'postgres' ? read.forUpdate() : read;
     }),
+    eventStored: prepared(db, 2, (transactionId: string, dedupKey: string) =>
+      db.selectFrom('transaction_events').select('dedup_key').where('transaction_id', '=', transactionId).where('dedup_key', '=', dedupKey),
+    ),
     insertEvent: preparedRecord(db, EVENT_COLUMNS, (row) =>
       db.insertInto('transaction_events').values(row).onConflict((oc) => oc.columns(['transaction_id', 'dedup_key']).doNothing()),
     ),
@@ -279,6 +282,10 @@ function repository(db: Kysely<TransactionsTables>, runner: QueryRunner, dialect
       if (q.endedFrom) query = query.where('ended_at', '>=', q.endedFrom);
       if (q.endedTo) query = query.where('ended_at', '<', q.endedTo);
       return all(query.orderBy('updated_at', 'desc').orderBy('id').limit(q.limit).offset(q.offset));
+    },
+    /** Whether the event log holds the message (transaction key, dedup key) already. */
+    async eventStored(transactionKey: string, dedupKey: string): Promise<boolean> {
+      return (await hot.eventStored.on(runner, transactionKey, dedupKey)).length > 0;
     },
     /** Stores a message in the event log unless one with the same key is there; whether it was stored. */
     async insertEvent(row: TransactionEventRow): Promise<boolean> {
