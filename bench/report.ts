@@ -32,7 +32,7 @@ export interface Results {
   evguard: {
     connect: Connect & { nodeCpuMsPerStation: Num; errors?: Record<string, Num> };
     realistic: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; maxMs: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num; /** Absent in older results. */ loopDelay?: { node: LoopDelay; loadgen: LoopDelay } };
-    saturation: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num };
+    saturation: { messages: Num; failures: Num; perSecond: Num; p50Ms: Num; p99Ms: Num; nodeCpuCores: Num; loadgenCpuCores: Num; dbRowsPerSecond: Num; /** Per action, CALLs answered and their mean time in the node; absent in older results. */ nodeCallMs?: Record<string, { count: Num; meanMs: Num }> };
     storm: EvguardStorm;
     /** The same storm with every station's TLS session forgotten (absent in older results and profiled runs). */
     stormFullHandshake?: EvguardStorm;
@@ -164,6 +164,13 @@ export function renderMarkdown(r: Results, svgFile: string): string {
             `its slowest load generator ${f(e.realistic.loopDelay.loadgen.p99Ms, 0)} / ${f(e.realistic.loopDelay.loadgen.maxMs, 0)} ms` +
             (b.realistic.loopDelay ? ` (the baseline's, ${f(b.realistic.loopDelay.loadgen.p99Ms, 0)} / ${f(b.realistic.loopDelay.loadgen.maxMs, 0)} ms)` : '') +
             '. A generator that stalls stamps the answers it reads late, so its delay is in the latencies above too.',
+        ]
+      : []),
+    ...(e.saturation.nodeCallMs
+      ? [
+          '',
+          `In the node at saturation, mean time from a station's CALL to its answer (its own metric, so without the time a CALL waits to be read): ` +
+            Object.entries(e.saturation.nodeCallMs).sort(([, x], [, y]) => y.count - x.count).map(([action, v]) => `${action} ${f(v.meanMs)} ms (${v.count})`).join(', ') + '.',
         ]
       : []),
     '',

@@ -269,6 +269,32 @@ async function readMetrics(port: number): Promise<(sample: string) => number> {
   return (sample) => Number(new RegExp(`^${sample.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 }
 
+/** Per OCPP action, the nodes' time from a station's CALL to its answer, added up (seconds), and the count (from their /metrics). */
+async function callTimes(ports: NodePorts[]): Promise<Map<string, { seconds: number; count: number }>> {
+  const totals = new Map<string, { seconds: number; count: number }>();
+  for (const p of ports) {
+    const text = await (await fetch(`http://127.0.0.1:${p.http}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    for (const m of text.matchAll(/^evguard_ocpp_call_duration_seconds_(sum|count)\{action="([^"]+)"[^}]*\} (\S+)$/gm)) {
+      const t = totals.get(m[2]!) ?? { seconds: 0, count: 0 };
+      if (m[1] === 'sum') t.seconds += Number(m[3]);
+      else t.count += Number(m[3]);
+      totals.set(m[2]!, t);
+    }
+  }
+  return totals;
+}
+
+/** The mean time in the node per action between two reads of `callTimes`, for the actions answered in between. */
+function meanCallMs(before: Map<string, { seconds: number; count: number }>, after: Map<string, { seconds: number; count: number }>): Record<string, { count: number; meanMs: number }> {
+  const out: Record<string, { count: number; meanMs: number }> = {};
+  for (const [action, a] of after) {
+    const b = before.get(action) ?? { seconds: 0, count: 0 };
+    const count = a.count - b.count;
+    if (count > 0) out[action] = { count, meanMs: (1000 * (a.seconds - b.seconds)) / count };
+  }
+  return out;
+}
+
 /** TLS handshakes the node completed, resumed and full (from its /metrics). */
 async function tlsHandshakes(port: number): Promise<{ resumed: number; full: number }> {
   const read = await readMetrics(port);
@@ -512,13 +538,15 @@ async function main() {
   log('evguard: saturation');
   rows0 = await database.rows();
   cpu0 = statsOf(nodes).cpuMs;
+  const calls0 = await callTimes(ports);
   const saturationWindow = { from: monotonicMicros(), to: 0 };
   const sat = await phase(workers, { cmd: 'saturate', durationMs: SIZE.saturateMs });
   saturationWindow.to = monotonicMicros();
   cpu1 = statsOf(nodes).cpuMs;
   rows1 = await database.rows();
-  results.evguard.saturation = { messages: sat.calls, failures: sat.failures, perSecond: sat.calls / (sat.wallMs / 1000), p50Ms: sat.p50, p99Ms: sat.p99, nodeCpuCores: (cpu1 - cpu0) / sat.wallMs, loadgenCpuCores: sat.loadgenCpuMs / sat.wallMs, dbRowsPerSecond: (rows1 - rows0) / (sat.wallMs / 1000) };
-  log(`evguard: ${results.evguard.saturation.perSecond.toFixed(0)} messages/s, ${results.evguard.saturation.dbRowsPerSecond.toFixed(0)} rows/s`);
+  const nodeCallMs = meanCallMs(calls0, await callTimes(ports));
+  results.evguard.saturation = { messages: sat.calls, failures: sat.failures, perSecond: sat.calls / (sat.wallMs / 1000), p50Ms: sat.p50, p99Ms: sat.p99, nodeCpuCores: (cpu1 - cpu0) / sat.wallMs, loadgenCpuCores: sat.loadgenCpuMs / sat.wallMs, dbRowsPerSecond: (rows1 - rows0) / (sat.wallMs / 1000), nodeCallMs };
+  log(`evguard: ${results.evguard.saturation.perSecond.toFixed(0)} messages/s, ${results.evguard.saturation.dbRowsPerSecond.toFixed(0)} rows/s; in the node, per action: ${Object.entries(nodeCallMs).map(([a, v]) => `${a} ${v.count} × ${v.meanMs.toFixed(1)} ms`).join(', ')}`);
 
   // Two storms: stations that resume their TLS sessions (the node's ticket keys
   // outlive the restart), then the same with every session forgotten (a full

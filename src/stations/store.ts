@@ -9,6 +9,7 @@ import type { Insertable, Kysely, Migration, Selectable, Updateable } from 'kyse
 import type { Database } from '../store/index.js';
 import { tablesOf, type Defaulted } from '../store/tables.js';
 import { prepared } from '../store/prepared.js';
+import { batchedReads } from '../store/batched-reads.js';
 
 export interface StationsTables {
   stations: {
@@ -141,6 +142,11 @@ export function createStationsStore(database: Database) {
   // One of these per heartbeat, per stored report and per message of a station not read in the last
   // few seconds (the registry's cache bound): compiled once (src/store/prepared.ts).
   const getStation = prepared(db, 1, (id: string) => db.selectFrom('stations').selectAll().where('id', '=', id));
+  // On PostgreSQL the stations asked for in one turn are read with one query (src/store/batched-reads.ts).
+  const readStation = batchedReads<StationRow>(database.dialect, async (ids) => {
+    const rows = ids.length === 1 ? await getStation(ids[0]!) : await db.selectFrom('stations').selectAll().where('id', 'in', ids).execute();
+    return new Map(rows.map((r) => [r.id, r as StationRow]));
+  });
   const touch = prepared(db, 2, (id: string, at: string) => db.updateTable('stations').set({ last_seen_at: at }).where('id', '=', id));
   const touchVersion = prepared(db, 3, (id: string, at: string, version: string) => db.updateTable('stations').set({ last_seen_at: at, ocpp_version: version }).where('id', '=', id));
   // Once per station and node start: a reconnect storm writes one for every station.
@@ -155,8 +161,8 @@ export function createStationsStore(database: Database) {
   );
   return {
     stations: {
-      async get(id: string): Promise<StationRow | undefined> {
-        return (await getStation(id))[0];
+      get(id: string): Promise<StationRow | undefined> {
+        return readStation(id);
       },
       /** Only the columns a live session is admitted under (sessions.ts), for the periodic re-check of every session. */
       async securityStates(ids: readonly string[]): Promise<Pick<StationRow, 'id' | 'password_hash' | 'security_profile' | 'registration' | 'quarantined'>[]> {
