@@ -82,3 +82,18 @@ test('PostgreSQL: the stations store reads the stations of one turn together and
   assert.deepEqual(got.slice(0, 30).map((r) => r?.id), Array.from({ length: 30 }, (_, i) => `B-${i}`));
   assert.equal(got[30], undefined);
 });
+
+test('PostgreSQL: an id PostgreSQL cannot hold (a NUL) asked for in a turn fails no other station\'s read', async (t) => {
+  const database = await openScratchDatabase('postgres', t);
+  await migrate(database, stationsMigrations);
+  const store = createStationsStore(database);
+  const now = new Date().toISOString();
+  for (let i = 0; i < 10; i++) await store.stations.insert({ id: `N-${i}`, security_profile: 2, registration: 'Accepted', created_at: now, updated_at: now } as never);
+  // GET /api/v1/stations/%00 (an auditor's request) in the same turn as ten stations' handshakes.
+  const got = await Promise.allSettled([...Array.from({ length: 10 }, (_, i) => store.stations.get(`N-${i}`)), store.stations.get('N-\u00000')]);
+  assert.deepEqual(got.map((g) => g.status), new Array(11).fill('fulfilled'), 'every read answered');
+  assert.deepEqual(got.slice(0, 10).map((g) => (g as PromiseFulfilledResult<{ id: string } | undefined>).value?.id), Array.from({ length: 10 }, (_, i) => `N-${i}`));
+  assert.equal((got[10] as PromiseFulfilledResult<unknown>).value, undefined, 'no station has that id');
+  // Alone too.
+  assert.equal(await store.stations.get('\u0000'), undefined);
+});
