@@ -170,6 +170,8 @@ export class TransactionGroups {
     /** An error without a SQLSTATE: the connection failed. */
     let lost: unknown;
     const runs: Run[] = group.map((entry) => ({ entry, wrote: false, aborted: false }));
+    /** Every query the works asked for: the group ends only once each is answered (a work may settle first). */
+    const asked: Promise<unknown>[] = [];
     await Promise.all(runs.map(async (run) => {
       let open = true;
       const runner: QueryRunner = {
@@ -180,7 +182,7 @@ export class TransactionGroups {
             return Promise.reject(Object.assign(new Error('the group\'s database transaction is being rolled back'), { code: ABORTED }));
           }
           const write = !isRead(query);
-          return (write ? begun.then(() => client.query(query.sql, query.parameters as unknown[])) : client.query(query.sql, query.parameters as unknown[])).then(
+          const answer = (write ? begun.then(() => client.query(query.sql, query.parameters as unknown[])) : client.query(query.sql, query.parameters as unknown[])).then(
             (result) => {
               if (write) run.wrote = true;
               return toResult(result) as QueryResult<R>;
@@ -193,6 +195,8 @@ export class TransactionGroups {
               throw err;
             },
           );
+          asked.push(answer.catch(() => undefined));
+          return answer;
         },
       };
       try {
@@ -203,6 +207,9 @@ export class TransactionGroups {
         open = false;
       }
     }));
+    // A write still on its way (waiting for BEGIN, or sent and not answered) of a work that threw: it
+    // counts as written, and no COMMIT or ROLLBACK may go out ahead of it.
+    await Promise.all(asked);
     if (beginFailed !== undefined || lost) {
       // No transaction to speak of (or no connection): nothing of the group can be vouched for.
       const reason = beginFailed ?? lost;

@@ -180,3 +180,25 @@ test('PostgreSQL: close() waits for the groups in flight, and is harmless twice'
   assert.deepEqual(await committedIds(), [1, 2, 3]);
 });
 
+
+test('PostgreSQL: a work that throws while its write is still on its way is undone, as a direct transaction would undo it', async (t) => {
+  const { db, database, committedIds } = await openItemsDatabase(t);
+  const read = () => db.selectFrom('items').select('id').compile() as CompiledQuery;
+  // Before BEGIN's answer (the write waits for it): a group of works that throw so.
+  const early = await Promise.allSettled([1, 2].map((id) => database.transaction(async (c) => {
+    void run(c, insert(db, id)).catch(() => undefined);
+    throw new Error('thrown with a write waiting for BEGIN');
+  }, { key: `early-${id}` })));
+  // After a read (the write is sent, its answer not in yet), beside a work that only reads.
+  const late = await Promise.allSettled([
+    database.transaction(async (c) => {
+      await run(c, read());
+      void run(c, insert(db, 3)).catch(() => undefined);
+      throw new Error('thrown with a write in flight');
+    }, { key: 'late' }),
+    database.transaction((c) => run(c, read()), { key: 'reader' }),
+  ]);
+  assert.deepEqual([...early, ...late].map((r) => r.status), ['rejected', 'rejected', 'rejected', 'fulfilled']);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(await committedIds(), [], 'no thrown work\'s write is stored');
+});
