@@ -68,10 +68,20 @@ export class BoundedCache<V> {
     return this.#epoch;
   }
 
-  set(key: string, value: V, readAtEpoch?: number): void {
+  /** The cache's clock, for `set`'s `readAt`. */
+  clock(): number {
+    return this.now();
+  }
+
+  /**
+   * `readAt`: when the read began (`now()` before it). The entry's age counts from then, not from its
+   * answer: a change made while the read was in flight, its announcement lost, is in force within the
+   * bound of the change.
+   */
+  set(key: string, value: V, readAtEpoch?: number, readAt?: number): void {
     if (readAtEpoch !== undefined && readAtEpoch !== this.#epoch) return;
     this.#map.delete(key);
-    this.#map.set(key, { value, at: this.now() });
+    this.#map.set(key, { value, at: readAt ?? this.now() });
     while (this.#map.size > this.maxEntries) this.#map.delete(this.#map.keys().next().value!);
   }
 

@@ -128,9 +128,10 @@ export function createRegistry(store: StationsStore, bus: Bus) {
   /** Reads the store, bypassing (and refreshing) the cache. */
   async function fresh(id: string): Promise<StationSecret | undefined> {
     const epoch = cache.epoch;
+    const askedAt = cache.clock();
     const row = await store.stations.get(id);
     const value = row ? secretOf(row) : null;
-    cache.set(id, value, epoch);
+    cache.set(id, value, epoch, askedAt);
     return value ?? undefined;
   }
 
