@@ -81,7 +81,9 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, Client: NamingClient, application_name: 'evguard' });
     const batches = new pg.Pool({ connectionString: config.databaseUrl, max: 1, Client: NamingClient, application_name: 'evguard-writes', pipeline: true } as pg.PoolConfig);
     // Keyed explicit transactions, a turn's share one database transaction: one pipelined connection per group in flight.
-    const groupsPool = new pg.Pool({ connectionString: config.databaseUrl, max: TRANSACTION_GROUPS, Client: NamingClient, application_name: 'evguard-transactions', pipeline: true } as pg.PoolConfig);
+    // A lock held elsewhere (another node's transaction) for longer than GROUP_LOCK_TIMEOUT_MS fails the work that waits
+    // for it, not its whole group: the others run again without it.
+    const groupsPool = new pg.Pool({ connectionString: config.databaseUrl, max: TRANSACTION_GROUPS, Client: NamingClient, application_name: 'evguard-transactions', pipeline: true, lock_timeout: GROUP_LOCK_TIMEOUT_MS } as pg.PoolConfig);
     // Without a listener, a connection that PostgreSQL terminates would be an
     // uncaught exception: the pool listens on idle clients only, so every client
     // gets its own listener for the time it is checked out. The query in flight
@@ -146,6 +148,8 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
 
 /** Groups of keyed transactions in flight at once on PostgreSQL (each on a connection of its own). */
 const TRANSACTION_GROUPS = 4;
+/** The longest a grouped transaction waits for a row lock. */
+export const GROUP_LOCK_TIMEOUT_MS = 5_000;
 
 /** `Database.transaction` over a dialect's driver: what Kysely's transaction does with it, minus the wrappers. */
 function directTransactions(driver: Driver): Database['transaction'] {

@@ -265,11 +265,16 @@ function repository(db: Kysely<TransactionsTables>, runner: QueryRunner, dialect
     async update(id: string, change: Updateable<TransactionsTables['transactions']>): Promise<void> {
       await all(db.updateTable('transactions').set(change).where('id', '=', id));
     },
-    /** Transactions on the connector that never ended and were not abandoned, other than `exceptId`. */
+    /**
+     * Transactions on the connector that never ended and were not abandoned, other than `exceptId`: locked
+     * on PostgreSQL, so that an Ended another node is storing for one of them is waited for (and the row,
+     * read again, no longer matches) instead of overwritten by its abandonment.
+     */
     async openOnEvse(stationId: string, evseId: number, exceptId: string): Promise<TransactionRow[]> {
-      return all(db.selectFrom('transactions').selectAll()
+      const open = db.selectFrom('transactions').selectAll()
         .where('station_id', '=', stationId).where('evse_id', '=', evseId).where('id', '!=', exceptId)
-        .where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1000));
+        .where('ended_at', 'is', null).where('abandoned_by', 'is', null).limit(1000);
+      return all(dialect === 'postgres' ? open.forUpdate() : open);
     },
     /** Whether the station has a transaction that never ended and was not abandoned. */
     async hasOpen(stationId: string): Promise<boolean> {

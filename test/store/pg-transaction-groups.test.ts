@@ -10,7 +10,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql, type CompiledQuery, type Kysely } from 'kysely';
-import { isDatabaseUnavailable, openDatabase, type Database } from '../../src/store/index.js';
+import { GROUP_LOCK_TIMEOUT_MS, isDatabaseUnavailable, openDatabase, type Database } from '../../src/store/index.js';
 import type { QueryRunner } from '../../src/store/prepared.js';
 import { openItemsDatabase, type ItemsTables } from '../support/pg-items.js';
 
@@ -201,4 +201,21 @@ test('PostgreSQL: a work that throws while its write is still on its way is undo
   assert.deepEqual([...early, ...late].map((r) => r.status), ['rejected', 'rejected', 'rejected', 'fulfilled']);
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(await committedIds(), [], 'no thrown work\'s write is stored');
+});
+
+test('PostgreSQL: a work waiting longer than the lock timeout for a row held elsewhere fails alone; its group commits', async (t) => {
+  const { db, database, other, committedIds } = await openItemsDatabase(t);
+  await db.insertInto('items').values({ id: 1, note: '0' }).execute();
+  await other.query('BEGIN');
+  await other.query('SELECT id FROM items WHERE id = 1 FOR UPDATE');
+  const started = Date.now();
+  const results = await Promise.allSettled([
+    database.transaction((c) => increment(db, c, 1), { key: 'held' }),
+    ...[2, 3, 4].map((id) => database.transaction((c) => run(c, insert(db, id)), { key: `k${id}` })),
+  ]);
+  await other.query('ROLLBACK');
+  assert.equal((results[0] as PromiseRejectedResult).reason?.code, '55P03', 'lock_not_available');
+  assert.ok(Date.now() - started >= GROUP_LOCK_TIMEOUT_MS - 100);
+  assert.ok(results.slice(1).every((r) => r.status === 'fulfilled'));
+  assert.deepEqual(await committedIds(), [1, 2, 3, 4]);
 });
