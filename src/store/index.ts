@@ -112,7 +112,7 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
     let closed: Promise<void> | undefined;
     // Once however often it is called (a pool ended twice throws).
     const close = () => (closed ??= (async () => {
-      await groups.drain();
+      await groups.close();
       await groupsPool.end();
       await db.destroy();
       await dialect.driver.destroy();

@@ -34,6 +34,7 @@ import type { CompiledQuery, QueryResult } from 'kysely';
 import type { QueryRunner } from './prepared.js';
 import { isRead, PG_DATABASE_DOWN, sqlState, toResult } from './pg-group-commit.js';
 import type { GroupCommitStats } from './sqlite-group-commit.js';
+import { storeErrors } from './errors.js';
 
 /** At most this many works in one group: one database transaction's locks and WAL stay bounded. */
 const MAX_GROUP = 200;
@@ -75,7 +76,8 @@ export class TransactionGroups {
   readonly #busy = new Set<string>();
   #running = 0;
   #scheduled = false;
-  /** Told when nothing is pending or running (`drain`). */
+  #closing = false;
+  /** Told when nothing is pending or running (`close`). */
   #idle: (() => void)[] = [];
 
   /** `pool`: pipelined connections, one per group in flight (its `max` bounds them). */
@@ -86,6 +88,7 @@ export class TransactionGroups {
   }
 
   run<T>(key: string, work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    if (this.#closing) return Promise.reject(storeErrors.DATABASE_UNAVAILABLE('The database is closing: this node is shutting down'));
     return new Promise<T>((resolve, reject) => {
       // Its key is free again once it settles, for the next work with the same key.
       const settle = <A>(done: (a: A) => void) => (a: A) => {
@@ -97,8 +100,12 @@ export class TransactionGroups {
     });
   }
 
-  /** Resolves once no work is pending or running. */
-  async drain(): Promise<void> {
+  /**
+   * Takes no more work and resolves once what it took has settled: under steady traffic, waiting
+   * for the queue to empty while it still took work could wait for ever.
+   */
+  async close(): Promise<void> {
+    this.#closing = true;
     while (this.#pending.length || this.#retries.length || this.#running) await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 

@@ -219,3 +219,29 @@ test('PostgreSQL: a work waiting longer than the lock timeout for a row held els
   assert.ok(results.slice(1).every((r) => r.status === 'fulfilled'));
   assert.deepEqual(await committedIds(), [1, 2, 3, 4]);
 });
+
+test('PostgreSQL: close() under steady traffic takes no more transactions, ends, and settles every one it took', async (t) => {
+  const { db, database, committedIds, markClosed } = await openItemsDatabase(t);
+  markClosed();
+  const taken: Promise<unknown>[] = [];
+  let n = 0;
+  let closed = false;
+  // A station keeps sending, a few messages a turn, while the node shuts down.
+  const traffic = (async () => {
+    while (!closed && n < 5000) {
+      const id = ++n;
+      taken.push(database.transaction((c) => run(c, insert(db, id)), { key: `s${id}` }).then(() => id, (err: { code?: string }) => err.code));
+      if (id % 3 === 0) await new Promise((r) => setImmediate(r));
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 50));
+  await database.close();
+  closed = true;
+  await traffic;
+  const outcomes = await Promise.all(taken);
+  const stored = outcomes.filter((o): o is number => typeof o === 'number');
+  assert.ok(n < 5000, `close() ended while the traffic went on (${n} sent)`);
+  assert.ok(stored.length > 0, 'the transactions taken before close() committed');
+  assert.ok(outcomes.every((o) => typeof o === 'number' || o === 'DATABASE_UNAVAILABLE'), 'the rest were refused as unavailable, none failed otherwise');
+  assert.deepEqual(await committedIds(), stored.sort((a, b) => a - b), 'every one answered as stored is committed');
+});
