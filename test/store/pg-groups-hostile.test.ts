@@ -96,7 +96,7 @@ test('PostgreSQL: the groups connection killed mid-flood fails only the messages
   const settled = (p: Promise<unknown>) => p.then((value) => ({ status: 'fulfilled' as const, value }), (reason: unknown) => ({ status: 'rejected' as const, reason }));
   for (let seqNo = 1; seqNo <= 30; seqNo++) {
     for (const s of stations) sent.push(settled(a!.event(ctx(s), event('Updated', `tx-${s}`, seqNo, 1000 + seqNo * 10))));
-    if (seqNo % 10 === 5) await other.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'evguard-transactions'");
+    if (seqNo % 10 === 5) await other.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'evguard-transactions' AND datname = current_database()");
     await new Promise((r) => setTimeout(r, 5));
   }
   const results = await Promise.all(sent);

@@ -137,7 +137,7 @@ test('PostgreSQL: a connection lost mid-group fails that group as unavailable, a
   let pid: number | undefined;
   for (let i = 0; i < 100 && !pid; i++) {
     await new Promise((r) => setTimeout(r, 20));
-    pid = (await other.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'evguard-transactions' AND wait_event_type = 'Lock'")).rows[0]?.pid;
+    pid = (await other.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'evguard-transactions' AND datname = current_database() AND wait_event_type = 'Lock'")).rows[0]?.pid;
   }
   assert.ok(pid, 'the group waits on the lock');
   await other.query('SELECT pg_terminate_backend($1)', [pid]);
