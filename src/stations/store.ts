@@ -143,11 +143,7 @@ export function createStationsStore(database: Database) {
   // few seconds (the registry's cache bound): compiled once (src/store/prepared.ts).
   const getStation = prepared(db, 1, (id: string) => db.selectFrom('stations').selectAll().where('id', '=', id));
   // On PostgreSQL the stations asked for in one turn are read with one query (src/store/batched-reads.ts).
-  const readStation = batchedReads<StationRow>(database.dialect, async (asked) => {
-    // No station id holds a NUL, and PostgreSQL refuses one in text: asked for (an API path's %00), it
-    // would fail the read of every station asked for in the same turn. It is no station, unread.
-    const ids = asked.filter((id) => !id.includes('\u0000'));
-    if (!ids.length) return new Map();
+  const readStation = batchedReads<StationRow>(database.dialect, async (ids) => {
     const rows = ids.length === 1 ? await getStation(ids[0]!) : await db.selectFrom('stations').selectAll().where('id', 'in', ids).execute();
     return new Map(rows.map((r) => [r.id, r as StationRow]));
   });

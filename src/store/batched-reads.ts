@@ -40,8 +40,10 @@ export function batchedReads<V>(dialect: Dialect, loadMany: (keys: string[]) => 
       );
     }
   };
-  return (key) =>
-    new Promise<V | undefined>((resolve, reject) => {
+  return (key) => {
+    // PostgreSQL text cannot hold a NUL, so no row has such a key; sent, it would fail the query of every key asked for with it.
+    if (key.includes('\u0000')) return Promise.resolve(undefined);
+    return new Promise<V | undefined>((resolve, reject) => {
       const waiters = pending.get(key);
       if (waiters) waiters.push({ resolve, reject });
       else pending.set(key, [{ resolve, reject }]);
@@ -51,4 +53,5 @@ export function batchedReads<V>(dialect: Dialect, loadMany: (keys: string[]) => 
         setImmediate(flush);
       }
     });
+  };
 }

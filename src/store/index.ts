@@ -98,19 +98,19 @@ export async function openDatabase(config: StoreConfig): Promise<Database> {
       throw storeErrors.MIGRATION_FAILED(`cannot connect to PostgreSQL at ${redactUrl(config.databaseUrl!)}: ${err.message}`, { cause: err });
     });
     client.release();
+    const grouped = groupCommit();
     // One transaction per batch of writes, each write answered after its COMMIT (pg-group-commit.ts).
-    const dialect = new GroupCommitPostgresDialect(pool, batches, { group: groupCommit() });
+    const dialect = new GroupCommitPostgresDialect(pool, batches, { group: grouped });
     const db = new Kysely<NoTables>({ dialect });
     // Over the same pool, ended by `db`'s driver: never destroyed on its own.
     const sessions = new Kysely<NoTables>({ dialect: new PostgresDialect({ pool }) });
-    // Kysely's destroy() skips a driver that never ran a query (only `sessions` did: the migrations),
-    // so the driver is destroyed directly as well; it ends both pools once.
     const groups = new TransactionGroups(groupsPool, dialect.driver.stats, TRANSACTION_GROUPS);
     const direct = directTransactions(dialect.driver);
-    const grouped = groupCommit();
     const transaction: Database['transaction'] = (work, options) => (grouped && options?.key !== undefined ? groups.run(options.key, work) : direct(work));
     let closed: Promise<void> | undefined;
-    // Once however often it is called (a pool ended twice throws).
+    // Once however often it is called (a pool ended twice throws). Kysely's destroy() skips a driver that
+    // never ran a query (only `sessions` did: the migrations), so the driver is destroyed directly as well;
+    // it ends its two pools once.
     const close = () => (closed ??= (async () => {
       await groups.close();
       await groupsPool.end();

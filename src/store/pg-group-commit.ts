@@ -48,7 +48,7 @@ import {
   SelectQueryNode,
 } from 'kysely';
 import { statementName } from './prepared.js';
-import type { GroupCommitStats } from './sqlite-group-commit.js';
+import { countCommit, type GroupCommitStats } from './sqlite-group-commit.js';
 
 /** A batch larger than this is split: one transaction's locks and WAL stay bounded. */
 const MAX_BATCH = 500;
@@ -271,9 +271,7 @@ class PgGroupCommitDriver implements Driver {
       return;
     }
     if (commit.value.command === 'COMMIT') {
-      this.stats.commits++;
-      this.stats.writes += batch.length;
-      if (batch.length > this.stats.largestBatch) this.stats.largestBatch = batch.length;
+      countCommit(this.stats, batch.length);
       // A statement pg refused before sending it (a parameter it cannot serialize) fails alone.
       batch.forEach((w, i) => {
         const r = results[i]!;

@@ -33,7 +33,7 @@ import pg from 'pg';
 import type { CompiledQuery, QueryResult } from 'kysely';
 import type { QueryRunner } from './prepared.js';
 import { isRead, PG_DATABASE_DOWN, sqlState, toResult } from './pg-group-commit.js';
-import type { GroupCommitStats } from './sqlite-group-commit.js';
+import { countCommit, type GroupCommitStats } from './sqlite-group-commit.js';
 import { storeErrors } from './errors.js';
 
 /** At most this many works in one group: one database transaction's locks and WAL stay bounded. */
@@ -250,9 +250,7 @@ export class TransactionGroups {
       for (const e of group) e.reject(err);
       return;
     }
-    this.#stats.commits++;
-    this.#stats.writes += group.length;
-    if (group.length > this.#stats.largestBatch) this.#stats.largestBatch = group.length;
+    countCommit(this.#stats, group.length);
     for (const run of runs) {
       if (run.outcome!.status === 'fulfilled') run.entry.resolve(run.outcome!.value);
       else run.entry.reject(reasonOf(run));

@@ -88,6 +88,13 @@ export interface GroupCommitStats {
   largestBatch: number;
 }
 
+/** Counts one COMMIT that carried `writes` writes. */
+export function countCommit(stats: GroupCommitStats, writes: number): void {
+  stats.commits++;
+  stats.writes += writes;
+  if (writes > stats.largestBatch) stats.largestBatch = writes;
+}
+
 /** An explicit transaction is a savepoint in the turn's batch. One at a time: it has the handle to itself. */
 const SAVEPOINT = 'evguard_tx';
 
@@ -228,9 +235,7 @@ class GroupCommitDriver implements Driver {
       batch.reject(err);
       return;
     }
-    this.stats.commits++;
-    this.stats.writes += batch.writes;
-    if (batch.writes > this.stats.largestBatch) this.stats.largestBatch = batch.writes;
+    countCommit(this.stats, batch.writes);
     batch.resolve();
   }
 
